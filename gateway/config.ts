@@ -1,0 +1,128 @@
+/**
+ * Contract §5: configuration from the environment, merged and validated once at start.
+ * Option names carry their units (ARCHITECTURE "distilled" 2).
+ */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ConfigError } from './config-error.js';
+
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), fileURLToPath(import.meta.url).includes(`${path.sep}dist${path.sep}`) ? '../..' : '..');
+
+export interface InfluxConfig {
+  url: string;
+  token?: string;
+  org?: string;
+  bucket?: string;
+}
+
+export interface GatewayConfig {
+  host: string;
+  port: number;
+  /** External broker; undefined → embedded aedes. */
+  mqttUrl?: string;
+  mqttPort: number;
+  mqttHost: string;
+  mqttClientId: string;
+  /** MQTT 5 shared-subscription group for several gateways on one broker cluster (unset: plain subscription). */
+  mqttShareGroup?: string;
+  topicPrefix: string;
+  dataDir: string;
+  registryPath: string;
+  influx?: InfluxConfig;
+  adminPassword?: string;
+  logLevel: string;
+  ackTimeoutSec: number;
+  tokenTtlSec: number;
+  /** How far a device clock may be off before its events are flagged. */
+  clockSkewToleranceMs: number;
+  /** SQLite `synchronous`: FULL survives power loss, NORMAL only a process crash. */
+  ledgerSync: 'full' | 'normal';
+  /** Live feed frames kept for `resume` after a disconnect. */
+  feedRetainFrames: number;
+  /** A WebSocket client with more unsent bytes than this is sent `resync` and closed. */
+  wsMaxBufferedBytes: number;
+  /** How long a new WebSocket waits for a `resume` frame before sending a snapshot. */
+  wsResumeGraceMs: number;
+  dashboardDir: string;
+}
+
+type Env = Record<string, string | undefined>;
+
+function int(env: Env, name: string, def: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return def;
+  if (!/^-?\d+$/.test(raw.trim())) throw new ConfigError(name, 'value', `"${raw}" is not a whole number`);
+  const n = Number(raw);
+  if (n < min || n > max) throw new ConfigError(name, 'value', `${n} is outside ${min}..${max}`);
+  return n;
+}
+
+function str(env: Env, name: string): string | undefined {
+  const v = env[name];
+  return v === undefined || v === '' ? undefined : v;
+}
+
+const PREFIX_RE = /^[^#+\s]+(\/[^#+\s/]+)*$/;
+
+export function loadConfig(env: Env = process.env): GatewayConfig {
+  const mqttUrl = str(env, 'MQTT_URL');
+  if (mqttUrl !== undefined) {
+    let u: URL;
+    try {
+      u = new URL(mqttUrl);
+    } catch {
+      throw new ConfigError('MQTT_URL', 'value', `"${mqttUrl}" is not a URL (expected mqtt://host:port or mqtts://host:port)`);
+    }
+    if (!['mqtt:', 'mqtts:', 'ws:', 'wss:'].includes(u.protocol))
+      throw new ConfigError('MQTT_URL', 'scheme', `"${u.protocol}" is not supported (use mqtt:// or mqtts://)`);
+  }
+  const topicPrefix = str(env, 'MQTT_TOPIC_PREFIX') ?? 'campus/v1';
+  if (!PREFIX_RE.test(topicPrefix) || topicPrefix.endsWith('/'))
+    throw new ConfigError('MQTT_TOPIC_PREFIX', 'value', `"${topicPrefix}" must be topic levels without wildcards or a trailing slash`);
+  const influxUrl = str(env, 'INFLUX_URL');
+  if (influxUrl !== undefined) {
+    try {
+      new URL(influxUrl);
+    } catch {
+      throw new ConfigError('INFLUX_URL', 'value', `"${influxUrl}" is not a URL`);
+    }
+  }
+  const ledgerSync = (str(env, 'LEDGER_SYNC') ?? 'full').toLowerCase();
+  if (ledgerSync !== 'full' && ledgerSync !== 'normal')
+    throw new ConfigError('LEDGER_SYNC', 'value', `"${ledgerSync}" must be full or normal`);
+  const logLevel = str(env, 'LOG_LEVEL') ?? 'info';
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel))
+    throw new ConfigError('LOG_LEVEL', 'value', `"${logLevel}" is not a pino level (fatal, error, warn, info, debug, trace, silent)`);
+  const adminPassword = str(env, 'GATEWAY_ADMIN_PASSWORD');
+  if (adminPassword !== undefined && adminPassword.length < 8)
+    throw new ConfigError('GATEWAY_ADMIN_PASSWORD', 'value', 'must be at least 8 characters');
+  const shareGroup = str(env, 'MQTT_SHARE_GROUP');
+  if (shareGroup !== undefined && !/^[A-Za-z0-9_-]{1,64}$/.test(shareGroup))
+    throw new ConfigError('MQTT_SHARE_GROUP', 'value', `"${shareGroup}" must match [A-Za-z0-9_-]{1,64}`);
+
+  return {
+    host: str(env, 'GATEWAY_HOST') ?? '0.0.0.0',
+    port: int(env, 'GATEWAY_PORT', 8080, 0, 65535),
+    mqttUrl,
+    mqttPort: int(env, 'MQTT_PORT', 1883, 0, 65535),
+    mqttHost: str(env, 'MQTT_HOST') ?? '0.0.0.0',
+    mqttClientId: str(env, 'MQTT_CLIENT_ID') ?? 'campus-gateway',
+    mqttShareGroup: shareGroup,
+    topicPrefix,
+    dataDir: path.resolve(str(env, 'DATA_DIR') ?? './data'),
+    registryPath: path.resolve(str(env, 'REGISTRY') ?? path.join(REPO_ROOT, 'config', 'county.json')),
+    influx: influxUrl
+      ? { url: influxUrl, token: str(env, 'INFLUX_TOKEN'), org: str(env, 'INFLUX_ORG'), bucket: str(env, 'INFLUX_BUCKET') }
+      : undefined,
+    adminPassword,
+    logLevel,
+    ackTimeoutSec: int(env, 'ACK_TIMEOUT_SEC', 30, 1, 3600),
+    tokenTtlSec: int(env, 'TOKEN_TTL_SEC', 12 * 3600, 60, 30 * 86400),
+    clockSkewToleranceMs: int(env, 'CLOCK_SKEW_TOLERANCE_MS', 5 * 60_000, 1000, 7 * 86_400_000),
+    ledgerSync,
+    feedRetainFrames: int(env, 'FEED_RETAIN_FRAMES', 100_000, 100, 100_000_000),
+    wsMaxBufferedBytes: int(env, 'WS_MAX_BUFFERED_BYTES', 8 * 1024 * 1024, 64 * 1024, 1024 * 1024 * 1024),
+    wsResumeGraceMs: int(env, 'WS_RESUME_GRACE_MS', 150, 0, 10_000),
+    dashboardDir: path.resolve(str(env, 'DASHBOARD_DIR') ?? path.join(REPO_ROOT, 'dist', 'dashboard')),
+  };
+}

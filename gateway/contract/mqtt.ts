@@ -1,0 +1,104 @@
+/**
+ * Contract §1–2: every MQTT topic the gateway reads or writes, and its payload schema.
+ * One typed table from topic suffix to payload (the zigbee2mqtt habit), used by the ingest
+ * adapter, the simulator and the tests alike.
+ */
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { WireTime, lit } from './common.js';
+
+export const ALARM_KINDS = ['panic', 'duress', 'intrusion', 'fire', 'medical'] as const;
+export const AI_KINDS = ['no_hat', 'no_mask', 'no_uniform', 'rodent', 'smoking', 'phone', 'other'] as const;
+export const DEVICE_KINDS = ['alarm_button', 'camera', 'gate', 'checkin_terminal'] as const;
+export const CAMERA_ZONES = ['campus', 'dining', 'kitchen', 'storage'] as const;
+export type AlarmKind = (typeof ALARM_KINDS)[number];
+export type AiKind = (typeof AI_KINDS)[number];
+export type DeviceKind = (typeof DEVICE_KINDS)[number];
+export type CameraZone = (typeof CAMERA_ZONES)[number];
+
+
+export const AlarmPayload = Type.Object({
+  id: Type.String({ minLength: 1, maxLength: 128 }),
+  ts: WireTime,
+  kind: lit(ALARM_KINDS),
+  zone: Type.Optional(Type.String({ maxLength: 128 })),
+  test: Type.Optional(Type.Boolean()),
+});
+export const HeartbeatPayload = Type.Object({
+  ts: WireTime,
+  battery: Type.Optional(Type.Number({ minimum: 0, maximum: 100 })),
+  rssi: Type.Optional(Type.Number()),
+});
+export const CameraPayload = Type.Object({
+  ts: WireTime,
+  online: Type.Boolean(),
+  rttMs: Type.Optional(Type.Number({ minimum: 0 })),
+  error: Type.Optional(Type.String({ maxLength: 1024 })),
+});
+export const AiPayload = Type.Object({
+  id: Type.String({ minLength: 1, maxLength: 128 }),
+  ts: WireTime,
+  kind: lit(AI_KINDS),
+  confidence: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
+  snapshotUrl: Type.Optional(Type.String({ maxLength: 2048 })),
+});
+export const GatePayload = Type.Object({ ts: WireTime, state: lit(['open', 'closed'] as const) });
+export const CheckinPayload = Type.Object({
+  ts: WireTime,
+  role: lit(['guard', 'parent_volunteer'] as const),
+  post: Type.String({ minLength: 1, maxLength: 128 }),
+  person: Type.Optional(Type.String({ maxLength: 128 })),
+});
+
+export type AlarmPayload = Static<typeof AlarmPayload>;
+export type HeartbeatPayload = Static<typeof HeartbeatPayload>;
+export type CameraPayload = Static<typeof CameraPayload>;
+export type AiPayload = Static<typeof AiPayload>;
+export type GatePayload = Static<typeof GatePayload>;
+export type CheckinPayload = Static<typeof CheckinPayload>;
+export type Availability = 'online' | 'offline';
+
+/** Topic suffix → payload schema (`null`: plain text), and which device kinds may publish it. */
+export const DEVICE_TOPICS = {
+  alarm: { schema: AlarmPayload, kinds: ['alarm_button'] },
+  heartbeat: { schema: HeartbeatPayload, kinds: ['alarm_button', 'camera', 'gate', 'checkin_terminal'] },
+  availability: { schema: null, kinds: ['alarm_button', 'camera', 'gate', 'checkin_terminal'] },
+  camera: { schema: CameraPayload, kinds: ['camera'] },
+  ai: { schema: AiPayload, kinds: ['camera'] },
+  gate: { schema: GatePayload, kinds: ['gate'] },
+  checkin: { schema: CheckinPayload, kinds: ['checkin_terminal'] },
+} as const satisfies Record<string, { schema: TSchema | null; kinds: readonly DeviceKind[] }>;
+export type DeviceTopic = keyof typeof DEVICE_TOPICS;
+
+export interface PayloadOf {
+  alarm: AlarmPayload;
+  heartbeat: HeartbeatPayload;
+  availability: Availability;
+  camera: CameraPayload;
+  ai: AiPayload;
+  gate: GatePayload;
+  checkin: CheckinPayload;
+}
+
+/** Contract §1: payloads over 16 KiB are refused. */
+export const MAX_PAYLOAD_BYTES = 16 * 1024;
+
+export const ALARM_FEEDBACK_STATES = ['received', 'acknowledged', 'dispatched', 'resolved'] as const;
+export const AlarmFeedback = Type.Object({
+  id: Type.String(),
+  state: lit(ALARM_FEEDBACK_STATES),
+  ts: Type.String(),
+  by: Type.Optional(Type.String()),
+});
+export type AlarmFeedback = Static<typeof AlarmFeedback>;
+
+export const Rejection = Type.Object({ topic: Type.String(), reason: Type.String(), receivedAt: Type.String() });
+export type Rejection = Static<typeof Rejection>;
+
+export const topics = (prefix: string) => ({
+  /** What the gateway subscribes to on an external broker: exactly `{s}/{d}/{type}` below the prefix. */
+  deviceFilter: `${prefix}/+/+/+`,
+  device: (school: string, device: string, type: DeviceTopic) => `${prefix}/${school}/${device}/${type}`,
+  alarmState: (school: string, device: string) => `${prefix}/${school}/${device}/alarm/state`,
+  status: `${prefix}/_gateway/status`,
+  rejected: `${prefix}/_gateway/rejected`,
+});

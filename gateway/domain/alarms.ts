@@ -1,0 +1,107 @@
+/**
+ * The one-key alarm lifecycle, pure: no I/O, no clock of its own (times come in as arguments).
+ *
+ * raised → acknowledged → dispatched → resolved, and acknowledged → resolved for a false or test
+ * press that needs no dispatch. GB 50394 (intrusion and hold-up alarm systems) requires a hold-up
+ * alarm to latch: nothing but an operator's action clears it, so there is no timeout to resolved.
+ */
+import type { Alarm, AlarmAction, AlarmState, HistoryEntry } from '../contract/api.js';
+import type { AlarmFeedback, AlarmKind } from '../contract/mqtt.js';
+import { iso } from '../contract/common.js';
+
+export interface RaiseInput {
+  id: string;
+  sourceId: string;
+  school: { id: string; name: string };
+  device: { id: string; name: string; place?: string; zone?: string };
+  kind: AlarmKind;
+  zone?: string;
+  test: boolean;
+  receivedAtMs: number;
+  deviceTsMs: number;
+  clockSkewToleranceMs: number;
+}
+
+export function raiseAlarm(i: RaiseInput): Alarm {
+  const skew = i.deviceTsMs - i.receivedAtMs;
+  const raisedAt = iso(i.receivedAtMs);
+  const alarm: Alarm = {
+    id: i.id,
+    sourceId: i.sourceId,
+    school: i.school.id,
+    schoolName: i.school.name,
+    device: i.device.id,
+    deviceName: i.device.name,
+    kind: i.kind,
+    test: i.test,
+    state: 'raised',
+    raisedAt,
+    deviceTs: iso(i.deviceTsMs),
+    clockSkewMs: skew,
+    clockSuspect: Math.abs(skew) > i.clockSkewToleranceMs,
+    escalated: false,
+    history: [{ state: 'raised', at: raisedAt, by: i.device.id }],
+  };
+  if (i.device.place) alarm.place = i.device.place;
+  // The press's own zone (a button may report which classroom) wins over the device's.
+  const zone = i.zone ?? i.device.zone;
+  if (zone) alarm.zone = zone;
+  return alarm;
+}
+
+/** Which state each action leads to, from which states. */
+const TRANSITIONS: Record<AlarmAction, { to: AlarmState; from: readonly AlarmState[] }> = {
+  ack: { to: 'acknowledged', from: ['raised'] },
+  dispatch: { to: 'dispatched', from: ['acknowledged'] },
+  resolve: { to: 'resolved', from: ['acknowledged', 'dispatched'] },
+};
+
+export class IllegalTransition extends Error {
+  constructor(
+    readonly alarm: Alarm,
+    readonly action: AlarmAction,
+  ) {
+    super(`cannot ${action} an alarm that is ${alarm.state}`);
+  }
+}
+
+export function applyAction(alarm: Alarm, action: AlarmAction, by: string, atMs: number, note?: string): Alarm {
+  const rule = TRANSITIONS[action];
+  if (!rule.from.includes(alarm.state)) throw new IllegalTransition(alarm, action);
+  const entry: HistoryEntry = { state: rule.to, at: iso(atMs), by };
+  if (note !== undefined && note.trim() !== '') entry.note = note.trim();
+  return { ...alarm, state: rule.to, history: [...alarm.history, entry] };
+}
+
+/** Escalation applies only while nobody has acknowledged; test presses never escalate. */
+export function needsEscalation(alarm: Alarm): boolean {
+  return alarm.state === 'raised' && !alarm.escalated && !alarm.test;
+}
+
+export function escalate(alarm: Alarm, atMs: number): Alarm {
+  return { ...alarm, escalated: true, escalatedAt: iso(atMs) };
+}
+
+/** When the escalation timer of an unacknowledged alarm falls due. */
+export function escalationDueMs(alarm: Alarm, ackTimeoutSec: number): number {
+  return Date.parse(alarm.raisedAt) + ackTimeoutSec * 1000;
+}
+
+const FEEDBACK_STATE: Record<AlarmState, AlarmFeedback['state']> = {
+  raised: 'received',
+  acknowledged: 'acknowledged',
+  dispatched: 'dispatched',
+  resolved: 'resolved',
+};
+
+/** Contract §2 `alarm/state`: what the button's lamp shows. */
+export function feedbackFor(alarm: Alarm): AlarmFeedback {
+  const last = alarm.history[alarm.history.length - 1];
+  const fb: AlarmFeedback = { id: alarm.sourceId, state: FEEDBACK_STATE[alarm.state], ts: last.at };
+  if (alarm.state !== 'raised' && last.by) fb.by = last.by;
+  return fb;
+}
+
+export function isOpen(alarm: Alarm): boolean {
+  return alarm.state !== 'resolved';
+}

@@ -1,0 +1,36 @@
+/** Read models for the screen and the API, computed from the registry and the projections. Pure. */
+import type { Alarm, Device, SchoolStatus, Snapshot } from '../contract/api.js';
+import { iso } from '../contract/common.js';
+import type { StoredDeviceState } from '../ledger/ledger.js';
+import type { IndexedDevice, RegistryIndex } from '../registry.js';
+
+export function deviceView(d: IndexedDevice, s: StoredDeviceState | undefined): Device {
+  const v: Device = { id: d.id, school: d.school, kind: d.kind, name: d.name, online: s?.online ?? false, lastSeen: s?.lastSeen ? iso(s.lastSeen) : null };
+  if (d.zone) v.zone = d.zone;
+  if (d.place) v.place = d.place;
+  if (s?.battery !== undefined) v.battery = s.battery;
+  if (s?.rssi !== undefined) v.rssi = s.rssi;
+  return v;
+}
+
+export function schoolStatuses(registry: RegistryIndex, devices: Map<string, StoredDeviceState>, openAlarms: Iterable<Alarm>): SchoolStatus[] {
+  const open = new Map<string, number>();
+  for (const a of openAlarms) if (!a.test) open.set(a.school, (open.get(a.school) ?? 0) + 1);
+  return registry.registry.schools.map((s) => {
+    let online = 0;
+    for (const d of s.devices) if (devices.get(d.id)?.online) online++;
+    const v: SchoolStatus = { id: s.id, name: s.name, type: s.type, students: s.students, region: s.region, devices: { total: s.devices.length, online }, openAlarms: open.get(s.id) ?? 0 };
+    if (s.nameEn) v.nameEn = s.nameEn;
+    return v;
+  });
+}
+
+export function snapshot(registry: RegistryIndex, devices: Map<string, StoredDeviceState>, openAlarms: Map<string, Alarm>): Snapshot {
+  const devs: Snapshot['devices'] = {};
+  for (const id of registry.devices.keys()) {
+    const s = devices.get(id);
+    devs[id] = { online: s?.online ?? false, lastSeen: s?.lastSeen ? iso(s.lastSeen) : null };
+  }
+  const alarms = [...openAlarms.values()].sort((a, b) => b.raisedAt.localeCompare(a.raisedAt));
+  return { alarms, devices: devs, schools: schoolStatuses(registry, devices, openAlarms.values()) };
+}

@@ -1,0 +1,55 @@
+/**
+ * The ledger's narrow interface (ARCHITECTURE "Growing past one machine"): append with dedupe,
+ * read the feed since a seq, load and store projections. SQLite specifics stay behind it so that
+ * PostgreSQL can stand in when several gateways serve one region.
+ */
+import type { Alarm, FeedFrame } from '../contract/api.js';
+
+export interface NewEvent {
+  type: string;
+  school?: string;
+  device?: string;
+  /** The device's own id for the event (alarm, ai): deduplicated per (device, type). */
+  sourceId?: string;
+  receivedAt: number;
+  deviceTs?: number;
+  data: unknown;
+}
+
+export interface StoredDeviceState {
+  id: string;
+  online: boolean;
+  lastSeen: number | null;
+  since: number | null;
+  battery?: number;
+  rssi?: number;
+}
+
+export interface AlarmQuery {
+  open?: boolean;
+  school?: string;
+  sinceMs?: number;
+  limit: number;
+}
+
+export interface Ledger {
+  /** Runs `fn` in one transaction: all of it is durable when this returns, or none of it. */
+  transaction<T>(fn: () => T): T;
+  /** Appends an event; `null` when (device, type, sourceId) is already there. */
+  appendEvent(e: NewEvent): number | null;
+  appendFeed(type: string, data: unknown, at: number): FeedFrame;
+  /** Frames after `seq`, oldest first; `null` when some of them are no longer kept. */
+  feedSince(seq: number, limit: number): FeedFrame[] | null;
+  lastFeedSeq(): number;
+  saveAlarm(alarm: Alarm): void;
+  getAlarm(id: string): Alarm | undefined;
+  findAlarmBySource(device: string, sourceId: string): Alarm | undefined;
+  listAlarms(q: AlarmQuery): Alarm[];
+  loadOpenAlarms(): Alarm[];
+  saveDevice(state: StoredDeviceState): void;
+  loadDevices(): StoredDeviceState[];
+  /** Drops feed frames beyond the newest `keep`. */
+  pruneFeed(keep: number): number;
+  stats(): { events: number; feedSeq: number; sizeBytes: number };
+  close(): void;
+}

@@ -1,0 +1,50 @@
+/**
+ * Ledger schema, as ordered migrations keyed by SQLite's `user_version`. Append only: a shipped
+ * migration is never edited, a change is a new one.
+ */
+export const MIGRATIONS: readonly string[] = [
+  // 1: events (every accepted input, append-only), the live feed, projections of alarms and devices.
+  `
+  CREATE TABLE events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    type TEXT NOT NULL,
+    school TEXT,
+    device TEXT,
+    source_id TEXT,
+    received_at INTEGER NOT NULL,
+    device_ts INTEGER,
+    data TEXT NOT NULL
+  );
+  -- Contract §1: a redelivery with the same (device, id) is the same event, never a second one.
+  CREATE UNIQUE INDEX events_dedupe ON events(device, type, source_id) WHERE source_id IS NOT NULL;
+  CREATE INDEX events_received ON events(received_at);
+
+  CREATE TABLE feed (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    type TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    data TEXT NOT NULL
+  );
+
+  CREATE TABLE alarms (
+    id TEXT PRIMARY KEY,
+    device TEXT NOT NULL,
+    source_id TEXT NOT NULL,
+    school TEXT NOT NULL,
+    state TEXT NOT NULL,
+    raised_at INTEGER NOT NULL,
+    doc TEXT NOT NULL,
+    UNIQUE (device, source_id)
+  );
+  CREATE INDEX alarms_open ON alarms(state) WHERE state <> 'resolved';
+  CREATE INDEX alarms_raised ON alarms(raised_at);
+  CREATE INDEX alarms_school ON alarms(school, raised_at);
+
+  CREATE TABLE devices (
+    id TEXT PRIMARY KEY,
+    doc TEXT NOT NULL
+  );
+
+  CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+  `,
+];

@@ -1,0 +1,196 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import type { Alarm, FeedFrame } from '../contract/api.js';
+import type { AlarmQuery, Ledger, NewEvent, StoredDeviceState } from './ledger.js';
+import { MIGRATIONS } from './migrations.js';
+
+export interface SqliteLedgerOptions {
+  dataDir: string;
+  sync: 'full' | 'normal';
+  /** Recent feed frames kept in memory so a resuming screen is served without a query. */
+  feedCacheFrames?: number;
+}
+
+export class SqliteLedger implements Ledger {
+  readonly file: string;
+  private readonly db: Database.Database;
+  private readonly stmts;
+  private readonly feedCache: FeedFrame[] = [];
+  private readonly feedCacheFrames: number;
+  private feedSeq: number;
+
+  constructor(opts: SqliteLedgerOptions) {
+    fs.mkdirSync(opts.dataDir, { recursive: true });
+    this.file = path.join(opts.dataDir, 'ledger.sqlite');
+    this.db = new Database(this.file);
+    // WAL: readers never block the writer; a commit is one sequential append.
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma(`synchronous = ${opts.sync === 'full' ? 'FULL' : 'NORMAL'}`);
+    this.db.pragma('busy_timeout = 5000');
+    this.db.pragma('foreign_keys = ON');
+    this.migrate();
+    this.feedCacheFrames = opts.feedCacheFrames ?? 10_000;
+    const db = this.db;
+    this.stmts = {
+      insertEvent: db.prepare(
+        `INSERT INTO events (type, school, device, source_id, received_at, device_ts, data)
+         VALUES (@type, @school, @device, @sourceId, @receivedAt, @deviceTs, @data)
+         ON CONFLICT DO NOTHING`,
+      ),
+      insertFeed: db.prepare('INSERT INTO feed (type, at, data) VALUES (?, ?, ?)'),
+      feedSince: db.prepare('SELECT seq, type, data FROM feed WHERE seq > ? ORDER BY seq LIMIT ?'),
+      feedMin: db.prepare('SELECT min(seq) AS s FROM feed'),
+      feedMax: db.prepare(`SELECT seq AS s FROM sqlite_sequence WHERE name = 'feed'`),
+      saveAlarm: db.prepare(
+        `INSERT INTO alarms (id, device, source_id, school, state, raised_at, doc)
+         VALUES (@id, @device, @sourceId, @school, @state, @raisedAt, @doc)
+         ON CONFLICT (id) DO UPDATE SET state = excluded.state, doc = excluded.doc`,
+      ),
+      getAlarm: db.prepare('SELECT doc FROM alarms WHERE id = ?'),
+      alarmBySource: db.prepare('SELECT doc FROM alarms WHERE device = ? AND source_id = ?'),
+      openAlarms: db.prepare(`SELECT doc FROM alarms WHERE state <> 'resolved' ORDER BY raised_at`),
+      saveDevice: db.prepare(
+        'INSERT INTO devices (id, doc) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET doc = excluded.doc',
+      ),
+      loadDevices: db.prepare('SELECT doc FROM devices'),
+      pruneFeed: db.prepare('DELETE FROM feed WHERE seq <= ?'),
+      countEvents: db.prepare(`SELECT seq AS n FROM sqlite_sequence WHERE name = 'events'`),
+    };
+    this.feedSeq = (this.stmts.feedMax.get() as { s: number } | undefined)?.s ?? 0;
+  }
+
+  private migrate(): void {
+    const version = this.db.pragma('user_version', { simple: true }) as number;
+    if (version > MIGRATIONS.length)
+      throw new Error(`ledger ${this.file} has schema version ${version}, newer than this gateway (${MIGRATIONS.length})`);
+    for (let v = version; v < MIGRATIONS.length; v++) {
+      this.db.transaction(() => {
+        this.db.exec(MIGRATIONS[v]);
+        this.db.pragma(`user_version = ${v + 1}`);
+      })();
+    }
+  }
+
+  transaction<T>(fn: () => T): T {
+    const seq = this.feedSeq;
+    try {
+      return this.db.transaction(fn)();
+    } catch (err) {
+      // Frames appended inside the failed transaction were rolled back with it: forget the
+      // cache (reads fall back to the table) rather than risk serving a frame that never was.
+      this.feedCache.length = 0;
+      this.feedSeq = seq;
+      throw err;
+    }
+  }
+
+  appendEvent(e: NewEvent): number | null {
+    const r = this.stmts.insertEvent.run({
+      type: e.type,
+      school: e.school ?? null,
+      device: e.device ?? null,
+      sourceId: e.sourceId ?? null,
+      receivedAt: e.receivedAt,
+      deviceTs: e.deviceTs ?? null,
+      data: JSON.stringify(e.data),
+    });
+    return r.changes === 0 ? null : Number(r.lastInsertRowid);
+  }
+
+  appendFeed(type: string, data: unknown, at: number): FeedFrame {
+    const r = this.stmts.insertFeed.run(type, at, JSON.stringify(data));
+    const frame = { seq: Number(r.lastInsertRowid), type, data };
+    this.feedSeq = frame.seq;
+    this.feedCache.push(frame);
+    if (this.feedCache.length > this.feedCacheFrames * 2) this.feedCache.splice(0, this.feedCache.length - this.feedCacheFrames);
+    return frame;
+  }
+
+  feedSince(seq: number, limit: number): FeedFrame[] | null {
+    if (seq >= this.feedSeq) return [];
+    const first = this.feedCache[0];
+    if (first && first.seq <= seq + 1) {
+      const start = seq + 1 - first.seq;
+      return this.feedCache.slice(start, start + limit);
+    }
+    const min = (this.stmts.feedMin.get() as { s: number | null }).s;
+    if (min === null || min > seq + 1) return null;
+    const rows = this.stmts.feedSince.all(seq, limit) as { seq: number; type: string; data: string }[];
+    return rows.map((r) => ({ seq: r.seq, type: r.type, data: JSON.parse(r.data) }));
+  }
+
+  lastFeedSeq(): number {
+    return this.feedSeq;
+  }
+
+  saveAlarm(alarm: Alarm): void {
+    this.stmts.saveAlarm.run({
+      id: alarm.id,
+      device: alarm.device,
+      sourceId: alarm.sourceId,
+      school: alarm.school,
+      state: alarm.state,
+      raisedAt: Date.parse(alarm.raisedAt),
+      doc: JSON.stringify(alarm),
+    });
+  }
+
+  getAlarm(id: string): Alarm | undefined {
+    const row = this.stmts.getAlarm.get(id) as { doc: string } | undefined;
+    return row ? JSON.parse(row.doc) : undefined;
+  }
+
+  findAlarmBySource(device: string, sourceId: string): Alarm | undefined {
+    const row = this.stmts.alarmBySource.get(device, sourceId) as { doc: string } | undefined;
+    return row ? JSON.parse(row.doc) : undefined;
+  }
+
+  listAlarms(q: AlarmQuery): Alarm[] {
+    const where: string[] = [];
+    const args: (string | number)[] = [];
+    if (q.open) where.push(`state <> 'resolved'`);
+    if (q.school) (where.push('school = ?'), args.push(q.school));
+    if (q.sinceMs !== undefined) (where.push('raised_at >= ?'), args.push(q.sinceMs));
+    const sql = `SELECT doc FROM alarms ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY raised_at DESC, rowid DESC LIMIT ?`;
+    const rows = this.db.prepare(sql).all(...args, q.limit) as { doc: string }[];
+    return rows.map((r) => JSON.parse(r.doc));
+  }
+
+  loadOpenAlarms(): Alarm[] {
+    return (this.stmts.openAlarms.all() as { doc: string }[]).map((r) => JSON.parse(r.doc));
+  }
+
+  saveDevice(state: StoredDeviceState): void {
+    this.stmts.saveDevice.run(state.id, JSON.stringify(state));
+  }
+
+  loadDevices(): StoredDeviceState[] {
+    return (this.stmts.loadDevices.all() as { doc: string }[]).map((r) => JSON.parse(r.doc));
+  }
+
+  pruneFeed(keep: number): number {
+    const cut = this.feedSeq - keep;
+    if (cut <= 0) return 0;
+    const idx = this.feedCache.findIndex((f) => f.seq > cut);
+    if (idx > 0) this.feedCache.splice(0, idx);
+    return this.stmts.pruneFeed.run(cut).changes;
+  }
+
+  stats(): { events: number; feedSeq: number; sizeBytes: number } {
+    const events = (this.stmts.countEvents.get() as { n: number } | undefined)?.n ?? 0;
+    let sizeBytes = 0;
+    for (const suffix of ['', '-wal']) {
+      try {
+        sizeBytes += fs.statSync(this.file + suffix).size;
+      } catch {
+        /* the WAL may not exist between checkpoints */
+      }
+    }
+    return { events, feedSeq: this.feedSeq, sizeBytes };
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}

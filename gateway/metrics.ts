@@ -1,0 +1,25 @@
+/** Prometheus metrics (GET /metrics). One registry per app, so tests can build several apps. */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'campus_gateway_' });
+  const m = {
+    registry,
+    messagesAccepted: new Counter({ name: 'campus_gateway_messages_accepted_total', help: 'Device messages accepted, by type', labelNames: ['type'], registers: [registry] }),
+    messagesRejected: new Counter({ name: 'campus_gateway_messages_rejected_total', help: 'Device messages refused (see _gateway/rejected), by type', labelNames: ['type'], registers: [registry] }),
+    duplicates: new Counter({ name: 'campus_gateway_duplicates_total', help: 'Redelivered alarms/analytics events recognised by (device, id)', labelNames: ['type'], registers: [registry] }),
+    alarmsRaised: new Counter({ name: 'campus_gateway_alarms_raised_total', help: 'One-key alarms raised', labelNames: ['kind', 'test'], registers: [registry] }),
+    alarmsOpen: new Gauge({ name: 'campus_gateway_alarms_open', help: 'Alarms not yet resolved (real ones)', registers: [registry] }),
+    alarmsEscalated: new Counter({ name: 'campus_gateway_alarms_escalated_total', help: 'Alarms not acknowledged in time', registers: [registry] }),
+    commitSeconds: new Histogram({ name: 'campus_gateway_ledger_commit_seconds', help: 'Ledger transaction time per batch', buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5], registers: [registry] }),
+    commitFailures: new Counter({ name: 'campus_gateway_ledger_commit_failures_total', help: 'Ledger transactions that failed (messages were not acknowledged)', registers: [registry] }),
+    feedSeq: new Gauge({ name: 'campus_gateway_feed_seq', help: 'Last live-feed sequence number', registers: [registry] }),
+    wsClients: new Gauge({ name: 'campus_gateway_ws_clients', help: 'Connected wall screens and tools', registers: [registry] }),
+    wsResyncs: new Counter({ name: 'campus_gateway_ws_resyncs_total', help: 'Slow WebSocket clients cut off with resync', registers: [registry] }),
+    devicesOnline: new Gauge({ name: 'campus_gateway_devices_online', help: 'Devices online', labelNames: ['kind'], registers: [registry] }),
+    mqttConnected: new Gauge({ name: 'campus_gateway_mqtt_connected', help: '1 when the gateway can take MQTT messages', registers: [registry] }),
+  };
+  return m;
+}
+export type Metrics = ReturnType<typeof createMetrics>;

@@ -1,0 +1,59 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import { ALARM_ACTIONS, ActionBody, type AlarmAction } from '../contract/api.js';
+import { parseWireTime } from '../contract/common.js';
+import { requireRole } from '../auth/guard.js';
+import { HttpError } from '../errors.js';
+import { AlarmNotFound, IllegalTransition } from '../pipeline.js';
+
+const AlarmQuery = Type.Object(
+  {
+    state: Type.Optional(Type.Union([Type.Literal('open'), Type.Literal('all')])),
+    school: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' })),
+    since: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+  },
+  { additionalProperties: false },
+);
+
+export const alarmRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const { ledger, pipeline } = app.gw;
+  const viewer = requireRole(app, 'viewer');
+
+  app.get('/api/alarms', { preHandler: viewer, schema: { querystring: AlarmQuery } }, async (req) => {
+    const q = req.query;
+    let sinceMs: number | undefined;
+    if (q.since !== undefined) {
+      const t = parseWireTime(/^\d+$/.test(q.since) ? Number(q.since) : q.since);
+      if (!t.ok) throw new HttpError(400, 'bad_request', `since: ${t.reason.replace(/^ts/, 'value')}`);
+      sinceMs = t.ms;
+    }
+    return { alarms: ledger.listAlarms({ open: (q.state ?? 'open') === 'open', school: q.school, sinceMs, limit: q.limit ?? 100 }) };
+  });
+
+  app.get('/api/alarms/:alarmId', { preHandler: viewer, schema: { params: Type.Object({ alarmId: Type.String({ maxLength: 64 }) }) } }, async (req) => {
+    const alarm = pipeline.openAlarms.get(req.params.alarmId) ?? ledger.getAlarm(req.params.alarmId);
+    if (!alarm) throw new HttpError(404, 'not_found', `no alarm with id "${req.params.alarmId}"`);
+    return alarm;
+  });
+
+  const operator = requireRole(app, 'operator');
+  for (const action of ALARM_ACTIONS) {
+    app.post(
+      `/api/alarms/:alarmId/${action}`,
+      { preHandler: operator, schema: { params: Type.Object({ alarmId: Type.String({ maxLength: 64 }) }), body: Type.Optional(ActionBody) } },
+      async (req) => {
+        try {
+          const alarm = pipeline.act(req.params.alarmId, action as AlarmAction, req.principal!.user, req.body?.note);
+          req.log.info({ alarm: alarm.id, action, by: req.principal!.user }, 'alarm action');
+          return { alarm };
+        } catch (err) {
+          if (err instanceof AlarmNotFound) throw new HttpError(404, 'not_found', err.message);
+          if (err instanceof IllegalTransition)
+            throw new HttpError(409, 'illegal_transition', err.message, { state: err.alarm.state, alarm: err.alarm });
+          throw err;
+        }
+      },
+    );
+  }
+};

@@ -1,0 +1,46 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import { lit } from '../contract/common.js';
+import { DEVICE_KINDS } from '../contract/mqtt.js';
+import { requireRole } from '../auth/guard.js';
+import { deviceView, schoolStatuses } from '../domain/views.js';
+
+
+export const registryRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const { registry, pipeline } = app.gw;
+  const viewer = requireRole(app, 'viewer');
+
+  app.get('/api/schools', { preHandler: viewer }, async () => ({
+    county: registry.registry.county,
+    schools: schoolStatuses(registry, pipeline.devices, pipeline.openAlarms.values()),
+  }));
+
+  app.get(
+    '/api/devices',
+    {
+      preHandler: viewer,
+      schema: {
+        querystring: Type.Object(
+          {
+            status: Type.Optional(lit(['online', 'offline'] as const)),
+            school: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' })),
+            kind: Type.Optional(lit(DEVICE_KINDS)),
+          },
+          { additionalProperties: false },
+        ),
+      },
+    },
+    async (req) => {
+      const { status, school, kind } = req.query;
+      const devices = [];
+      for (const d of registry.devices.values()) {
+        if (school && d.school !== school) continue;
+        if (kind && d.kind !== kind) continue;
+        const v = deviceView(d, pipeline.devices.get(d.id));
+        if (status && v.online !== (status === 'online')) continue;
+        devices.push(v);
+      }
+      return { devices };
+    },
+  );
+};
