@@ -1,0 +1,164 @@
+/**
+ * Generates the demo county registry (config/county.json): 示范县, 84 schools and kindergartens
+ * with their one-key alarm buttons, gates, check-in terminals, campus cameras and canteen
+ * (明厨亮灶) cameras. Seeded, so re-running gives the same file byte for byte.
+ *
+ *   npm run registry [-- out.json]
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Registry, RegistryDevice, RegistrySchool } from '../gateway/contract/registry.js';
+import { indexRegistry } from '../gateway/registry.js';
+
+/** mulberry32: tiny, seedable, good enough for plausible demo data. */
+function prng(seed: number) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+const rnd = prng(0x5eed2026);
+const int = (lo: number, hi: number) => lo + Math.floor(rnd() * (hi - lo + 1));
+const pick = <T>(xs: readonly T[]) => xs[Math.floor(rnd() * xs.length)];
+
+const CN_DIGITS = ['', '一', '二', '三', '四', '五', '六', '七', '八', '九'];
+/** 1..99 as Chinese numerals (第十三, 第二十一). */
+const cn = (n: number) => (n < 10 ? CN_DIGITS[n] : `${n >= 20 ? CN_DIGITS[Math.floor(n / 10)] : ''}十${CN_DIGITS[n % 10]}`);
+
+type SchoolType = RegistrySchool['type'];
+const TOWNS: readonly [string, string][] = [
+  ['城关镇', 'Chengguan'], ['东关镇', 'Dongguan'], ['西河镇', 'Xihe'], ['南山镇', 'Nanshan'], ['北坪镇', 'Beiping'],
+  ['青石镇', 'Qingshi'], ['柳林镇', 'Liulin'], ['白杨乡', 'Baiyang'], ['新安乡', "Xin'an"], ['石桥乡', 'Shiqiao'],
+];
+const STREETS = ['文化路', '建设路', '人民路', '学府路', '育才路', '新华路', '解放路', '中心街'];
+
+interface Plan { name: string; nameEn: string; type: SchoolType; region: string; students: [number, number] }
+const plans: Plan[] = [];
+const add = (name: string, nameEn: string, type: SchoolType, region: string, students: [number, number]) =>
+  plans.push({ name: `示范县${name}`, nameEn: `Demo County ${nameEn}`, type, region, students });
+// County-seat schools sit mostly in 城关镇, some in the adjoining 东关镇.
+const seat = () => (rnd() < 0.75 ? '城关镇' : '东关镇');
+
+for (let n = 1; n <= 3; n++) add(`第${cn(n)}中学`, `No. ${n} High School`, 'high', seat(), [2200, 3800]);
+for (let n = 4; n <= 7; n++) add(`第${cn(n)}中学`, `No. ${n} Middle School`, 'middle', seat(), [1200, 2400]);
+for (const [t, en] of TOWNS.slice(1, 9)) add(`${t}中学`, `${en} Middle School`, 'middle', t, [500, 1300]);
+add('实验学校', 'Experimental School', 'nine_year', '城关镇', [1800, 2600]);
+for (const [t, en] of TOWNS.slice(2)) add(`${t}九年一贯制学校`, `${en} Nine-Year School`, 'nine_year', t, [400, 1200]);
+add('实验小学', 'Experimental Primary School', 'primary', '城关镇', [2000, 2800]);
+for (let n = 1; n <= 14; n++) add(`第${cn(n)}小学`, `No. ${n} Primary School`, 'primary', seat(), [900, 2400]);
+for (const [t, en] of TOWNS) add(`${t}中心小学`, `${en} Central Primary School`, 'primary', t, [500, 1400]);
+for (const [t, en] of TOWNS.slice(1)) add(`${t}第二小学`, `${en} No. 2 Primary School`, 'primary', t, [150, 500]);
+add('实验幼儿园', 'Experimental Kindergarten', 'kindergarten', '城关镇', [380, 520]);
+for (let n = 1; n <= 13; n++) add(`第${cn(n)}幼儿园`, `No. ${n} Kindergarten`, 'kindergarten', seat(), [180, 450]);
+for (const [t, en] of TOWNS) add(`${t}中心幼儿园`, `${en} Central Kindergarten`, 'kindergarten', t, [120, 300]);
+add('职业技术学校', 'Vocational and Technical School', 'vocational', '城关镇', [1500, 2600]);
+add('特殊教育学校', 'Special Education School', 'special', '城关镇', [60, 160]);
+
+// Ids follow the bureau's roll: by township, then by stage (senior schools first).
+const STAGE: SchoolType[] = ['high', 'vocational', 'middle', 'nine_year', 'primary', 'special', 'kindergarten'];
+const townIdx = new Map(TOWNS.map(([t], i) => [t, i]));
+plans.sort((a, b) => townIdx.get(a.region)! - townIdx.get(b.region)! || STAGE.indexOf(a.type) - STAGE.indexOf(b.type));
+
+const GATES = [['正门', 'main gate'], ['侧门', 'side gate']] as const;
+const CAMPUS_PLACES: readonly [string, string][] = [
+  ['正门', 'main gate'], ['门卫室', 'guard room'], ['操场', 'sports ground'], ['围墙东侧', 'east wall'], ['围墙西侧', 'west wall'],
+  ['围墙南侧', 'south wall'], ['围墙北侧', 'north wall'], ['教学楼一楼大厅', 'teaching building lobby'], ['校园主干道', 'main campus road'],
+  ['教学楼二楼走廊', 'teaching building 2F corridor'], ['教学楼三楼走廊', 'teaching building 3F corridor'], ['办公楼大厅', 'office building lobby'],
+  ['停车场', 'car park'], ['实验楼走廊', 'laboratory building corridor'], ['图书馆', 'library'], ['宿舍楼入口', 'dormitory entrance'],
+  ['宿舍楼走廊', 'dormitory corridor'], ['体育馆', 'gymnasium'], ['教学楼楼梯口', 'teaching building stairwell'], ['配电房', 'power room'],
+];
+const CANTEEN_PLACES: Record<'dining' | 'kitchen' | 'storage', readonly [string, string][]> = {
+  kitchen: [['烹饪区', 'cooking area'], ['切配区', 'cutting and prep area'], ['粗加工区', 'rough processing area'], ['面点间', 'pastry room'],
+    ['凉菜专间', 'cold dish room'], ['洗消间', 'dishwashing and disinfection room'], ['备餐间', 'meal prep room'], ['留样间', 'food sample room']],
+  dining: [['售餐窗口', 'serving windows'], ['就餐区', 'dining area'], ['餐厅入口', 'dining hall entrance'], ['餐厅出口', 'dining hall exit']],
+  storage: [['主食库', 'staple food store'], ['副食库', 'non-staple food store'], ['冷库', 'cold store'], ['调料库', 'seasoning store']],
+};
+
+// Canteen cameras: the county's 明厨亮灶 roll-out has about 1,425 of them. Kindergartens have small
+// kitchens; the rest scale with students and are then fitted to the total by largest remainder.
+const CANTEEN_TOTAL = 1425;
+const students = plans.map((p) => int(...p.students));
+const isKg = plans.map((p) => p.type === 'kindergarten' || p.type === 'special');
+const kgCanteen = students.map((s, i) => (isKg[i] ? Math.round(5 + s / 100 + rnd() * 2) : 0));
+const weight = students.map((s, i) => (isKg[i] ? 0 : 8 + s / 150 + rnd() * 4));
+const left = CANTEEN_TOTAL - kgCanteen.reduce((a, b) => a + b, 0);
+const wsum = weight.reduce((a, b) => a + b, 0);
+const exact = weight.map((w) => (w * left) / wsum);
+const canteen = exact.map((x, i) => (isKg[i] ? kgCanteen[i] : Math.floor(x)));
+const short = CANTEEN_TOTAL - canteen.reduce((a, b) => a + b, 0);
+exact.map((x, i) => ({ i, frac: x - Math.floor(x) })).filter(({ i }) => !isKg[i])
+  .sort((a, b) => b.frac - a.frac || a.i - b.i).slice(0, short).forEach(({ i }) => canteen[i]++);
+
+const pad = (n: number) => String(n).padStart(2, '0');
+const schools: RegistrySchool[] = plans.map((p, i) => {
+  const id = `S${String(i + 1).padStart(3, '0')}`;
+  const s = students[i];
+  const gates = s >= 900 ? 2 : 1;
+  const devices: RegistryDevice[] = [];
+  const dev = (suffix: string, kind: RegistryDevice['kind'], name: string, nameEn: string, place: string, zone?: RegistryDevice['zone']) =>
+    devices.push({ id: `${id}-${suffix}`, kind, name, nameEn, place, ...(zone ? { zone } : {}) });
+
+  // One-key alarms: one per gate guard booth, one in the duty room, a foot pedal at the main booth of large schools.
+  let ab = 0;
+  for (const [g, en] of GATES.slice(0, gates)) dev(`AB${pad(++ab)}`, 'alarm_button', `${g}岗亭一键报警按钮`, `One-key alarm button, ${en} guard booth`, `校门岗亭（${g}）`);
+  dev(`AB${pad(++ab)}`, 'alarm_button', '值班室一键报警按钮', 'One-key alarm button, duty room', '值班室');
+  if (s >= 1800) dev(`AB${pad(++ab)}`, 'alarm_button', '正门岗亭脚踏报警', 'Foot alarm pedal, main gate guard booth', '校门岗亭（正门）');
+  GATES.slice(0, gates).forEach(([g, en], k) => dev(`GATE${k + 1}`, 'gate', `${g}门禁道闸`, `Access gate, ${en}`, g));
+  GATES.slice(0, gates).forEach(([g, en], k) => dev(`CHK${k + 1}`, 'checkin_terminal', `${g}护学岗签到终端`, `Duty check-in terminal, ${en}`, `${g}护学岗`));
+
+  const campusPlaces = gates === 2 ? [CAMPUS_PLACES[0], ['侧门', 'side gate'] as [string, string], ...CAMPUS_PLACES.slice(1)] : CAMPUS_PLACES;
+  const campus = Math.min(20, Math.max(6, Math.round(6 + s / 200 + rnd() * 2 - 1)));
+  for (let k = 0; k < campus; k++) {
+    const [pl, en] = campusPlaces[k];
+    dev(`CAM${pad(k + 1)}`, 'camera', `${pl}摄像机`, `Camera, ${en}`, pl, 'campus');
+  }
+
+  const n = canteen[i];
+  const storage = Math.max(1, Math.round(n * 0.15));
+  const dining = Math.max(1, Math.round(n * 0.3));
+  let kc = 0;
+  for (const [zone, count] of [['kitchen', n - storage - dining], ['dining', dining], ['storage', storage]] as const) {
+    const places = CANTEEN_PLACES[zone];
+    for (let k = 0; k < count; k++) {
+      const [pl, en] = places[k % places.length];
+      const pos = Math.floor(k / places.length) + 1; // a big kitchen has several cameras on one area
+      const place = `食堂${pl}${pos > 1 ? `（${pos}号位）` : ''}`;
+      dev(`KC${pad(++kc)}`, 'camera', `${place}摄像机`, `Canteen camera, ${en}${pos > 1 ? ` (position ${pos})` : ''}`, place, zone);
+    }
+  }
+
+  return {
+    id, name: p.name, nameEn: p.nameEn, type: p.type, students: s, region: p.region,
+    address: `示范县${p.region}${pick(STREETS)}${int(1, 188)}号`,
+    devices,
+  };
+});
+
+const registry: Registry = {
+  version: 1,
+  county: { id: 'demo-county', name: '示范县', nameEn: 'Demo County', region: '示范市' },
+  defaults: { heartbeatIntervalSec: { alarm_button: 30, camera: 60, gate: 60, checkin_terminal: 60 } },
+  schools,
+};
+
+const out = process.argv[2] ?? fileURLToPath(new URL('../config/county.json', import.meta.url));
+const index = indexRegistry(registry, out); // refuse to write a file the gateway would refuse
+
+// One device per line: the file stays readable and diffs stay small.
+const devLines: string[] = [];
+const text = JSON.stringify(registry, (key, value) =>
+  key === 'devices' ? (value as RegistryDevice[]).map((d) => `@@${devLines.push(JSON.stringify(d)) - 1}@@`) : value, 2,
+).replace(/"@@(\d+)@@"/g, (_, k: string) => devLines[Number(k)]);
+mkdirSync(dirname(out), { recursive: true });
+writeFileSync(out, `${text}\n`);
+
+const count = (f: (d: RegistryDevice) => boolean) => [...index.devices.values()].filter(f).length;
+const byType = STAGE.map((t) => `${t} ${schools.filter((s) => s.type === t).length}`).join(', ');
+console.log(`wrote ${relative(process.cwd(), out)}: ${schools.length} schools (${byType}), ${index.devices.size} devices`);
+console.log(`  alarm_button ${count((d) => d.kind === 'alarm_button')}, gate ${count((d) => d.kind === 'gate')}, checkin_terminal ${count((d) => d.kind === 'checkin_terminal')}`);
+console.log(`  camera campus ${count((d) => d.zone === 'campus')}, canteen ${count((d) => d.kind === 'camera' && d.zone !== 'campus')} (dining ${count((d) => d.zone === 'dining')}, kitchen ${count((d) => d.zone === 'kitchen')}, storage ${count((d) => d.zone === 'storage')})`);
