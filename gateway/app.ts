@@ -114,7 +114,17 @@ export async function buildGateway(config: GatewayConfig, log: Logger): Promise<
   // Start order: ledger (opened above) → projections → transport. Stop: the reverse.
   pipeline.start(bus);
   await bus.start(pipeline.accept);
+  // Keep the live feed's replay window bounded; a screen away for longer gets a snapshot.
+  const pruner = setInterval(() => {
+    try {
+      ledger.pruneFeed(config.feedRetainFrames);
+    } catch (err) {
+      log.warn({ err }, 'feed prune failed');
+    }
+  }, 60_000);
+  pruner.unref();
   app.addHook('onClose', async () => {
+    clearInterval(pruner);
     hub.close();
     await bus.stop();
     pipeline.stop();

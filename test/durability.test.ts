@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { api, login, REPO_ROOT, startGateway } from './support/gateway.js';
 import { startMosquitto } from './support/mosquitto.js';
-import { connectDevice } from './support/mqtt.js';
+import { connectDevice, waitForMessage } from './support/mqtt.js';
 import { loadRegistry } from '../gateway/registry.js';
 
 const registry = loadRegistry(path.join(REPO_ROOT, 'config/county.json'));
@@ -78,6 +78,9 @@ test('Mosquitto: alarms queued for a stopped gateway survive a broker restart, a
     const expected: string[] = [];
     await gw.kill9();
     let device = await connectDevice(broker.url);
+    // The gateway's last will tells other tools it is gone (contract §2).
+    const status = await waitForMessage(device, 'campus/v1/_gateway/status', (_t, p) => p.toString() === 'offline');
+    assert.equal(status.payload.toString(), 'offline');
     for (let i = 0; i < 50; i++) {
       const id = `${prefix}${i}`;
       expected.push(`${buttons[i % buttons.length].id}/${id}`);

@@ -1,0 +1,104 @@
+/**
+ * `npm run demo`: the gateway on its embedded defaults plus a simulated county, so the wall
+ * screen is alive within seconds. Uses its own throwaway data directory (`./data-demo`, wiped at
+ * every start), so it may print fixed demo credentials; `npm start` never does.
+ *
+ * The gateway runs as its own process (gateway/server.ts is the only thing that listens), the
+ * simulator in this one, speaking only MQTT like real devices.
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buildDashboard } from './build-dashboard.js';
+import { startSimulator } from './simulate.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const DATA_DIR = path.resolve(process.env.DATA_DIR ?? path.join(ROOT, 'data-demo'));
+const HTTP_PORT = Number(process.env.GATEWAY_PORT ?? 8080);
+const MQTT_PORT = Number(process.env.MQTT_PORT ?? 1883);
+const USERS = [
+  { user: 'admin', password: 'demo-admin', role: 'admin' },
+  { user: 'operator', password: 'demo-operator', role: 'operator' },
+  { user: 'maint', password: 'demo-maint', role: 'maintenance' },
+  { user: 'viewer', password: 'demo-viewer', role: 'viewer' },
+] as const;
+
+async function main(): Promise<void> {
+  if (!process.env.DATA_DIR) fs.rmSync(DATA_DIR, { recursive: true, force: true });
+  await buildDashboard(path.join(ROOT, 'dist', 'dashboard'));
+
+  const gateway = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'gateway', 'server.ts')], {
+    cwd: ROOT,
+    stdio: 'inherit',
+    env: { ...process.env, DATA_DIR, GATEWAY_PORT: String(HTTP_PORT), MQTT_PORT: String(MQTT_PORT), GATEWAY_ADMIN_PASSWORD: USERS[0].password, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' },
+  });
+  const gatewayExited = new Promise<number>((resolve) => gateway.on('exit', (code) => resolve(code ?? 1)));
+  const base = `http://127.0.0.1:${HTTP_PORT}`;
+  if (!(await waitHealthy(base, gatewayExited))) {
+    process.stderr.write('demo: the gateway did not start (see above)\n');
+    process.exit(1);
+  }
+
+  const token = await post(base, '/api/login', { user: USERS[0].user, password: USERS[0].password }).then((r) => r.token as string);
+  for (const u of USERS.slice(1)) await post(base, '/api/users', u, token);
+
+  const mqttUrl = process.env.MQTT_URL ?? `mqtt://127.0.0.1:${MQTT_PORT}`;
+  const sim = await startSimulator({ url: mqttUrl, alarmEverySec: 60, aiEverySec: 15, flapEverySec: 60, gates: true, checkins: true, daySec: 900, quiet: true });
+
+  process.stdout.write(
+    [
+      '',
+      '  安稳应急指挥中心 · 校园安全网关 — demo',
+      `  Wall screen:  http://localhost:${HTTP_PORT}`,
+      `  MQTT broker:  ${mqttUrl}  (embedded)`,
+      `  Data:         ${DATA_DIR}  (throwaway)`,
+      '  Demo users:   ' + USERS.map((u) => `${u.user} / ${u.password} (${u.role})`).join(', '),
+      `  Simulating ${sim.stats.schools} schools, ${sim.stats.devices} devices. Ctrl-C to stop.`,
+      '',
+    ].join('\n') + '\n',
+  );
+
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    await sim.stop();
+    gateway.kill('SIGTERM');
+    process.exit(await gatewayExited);
+  };
+  process.on('SIGINT', () => void stop());
+  process.on('SIGTERM', () => void stop());
+  void gatewayExited.then((code) => {
+    if (!stopping) {
+      process.stderr.write(`demo: the gateway exited (${code})\n`);
+      void sim.stop().then(() => process.exit(code || 1));
+    }
+  });
+}
+
+async function waitHealthy(base: string, exited: Promise<number>): Promise<boolean> {
+  let dead = false;
+  void exited.then(() => (dead = true));
+  for (let i = 0; i < 300 && !dead; i++) {
+    try {
+      if ((await fetch(`${base}/health`)).status === 200) return true;
+    } catch {
+      /* not listening yet */
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return false;
+}
+
+async function post(base: string, route: string, body: unknown, token?: string): Promise<Record<string, unknown>> {
+  const res = await fetch(base + route, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify(body),
+  });
+  if (!res.ok) throw new Error(`${route}: ${res.status} ${await res.text()}`);
+  return (await res.json()) as Record<string, unknown>;
+}
+
+await main();
