@@ -117,7 +117,7 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     adminPassword,
     logLevel,
     ackTimeoutSec: int(env, 'ACK_TIMEOUT_SEC', 30, 1, 3600),
-    tokenTtlSec: int(env, 'TOKEN_TTL_SEC', 12 * 3600, 60, 30 * 86400),
+    tokenTtlSec: int(env, 'TOKEN_TTL_SEC', 12 * 3600, 1, 30 * 86400),
     clockSkewToleranceMs: int(env, 'CLOCK_SKEW_TOLERANCE_MS', 5 * 60_000, 1000, 7 * 86_400_000),
     ledgerSync,
     feedRetainFrames: int(env, 'FEED_RETAIN_FRAMES', 100_000, 100, 100_000_000),
