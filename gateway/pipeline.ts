@@ -22,6 +22,7 @@ import {
   raiseAlarm,
 } from './domain/alarms.js';
 import { applySignal, initialDeviceState, type DeviceSignal } from './domain/devices.js';
+import { RateWindow } from './domain/rate-window.js';
 import type { Bus, InboundMessage } from './ingest/bus.js';
 import { parseDeviceMessage, splitTopic, type DeviceInput } from './ingest/parse.js';
 import type { Ledger, StoredDeviceState } from './ledger/ledger.js';
@@ -59,6 +60,8 @@ type Effect = { kind: 'feedback'; alarm: Alarm } | { kind: 'arm'; alarm: Alarm }
 export class Pipeline {
   readonly openAlarms = new Map<string, Alarm>();
   readonly devices = new Map<string, StoredDeviceState>();
+  /** Accepted and refused messages per type over the last minute (for the screen's activity figures). */
+  readonly lastMinute = new RateWindow(60);
   /** `${device}\u0000${sourceId}` → alarm id, for open alarms (older ones are found in the ledger). */
   private readonly openBySource = new Map<string, string>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
@@ -139,6 +142,7 @@ export class Pipeline {
   private reject(topic: string, reason: string, receivedAtMs: number): void {
     const type = splitTopic(this.o.topicPrefix, topic)?.[2] ?? 'unknown';
     this.o.metrics.messagesRejected.inc({ type: type.length <= 16 ? type : 'unknown' });
+    this.lastMinute.add('rejected', receivedAtMs);
     this.o.log.debug({ topic, reason }, 'message refused');
     this.bus?.publish(this.topics.rejected, JSON.stringify({ topic, reason, receivedAt: iso(receivedAtMs) }), { qos: 0 });
   }
@@ -171,6 +175,7 @@ export class Pipeline {
     }
     for (const p of batch) {
       this.o.metrics.messagesAccepted.inc({ type: p.input.topic });
+      this.lastMinute.add(p.input.topic, p.input.receivedAtMs);
       p.done?.();
     }
     this.runEffects(effects);

@@ -257,6 +257,30 @@ test('a screen that disconnects, misses events and resumes receives exactly the 
   await future.close();
 });
 
+test('heartbeats and availability drive device state; /api/devices and /api/stats show it', async () => {
+  const screen = await openLive(gw.url, token);
+  await screen.next((f) => f.type === 'snapshot');
+  const gate = school.devices.find((d) => d.kind === 'gate')!;
+  await device.publishAsync(topic(gate, 'heartbeat'), JSON.stringify({ ts: Date.now(), battery: 87, rssi: -61 }), { qos: 1 });
+  const up = await screen.next((f) => f.type === 'device' && f.data.id === gate.id);
+  assert.equal(up.data.online, true);
+  const seen = (await api(gw.url, token, 'GET', `/api/devices?school=${school.id}&status=online&kind=gate`)).body.devices;
+  const mine = seen.find((d: { id: string }) => d.id === gate.id);
+  assert.equal(mine.battery, 87);
+  assert.ok(Date.now() - Date.parse(mine.lastSeen) < 5000);
+  await device.publishAsync(topic(gate, 'availability'), 'offline', { qos: 1 });
+  const down = await screen.next((f) => f.type === 'device' && f.data.id === gate.id);
+  assert.deepEqual([down.data.online, down.data.reason], [false, 'availability_offline']);
+  const offline = (await api(gw.url, token, 'GET', `/api/devices?school=${school.id}&status=offline&kind=gate`)).body.devices;
+  assert.ok(offline.some((d: { id: string }) => d.id === gate.id));
+  const stats = (await api(gw.url, token, 'GET', '/api/stats')).body;
+  assert.ok(stats.messagesLastMinute.heartbeat >= 1);
+  assert.equal(stats.devices.total.alarm_button, [...registry.devices.values()].filter((d) => d.kind === 'alarm_button').length);
+  const schools = (await api(gw.url, token, 'GET', '/api/schools')).body.schools;
+  assert.equal(schools.find((s: { id: string }) => s.id === school.id).devices.total, school.devices.length);
+  await screen.close();
+});
+
 function range(from: number, to: number): number[] {
   return Array.from({ length: to - from + 1 }, (_, i) => from + i);
 }

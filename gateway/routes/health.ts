@@ -20,8 +20,11 @@ export const healthRoutes: FastifyPluginAsync = async (app) => {
   });
 
   app.get('/metrics', async (_req, reply) => {
-    const { metrics, bus } = app.gw;
+    const { metrics, bus, registry, pipeline } = app.gw;
     metrics.mqttConnected.set(bus.connected() ? 1 : 0);
+    const online: Record<string, number> = { alarm_button: 0, camera: 0, gate: 0, checkin_terminal: 0 };
+    for (const d of registry.devices.values()) if (pipeline.devices.get(d.id)?.online) online[d.kind]++;
+    for (const [kind, n] of Object.entries(online)) metrics.devicesOnline.set({ kind }, n);
     reply.header('content-type', metrics.registry.contentType);
     return metrics.registry.metrics();
   });

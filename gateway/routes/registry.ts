@@ -15,6 +15,19 @@ export const registryRoutes: FastifyPluginAsyncTypebox = async (app) => {
     schools: schoolStatuses(registry, pipeline.devices, pipeline.openAlarms.values()),
   }));
 
+  /** Activity over the last minute and device counts: what the wall screen's header shows. */
+  app.get('/api/stats', { preHandler: viewer }, async () => {
+    const online: Record<string, number> = {};
+    const total: Record<string, number> = {};
+    for (const d of registry.devices.values()) {
+      total[d.kind] = (total[d.kind] ?? 0) + 1;
+      if (pipeline.devices.get(d.id)?.online) online[d.kind] = (online[d.kind] ?? 0) + 1;
+    }
+    let openReal = 0, escalated = 0;
+    for (const a of pipeline.openAlarms.values()) if (!a.test) (openReal++, a.escalated && escalated++);
+    return { messagesLastMinute: pipeline.lastMinute.totals(Date.now()), devices: { total, online }, alarms: { open: openReal, escalated } };
+  });
+
   app.get(
     '/api/devices',
     {
