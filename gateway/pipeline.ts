@@ -201,7 +201,7 @@ export class Pipeline {
         const alarm = raiseAlarm({
           id: randomUUID(),
           sourceId: p.id,
-          school: { id: school.id, name: school.name },
+          school: { id: school.id, name: school.name, nameEn: school.nameEn },
           device: input.device,
           kind: p.kind,
           zone: p.zone,

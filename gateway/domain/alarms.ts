@@ -12,8 +12,8 @@ import { iso } from '../contract/common.js';
 export interface RaiseInput {
   id: string;
   sourceId: string;
-  school: { id: string; name: string };
-  device: { id: string; name: string; place?: string; zone?: string };
+  school: { id: string; name: string; nameEn?: string };
+  device: { id: string; name: string; nameEn?: string; place?: string; zone?: string };
   kind: AlarmKind;
   zone?: string;
   test: boolean;
@@ -43,6 +43,8 @@ export function raiseAlarm(i: RaiseInput): Alarm {
     history: [{ state: 'raised', at: raisedAt, by: i.device.id }],
   };
   if (i.device.place) alarm.place = i.device.place;
+  if (i.device.nameEn) alarm.deviceNameEn = i.device.nameEn;
+  if (i.school.nameEn) alarm.schoolNameEn = i.school.nameEn;
   // The press's own zone (a button may report which classroom) wins over the device's.
   const zone = i.zone ?? i.device.zone;
   if (zone) alarm.zone = zone;

@@ -8,6 +8,7 @@ export function deviceView(d: IndexedDevice, s: StoredDeviceState | undefined): 
   const v: Device = { id: d.id, school: d.school, kind: d.kind, name: d.name, online: s?.online ?? false, lastSeen: s?.lastSeen ? iso(s.lastSeen) : null };
   if (d.zone) v.zone = d.zone;
   if (d.place) v.place = d.place;
+  if (d.nameEn) v.nameEn = d.nameEn;
   if (s?.battery !== undefined) v.battery = s.battery;
   if (s?.rssi !== undefined) v.rssi = s.rssi;
   return v;

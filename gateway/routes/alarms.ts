@@ -46,7 +46,7 @@ export const alarmRoutes: FastifyPluginAsyncTypebox = async (app) => {
         try {
           const alarm = pipeline.act(req.params.alarmId, action as AlarmAction, req.principal!.user, req.body?.note);
           req.log.info({ alarm: alarm.id, action, by: req.principal!.user }, 'alarm action');
-          return { alarm };
+          return alarm;
         } catch (err) {
           if (err instanceof AlarmNotFound) throw new HttpError(404, 'not_found', err.message);
           if (err instanceof IllegalTransition)

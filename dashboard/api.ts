@@ -1,0 +1,155 @@
+/** REST client (contract §3) and the session token, kept in sessionStorage. */
+import type { Alarm, AlarmAction, Device, Role, SchoolStatus } from '../gateway/contract/api.js';
+
+export interface Session {
+  token: string;
+  role: Role;
+  user: string;
+  expiresAt: string;
+}
+
+const KEY = 'wall.session';
+
+export function loadSession(): Session | null {
+  try {
+    const raw = sessionStorage.getItem(KEY);
+    if (!raw) return null;
+    const s = JSON.parse(raw) as Session;
+    if (!s.token || (s.expiresAt && Date.parse(s.expiresAt) <= Date.now())) {
+      sessionStorage.removeItem(KEY);
+      return null;
+    }
+    return s;
+  } catch {
+    return null;
+  }
+}
+
+function saveSession(s: Session | null): void {
+  try {
+    if (s) sessionStorage.setItem(KEY, JSON.stringify(s));
+    else sessionStorage.removeItem(KEY);
+  } catch {
+    /* storage unavailable: the session lives in memory only */
+  }
+}
+
+/** An error answer from the gateway: `{error, message}` plus the HTTP status (0 = network). */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly body: Record<string, unknown> = {},
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+export const canAct = (role: Role | undefined): boolean => role === 'operator' || role === 'admin';
+
+export interface SchoolsReply {
+  schools: SchoolStatus[];
+  /** Optional: the county the registry describes (shown in the header when the server sends it). */
+  county?: { id?: string; name: string; nameEn?: string };
+}
+
+type Listener = () => void;
+
+export class Api {
+  session: Session | null = loadSession();
+  private unauthorized = new Set<Listener>();
+
+  constructor(private readonly base = '') {}
+
+  /** Called whenever any request answers 401 (the session is then dropped). */
+  onUnauthorized(fn: Listener): () => void {
+    this.unauthorized.add(fn);
+    return () => this.unauthorized.delete(fn);
+  }
+
+  async login(user: string, password: string): Promise<Session> {
+    const reply = await this.request<{ token: string; role: Role; expiresAt: string; user?: string }>(
+      'POST',
+      '/api/login',
+      { user, password },
+      false,
+    );
+    const s: Session = { token: reply.token, role: reply.role, expiresAt: reply.expiresAt, user: reply.user ?? user };
+    this.session = s;
+    saveSession(s);
+    return s;
+  }
+
+  logout(): void {
+    this.session = null;
+    saveSession(null);
+  }
+
+  schools(): Promise<SchoolsReply> {
+    return this.request('GET', '/api/schools');
+  }
+
+  devices(q: { status?: 'online' | 'offline'; school?: string; kind?: string } = {}): Promise<{ devices: Device[] }> {
+    const params = new URLSearchParams();
+    for (const [k, v] of Object.entries(q)) if (v) params.set(k, v);
+    const qs = params.toString();
+    return this.request('GET', `/api/devices${qs ? `?${qs}` : ''}`);
+  }
+
+  alarms(q: { state?: 'open' | 'all'; school?: string; since?: string; limit?: number } = {}): Promise<{ alarms: Alarm[] }> {
+    const params = new URLSearchParams();
+    for (const [k, v] of Object.entries(q)) if (v !== undefined && v !== '') params.set(k, String(v));
+    const qs = params.toString();
+    return this.request('GET', `/api/alarms${qs ? `?${qs}` : ''}`);
+  }
+
+  async alarm(id: string): Promise<Alarm> {
+    return this.request<Alarm>('GET', `/api/alarms/${encodeURIComponent(id)}`);
+  }
+
+  /** Answers the alarm after the change. */
+  act(id: string, action: AlarmAction, note?: string): Promise<Alarm> {
+    const body = note && note.trim() ? { note: note.trim() } : {};
+    return this.request('POST', `/api/alarms/${encodeURIComponent(id)}/${action}`, body);
+  }
+
+  /** The WebSocket URL of the live feed, token in the query (contract §3). */
+  liveUrl(): string {
+    const loc = globalThis.location;
+    const origin = this.base || `${loc.protocol === 'https:' ? 'wss:' : 'ws:'}//${loc.host}`;
+    const wsOrigin = origin.replace(/^http/, 'ws');
+    return `${wsOrigin}/live?token=${encodeURIComponent(this.session?.token ?? '')}`;
+  }
+
+  private async request<T>(method: string, path: string, body?: unknown, auth = true): Promise<T> {
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    if (auth && this.session) headers.authorization = `Bearer ${this.session.token}`;
+    let res: Response;
+    try {
+      res = await fetch(this.base + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), cache: 'no-store' });
+    } catch (err) {
+      throw new ApiError(0, 'network', err instanceof Error ? err.message : String(err));
+    }
+    let json: Record<string, unknown> = {};
+    const text = await res.text();
+    if (text) {
+      try {
+        json = JSON.parse(text) as Record<string, unknown>;
+      } catch {
+        json = { message: text.slice(0, 200) };
+      }
+    }
+    if (!res.ok) {
+      const err = new ApiError(res.status, String(json.error ?? res.status), String(json.message ?? res.statusText), json);
+      if (res.status === 401 && auth) {
+        this.logout();
+        for (const fn of this.unauthorized) fn();
+      }
+      throw err;
+    }
+    return json as T;
+  }
+}

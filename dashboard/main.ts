@@ -1,0 +1,320 @@
+/**
+ * The command-center wall screen: boot, login, and the wiring of REST + live feed + views.
+ * The model lives in state.ts (pure); the views only draw it.
+ */
+import '@fontsource/noto-sans-sc/400.css';
+import '@fontsource/noto-sans-sc/700.css';
+import './styles.css';
+
+import type { Alarm, AlarmAction, FeedFrame } from '../gateway/contract/api.js';
+import { Api, ApiError, canAct, type SchoolsReply } from './api.js';
+import { lang, loadLang, setLang, stateLabel, t } from './i18n.js';
+import { LiveConnection, type LiveStatus } from './live.js';
+import { Siren } from './sound.js';
+import { applyLocalAlarm, initialState, realAlarms, reduce, summary, testAlarms, withSchools, type WallState } from './state.js';
+import { AlarmListView } from './views/alarms.js';
+import { h } from './views/dom.js';
+import { nameContext } from './views/format.js';
+import { HeaderView } from './views/header.js';
+import { loginView } from './views/login.js';
+import { NoteDialog } from './views/note-dialog.js';
+import { PopupView } from './views/popup.js';
+import { SchoolsView } from './views/schools.js';
+import { TickerView } from './views/ticker.js';
+
+interface WallViews {
+  header: HeaderView;
+  alarms: AlarmListView;
+  tests: AlarmListView;
+  alarmsTitle: HTMLElement;
+  alarmsCount: HTMLElement;
+  testsTitle: HTMLElement;
+  testsCount: HTMLElement;
+  testsSection: HTMLElement;
+  schools: SchoolsView;
+  ticker: TickerView;
+  popup: PopupView;
+  note: NoteDialog;
+}
+
+class App {
+  private readonly api = new Api();
+  private readonly siren = new Siren();
+  private state: WallState = initialState();
+  private county: SchoolsReply['county'];
+  /** Device id → name (from GET /api/devices), for the activity ticker. */
+  private deviceNames = new Map<string, string>();
+  private live: LiveConnection | null = null;
+  private liveStatus: LiveStatus = { state: 'connecting', attempt: 1 };
+  private views: WallViews | null = null;
+  /** Real alarms whose pop-up the operator dismissed ("later"): no pop-up, no sound, unless escalated. */
+  private readonly dismissed = new Set<string>();
+  private renderQueued = false;
+  private clock: ReturnType<typeof setInterval> | null = null;
+
+  constructor(private readonly root: HTMLElement) {
+    this.api.onUnauthorized(() => this.toLogin(t('login.expired')));
+    this.siren.onChange(() => this.queueRender());
+    // Any click or key on the wall counts as the gesture the browser wants before it plays audio.
+    const unlock = () => {
+      if (this.siren.blocked) this.siren.unlock();
+    };
+    document.addEventListener('pointerdown', unlock, true);
+    document.addEventListener('keydown', unlock, true);
+  }
+
+  boot(): void {
+    setLang(loadLang());
+    document.title = `${t('app.title')} · ${t('app.subtitle')}`;
+    if (this.api.session) this.toWall();
+    else this.toLogin();
+  }
+
+  // ---------- login ----------
+
+  private toLogin(message?: string, prefill = ''): void {
+    this.stopWall();
+    this.root.replaceChildren(
+      loginView(
+        {
+          message,
+          toggleLang: () => {
+            const user = this.root.querySelector<HTMLInputElement>('[data-testid="login-user"]')?.value ?? '';
+            this.switchLang();
+            this.toLogin(undefined, user);
+          },
+          submit: async (user, password) => {
+            this.siren.unlock(); // the sign-in click is our user gesture for audio
+            try {
+              await this.api.login(user, password);
+            } catch (err) {
+              if (err instanceof ApiError && (err.status === 401 || err.status === 400)) throw new Error(t('login.failed'));
+              throw new Error(t('login.error', { msg: err instanceof Error ? err.message : String(err) }));
+            }
+            this.toWall();
+          },
+        },
+        prefill,
+      ),
+    );
+    this.root.querySelector<HTMLInputElement>(prefill ? '[data-testid="login-password"]' : '[data-testid="login-user"]')?.focus();
+  }
+
+  // ---------- wall ----------
+
+  private toWall(): void {
+    this.stopWall();
+    const session = this.api.session;
+    if (!session) return this.toLogin();
+    const listCtx = {
+      canAct: () => canAct(this.api.session?.role),
+      schools: () => this.state.schools,
+      onAction: (alarm: Alarm, action: AlarmAction) => this.views?.note.show(alarm, action),
+    };
+    const views: WallViews = {
+      header: new HeaderView({
+        logout: () => {
+          this.api.logout();
+          this.toLogin();
+        },
+        toggleLang: () => this.switchLang(),
+        enableSound: () => this.siren.unlock(),
+      }),
+      alarms: new AlarmListView(listCtx, false),
+      tests: new AlarmListView(listCtx, true),
+      alarmsTitle: h('h2', { class: 'pane-title' }),
+      alarmsCount: h('span', { class: 'count-badge', testid: 'open-count' }),
+      testsTitle: h('h3', { class: 'pane-subtitle' }),
+      testsCount: h('span', { class: 'count-badge small' }),
+      testsSection: h('section', { class: 'test-section', testid: 'test-alarms' }),
+      schools: new SchoolsView(),
+      ticker: new TickerView((id) => this.deviceNames.get(id) ?? id),
+      popup: new PopupView({
+        canAct: listCtx.canAct,
+        schools: listCtx.schools,
+        onAck: (alarm) => this.views?.note.show(alarm, 'ack'),
+        onDismiss: (alarm) => {
+          this.dismissed.add(alarm.id);
+          this.queueRender();
+        },
+      }),
+      note: new NoteDialog({ schools: listCtx.schools, submit: (alarm, action, note) => this.act(alarm, action, note) }),
+    };
+    this.views = views;
+    views.testsSection.append(h('div', { class: 'pane-head small' }, views.testsTitle, views.testsCount), views.tests.el);
+    const alarmsPane = h(
+      'section',
+      { class: 'pane alarms-pane' },
+      h('div', { class: 'pane-head' }, views.alarmsTitle, views.alarmsCount),
+      views.alarms.el,
+      views.testsSection,
+    );
+    this.root.replaceChildren(
+      h(
+        'div',
+        { class: 'screen', testid: 'wall' },
+        views.header.el,
+        views.header.banner,
+        h('main', { class: 'body' }, alarmsPane, views.schools.el),
+        views.ticker.el,
+      ),
+      views.popup.el,
+      views.note.el,
+    );
+
+    this.state = initialState();
+    void this.loadSchools();
+    void this.loadDeviceNames();
+    this.live = new LiveConnection({
+      url: () => this.api.liveUrl(),
+      lastSeq: () => (this.state.ready ? this.state.seq : -1),
+      onFrame: (frame) => this.onFrame(frame),
+      onStatus: (status) => {
+        this.liveStatus = status;
+        this.queueRender();
+      },
+      checkAuth: () =>
+        this.api.schools().then(
+          () => true,
+          (err: unknown) => !(err instanceof ApiError && err.status === 401),
+        ),
+    });
+    this.live.start();
+    this.clock = setInterval(() => this.tick(), 1000);
+    this.tick();
+    this.render();
+  }
+
+  private stopWall(): void {
+    this.live?.stop();
+    this.live = null;
+    if (this.clock) clearInterval(this.clock);
+    this.clock = null;
+    this.siren.set('off');
+    delete document.body.dataset.siren;
+    document.body.classList.remove('has-escalated');
+    this.views = null;
+    this.dismissed.clear();
+  }
+
+  private async loadSchools(): Promise<void> {
+    try {
+      const reply = await this.api.schools();
+      this.county = reply.county;
+      // The snapshot's schools win once it has arrived (it is newer); before that, show the REST list.
+      if (!this.state.ready || !this.state.schoolOrder.length) this.state = withSchools(this.state, reply.schools);
+      this.queueRender();
+    } catch {
+      /* 401 is handled by the Api; anything else: the snapshot brings the schools too */
+    }
+  }
+
+  private async loadDeviceNames(): Promise<void> {
+    try {
+      const { devices } = await this.api.devices();
+      this.deviceNames = new Map(devices.map((d) => [d.id, d.name]));
+      this.views?.ticker.update(this.state.activity, this.state.schools, lang(), true);
+    } catch {
+      /* the ticker shows ids then */
+    }
+  }
+
+  private onFrame(frame: FeedFrame): void {
+    this.state = reduce(this.state, frame);
+    if (this.state.resync) {
+      this.state = { ...this.state, resync: false };
+      this.live?.resync();
+    }
+    this.queueRender();
+  }
+
+  private async act(alarm: Alarm, action: AlarmAction, note: string): Promise<void> {
+    try {
+      const updated = await this.api.act(alarm.id, action, note);
+      this.state = applyLocalAlarm(this.state, updated);
+      this.queueRender();
+    } catch (err) {
+      if (err instanceof ApiError) {
+        if (err.status === 409) {
+          const st = typeof err.body.state === 'string' ? stateLabel(err.body.state as Alarm['state']) : '?';
+          throw new Error(t('error.conflict', { state: st }));
+        }
+        if (err.status === 403) throw new Error(t('error.forbidden'));
+      }
+      throw new Error(t('error.generic', { msg: err instanceof Error ? err.message : String(err) }));
+    }
+  }
+
+  private switchLang(): void {
+    setLang(lang() === 'zh' ? 'en' : 'zh');
+    document.title = `${t('app.title')} · ${t('app.subtitle')}`;
+    if (this.views) {
+      this.render(true);
+      this.views.note.relabel();
+    }
+  }
+
+  // ---------- drawing ----------
+
+  private queueRender(): void {
+    if (this.renderQueued) return;
+    this.renderQueued = true;
+    setTimeout(() => {
+      this.renderQueued = false;
+      this.render();
+    }, 0);
+  }
+
+  private countyLabel(): string {
+    const c = this.county;
+    if (c) return lang() === 'en' && c.nameEn ? c.nameEn : c.name;
+    const list = this.state.schoolOrder.map((id) => this.state.schools[id]).filter(Boolean);
+    const names = nameContext(list);
+    return (lang() === 'en' ? names.prefixEn.trim() : names.prefixZh) || '';
+  }
+
+  private render(force = false): void {
+    const v = this.views;
+    const session = this.api.session;
+    if (!v || !session) return;
+    const s = this.state;
+    const real = realAlarms(s);
+    const tests = testAlarms(s);
+
+    v.header.update({ user: session.user, role: session.role, county: this.countyLabel(), live: this.liveStatus, soundBlocked: this.siren.blocked });
+    v.alarmsTitle.textContent = t('alarms.heading');
+    v.alarmsCount.textContent = String(real.length);
+    v.alarmsCount.classList.toggle('hot', real.length > 0);
+    v.alarms.update(real, t('alarms.none'));
+    v.testsTitle.textContent = t('alarms.test.heading');
+    v.testsCount.textContent = String(tests.length);
+    v.tests.update(tests, t('alarms.test.none'));
+    v.testsSection.classList.toggle('empty', tests.length === 0);
+    v.schools.update(s.schools, s.schoolOrder, summary(s), this.county);
+    v.ticker.update(s.activity, s.schools, lang(), force);
+
+    // Pop-up: the unacknowledged real alarm waiting longest (escalated first), unless dismissed.
+    for (const id of this.dismissed) if (!s.alarms[id] || s.alarms[id].state !== 'raised') this.dismissed.delete(id);
+    const waiting = real
+      .filter((a) => a.state === 'raised' && !this.dismissed.has(a.id))
+      .sort((a, b) => Number(b.escalated) - Number(a.escalated) || Date.parse(a.raisedAt) - Date.parse(b.raisedAt));
+    v.popup.show(waiting[0] ?? null, Math.max(0, waiting.length - 1), force);
+
+    // Sound: escalated ones sound until acknowledged (dismissed or not); new ones until ack or dismiss.
+    const escalated = real.some((a) => a.state === 'raised' && a.escalated);
+    const siren = escalated ? 'urgent' : waiting.length ? 'alarm' : 'off';
+    this.siren.set(siren);
+    document.body.dataset.siren = siren; // what the wall wants to sound (also when the browser blocks audio)
+    document.body.classList.toggle('has-escalated', escalated);
+  }
+
+  private tick(): void {
+    const now = Date.now();
+    this.views?.header.tick(new Date(now));
+    this.views?.alarms.tick(now);
+    this.views?.popup.tick(now);
+  }
+}
+
+const root = document.getElementById('app');
+if (root) new App(root).boot();

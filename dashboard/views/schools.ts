@@ -1,0 +1,105 @@
+/** The county overview: a summary strip and one compact tile per school (red = open alarm, amber = devices offline). */
+import type { SchoolStatus } from '../../gateway/contract/api.js';
+import { lang, t } from '../i18n.js';
+import type { Summary } from '../state.js';
+import { h, setText } from './dom.js';
+import { nameContext, schoolName, shortSchoolName, type NameContext } from './format.js';
+
+interface Tile {
+  el: HTMLElement;
+  name: HTMLElement;
+  region: HTMLElement;
+  devices: HTMLElement;
+  alarms: HTMLElement;
+}
+
+export class SchoolsView {
+  readonly el: HTMLElement;
+  private readonly heading = h('h2', { class: 'pane-title' });
+  private readonly legend = h('div', { class: 'legend' });
+  private readonly grid = h('div', { class: 'tiles', testid: 'school-tiles' });
+  private readonly stats: Record<keyof Summary, { el: HTMLElement; label: HTMLElement; value: HTMLElement }>;
+  private tiles = new Map<string, Tile>();
+  private names: NameContext = { prefixZh: '', prefixEn: '' };
+  private order = '';
+
+  constructor() {
+    const stat = (k: keyof Summary, cls = '') => {
+      const label = h('div', { class: 'stat-label' });
+      const value = h('div', { class: 'stat-value' });
+      return { el: h('div', { class: `stat ${cls}`, testid: `summary-${k}` }, value, label), label, value };
+    };
+    this.stats = {
+      schools: stat('schools'),
+      devicesOnline: stat('devicesOnline'),
+      devicesTotal: stat('devicesTotal'),
+      open: stat('open', 'stat-open'),
+      escalated: stat('escalated', 'stat-escalated'),
+    };
+    const strip = h('div', { class: 'summary', testid: 'summary' }, this.stats.schools.el, this.stats.devicesOnline.el, this.stats.open.el, this.stats.escalated.el);
+    this.el = h('section', { class: 'pane schools-pane' }, strip, h('div', { class: 'pane-head' }, this.heading, this.legend), this.grid);
+  }
+
+  update(schools: Record<string, SchoolStatus>, order: string[], sum: Summary, county?: { name: string; nameEn?: string }): void {
+    setText(this.heading, t('schools.heading'));
+    setText(this.stats.schools.label, t('summary.schools'));
+    setText(this.stats.schools.value, String(sum.schools));
+    setText(this.stats.devicesOnline.label, t('summary.devices'));
+    const dv = this.stats.devicesOnline.value;
+    if (!dv.firstChild) dv.append(h('span', { class: 'num' }), h('span', { class: 'den' }));
+    setText(dv.children[0], String(sum.devicesOnline));
+    setText(dv.children[1], ` / ${sum.devicesTotal}`);
+    this.stats.devicesOnline.el.classList.toggle('warn', sum.devicesOnline < sum.devicesTotal);
+    setText(this.stats.open.label, t('summary.open'));
+    setText(this.stats.open.value, String(sum.open));
+    this.stats.open.el.classList.toggle('hot', sum.open > 0);
+    setText(this.stats.escalated.label, t('summary.escalated'));
+    setText(this.stats.escalated.value, String(sum.escalated));
+    this.stats.escalated.el.classList.toggle('hot', sum.escalated > 0);
+
+    const key = order.join(',');
+    if (key !== this.order) {
+      this.order = key;
+      this.names = nameContext(order.map((id) => schools[id]).filter(Boolean), county?.name, county?.nameEn);
+      this.grid.replaceChildren();
+      this.tiles.clear();
+      for (const id of order) {
+        const name = h('div', { class: 'tile-name' });
+        const region = h('div', { class: 'tile-region' });
+        const devices = h('div', { class: 'tile-devices' });
+        const alarms = h('div', { class: 'tile-alarms', testid: 'tile-alarms' });
+        const el = h(
+          'div',
+          { class: 'tile', testid: 'school-tile', dataset: { schoolId: id } },
+          h('div', { class: 'tile-head' }, name, alarms),
+          h('div', { class: 'tile-foot' }, region, devices),
+        );
+        this.tiles.set(id, { el, name, region, devices, alarms });
+        this.grid.append(el);
+      }
+    }
+    let degraded = 0;
+    for (const id of order) {
+      const s = schools[id];
+      const tile = this.tiles.get(id);
+      if (!s || !tile) continue;
+      setText(tile.name, shortSchoolName(s, this.names));
+      tile.el.title = `${schoolName(s, s.id)} · ${s.region}`;
+      setText(tile.devices, `${s.devices.online}/${s.devices.total}`);
+      setText(tile.region, lang() === 'zh' ? s.region : '');
+      setText(tile.alarms, s.openAlarms > 0 ? String(s.openAlarms) : '');
+      tile.alarms.hidden = s.openAlarms === 0;
+      const off = s.devices.online < s.devices.total;
+      if (off) degraded += 1;
+      tile.el.classList.toggle('alarm', s.openAlarms > 0);
+      tile.el.classList.toggle('degraded', off);
+      tile.el.dataset.openAlarms = String(s.openAlarms);
+    }
+    setText(this.legend, '');
+    this.legend.replaceChildren(
+      h('span', { class: 'lg lg-ok' }, t('legend.ok')),
+      h('span', { class: 'lg lg-degraded' }, t('legend.degraded', { n: degraded })),
+      h('span', { class: 'lg lg-alarm' }, t('legend.alarm')),
+    );
+  }
+}

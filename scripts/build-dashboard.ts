@@ -1,0 +1,49 @@
+/**
+ * Bundles the wall screen (dashboard/) into dist/dashboard/: index.html, app.js, app.css and the
+ * Noto Sans SC woff/woff2 subsets (relative URLs, nothing fetched from the internet at run time).
+ *
+ *   node --import tsx scripts/build-dashboard.ts [outDir]
+ */
+import { build } from 'esbuild';
+import { copyFile, mkdir, rm } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+export interface BuildResult {
+  outDir: string;
+  files: number;
+  ms: number;
+}
+
+export async function buildDashboard(outDir = 'dist/dashboard'): Promise<BuildResult> {
+  const started = Date.now();
+  const out = resolve(root, outDir);
+  await rm(out, { recursive: true, force: true });
+  await mkdir(out, { recursive: true });
+  const result = await build({
+    absWorkingDir: root,
+    entryPoints: { app: join(root, 'dashboard/main.ts') },
+    outdir: out,
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    target: ['chrome100', 'firefox100', 'safari15'],
+    minify: true,
+    sourcemap: true,
+    legalComments: 'none',
+    // Fonts keep their names (fontsource already hashes nothing, names are unique per subset).
+    assetNames: 'fonts/[name]',
+    loader: { '.woff2': 'file', '.woff': 'file' },
+    metafile: true,
+    logLevel: 'warning',
+  });
+  await copyFile(join(root, 'dashboard/index.html'), join(out, 'index.html'));
+  return { outDir: out, files: Object.keys(result.metafile.outputs).length + 1, ms: Date.now() - started };
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+  const r = await buildDashboard(process.argv[2]);
+  console.log(`dashboard: ${r.files} files in ${r.outDir} (${r.ms} ms)`);
+}
