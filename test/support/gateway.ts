@@ -1,0 +1,201 @@
+// The real gateway as a child process (`node --import tsx gateway/server.ts`), on free ports,
+// with a fresh data dir. Tests talk to it over HTTP, WebSocket and MQTT like everyone else.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { freePort } from './ports.js';
+import { OutputBuffer, isRunning, makeTempDir, stopChild, track } from './procs.js';
+
+export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+export interface GatewayOptions {
+  /** extra environment, applied last (may override anything below) */
+  env?: Record<string, string>;
+  /** reuse a data dir (default: a fresh temp dir) */
+  dataDir?: string;
+  /** an external broker: sets MQTT_URL, and no embedded broker is started */
+  mqttUrl?: string;
+  /**
+   * When start()/restart() resolve: 'ok' (default) once GET /health answers 200;
+   * 'listening' once it answers at all (e.g. 503 while an external broker is down).
+   */
+  ready?: 'ok' | 'listening';
+  /** how long to wait for readiness (default 30 s) */
+  startTimeoutMs?: number;
+}
+
+export interface GatewayProc {
+  /** http://127.0.0.1:PORT */
+  url: string;
+  port: number;
+  /** the embedded broker's mqtt://127.0.0.1:MQTT_PORT, or the external one */
+  mqttUrl: string;
+  adminPassword: string;
+  dataDir: string;
+  /** the current child process (a new one after restart()) */
+  readonly proc: ChildProcess;
+  /** everything the gateway wrote to stdout/stderr, across restarts */
+  logs(): string;
+  /** SIGTERM and wait for the exit; SIGKILL and throw if it takes over 20 s */
+  stop(): Promise<void>;
+  kill9(): Promise<void>;
+  /** stop (if running), then start again with the same data dir, ports and env */
+  restart(): Promise<void>;
+}
+
+// Inherited settings that would make a test talk to someone else's broker, database or files.
+const SCRUBBED_ENV = [
+  'GATEWAY_PORT',
+  'GATEWAY_HOST',
+  'MQTT_URL',
+  'MQTT_PORT',
+  'MQTT_TOPIC_PREFIX',
+  'DATA_DIR',
+  'REGISTRY',
+  'INFLUX_URL',
+  'INFLUX_TOKEN',
+  'INFLUX_ORG',
+  'INFLUX_BUCKET',
+  'GATEWAY_ADMIN_PASSWORD',
+  'LOG_LEVEL',
+  'NODE_TEST_CONTEXT', // set by `node --test` for the file under test, not for grandchildren
+];
+
+export async function startGateway(opts: GatewayOptions = {}): Promise<GatewayProc> {
+  const extra = opts.env ?? {};
+  const port = extra.GATEWAY_PORT ? Number(extra.GATEWAY_PORT) : await freePort();
+  const external = opts.mqttUrl ?? extra.MQTT_URL;
+  const mqttPort = external ? undefined : extra.MQTT_PORT ? Number(extra.MQTT_PORT) : await freePort();
+  const dataDir = opts.dataDir ?? extra.DATA_DIR ?? (await makeTempDir('gateway-data-'));
+  const adminPassword = extra.GATEWAY_ADMIN_PASSWORD ?? randomBytes(12).toString('base64url');
+
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const key of SCRUBBED_ENV) delete env[key];
+  Object.assign(env, {
+    GATEWAY_PORT: String(port),
+    GATEWAY_HOST: '127.0.0.1', // tests need no outside access
+    DATA_DIR: dataDir,
+    GATEWAY_ADMIN_PASSWORD: adminPassword,
+    LOG_LEVEL: 'warn',
+  });
+  if (external) env.MQTT_URL = external;
+  else env.MQTT_PORT = String(mqttPort);
+  Object.assign(env, extra);
+
+  const url = `http://127.0.0.1:${port}`;
+  const output = new OutputBuffer();
+  const readyStatus = opts.ready ?? 'ok';
+  const timeoutMs = opts.startTimeoutMs ?? 30_000;
+  let child: ChildProcess | undefined;
+
+  const launch = async (): Promise<void> => {
+    const c = spawn(process.execPath, ['--import', 'tsx', 'gateway/server.ts'], {
+      cwd: REPO_ROOT,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child = c;
+    track(c);
+    output.attach(c);
+    c.once('exit', (code, signal) => output.append(`\n[test harness] gateway exited: ${code ?? signal}\n`));
+    const deadline = Date.now() + timeoutMs;
+    let last = 'no answer';
+    for (;;) {
+      if (!isRunning(c)) {
+        throw new Error(`gateway exited (${c.exitCode ?? c.signalCode}) before it was ready\n--- gateway output ---\n${output.tail(8000)}`);
+      }
+      try {
+        const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(2000) });
+        const body = await res.text();
+        last = `${res.status} ${body.slice(0, 500)}`;
+        if (res.status === 200 || readyStatus === 'listening') return;
+      } catch (err) {
+        last = (err as Error).message;
+      }
+      if (Date.now() > deadline) {
+        await stopChild(c, 'SIGKILL');
+        throw new Error(
+          `gateway not ready within ${timeoutMs} ms (last /health: ${last})\n--- gateway output ---\n${output.tail(8000)}`,
+        );
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+
+  await launch();
+
+  const gw: GatewayProc = {
+    url,
+    port,
+    mqttUrl: external ?? `mqtt://127.0.0.1:${mqttPort}`,
+    adminPassword,
+    dataDir,
+    get proc(): ChildProcess {
+      return child!;
+    },
+    logs: () => output.toString(),
+    async stop() {
+      if (!child) return;
+      const graceful = await stopChild(child, 'SIGTERM', 20_000);
+      if (!graceful) throw new Error(`gateway did not exit within 20 s of SIGTERM (killed)\n${output.tail(8000)}`);
+    },
+    async kill9() {
+      if (child) await stopChild(child, 'SIGKILL');
+    },
+    async restart() {
+      await gw.stop();
+      await launch();
+    },
+  };
+  return gw;
+}
+
+/** POST /api/login; returns the token (throws with status and body otherwise). */
+export async function login(url: string, user: string, password: string): Promise<string> {
+  const res = await fetch(`${url}/api/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ user, password }),
+  });
+  const text = await res.text();
+  if (res.status !== 200) throw new Error(`login as ${user}: ${res.status} ${text}`);
+  const body = JSON.parse(text) as { token?: unknown };
+  if (typeof body.token !== 'string') throw new Error(`login as ${user}: no token in ${text}`);
+  return body.token;
+}
+
+export interface ApiResponse<T = any> {
+  status: number;
+  /** parsed JSON when the response is JSON, else the text ('' when empty) */
+  body: T;
+  headers: Headers;
+}
+
+/** One HTTP call with `Authorization: Bearer token` (omitted when token is empty); body is sent as JSON. */
+export async function api<T = any>(
+  url: string,
+  token: string | undefined,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<ApiResponse<T>> {
+  const headers: Record<string, string> = {};
+  if (token) headers.authorization = `Bearer ${token}`;
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  const res = await fetch(new URL(path, url), {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  const isJson = (res.headers.get('content-type') ?? '').includes('json');
+  let parsed: unknown = text;
+  if (isJson && text !== '') {
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      parsed = text;
+    }
+  }
+  return { status: res.status, body: parsed as T, headers: res.headers };
+}
