@@ -19,6 +19,7 @@ import { EmbeddedBroker } from './ingest/embedded-broker.js';
 import { MqttClientBus } from './ingest/mqtt-client.js';
 import type { Bus } from './ingest/bus.js';
 import { SqliteLedger } from './ledger/sqlite-ledger.js';
+import { InfluxExporter } from './export/influx-exporter.js';
 import { createMetrics } from './metrics.js';
 import { Pipeline } from './pipeline.js';
 import { LiveHub } from './push/hub.js';
@@ -45,6 +46,9 @@ export async function buildGateway(config: GatewayConfig, log: Logger): Promise<
   const ledger = new SqliteLedger({ dataDir: config.dataDir, sync: config.ledgerSync });
   const topicNames = topics(config.topicPrefix);
 
+  const exporter = config.influx
+    ? new InfluxExporter({ influx: config.influx, ledger, log: log.child({ module: 'export' }), metrics, ...config.export })
+    : undefined;
   let hub: LiveHub | undefined;
   const pipeline = new Pipeline({
     ledger,
@@ -55,6 +59,8 @@ export async function buildGateway(config: GatewayConfig, log: Logger): Promise<
     ackTimeoutSec: config.ackTimeoutSec,
     clockSkewToleranceMs: config.clockSkewToleranceMs,
     onFeed: () => hub?.poke(),
+    timeSeries: exporter !== undefined,
+    onOutbox: () => exporter?.poke(),
   });
   hub = new LiveHub({
     ledger,
@@ -75,7 +81,7 @@ export async function buildGateway(config: GatewayConfig, log: Logger): Promise<
       })
     : new EmbeddedBroker({ host: config.mqttHost, port: config.mqttPort, statusTopic: topicNames.status, log: log.child({ module: 'broker' }) });
 
-  const services: Services = { config, registry, ledger, metrics, pipeline, bus, hub, users, startedAt: Date.now() };
+  const services: Services = { config, registry, ledger, metrics, pipeline, bus, hub, users, exporter, startedAt: Date.now() };
 
   const app = Fastify({
     loggerInstance: log as FastifyBaseLogger,
@@ -113,13 +119,16 @@ export async function buildGateway(config: GatewayConfig, log: Logger): Promise<
 
   // Start order: ledger (opened above) → projections → transport. Stop: the reverse.
   pipeline.start(bus);
+  exporter?.start();
   await bus.start(pipeline.accept);
-  // Keep the live feed's replay window bounded; a screen away for longer gets a snapshot.
+  // Keep the live feed's replay window bounded (a screen away for longer gets a snapshot), and
+  // raw liveness events to their retention (alarms and their history are kept).
   const pruner = setInterval(() => {
     try {
       ledger.pruneFeed(config.feedRetainFrames);
+      ledger.pruneEvents(['heartbeat', 'availability', 'camera'], Date.now() - config.rawRetentionDays * 86_400_000, 50_000);
     } catch (err) {
-      log.warn({ err }, 'feed prune failed');
+      log.warn({ err }, 'ledger pruning failed');
     }
   }, 60_000);
   pruner.unref();
@@ -127,6 +136,7 @@ export async function buildGateway(config: GatewayConfig, log: Logger): Promise<
     clearInterval(pruner);
     hub.close();
     await bus.stop();
+    await exporter?.stop();
     pipeline.stop();
     ledger.close();
   });

@@ -44,6 +44,17 @@ export interface GatewayConfig {
   /** How long a new WebSocket waits for a `resume` frame before sending a snapshot. */
   wsResumeGraceMs: number;
   dashboardDir: string;
+  export: {
+    batchSize: number;
+    maxBatchAgeMs: number;
+    timeoutMs: number;
+    minBackoffMs: number;
+    maxBackoffMs: number;
+    /** Export lag past which /health says degraded and the wall screen shows a warning. */
+    lagWarnSec: number;
+  };
+  /** Raw heartbeat/availability/camera events older than this leave the ledger (alarms never do). */
+  rawRetentionDays: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -81,11 +92,14 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     throw new ConfigError('MQTT_TOPIC_PREFIX', 'value', `"${topicPrefix}" must be topic levels without wildcards or a trailing slash`);
   const influxUrl = str(env, 'INFLUX_URL');
   if (influxUrl !== undefined) {
+    let u: URL;
     try {
-      new URL(influxUrl);
+      u = new URL(influxUrl);
     } catch {
-      throw new ConfigError('INFLUX_URL', 'value', `"${influxUrl}" is not a URL`);
+      throw new ConfigError('INFLUX_URL', 'value', `"${influxUrl}" is not a URL (expected http://host:8086)`);
     }
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new ConfigError('INFLUX_URL', 'scheme', `"${u.protocol}" is not supported (use http:// or https://)`);
+    if (!str(env, 'INFLUX_BUCKET')) throw new ConfigError('INFLUX_BUCKET', 'value', 'must be set when INFLUX_URL is (for InfluxDB 1.8: database/retention-policy)');
   }
   const ledgerSync = (str(env, 'LEDGER_SYNC') ?? 'full').toLowerCase();
   if (ledgerSync !== 'full' && ledgerSync !== 'normal')
@@ -123,6 +137,15 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     feedRetainFrames: int(env, 'FEED_RETAIN_FRAMES', 100_000, 100, 100_000_000),
     wsMaxBufferedBytes: int(env, 'WS_MAX_BUFFERED_BYTES', 8 * 1024 * 1024, 64 * 1024, 1024 * 1024 * 1024),
     wsResumeGraceMs: int(env, 'WS_RESUME_GRACE_MS', 150, 0, 10_000),
+    export: {
+      batchSize: int(env, 'EXPORT_BATCH_SIZE', 5000, 1, 100_000),
+      maxBatchAgeMs: int(env, 'EXPORT_MAX_BATCH_AGE_MS', 1000, 0, 600_000),
+      timeoutMs: int(env, 'INFLUX_TIMEOUT_MS', 10_000, 100, 600_000),
+      minBackoffMs: int(env, 'EXPORT_MIN_BACKOFF_MS', 1000, 10, 600_000),
+      maxBackoffMs: int(env, 'EXPORT_MAX_BACKOFF_MS', 60_000, 10, 3_600_000),
+      lagWarnSec: int(env, 'EXPORT_LAG_WARN_SEC', 300, 1, 30 * 86_400),
+    },
+    rawRetentionDays: int(env, 'LEDGER_RAW_RETENTION_DAYS', 30, 1, 3650),
     dashboardDir: path.resolve(str(env, 'DASHBOARD_DIR') ?? path.join(REPO_ROOT, 'dist', 'dashboard')),
   };
 }

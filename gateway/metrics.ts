@@ -18,6 +18,12 @@ export function createMetrics() {
     wsClients: new Gauge({ name: 'campus_gateway_ws_clients', help: 'Connected wall screens and tools', registers: [registry] }),
     wsResyncs: new Counter({ name: 'campus_gateway_ws_resyncs_total', help: 'Slow WebSocket clients cut off with resync', registers: [registry] }),
     devicesOnline: new Gauge({ name: 'campus_gateway_devices_online', help: 'Devices online', labelNames: ['kind'], registers: [registry] }),
+    exportPoints: new Counter({ name: 'campus_gateway_export_points_total', help: 'Points confirmed by the time-series database', registers: [registry] }),
+    exportFailures: new Counter({ name: 'campus_gateway_export_failures_total', help: 'Export attempts that failed (retried)', registers: [registry] }),
+    exportQuarantined: new Counter({ name: 'campus_gateway_export_quarantined_total', help: 'Points the database refused, moved aside', registers: [registry] }),
+    exportBacklog: new Gauge({ name: 'campus_gateway_export_backlog_points', help: 'Points waiting in the outbox', registers: [registry] }),
+    exportLagSeconds: new Gauge({ name: 'campus_gateway_export_lag_seconds', help: 'Age of the oldest point not yet in the database', registers: [registry] }),
+    ledgerBytes: new Gauge({ name: 'campus_gateway_ledger_bytes', help: 'Ledger size on disk (database and WAL)', registers: [registry] }),
     mqttConnected: new Gauge({ name: 'campus_gateway_mqtt_connected', help: '1 when the gateway can take MQTT messages', registers: [registry] }),
   };
   return m;

@@ -28,6 +28,7 @@ import { parseDeviceMessage, splitTopic, type DeviceInput } from './ingest/parse
 import type { Ledger, StoredDeviceState } from './ledger/ledger.js';
 import type { Metrics } from './metrics.js';
 import type { RegistryIndex } from './registry.js';
+import { alarmPoint, deviceStatePoint, inputPoints } from './export/points.js';
 
 export { IllegalTransition };
 
@@ -47,6 +48,10 @@ export interface PipelineOptions {
   clockSkewToleranceMs: number;
   /** Called after every commit that added live-feed frames. */
   onFeed: () => void;
+  /** Write time-series points to the outbox (only when an exporter will take them). */
+  timeSeries?: boolean;
+  /** Called after every commit that added outbox rows. */
+  onOutbox?: () => void;
   now?: () => number;
 }
 
@@ -71,6 +76,7 @@ export class Pipeline {
   private readonly topics;
   private readonly now: () => number;
   private ledgerHealthy = true;
+  private outboxDirty = false;
   private stopped = false;
 
   constructor(private readonly o: PipelineOptions) {
@@ -167,6 +173,7 @@ export class Pipeline {
       // Nothing of the batch is durable: projections may hold part of it, so rebuild them, and
       // refuse the acknowledgements so that the broker redelivers.
       this.ledgerHealthy = false;
+      this.outboxDirty = false;
       this.o.metrics.commitFailures.inc();
       this.o.log.error({ err, messages: batch.length }, 'ledger commit failed; messages not acknowledged');
       this.reload();
@@ -180,11 +187,19 @@ export class Pipeline {
     }
     this.runEffects(effects);
     if (this.o.ledger.lastFeedSeq() !== feedBefore) this.o.onFeed();
+    this.pokeOutbox();
+  }
+
+  private pokeOutbox(): void {
+    if (!this.outboxDirty) return;
+    this.outboxDirty = false;
+    this.o.onOutbox?.();
   }
 
   private apply(input: DeviceInput, effects: Effect[]): void {
     const { ledger } = this.o;
     const base = { school: input.school, device: input.device.id, receivedAt: input.receivedAtMs, deviceTs: input.deviceTsMs };
+    if (input.topic !== 'alarm' && input.topic !== 'ai') this.series(inputPoints(this.o.registry, input), input.receivedAtMs);
     switch (input.topic) {
       case 'alarm': {
         const p = input.payload;
@@ -211,6 +226,7 @@ export class Pipeline {
           clockSkewToleranceMs: this.o.clockSkewToleranceMs,
         });
         this.saveAlarm(alarm);
+        this.series([alarmPoint(this.o.registry, alarm)], input.receivedAtMs);
         this.o.metrics.alarmsRaised.inc({ kind: alarm.kind, test: String(alarm.test) });
         effects.push({ kind: 'feedback', alarm }, { kind: 'arm', alarm });
         this.signal(input, { kind: 'activity', atMs: input.receivedAtMs });
@@ -236,6 +252,7 @@ export class Pipeline {
           this.o.metrics.duplicates.inc({ type: 'ai' });
           return;
         }
+        this.series(inputPoints(this.o.registry, input), input.receivedAtMs);
         ledger.appendFeed('ai', { device: input.device.id, school: input.school, zone: input.device.zone, ...p, ts: iso(input.deviceTsMs), receivedAt: iso(input.receivedAtMs) }, input.receivedAtMs);
         this.signal(input, { kind: 'activity', atMs: input.receivedAtMs });
         return;
@@ -258,7 +275,14 @@ export class Pipeline {
     if (!changed) return false;
     const change: DeviceChange = { id, school: input.school, online: next.online, lastSeen: next.lastSeen === null ? null : iso(next.lastSeen), reason: changed };
     this.o.ledger.appendFeed('device', change, s.atMs);
+    this.series([deviceStatePoint(this.o.registry, input.device, next.online, changed, s.atMs)], s.atMs);
     return true;
+  }
+
+  private series(lines: string[], atMs: number): void {
+    if (!this.o.timeSeries || lines.length === 0) return;
+    this.o.ledger.appendOutbox(lines, atMs);
+    this.outboxDirty = true;
   }
 
   private findBySource(device: string, sourceId: string): Alarm | undefined {
@@ -304,11 +328,14 @@ export class Pipeline {
       this.o.ledger.transaction(() => {
         this.o.ledger.appendEvent({ type: event.type, school: next.school, device: next.device, receivedAt: at, data: event });
         this.saveAlarm(next);
+        this.series([alarmPoint(this.o.registry, next)], at);
       });
     } catch (err) {
+      this.outboxDirty = false;
       this.reload();
       throw err;
     }
+    this.pokeOutbox();
     this.runEffects([{ kind: 'feedback', alarm: next }, { kind: 'arm', alarm: next }]);
     this.o.onFeed();
   }

@@ -8,6 +8,7 @@ import type { LiveHub } from './push/hub.js';
 import type { RegistryIndex } from './registry.js';
 import type { UserStore } from './auth/users.js';
 import type { Role } from './contract/api.js';
+import type { InfluxExporter } from './export/influx-exporter.js';
 
 export interface Services {
   config: GatewayConfig;
@@ -18,6 +19,7 @@ export interface Services {
   bus: Bus;
   hub: LiveHub;
   users: UserStore;
+  exporter?: InfluxExporter;
   startedAt: number;
 }
 

@@ -32,6 +32,18 @@ export interface AlarmQuery {
   limit: number;
 }
 
+export interface OutboxRow {
+  seq: number;
+  at: number;
+  line: string;
+}
+
+export interface OutboxStats {
+  rows: number;
+  oldestAt: number | null;
+  quarantined: number;
+}
+
 export interface Ledger {
   /** Runs `fn` in one transaction: all of it is durable when this returns, or none of it. */
   transaction<T>(fn: () => T): T;
@@ -48,6 +60,15 @@ export interface Ledger {
   loadOpenAlarms(): Alarm[];
   saveDevice(state: StoredDeviceState): void;
   loadDevices(): StoredDeviceState[];
+  /** Queues time-series lines for export (inside the event's transaction). */
+  appendOutbox(lines: string[], at: number): void;
+  /** The oldest `limit` rows still to export. */
+  readOutbox(limit: number): OutboxRow[];
+  /** Removes every row up to `throughSeq` (confirmed by the database), moving `quarantined` aside with their reasons. */
+  completeOutbox(throughSeq: number, quarantined: { row: OutboxRow; reason: string }[]): void;
+  outboxStats(): OutboxStats;
+  /** Deletes raw events of `types` received before `beforeMs` (alarms and their history are never deleted). */
+  pruneEvents(types: string[], beforeMs: number, maxRows: number): number;
   /** Drops feed frames beyond the newest `keep`. */
   pruneFeed(keep: number): number;
   stats(): { events: number; feedSeq: number; sizeBytes: number };

@@ -47,4 +47,19 @@ export const MIGRATIONS: readonly string[] = [
 
   CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
   `,
+  // 2: the time-series outbox (issue 3): rows leave only once the database has confirmed them.
+  `
+  CREATE TABLE outbox (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    at INTEGER NOT NULL,
+    line TEXT NOT NULL
+  );
+  CREATE TABLE outbox_quarantine (
+    seq INTEGER PRIMARY KEY,
+    at INTEGER NOT NULL,
+    line TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    quarantined_at INTEGER NOT NULL
+  );
+  `,
 ];

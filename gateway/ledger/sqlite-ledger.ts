@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Alarm, FeedFrame } from '../contract/api.js';
-import type { AlarmQuery, Ledger, NewEvent, StoredDeviceState } from './ledger.js';
+import type { AlarmQuery, Ledger, NewEvent, OutboxRow, OutboxStats, StoredDeviceState } from './ledger.js';
 import { MIGRATIONS } from './migrations.js';
 
 export interface SqliteLedgerOptions {
@@ -56,6 +56,13 @@ export class SqliteLedger implements Ledger {
       loadDevices: db.prepare('SELECT doc FROM devices'),
       pruneFeed: db.prepare('DELETE FROM feed WHERE seq <= ?'),
       countEvents: db.prepare(`SELECT seq AS n FROM sqlite_sequence WHERE name = 'events'`),
+      insertOutbox: db.prepare('INSERT INTO outbox (at, line) VALUES (?, ?)'),
+      readOutbox: db.prepare('SELECT seq, at, line FROM outbox ORDER BY seq LIMIT ?'),
+      deleteOutbox: db.prepare('DELETE FROM outbox WHERE seq <= ?'),
+      quarantine: db.prepare('INSERT OR REPLACE INTO outbox_quarantine (seq, at, line, reason, quarantined_at) VALUES (?, ?, ?, ?, ?)'),
+      outboxRange: db.prepare('SELECT min(seq) AS lo, max(seq) AS hi FROM outbox'),
+      outboxOldest: db.prepare('SELECT at FROM outbox ORDER BY seq LIMIT 1'),
+      quarantineCount: db.prepare('SELECT count(*) AS n FROM outbox_quarantine'),
     };
     this.feedSeq = (this.stmts.feedMax.get() as { s: number } | undefined)?.s ?? 0;
   }
@@ -167,6 +174,42 @@ export class SqliteLedger implements Ledger {
 
   loadDevices(): StoredDeviceState[] {
     return (this.stmts.loadDevices.all() as { doc: string }[]).map((r) => JSON.parse(r.doc));
+  }
+
+  appendOutbox(lines: string[], at: number): void {
+    for (const l of lines) this.stmts.insertOutbox.run(at, l);
+  }
+
+  readOutbox(limit: number): OutboxRow[] {
+    return this.stmts.readOutbox.all(limit) as OutboxRow[];
+  }
+
+  completeOutbox(throughSeq: number, quarantined: { row: OutboxRow; reason: string }[]): void {
+    this.db.transaction(() => {
+      const now = Date.now();
+      for (const q of quarantined) this.stmts.quarantine.run(q.row.seq, q.row.at, q.row.line, q.reason, now);
+      this.stmts.deleteOutbox.run(throughSeq);
+    })();
+  }
+
+  outboxStats(): OutboxStats {
+    // Rows leave only from the front and AUTOINCREMENT leaves no gaps, so max − min + 1 is the
+    // exact count — without a full scan of a backlog that may hold millions of rows.
+    const { lo, hi } = this.stmts.outboxRange.get() as { lo: number | null; hi: number | null };
+    const oldest = this.stmts.outboxOldest.get() as { at: number } | undefined;
+    return {
+      rows: lo === null || hi === null ? 0 : hi - lo + 1,
+      oldestAt: oldest?.at ?? null,
+      quarantined: (this.stmts.quarantineCount.get() as { n: number }).n,
+    };
+  }
+
+  pruneEvents(types: string[], beforeMs: number, maxRows: number): number {
+    if (types.length === 0) return 0;
+    const marks = types.map(() => '?').join(',');
+    return this.db
+      .prepare(`DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE received_at < ? AND type IN (${marks}) LIMIT ?)`)
+      .run(beforeMs, ...types, maxRows).changes;
   }
 
   pruneFeed(keep: number): number {

@@ -3,16 +3,19 @@ import type { FastifyPluginAsync } from 'fastify';
 /** GET /health (contract §3: 503 when the gateway cannot take alarms) and GET /metrics. */
 export const healthRoutes: FastifyPluginAsync = async (app) => {
   app.get('/health', async (_req, reply) => {
-    const { bus, pipeline, ledger, config, hub, startedAt } = app.gw;
+    const { bus, pipeline, ledger, config, hub, startedAt, exporter } = app.gw;
     const mqtt = bus.describe();
     const ledgerOk = pipeline.healthy();
     const stats = ledger.stats();
     const canTakeAlarms = bus.connected() && ledgerOk;
+    const influx = exporter ? { ...exporter.status(), lagWarnSec: config.export.lagWarnSec } : { enabled: false as const };
+    const exportLagging = 'lagSec' in influx && influx.lagSec > config.export.lagWarnSec;
     const body = {
-      status: canTakeAlarms ? 'ok' : 'degraded',
+      // 503 only when alarms cannot be taken; a lagging export is "degraded" but keeps 200.
+      status: canTakeAlarms && !exportLagging ? 'ok' : 'degraded',
       mqtt,
       ledger: { ok: ledgerOk, feedSeq: stats.feedSeq, events: stats.events, sizeBytes: stats.sizeBytes },
-      influx: config.influx ? { enabled: true, state: 'not_implemented' } : { enabled: false },
+      influx: { ...influx, lagging: exportLagging },
       live: { clients: hub.size },
       uptimeSec: Math.round((Date.now() - startedAt) / 1000),
     };
@@ -25,6 +28,12 @@ export const healthRoutes: FastifyPluginAsync = async (app) => {
     const online: Record<string, number> = { alarm_button: 0, camera: 0, gate: 0, checkin_terminal: 0 };
     for (const d of registry.devices.values()) if (pipeline.devices.get(d.id)?.online) online[d.kind]++;
     for (const [kind, n] of Object.entries(online)) metrics.devicesOnline.set({ kind }, n);
+    metrics.ledgerBytes.set(app.gw.ledger.stats().sizeBytes);
+    if (app.gw.exporter) {
+      const s = app.gw.exporter.status();
+      metrics.exportBacklog.set(s.backlog);
+      metrics.exportLagSeconds.set(s.lagSec);
+    }
     reply.header('content-type', metrics.registry.contentType);
     return metrics.registry.metrics();
   });
