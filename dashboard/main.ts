@@ -8,6 +8,7 @@ import './styles.css';
 
 import type { Alarm, AlarmAction, FeedFrame } from '../gateway/contract/api.js';
 import { Api, ApiError, canAct, type SchoolsReply } from './api.js';
+import { ExportStatusPoller, healthPollMs, type ExportLag } from './export-status.js';
 import { lang, loadLang, setLang, stateLabel, t } from './i18n.js';
 import { LiveConnection, type LiveStatus } from './live.js';
 import { Siren } from './sound.js';
@@ -51,6 +52,9 @@ class App {
   private readonly dismissed = new Set<string>();
   private renderQueued = false;
   private clock: ReturnType<typeof setInterval> | null = null;
+  /** GET /health, for the quiet "history export behind" chip in the header. */
+  private exportPoller: ExportStatusPoller | null = null;
+  private exportLag: ExportLag | null = null;
 
   constructor(private readonly root: HTMLElement) {
     this.api.onUnauthorized(() => this.toLogin(t('login.expired')));
@@ -180,6 +184,12 @@ class App {
         ),
     });
     this.live.start();
+    this.exportLag = null;
+    this.exportPoller = new ExportStatusPoller((lag) => {
+      this.exportLag = lag;
+      this.queueRender();
+    }, healthPollMs(globalThis.location?.search ?? ''));
+    this.exportPoller.start();
     this.clock = setInterval(() => this.tick(), 1000);
     this.tick();
     this.render();
@@ -188,6 +198,9 @@ class App {
   private stopWall(): void {
     this.live?.stop();
     this.live = null;
+    this.exportPoller?.stop();
+    this.exportPoller = null;
+    this.exportLag = null;
     if (this.clock) clearInterval(this.clock);
     this.clock = null;
     this.siren.set('off');
@@ -281,7 +294,7 @@ class App {
     const real = realAlarms(s);
     const tests = testAlarms(s);
 
-    v.header.update({ user: session.user, role: session.role, county: this.countyLabel(), live: this.liveStatus, soundBlocked: this.siren.blocked });
+    v.header.update({ user: session.user, role: session.role, county: this.countyLabel(), live: this.liveStatus, soundBlocked: this.siren.blocked, exportLag: this.exportLag });
     v.alarmsTitle.textContent = t('alarms.heading');
     v.alarmsCount.textContent = String(real.length);
     v.alarmsCount.classList.toggle('hot', real.length > 0);

@@ -29,6 +29,7 @@ import { authRoutes } from './routes/auth.js';
 import { healthRoutes } from './routes/health.js';
 import { liveRoutes } from './routes/live.js';
 import { registryRoutes } from './routes/registry.js';
+import { maintenanceRoutes } from './routes/maintenance.js';
 import type { Services } from './services.js';
 
 export interface BuiltGateway {
@@ -58,13 +59,15 @@ export async function buildGateway(config: GatewayConfig, log: Logger): Promise<
     topicPrefix: config.topicPrefix,
     ackTimeoutSec: config.ackTimeoutSec,
     clockSkewToleranceMs: config.clockSkewToleranceMs,
+    missedHeartbeats: config.missedHeartbeats,
+    maintenanceFlapHoldMs: config.maintenanceFlapHoldSec * 1000,
     onFeed: () => hub?.poke(),
     timeSeries: exporter !== undefined,
     onOutbox: () => exporter?.poke(),
   });
   hub = new LiveHub({
     ledger,
-    snapshot: () => snapshot(registry, pipeline.devices, pipeline.openAlarms),
+    snapshot: () => snapshot(registry, pipeline.devices, pipeline.openAlarms, pipeline.maintenance),
     log: log.child({ module: 'live' }),
     metrics,
     resumeGraceMs: config.wsResumeGraceMs,
@@ -110,6 +113,7 @@ export async function buildGateway(config: GatewayConfig, log: Logger): Promise<
   await app.register(authRoutes);
   await app.register(alarmRoutes);
   await app.register(registryRoutes);
+  await app.register(maintenanceRoutes);
   await app.register(liveRoutes);
   if (fs.existsSync(config.dashboardDir)) {
     await app.register(fastifyStatic, { root: config.dashboardDir, prefix: '/', index: 'index.html' });
@@ -122,11 +126,12 @@ export async function buildGateway(config: GatewayConfig, log: Logger): Promise<
   exporter?.start();
   await bus.start(pipeline.accept);
   // Keep the live feed's replay window bounded (a screen away for longer gets a snapshot), and
-  // raw liveness events to their retention (alarms and their history are kept).
+  // raw device events to their retention: they are in the time-series database (alarms and
+  // operators' actions are kept for good).
   const pruner = setInterval(() => {
     try {
       ledger.pruneFeed(config.feedRetainFrames);
-      ledger.pruneEvents(['heartbeat', 'availability', 'camera'], Date.now() - config.rawRetentionDays * 86_400_000, 50_000);
+      ledger.pruneEvents(['heartbeat', 'availability', 'camera', 'ai', 'gate', 'checkin'], Date.now() - config.rawRetentionDays * 86_400_000, 50_000);
     } catch (err) {
       log.warn({ err }, 'ledger pruning failed');
     }

@@ -53,6 +53,9 @@ export interface GatewayConfig {
     /** Export lag past which /health says degraded and the wall screen shows a warning. */
     lagWarnSec: number;
   };
+  /** A device is offline after this many heartbeat intervals without a sign of life. */
+  missedHeartbeats: number;
+  maintenanceFlapHoldSec: number;
   /** Raw heartbeat/availability/camera events older than this leave the ledger (alarms never do). */
   rawRetentionDays: number;
 }
@@ -145,6 +148,8 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
       maxBackoffMs: int(env, 'EXPORT_MAX_BACKOFF_MS', 60_000, 10, 3_600_000),
       lagWarnSec: int(env, 'EXPORT_LAG_WARN_SEC', 300, 1, 30 * 86_400),
     },
+    missedHeartbeats: int(env, 'MISSED_HEARTBEATS', 3, 1, 100),
+    maintenanceFlapHoldSec: int(env, 'MAINTENANCE_FLAP_HOLD_SEC', 300, 0, 86_400),
     rawRetentionDays: int(env, 'LEDGER_RAW_RETENTION_DAYS', 30, 1, 3650),
     dashboardDir: path.resolve(str(env, 'DASHBOARD_DIR') ?? path.join(REPO_ROOT, 'dist', 'dashboard')),
   };

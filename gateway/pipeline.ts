@@ -21,7 +21,8 @@ import {
   needsEscalation,
   raiseAlarm,
 } from './domain/alarms.js';
-import { applySignal, initialDeviceState, type DeviceSignal } from './domain/devices.js';
+import { Liveness, type LivenessSign, type Transition } from './domain/liveness.js';
+import { WATCHED_KINDS, clearMaintenance, openMaintenance, type MaintenanceAlarm } from './domain/maintenance.js';
 import { RateWindow } from './domain/rate-window.js';
 import type { Bus, InboundMessage } from './ingest/bus.js';
 import { parseDeviceMessage, splitTopic, type DeviceInput } from './ingest/parse.js';
@@ -46,6 +47,10 @@ export interface PipelineOptions {
   topicPrefix: string;
   ackTimeoutSec: number;
   clockSkewToleranceMs: number;
+  missedHeartbeats: number;
+  /** A device that drops again within this long of returning reopens its maintenance alarm. */
+  maintenanceFlapHoldMs: number;
+  livenessTickMs?: number;
   /** Called after every commit that added live-feed frames. */
   onFeed: () => void;
   /** Write time-series points to the outbox (only when an exporter will take them). */
@@ -64,7 +69,26 @@ type Effect = { kind: 'feedback'; alarm: Alarm } | { kind: 'arm'; alarm: Alarm }
 
 export class Pipeline {
   readonly openAlarms = new Map<string, Alarm>();
-  readonly devices = new Map<string, StoredDeviceState>();
+  private liveness!: Liveness;
+  /** Open maintenance alarms by device. */
+  readonly maintenance = new Map<string, MaintenanceAlarm>();
+  /** Devices whose lastSeen changed since it was last written (written every few seconds, and on every transition). */
+  private readonly dirty = new Set<string>();
+  private readonly cameraStatus = new Map<string, string>();
+  private ticker?: NodeJS.Timeout;
+  private runId = 0;
+  private ticks = 0;
+  /** Liveness resolution: a silent device is seen at most about two ticks after its deadline. */
+  private get tickMs(): number {
+    return this.o.livenessTickMs ?? 250;
+  }
+  /** Last-seen times and our own run are written every ~5 s. */
+  private get persistEvery(): number {
+    return Math.max(1, Math.round(5000 / this.tickMs));
+  }
+  private get runTouchEvery(): number {
+    return Math.max(1, Math.round(1000 / this.tickMs));
+  }
   /** Accepted and refused messages per type over the last minute (for the screen's activity figures). */
   readonly lastMinute = new RateWindow(60);
   /** `${device}\u0000${sourceId}` → alarm id, for open alarms (older ones are found in the ledger). */
@@ -89,11 +113,24 @@ export class Pipeline {
     this.bus = bus;
     this.reload();
     for (const alarm of this.openAlarms.values()) this.arm(alarm);
+    this.runId = this.o.ledger.startRun(this.now());
+    this.ticker = setInterval(() => this.tick(), this.tickMs);
+  }
+
+  /** Every registered device's liveness record. */
+  get devices(): ReadonlyMap<string, StoredDeviceState> {
+    return this.liveness.records;
   }
 
   stop(): void {
     this.stopped = true;
+    clearInterval(this.ticker);
     this.flush();
+    try {
+      this.o.ledger.transaction(() => this.persistDirty(true));
+    } catch (err) {
+      this.o.log.warn({ err }, 'could not save device last-seen times at stop');
+    }
     for (const t of this.timers.values()) clearTimeout(t);
     this.timers.clear();
   }
@@ -105,9 +142,16 @@ export class Pipeline {
   private reload(): void {
     this.openAlarms.clear();
     this.openBySource.clear();
-    this.devices.clear();
     for (const a of this.o.ledger.loadOpenAlarms()) this.remember(a);
-    for (const d of this.o.ledger.loadDevices()) this.devices.set(d.id, d);
+    const now = this.now();
+    this.liveness = new Liveness(
+      { missedHeartbeats: this.o.missedHeartbeats, recoverSigns: 2, intervalMs: (id) => this.o.registry.heartbeatIntervalSec(id) * 1000, slotMs: this.tickMs },
+      now,
+    );
+    this.liveness.restore(this.o.registry.devices.keys(), new Map(this.o.ledger.loadDevices().map((d) => [d.id, d])), now);
+    this.maintenance.clear();
+    for (const m of this.o.ledger.openMaintenance()) this.maintenance.set(m.device, m);
+    this.dirty.clear();
     this.refreshGauges();
   }
 
@@ -229,20 +273,24 @@ export class Pipeline {
         this.series([alarmPoint(this.o.registry, alarm)], input.receivedAtMs);
         this.o.metrics.alarmsRaised.inc({ kind: alarm.kind, test: String(alarm.test) });
         effects.push({ kind: 'feedback', alarm }, { kind: 'arm', alarm });
-        this.signal(input, { kind: 'activity', atMs: input.receivedAtMs });
+        this.sign(input, 'alive');
         return;
       }
       case 'heartbeat':
         ledger.appendEvent({ ...base, type: 'heartbeat', data: input.payload });
-        this.signal(input, { kind: 'heartbeat', atMs: input.receivedAtMs, battery: input.payload.battery, rssi: input.payload.rssi });
+        this.sign(input, 'alive', { battery: input.payload.battery, rssi: input.payload.rssi });
         return;
       case 'availability':
         ledger.appendEvent({ ...base, type: 'availability', data: { state: input.payload } });
-        this.signal(input, { kind: 'availability', atMs: input.receivedAtMs, online: input.payload === 'online' });
+        this.sign(input, input.payload === 'online' ? 'alive' : 'gone');
         return;
       case 'camera': {
         ledger.appendEvent({ ...base, type: 'camera', data: input.payload });
-        const changed = this.signal(input, { kind: 'camera', atMs: input.receivedAtMs, online: input.payload.online });
+        this.sign(input, input.payload.online ? 'alive' : 'failed');
+        // The screen hears of a camera's own report when it changes (up/down, or a new error).
+        const status = `${input.payload.online}|${input.payload.error ?? ''}`;
+        const changed = this.cameraStatus.get(input.device.id) !== status;
+        this.cameraStatus.set(input.device.id, status);
         if (changed) ledger.appendFeed('camera', { device: input.device.id, school: input.school, ...input.payload, ts: iso(input.deviceTsMs) }, input.receivedAtMs);
         return;
       }
@@ -254,29 +302,92 @@ export class Pipeline {
         }
         this.series(inputPoints(this.o.registry, input), input.receivedAtMs);
         ledger.appendFeed('ai', { device: input.device.id, school: input.school, zone: input.device.zone, ...p, ts: iso(input.deviceTsMs), receivedAt: iso(input.receivedAtMs) }, input.receivedAtMs);
-        this.signal(input, { kind: 'activity', atMs: input.receivedAtMs });
+        this.sign(input, 'alive');
         return;
       }
       case 'gate':
       case 'checkin':
         ledger.appendEvent({ ...base, type: input.topic, data: input.payload });
         ledger.appendFeed(input.topic, { device: input.device.id, school: input.school, ...input.payload, ts: iso(input.deviceTsMs) }, input.receivedAtMs);
-        this.signal(input, { kind: 'activity', atMs: input.receivedAtMs });
+        this.sign(input, 'alive');
         return;
     }
   }
 
-  /** Applies a liveness signal; returns true when the device's online state flipped. */
-  private signal(input: DeviceInput, s: DeviceSignal): boolean {
-    const id = input.device.id;
-    const { next, changed } = applySignal(this.devices.get(id) ?? initialDeviceState(id), s);
-    this.devices.set(id, next);
-    this.o.ledger.saveDevice(next);
-    if (!changed) return false;
-    const change: DeviceChange = { id, school: input.school, online: next.online, lastSeen: next.lastSeen === null ? null : iso(next.lastSeen), reason: changed };
-    this.o.ledger.appendFeed('device', change, s.atMs);
-    this.series([deviceStatePoint(this.o.registry, input.device, next.online, changed, s.atMs)], s.atMs);
-    return true;
+  /** Applies a liveness observation; a resulting transition is recorded in the same transaction. */
+  private sign(input: DeviceInput, sign: LivenessSign, extra?: { battery?: number; rssi?: number }): void {
+    const t = this.liveness.observe(input.device.id, sign, input.receivedAtMs, extra);
+    if (t) this.applyTransition(t);
+    else this.dirty.add(input.device.id);
+  }
+
+  /** Records a device going offline or coming back: state, history, feed, time series, maintenance alarm. */
+  private applyTransition(t: Transition): void {
+    const { ledger } = this.o;
+    const device = this.o.registry.devices.get(t.id)!;
+    ledger.saveDevice(t.record);
+    this.dirty.delete(t.id);
+    ledger.appendTransition({ device: t.id, atMs: t.atMs, online: t.online, reason: t.reason });
+    const change: DeviceChange = {
+      id: t.id,
+      school: device.school,
+      online: t.online,
+      lastSeen: t.record.lastSeen === null ? null : iso(t.record.lastSeen),
+      reason: t.reason,
+      since: iso(t.atMs),
+    };
+    ledger.appendFeed('device', change, t.atMs);
+    this.series([deviceStatePoint(this.o.registry, device, t.online, t.reason, t.atMs)], t.atMs);
+    if (!WATCHED_KINDS.includes(device.kind)) return;
+    const open = this.maintenance.get(t.id);
+    let next: MaintenanceAlarm | undefined;
+    if (!t.online) {
+      next = openMaintenance(open ?? ledger.lastMaintenance(t.id), device, t.atMs, t.reason, this.o.maintenanceFlapHoldMs, randomUUID);
+      this.maintenance.set(t.id, next);
+    } else if (open) {
+      next = clearMaintenance(open, t.atMs, t.downForMs);
+      this.maintenance.delete(t.id);
+    }
+    if (next) {
+      ledger.saveMaintenance(next);
+      ledger.appendFeed('maintenance', next, t.atMs);
+    }
+  }
+
+  /** Writes last-seen times that changed (every few seconds: a heartbeat need not cost a write). */
+  private persistDirty(force: boolean): void {
+    // Our own run is marked alive every second: uptime reports count time after the last mark
+    // as "gateway down" (unknown), so the mark's resolution is the report's.
+    if (this.runId && (force || this.ticks % this.runTouchEvery === 0)) this.o.ledger.touchRun(this.runId, this.now());
+    if (!force && this.ticks % this.persistEvery !== 0) return;
+    for (const id of this.dirty) {
+      const r = this.liveness.records.get(id);
+      if (r) this.o.ledger.saveDevice(r);
+    }
+    this.dirty.clear();
+  }
+
+  /** Every tick: devices whose window ran out go offline; last-seen times and our own run are saved. */
+  private tick(): void {
+    this.ticks++;
+    this.flush();
+    const due = this.liveness.tick(this.now());
+    if (due.length === 0 && this.ticks % this.runTouchEvery !== 0) return;
+    const feedBefore = this.o.ledger.lastFeedSeq();
+    try {
+      this.o.ledger.transaction(() => {
+        for (const t of due) this.applyTransition(t);
+        this.persistDirty(false);
+      });
+    } catch (err) {
+      this.o.log.error({ err }, 'could not record liveness transitions; rebuilding state');
+      this.outboxDirty = false;
+      this.reload();
+      return;
+    }
+    if (due.length) this.o.log.info({ offline: due.length }, 'devices went silent');
+    if (this.o.ledger.lastFeedSeq() !== feedBefore) this.o.onFeed();
+    this.pokeOutbox();
   }
 
   private series(lines: string[], atMs: number): void {

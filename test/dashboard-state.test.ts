@@ -38,8 +38,9 @@ const frame = <T>(seq: number, type: string, data: T): FeedFrame<T> => ({ seq, t
 function snapshotFrame(seq: number, alarms: Alarm[] = []): FeedFrame<Snapshot> {
   return frame(seq, 'snapshot', {
     alarms,
-    devices: { 'S001-AB01': { online: true, lastSeen: at(0) }, 'S002-AB01': { online: false, lastSeen: null } },
+    devices: { 'S001-AB01': { online: true, status: 'online', lastSeen: at(0) }, 'S002-AB01': { online: false, status: 'unknown', lastSeen: null } },
     schools: [school('S001', 2, 2), school('S002', 3, 1)],
+    maintenance: [],
   });
 }
 

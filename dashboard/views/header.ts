@@ -1,5 +1,6 @@
 /** Top bar (title, county, clock, connection, sound, user, language) and the connection-lost banner. */
 import type { Role } from '../../gateway/contract/api.js';
+import type { ExportLag } from '../export-status.js';
 import { formatDate, formatTime, roleLabel, t } from '../i18n.js';
 import type { LiveStatus } from '../live.js';
 import { h, setText, warnIcon } from './dom.js';
@@ -16,6 +17,8 @@ export interface HeaderModel {
   county: string;
   live: LiveStatus;
   soundBlocked: boolean;
+  /** The history (time-series) export lags: a quiet chip; null hides it. */
+  exportLag: ExportLag | null;
 }
 
 export class HeaderView {
@@ -26,6 +29,7 @@ export class HeaderView {
   private readonly time = h('div', { class: 'clock-time', testid: 'clock' });
   private readonly date = h('div', { class: 'clock-date' });
   private readonly conn = h('div', { class: 'conn', testid: 'conn-status', attrs: { role: 'status' } });
+  private readonly exportWarn = h('div', { class: 'export-warn', testid: 'export-warning', attrs: { role: 'status' }, hidden: true });
   private readonly sound: HTMLButtonElement;
   private readonly user = h('div', { class: 'user', testid: 'current-user' });
   private readonly logout: HTMLButtonElement;
@@ -42,7 +46,7 @@ export class HeaderView {
       { class: 'topbar' },
       h('div', { class: 'brand' }, h('div', { class: 'emblem' }, h('span', null, '安')), h('div', { class: 'brand-text' }, this.title, this.county)),
       h('div', { class: 'clock' }, this.time, this.date),
-      h('div', { class: 'top-right' }, this.sound, this.conn, h('div', { class: 'userbox' }, this.user, this.logout), this.lang),
+      h('div', { class: 'top-right' }, this.exportWarn, this.sound, this.conn, h('div', { class: 'userbox' }, this.user, this.logout), this.lang),
     );
     this.banner = h(
       'div',
@@ -62,6 +66,13 @@ export class HeaderView {
     setText(this.lang, t('lang.toggle'));
     setText(this.sound, t('sound.enable'));
     this.sound.hidden = !m.soundBlocked;
+
+    // Not an alarm matter: alarms are stored and shown regardless; only the history database is behind.
+    const lag = m.exportLag;
+    this.exportWarn.hidden = !lag;
+    setText(this.exportWarn, lag ? t('export.lagging', { n: lag.minutes }) : '');
+    if (lag?.lastError) this.exportWarn.title = lag.lastError;
+    else this.exportWarn.removeAttribute('title');
 
     const state = m.live.state;
     // The banner: only when the feed is really down (not during the very first connect).

@@ -57,7 +57,13 @@ export const Device = Type.Object({
   nameEn: Type.Optional(Type.String()),
   place: Type.Optional(Type.String()),
   online: Type.Boolean(),
+  /** `unknown`: never heard from since the gateway started watching it. */
+  status: lit(['online', 'offline', 'unknown'] as const),
   lastSeen: Type.Union([Type.String(), Type.Null()]),
+  /** When the current status began. */
+  since: Type.Union([Type.String(), Type.Null()]),
+  /** The open maintenance alarm of an offline alarm button or camera. */
+  maintenance: Type.Optional(Type.Object({ id: Type.String(), openedAt: Type.String(), reason: Type.String(), flaps: Type.Number() })),
   battery: Type.Optional(Type.Number()),
   rssi: Type.Optional(Type.Number()),
 });
@@ -93,6 +99,7 @@ export const DeviceChange = Type.Object({
   online: Type.Boolean(),
   lastSeen: Type.Union([Type.String(), Type.Null()]),
   reason: Type.String(),
+  since: Type.String(),
 });
 export type DeviceChange = Static<typeof DeviceChange>;
 
@@ -104,6 +111,23 @@ export interface FeedFrame<T = unknown> {
 }
 export interface Snapshot {
   alarms: Alarm[];
-  devices: Record<string, { online: boolean; lastSeen: string | null }>;
+  devices: Record<string, { online: boolean; status: 'online' | 'offline' | 'unknown'; lastSeen: string | null }>;
   schools: SchoolStatus[];
+  /** Open maintenance alarms (offline alarm buttons and cameras). */
+  maintenance: MaintenanceAlarmView[];
+}
+
+export interface MaintenanceAlarmView {
+  id: string;
+  device: string;
+  deviceName: string;
+  deviceKind: string;
+  school: string;
+  zone?: string;
+  state: 'open' | 'cleared';
+  openedAt: string;
+  reason: string;
+  clearedAt?: string;
+  downMs?: number;
+  flaps: number;
 }

@@ -3,9 +3,20 @@ import type { Alarm, Device, SchoolStatus, Snapshot } from '../contract/api.js';
 import { iso } from '../contract/common.js';
 import type { StoredDeviceState } from '../ledger/ledger.js';
 import type { IndexedDevice, RegistryIndex } from '../registry.js';
+import type { MaintenanceAlarm } from './maintenance.js';
 
-export function deviceView(d: IndexedDevice, s: StoredDeviceState | undefined): Device {
-  const v: Device = { id: d.id, school: d.school, kind: d.kind, name: d.name, online: s?.online ?? false, lastSeen: s?.lastSeen ? iso(s.lastSeen) : null };
+export function deviceView(d: IndexedDevice, s: StoredDeviceState | undefined, maintenance?: MaintenanceAlarm): Device {
+  const v: Device = {
+    id: d.id,
+    school: d.school,
+    kind: d.kind,
+    name: d.name,
+    online: s?.online === true,
+    status: s?.online === true ? 'online' : s?.online === false ? 'offline' : 'unknown',
+    lastSeen: s?.lastSeen ? iso(s.lastSeen) : null,
+    since: s?.since ? iso(s.since) : null,
+  };
+  if (maintenance) v.maintenance = { id: maintenance.id, openedAt: maintenance.openedAt, reason: maintenance.reason, flaps: maintenance.flaps };
   if (d.zone) v.zone = d.zone;
   if (d.place) v.place = d.place;
   if (d.nameEn) v.nameEn = d.nameEn;
@@ -14,7 +25,7 @@ export function deviceView(d: IndexedDevice, s: StoredDeviceState | undefined): 
   return v;
 }
 
-export function schoolStatuses(registry: RegistryIndex, devices: Map<string, StoredDeviceState>, openAlarms: Iterable<Alarm>): SchoolStatus[] {
+export function schoolStatuses(registry: RegistryIndex, devices: ReadonlyMap<string, StoredDeviceState>, openAlarms: Iterable<Alarm>): SchoolStatus[] {
   const open = new Map<string, number>();
   for (const a of openAlarms) if (!a.test) open.set(a.school, (open.get(a.school) ?? 0) + 1);
   return registry.registry.schools.map((s) => {
@@ -26,12 +37,17 @@ export function schoolStatuses(registry: RegistryIndex, devices: Map<string, Sto
   });
 }
 
-export function snapshot(registry: RegistryIndex, devices: Map<string, StoredDeviceState>, openAlarms: Map<string, Alarm>): Snapshot {
+export function snapshot(
+  registry: RegistryIndex,
+  devices: ReadonlyMap<string, StoredDeviceState>,
+  openAlarms: Map<string, Alarm>,
+  maintenance: ReadonlyMap<string, MaintenanceAlarm>,
+): Snapshot {
   const devs: Snapshot['devices'] = {};
   for (const id of registry.devices.keys()) {
     const s = devices.get(id);
-    devs[id] = { online: s?.online ?? false, lastSeen: s?.lastSeen ? iso(s.lastSeen) : null };
+    devs[id] = { online: s?.online === true, status: s?.online === true ? 'online' : s?.online === false ? 'offline' : 'unknown', lastSeen: s?.lastSeen ? iso(s.lastSeen) : null };
   }
   const alarms = [...openAlarms.values()].sort((a, b) => b.raisedAt.localeCompare(a.raisedAt));
-  return { alarms, devices: devs, schools: schoolStatuses(registry, devices, openAlarms.values()) };
+  return { alarms, devices: devs, schools: schoolStatuses(registry, devices, openAlarms.values()), maintenance: [...maintenance.values()] };
 }

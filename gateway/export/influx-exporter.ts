@@ -217,7 +217,7 @@ function retryAfterOf(err: HttpError): number {
 
 function describe(err: unknown): string {
   if (err instanceof HttpError) {
-    const hint = err.statusCode === 401 || err.statusCode === 403 ? ' (check INFLUX_TOKEN)' : err.statusCode === 404 ? ' (check INFLUX_ORG / INFLUX_BUCKET)' : '';
+    const hint = err.statusCode === 401 || err.statusCode === 403 ? ' (check INFLUX_TOKEN)' : err.statusCode === 404 ? ' (check INFLUX_BUCKET, and INFLUX_ORG on InfluxDB 2.x)' : '';
     return `HTTP ${err.statusCode}${hint}: ${(err.body ?? err.message).trim().slice(0, 200)}`;
   }
   const e = err as { code?: string; message?: string };

@@ -4,6 +4,8 @@
  * PostgreSQL can stand in when several gateways serve one region.
  */
 import type { Alarm, FeedFrame } from '../contract/api.js';
+import type { LivenessRecord } from '../domain/liveness.js';
+import type { MaintenanceAlarm } from '../domain/maintenance.js';
 
 export interface NewEvent {
   type: string;
@@ -16,13 +18,19 @@ export interface NewEvent {
   data: unknown;
 }
 
-export interface StoredDeviceState {
-  id: string;
+export type StoredDeviceState = LivenessRecord;
+
+export interface TransitionRow {
+  device: string;
+  atMs: number;
   online: boolean;
-  lastSeen: number | null;
-  since: number | null;
-  battery?: number;
-  rssi?: number;
+  reason: string;
+}
+
+export interface GatewayRun {
+  id: number;
+  startedAt: number;
+  aliveAt: number;
 }
 
 export interface AlarmQuery {
@@ -69,6 +77,19 @@ export interface Ledger {
   outboxStats(): OutboxStats;
   /** Deletes raw events of `types` received before `beforeMs` (alarms and their history are never deleted). */
   pruneEvents(types: string[], beforeMs: number, maxRows: number): number;
+  appendTransition(t: TransitionRow): void;
+  /** Transitions in [fromMs, toMs], in time order. */
+  transitionsBetween(fromMs: number, toMs: number): TransitionRow[];
+  /** Each device's last transition before `atMs`. */
+  stateBefore(atMs: number): Map<string, TransitionRow>;
+  startRun(atMs: number): number;
+  touchRun(id: number, atMs: number): void;
+  /** The gateway's runs that overlap [fromMs, ∞), oldest first. */
+  runsSince(fromMs: number): GatewayRun[];
+  saveMaintenance(m: MaintenanceAlarm): void;
+  openMaintenance(): MaintenanceAlarm[];
+  lastMaintenance(device: string): MaintenanceAlarm | undefined;
+  listMaintenance(q: { open?: boolean; school?: string; limit: number }): MaintenanceAlarm[];
   /** Drops feed frames beyond the newest `keep`. */
   pruneFeed(keep: number): number;
   stats(): { events: number; feedSeq: number; sizeBytes: number };

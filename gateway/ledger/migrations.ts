@@ -62,4 +62,32 @@ export const MIGRATIONS: readonly string[] = [
     quarantined_at INTEGER NOT NULL
   );
   `,
+  // 3: liveness (issue 4): every online/offline transition, the gateway's own runs (to tell
+  // "down" from "we were not watching"), and maintenance alarms.
+  `
+  CREATE TABLE device_transitions (
+    device TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    online INTEGER NOT NULL,
+    reason TEXT NOT NULL
+  );
+  CREATE INDEX device_transitions_at ON device_transitions(at, device);
+  CREATE INDEX device_transitions_device ON device_transitions(device, at);
+
+  CREATE TABLE gateway_runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    started_at INTEGER NOT NULL,
+    alive_at INTEGER NOT NULL
+  );
+
+  CREATE TABLE maintenance_alarms (
+    id TEXT PRIMARY KEY,
+    device TEXT NOT NULL,
+    state TEXT NOT NULL,
+    opened_at INTEGER NOT NULL,
+    doc TEXT NOT NULL
+  );
+  CREATE INDEX maintenance_open ON maintenance_alarms(state) WHERE state = 'open';
+  CREATE INDEX maintenance_device ON maintenance_alarms(device, opened_at);
+  `,
 ];

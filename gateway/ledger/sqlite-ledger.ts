@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Alarm, FeedFrame } from '../contract/api.js';
-import type { AlarmQuery, Ledger, NewEvent, OutboxRow, OutboxStats, StoredDeviceState } from './ledger.js';
+import type { AlarmQuery, GatewayRun, Ledger, NewEvent, OutboxRow, OutboxStats, StoredDeviceState, TransitionRow } from './ledger.js';
+import type { MaintenanceAlarm } from '../domain/maintenance.js';
 import { MIGRATIONS } from './migrations.js';
 
 export interface SqliteLedgerOptions {
@@ -63,6 +64,19 @@ export class SqliteLedger implements Ledger {
       outboxRange: db.prepare('SELECT min(seq) AS lo, max(seq) AS hi FROM outbox'),
       outboxOldest: db.prepare('SELECT at FROM outbox ORDER BY seq LIMIT 1'),
       quarantineCount: db.prepare('SELECT count(*) AS n FROM outbox_quarantine'),
+      insertTransition: db.prepare('INSERT INTO device_transitions (device, at, online, reason) VALUES (?, ?, ?, ?)'),
+      transitionsBetween: db.prepare('SELECT device, at, online, reason FROM device_transitions WHERE at >= ? AND at <= ? ORDER BY at, rowid'),
+      // SQLite returns the bare columns of the row that holds max(at) in each group.
+      stateBefore: db.prepare('SELECT device, max(at) AS at, online, reason FROM device_transitions WHERE at < ? GROUP BY device'),
+      startRun: db.prepare('INSERT INTO gateway_runs (started_at, alive_at) VALUES (?, ?)'),
+      touchRun: db.prepare('UPDATE gateway_runs SET alive_at = ? WHERE id = ?'),
+      runsSince: db.prepare('SELECT id, started_at AS startedAt, alive_at AS aliveAt FROM gateway_runs WHERE alive_at >= ? ORDER BY id'),
+      saveMaintenance: db.prepare(
+        `INSERT INTO maintenance_alarms (id, device, state, opened_at, doc) VALUES (@id, @device, @state, @openedAt, @doc)
+         ON CONFLICT (id) DO UPDATE SET state = excluded.state, doc = excluded.doc`,
+      ),
+      openMaintenance: db.prepare(`SELECT doc FROM maintenance_alarms WHERE state = 'open' ORDER BY opened_at`),
+      lastMaintenance: db.prepare('SELECT doc FROM maintenance_alarms WHERE device = ? ORDER BY opened_at DESC LIMIT 1'),
     };
     this.feedSeq = (this.stmts.feedMax.get() as { s: number } | undefined)?.s ?? 0;
   }
@@ -212,6 +226,53 @@ export class SqliteLedger implements Ledger {
       .run(beforeMs, ...types, maxRows).changes;
   }
 
+  appendTransition(t: TransitionRow): void {
+    this.stmts.insertTransition.run(t.device, t.atMs, t.online ? 1 : 0, t.reason);
+  }
+
+  transitionsBetween(fromMs: number, toMs: number): TransitionRow[] {
+    return (this.stmts.transitionsBetween.all(fromMs, toMs) as { device: string; at: number; online: number; reason: string }[]).map(toTransition);
+  }
+
+  stateBefore(atMs: number): Map<string, TransitionRow> {
+    const rows = this.stmts.stateBefore.all(atMs) as { device: string; at: number; online: number; reason: string }[];
+    return new Map(rows.map((r) => [r.device, toTransition(r)]));
+  }
+
+  startRun(atMs: number): number {
+    return Number(this.stmts.startRun.run(atMs, atMs).lastInsertRowid);
+  }
+
+  touchRun(id: number, atMs: number): void {
+    this.stmts.touchRun.run(atMs, id);
+  }
+
+  runsSince(fromMs: number): GatewayRun[] {
+    return this.stmts.runsSince.all(fromMs) as GatewayRun[];
+  }
+
+  saveMaintenance(m: MaintenanceAlarm): void {
+    this.stmts.saveMaintenance.run({ id: m.id, device: m.device, state: m.state, openedAt: Date.parse(m.openedAt), doc: JSON.stringify(m) });
+  }
+
+  openMaintenance(): MaintenanceAlarm[] {
+    return (this.stmts.openMaintenance.all() as { doc: string }[]).map((r) => JSON.parse(r.doc));
+  }
+
+  lastMaintenance(device: string): MaintenanceAlarm | undefined {
+    const row = this.stmts.lastMaintenance.get(device) as { doc: string } | undefined;
+    return row ? JSON.parse(row.doc) : undefined;
+  }
+
+  listMaintenance(q: { open?: boolean; school?: string; limit: number }): MaintenanceAlarm[] {
+    const where: string[] = [];
+    const args: (string | number)[] = [];
+    if (q.open) where.push(`state = 'open'`);
+    if (q.school) (where.push(`json_extract(doc, '$.school') = ?`), args.push(q.school));
+    const sql = `SELECT doc FROM maintenance_alarms ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY opened_at DESC LIMIT ?`;
+    return (this.db.prepare(sql).all(...args, q.limit) as { doc: string }[]).map((r) => JSON.parse(r.doc));
+  }
+
   pruneFeed(keep: number): number {
     const cut = this.feedSeq - keep;
     if (cut <= 0) return 0;
@@ -236,4 +297,8 @@ export class SqliteLedger implements Ledger {
   close(): void {
     if (this.db.open) this.db.close();
   }
+}
+
+function toTransition(r: { device: string; at: number; online: number; reason: string }): TransitionRow {
+  return { device: r.device, atMs: r.at, online: r.online === 1, reason: r.reason };
 }

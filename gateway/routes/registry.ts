@@ -49,7 +49,7 @@ export const registryRoutes: FastifyPluginAsyncTypebox = async (app) => {
       for (const d of registry.devices.values()) {
         if (school && d.school !== school) continue;
         if (kind && d.kind !== kind) continue;
-        const v = deviceView(d, pipeline.devices.get(d.id));
+        const v = deviceView(d, pipeline.devices.get(d.id), pipeline.maintenance.get(d.id));
         if (status && v.online !== (status === 'online')) continue;
         devices.push(v);
       }
