@@ -1,7 +1,7 @@
 /** Contract §3–4: HTTP shapes and live-feed frames. The dashboard imports these types too. */
 import { Type, type Static } from '@sinclair/typebox';
 import { lit } from './common.js';
-import { ALARM_KINDS, CAMERA_ZONES, DEVICE_KINDS } from './mqtt.js';
+import { ALARM_KINDS, CAMERA_ZONES, DEVICE_KINDS, type DeviceKind } from './mqtt.js';
 
 
 export const ROLES = ['viewer', 'maintenance', 'operator', 'admin'] as const;
@@ -117,17 +117,20 @@ export interface Snapshot {
   maintenance: MaintenanceAlarmView[];
 }
 
+/** A maintenance alarm: an alarm button or camera gone offline (domain/maintenance.ts). */
 export interface MaintenanceAlarmView {
   id: string;
   device: string;
   deviceName: string;
-  deviceKind: string;
+  deviceKind: DeviceKind;
   school: string;
   zone?: string;
   state: 'open' | 'cleared';
   openedAt: string;
+  /** Why it went offline: silent, last_will, never_seen. */
   reason: string;
   clearedAt?: string;
+  /** Total time offline, over every flap, when cleared. */
   downMs?: number;
   flaps: number;
 }

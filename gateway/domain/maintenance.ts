@@ -7,23 +7,9 @@
  */
 import { iso } from '../contract/common.js';
 import type { DeviceKind } from '../contract/mqtt.js';
+import type { MaintenanceAlarmView } from '../contract/api.js';
 
-export interface MaintenanceAlarm {
-  id: string;
-  device: string;
-  deviceName: string;
-  deviceKind: DeviceKind;
-  school: string;
-  zone?: string;
-  state: 'open' | 'cleared';
-  openedAt: string;
-  /** Why it went offline: silent, last_will, never_seen. */
-  reason: string;
-  clearedAt?: string;
-  /** Total time offline, over every flap, when cleared. */
-  downMs?: number;
-  flaps: number;
-}
+export type MaintenanceAlarm = MaintenanceAlarmView;
 
 /** Which device kinds raise maintenance alarms (issue 4): the ones whose silence hides danger. */
 export const WATCHED_KINDS: readonly DeviceKind[] = ['alarm_button', 'camera'];

@@ -17,6 +17,7 @@ import type { Logger } from 'pino';
 import type { InfluxConfig } from '../config.js';
 import type { Ledger, OutboxRow } from '../ledger/ledger.js';
 import type { Metrics } from '../metrics.js';
+import { redactUrl } from '../redact.js';
 
 export interface ExporterOptions {
   influx: InfluxConfig;
@@ -91,7 +92,7 @@ export class InfluxExporter {
     return {
       enabled: true,
       state: this.state,
-      url: redact(this.o.influx.url),
+      url: redactUrl(this.o.influx.url),
       bucket: this.o.influx.bucket ?? '',
       backlog: s.rows,
       lagSec: s.oldestAt === null ? 0 : Math.max(0, (Date.now() - s.oldestAt) / 1000),
@@ -224,12 +225,3 @@ function describe(err: unknown): string {
   return e.code ? `${e.code}: ${e.message}` : String(e.message ?? err);
 }
 
-function redact(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return url;
-  }
-}

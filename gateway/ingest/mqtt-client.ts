@@ -8,6 +8,7 @@
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import type { Bus, InboundHandler, PublishOptions } from './bus.js';
+import { redactUrl } from '../redact.js';
 
 export interface MqttClientBusOptions {
   url: string;
@@ -71,7 +72,7 @@ export class MqttClientBus implements Bus {
   }
 
   describe(): Record<string, unknown> {
-    return { mode: this.mode, connected: this.connected(), url: redact(this.o.url), clientId: this.o.clientId };
+    return { mode: this.mode, connected: this.connected(), url: redactUrl(this.o.url), clientId: this.o.clientId };
   }
 
   async stop(): Promise<void> {
@@ -82,12 +83,3 @@ export class MqttClientBus implements Bus {
   }
 }
 
-function redact(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return '(invalid url)';
-  }
-}
