@@ -1,5 +1,6 @@
 /** REST client (contract §3) and the session token, kept in sessionStorage. */
 import type { Alarm, AlarmAction, Device, Role, SchoolStatus } from '../gateway/contract/api.js';
+import type { UptimeReport, UptimeWindow } from './uptime.js';
 
 export interface Session {
   token: string;
@@ -57,6 +58,26 @@ export interface SchoolsReply {
 
 type Listener = () => void;
 
+/** The file name in a Content-Disposition header (`filename*=UTF-8''…` or `filename="…"`), or null. */
+export function filenameOf(disposition: string | null): string | null {
+  if (!disposition) return null;
+  let name = '';
+  const star = /filename\*\s*=\s*(?:UTF-8'[^']*')?([^;]+)/i.exec(disposition);
+  if (star) {
+    try {
+      name = decodeURIComponent(star[1].trim().replace(/^"|"$/g, ''));
+    } catch {
+      name = '';
+    }
+  }
+  if (!name) {
+    const plain = /filename\s*=\s*("([^"]*)"|[^;]+)/i.exec(disposition);
+    name = plain ? (plain[2] ?? plain[1]).trim() : '';
+  }
+  // Only a base name, never a path.
+  return name ? name.replace(/[\\/]/g, '_') : null;
+}
+
 export class Api {
   session: Session | null = loadSession();
   private unauthorized = new Set<Listener>();
@@ -113,6 +134,41 @@ export class Api {
   act(id: string, action: AlarmAction, note?: string): Promise<Alarm> {
     const body = note && note.trim() ? { note: note.trim() } : {};
     return this.request('POST', `/api/alarms/${encodeURIComponent(id)}/${action}`, body);
+  }
+
+  /** Camera uptime per camera, school and zone (maintenance, operator, admin; 403 for viewers). */
+  uptime(window: UptimeWindow = '24h'): Promise<UptimeReport> {
+    return this.request('GET', `/api/cameras/uptime?window=${encodeURIComponent(window)}`);
+  }
+
+  /**
+   * A file the gateway serves behind the bearer token (a plain link cannot carry it): the body as
+   * a Blob and the file name from Content-Disposition (else `fallbackName`).
+   */
+  async download(path: string, fallbackName: string): Promise<{ blob: Blob; filename: string }> {
+    const headers: Record<string, string> = {};
+    if (this.session) headers.authorization = `Bearer ${this.session.token}`;
+    let res: Response;
+    try {
+      res = await fetch(this.base + path, { headers, cache: 'no-store' });
+    } catch (err) {
+      throw new ApiError(0, 'network', err instanceof Error ? err.message : String(err));
+    }
+    if (!res.ok) {
+      let body: Record<string, unknown> = {};
+      try {
+        body = (await res.json()) as Record<string, unknown>;
+      } catch {
+        /* not JSON */
+      }
+      if (res.status === 401) {
+        this.logout();
+        for (const fn of this.unauthorized) fn();
+      }
+      throw new ApiError(res.status, String(body.error ?? res.status), String(body.message ?? res.statusText), body);
+    }
+    const blob = await res.blob();
+    return { blob, filename: filenameOf(res.headers.get('content-disposition')) ?? fallbackName };
   }
 
   /** The WebSocket URL of the live feed, token in the query (contract §3). */

@@ -12,12 +12,14 @@ import { ExportStatusPoller, healthPollMs, type ExportLag } from './export-statu
 import { lang, loadLang, setLang, stateLabel, t } from './i18n.js';
 import { LiveConnection, type LiveStatus } from './live.js';
 import { Siren } from './sound.js';
-import { applyLocalAlarm, initialState, realAlarms, reduce, summary, testAlarms, withSchools, type WallState } from './state.js';
+import { applyLocalAlarm, downDevices, initialState, realAlarms, reduce, summary, testAlarms, withSchools, type WallState } from './state.js';
+import { UptimePoller, canSeeUptime, uptimePollMs, type UptimeResult } from './uptime.js';
 import { AlarmListView } from './views/alarms.js';
 import { h } from './views/dom.js';
 import { nameContext } from './views/format.js';
 import { HeaderView } from './views/header.js';
 import { loginView } from './views/login.js';
+import { MaintenanceView, type UptimeView } from './views/maintenance.js';
 import { NoteDialog } from './views/note-dialog.js';
 import { PopupView } from './views/popup.js';
 import { SchoolsView } from './views/schools.js';
@@ -33,6 +35,7 @@ interface WallViews {
   testsCount: HTMLElement;
   testsSection: HTMLElement;
   schools: SchoolsView;
+  maintenance: MaintenanceView;
   ticker: TickerView;
   popup: PopupView;
   note: NoteDialog;
@@ -45,6 +48,8 @@ class App {
   private county: SchoolsReply['county'];
   /** Device id → name (from GET /api/devices), for the activity ticker. */
   private deviceNames = new Map<string, string>();
+  /** Device id → English name, where the registry has one (maintenance alarms carry only the Chinese name). */
+  private deviceNamesEn = new Map<string, string>();
   private live: LiveConnection | null = null;
   private liveStatus: LiveStatus = { state: 'connecting', attempt: 1 };
   private views: WallViews | null = null;
@@ -55,6 +60,9 @@ class App {
   /** GET /health, for the quiet "history export behind" chip in the header. */
   private exportPoller: ExportStatusPoller | null = null;
   private exportLag: ExportLag | null = null;
+  /** GET /api/cameras/uptime, for the maintenance panel (maintenance, operator, admin). */
+  private uptimePoller: UptimePoller | null = null;
+  private uptime: UptimeView = { state: 'off' };
 
   constructor(private readonly root: HTMLElement) {
     this.api.onUnauthorized(() => this.toLogin(t('login.expired')));
@@ -132,6 +140,10 @@ class App {
       testsCount: h('span', { class: 'count-badge small' }),
       testsSection: h('section', { class: 'test-section', testid: 'test-alarms' }),
       schools: new SchoolsView(),
+      maintenance: new MaintenanceView({
+        nameEn: (id) => this.deviceNamesEn.get(id),
+        exportCsv: () => this.exportUptimeCsv(),
+      }),
       ticker: new TickerView((id) => this.deviceNames.get(id) ?? id),
       popup: new PopupView({
         canAct: listCtx.canAct,
@@ -159,7 +171,8 @@ class App {
         { class: 'screen', testid: 'wall' },
         views.header.el,
         views.header.banner,
-        h('main', { class: 'body' }, alarmsPane, views.schools.el),
+        // Right column: the county overview on top, the quiet maintenance panel below it.
+        h('main', { class: 'body' }, alarmsPane, h('div', { class: 'side' }, views.schools.el, views.maintenance.el)),
         views.ticker.el,
       ),
       views.popup.el,
@@ -190,6 +203,16 @@ class App {
       this.queueRender();
     }, healthPollMs(globalThis.location?.search ?? ''));
     this.exportPoller.start();
+    this.uptime = { state: 'off' };
+    if (canSeeUptime(session.role)) {
+      this.uptime = { state: 'loading' };
+      this.uptimePoller = new UptimePoller(
+        () => this.loadUptime(),
+        (r) => this.onUptime(r),
+        uptimePollMs(globalThis.location?.search ?? ''),
+      );
+      this.uptimePoller.start();
+    }
     this.clock = setInterval(() => this.tick(), 1000);
     this.tick();
     this.render();
@@ -201,6 +224,9 @@ class App {
     this.exportPoller?.stop();
     this.exportPoller = null;
     this.exportLag = null;
+    this.uptimePoller?.stop();
+    this.uptimePoller = null;
+    this.uptime = { state: 'off' };
     if (this.clock) clearInterval(this.clock);
     this.clock = null;
     this.siren.set('off');
@@ -226,14 +252,46 @@ class App {
     try {
       const { devices } = await this.api.devices();
       this.deviceNames = new Map(devices.map((d) => [d.id, d.name]));
+      this.deviceNamesEn = new Map(devices.filter((d) => d.nameEn).map((d) => [d.id, d.nameEn as string]));
+      this.views?.maintenance.namesChanged();
+      this.queueRender();
       this.views?.ticker.update(this.state.activity, this.state.schools, lang(), true);
     } catch {
       /* the ticker shows ids then */
     }
   }
 
+  private async loadUptime(): Promise<UptimeResult> {
+    try {
+      return { kind: 'ok', report: await this.api.uptime('24h') };
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 403) return { kind: 'forbidden' };
+      return { kind: 'error', message: err instanceof Error ? err.message : String(err) };
+    }
+  }
+
+  private onUptime(r: UptimeResult): void {
+    if (r.kind === 'ok') this.uptime = { state: 'ok', report: r.report };
+    else if (r.kind === 'forbidden') this.uptime = { state: 'off' }; // a viewer: no uptime section
+    else if (this.uptime.state !== 'ok') this.uptime = { state: 'error' }; // keep the last report we had
+    this.queueRender();
+  }
+
+  /** The 7-day uptime report as CSV: fetched with the token (a link cannot carry it), saved via a Blob. */
+  private async exportUptimeCsv(): Promise<void> {
+    const { blob, filename } = await this.api.download('/api/cameras/uptime?window=7d&format=csv', 'camera-uptime-7d.csv');
+    const url = URL.createObjectURL(blob);
+    const a = h('a', { attrs: { href: url, download: filename }, hidden: true });
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 30_000);
+  }
+
   private onFrame(frame: FeedFrame): void {
     this.state = reduce(this.state, frame);
+    // A camera went down or came back: the worst-cameras list may have changed (refresh soon, throttled).
+    if (frame.type === 'maintenance' && (frame.data as { deviceKind?: string } | null)?.deviceKind === 'camera') this.uptimePoller?.poke();
     if (this.state.resync) {
       this.state = { ...this.state, resync: false };
       this.live?.resync();
@@ -304,6 +362,7 @@ class App {
     v.tests.update(tests, t('alarms.test.none'));
     v.testsSection.classList.toggle('empty', tests.length === 0);
     v.schools.update(s.schools, s.schoolOrder, summary(s), this.county);
+    v.maintenance.update({ down: downDevices(s), schools: s.schools, schoolOrder: s.schoolOrder, county: this.county, uptime: this.uptime }, force);
     v.ticker.update(s.activity, s.schools, lang(), force);
 
     // Pop-up: the unacknowledged real alarm waiting longest (escalated first), unless dismissed.
@@ -326,6 +385,7 @@ class App {
     this.views?.header.tick(new Date(now));
     this.views?.alarms.tick(now);
     this.views?.popup.tick(now);
+    this.views?.maintenance.tick(now);
   }
 }
 

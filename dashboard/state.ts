@@ -3,11 +3,19 @@
  * No DOM, no timers, no globals: `reduce(state, frame)` returns a new state and never mutates
  * the old one, so it is unit-testable under node:test.
  */
-import type { Alarm, DeviceChange, FeedFrame, SchoolStatus, Snapshot } from '../gateway/contract/api.js';
+import type { Alarm, DeviceChange, FeedFrame, MaintenanceAlarmView, SchoolStatus, Snapshot } from '../gateway/contract/api.js';
+
+export type DeviceStatus = 'online' | 'offline' | 'unknown';
 
 export interface DeviceLive {
   online: boolean;
+  /** `unknown`: never heard from since the gateway started watching it. */
+  status: DeviceStatus;
   lastSeen: string | null;
+  /** When the current status began (from `device` deltas; the snapshot does not carry it). */
+  since?: string;
+  /** Why the last change happened (`silent`, `last_will`, `heartbeat_resumed`, …). */
+  reason?: string;
 }
 
 export type ActivityKind = 'device' | 'camera' | 'ai' | 'alarm';
@@ -32,6 +40,8 @@ export interface WallState {
   alarms: Record<string, Alarm>;
   devices: Record<string, DeviceLive>;
   schools: Record<string, SchoolStatus>;
+  /** Open maintenance alarms (offline alarm buttons and cameras), by id. */
+  maintenance: Record<string, MaintenanceAlarmView>;
   /** Registry order of the schools (as the snapshot / GET /api/schools gives them). */
   schoolOrder: string[];
   /** Newest first, at most ACTIVITY_MAX. */
@@ -43,7 +53,7 @@ export interface WallState {
 export const ACTIVITY_MAX = 40;
 
 export function initialState(): WallState {
-  return { seq: -1, ready: false, alarms: {}, devices: {}, schools: {}, schoolOrder: [], activity: [], resync: false };
+  return { seq: -1, ready: false, alarms: {}, devices: {}, schools: {}, maintenance: {}, schoolOrder: [], activity: [], resync: false };
 }
 
 const isOpen = (a: Alarm): boolean => a.state !== 'resolved';
@@ -74,13 +84,24 @@ export function withSchools(state: WallState, list: SchoolStatus[]): WallState {
 function applySnapshot(state: WallState, seq: number, snap: Snapshot): WallState {
   const alarms: Record<string, Alarm> = {};
   for (const a of snap.alarms ?? []) if (isOpen(a)) alarms[a.id] = a;
+  const devices: Record<string, DeviceLive> = {};
+  for (const [id, d] of Object.entries(snap.devices ?? {})) {
+    // `since` is not in the snapshot (only in deltas): a fresh snapshot starts without it.
+    devices[id] = { online: d.online, status: d.status ?? (d.online ? 'online' : d.lastSeen ? 'offline' : 'unknown'), lastSeen: d.lastSeen };
+  }
+  // One open alarm per device (the last one listed wins).
+  const byDevice = new Map<string, MaintenanceAlarmView>();
+  for (const m of snap.maintenance ?? []) if (m?.state === 'open' && typeof m.id === 'string') byDevice.set(m.device, m);
+  const maintenance: Record<string, MaintenanceAlarmView> = {};
+  for (const m of byDevice.values()) maintenance[m.id] = m;
   const base: WallState = {
     ...state,
     seq,
     ready: true,
     resync: false,
     alarms,
-    devices: { ...(snap.devices ?? {}) },
+    devices,
+    maintenance,
   };
   // A snapshot without schools keeps the ones we had (e.g. loaded over REST).
   return snap.schools ? withSchools(base, snap.schools) : { ...base, schools: withAlarmCounts(state.schools, alarms) };
@@ -106,11 +127,36 @@ function applyAlarm(state: WallState, seq: number, alarm: Alarm): WallState {
   return { ...state, seq, alarms, schools: withAlarmCounts(state.schools, alarms), activity };
 }
 
+/** Adds or replaces an open maintenance alarm; a device has at most one open, so an older one of the same device goes. */
+function withOpenMaintenance(list: Record<string, MaintenanceAlarmView>, m: MaintenanceAlarmView): Record<string, MaintenanceAlarmView> {
+  const out: Record<string, MaintenanceAlarmView> = {};
+  for (const [id, x] of Object.entries(list)) if (id !== m.id && x.device !== m.device) out[id] = x;
+  out[m.id] = m;
+  return out;
+}
+
+/** A maintenance alarm opened, reopened (same id, `flaps` + 1) or cleared. */
+function applyMaintenance(state: WallState, seq: number, m: MaintenanceAlarmView): WallState {
+  if (!m || typeof m.id !== 'string') return { ...state, seq };
+  let maintenance = state.maintenance;
+  if (m.state === 'open') maintenance = withOpenMaintenance(maintenance, m);
+  else if (maintenance[m.id]) {
+    maintenance = { ...maintenance };
+    delete maintenance[m.id];
+  }
+  return { ...state, seq, maintenance };
+}
+
 function applyDevice(state: WallState, seq: number, ch: DeviceChange, now: number): WallState {
   const prev = state.devices[ch.id];
   // A `device` delta is a change: if we never saw the device, it was in the other state before.
   const wasOnline = prev ? prev.online : !ch.online;
-  const devices = { ...state.devices, [ch.id]: { online: ch.online, lastSeen: ch.lastSeen } };
+  const live: DeviceLive = { online: ch.online, status: ch.online ? 'online' : 'offline', lastSeen: ch.lastSeen };
+  // `since` is in the contract; older gateways (and hand-written frames) may leave it out.
+  const since = typeof ch.since === 'string' && ch.since ? ch.since : prev && prev.online === ch.online ? prev.since : undefined;
+  if (since) live.since = since;
+  if (ch.reason) live.reason = ch.reason;
+  const devices = { ...state.devices, [ch.id]: live };
   let schools = state.schools;
   const school = schools[ch.school];
   if (school && wasOnline !== ch.online) {
@@ -178,6 +224,8 @@ export function reduce(state: WallState, frame: FeedFrame, now: number = Date.no
       return applyAlarm(state, frame.seq, frame.data as Alarm);
     case 'device':
       return applyDevice(state, frame.seq, frame.data as DeviceChange, now);
+    case 'maintenance':
+      return applyMaintenance(state, frame.seq, frame.data as MaintenanceAlarmView);
     case 'camera': {
       const e = (frame.data ?? {}) as LooseEvent;
       const id = e.device ?? e.id;
@@ -242,4 +290,57 @@ export function summary(state: WallState): Summary {
     open: real.length,
     escalated: real.filter((a) => a.escalated && a.state === 'raised').length,
   };
+}
+
+/** A currently-down alarm button or camera, as the maintenance panel lists it. */
+export interface DownDevice {
+  /** The maintenance alarm's id. */
+  id: string;
+  device: string;
+  deviceName: string;
+  deviceKind: string;
+  school: string;
+  zone?: string;
+  /** `silent`, `last_will` or `never_seen`. */
+  reason: string;
+  /** When the current outage began: the device's `since` when a delta told us, else when the alarm opened. */
+  since: string;
+  openedAt: string;
+  /** How often it came back and dropped again (a flapping link). */
+  flaps: number;
+}
+
+/** Alarm buttons first (a dead panic button is the most dangerous failure), then cameras, then anything else. */
+const DOWN_KIND_RANK: Record<string, number> = { alarm_button: 0, camera: 1 };
+
+/** The open maintenance alarms: alarm buttons first, then cameras; longest down first within each. */
+export function downDevices(state: WallState): DownDevice[] {
+  const out: (DownDevice & { sinceMs: number })[] = [];
+  for (const m of Object.values(state.maintenance)) {
+    const d = state.devices[m.device];
+    if (d?.status === 'online') continue; // back: its `cleared` frame is on the way
+    const openedMs = Date.parse(m.openedAt);
+    const devMs = d?.status === 'offline' && d.since ? Date.parse(d.since) : NaN;
+    // A reopened (flapping) alarm keeps its first openedAt: the device's own `since` is the current outage.
+    const useDev = Number.isFinite(devMs) && (!Number.isFinite(openedMs) || devMs >= openedMs);
+    const since = useDev && d?.since ? d.since : m.openedAt;
+    const item: DownDevice & { sinceMs: number } = {
+      id: m.id,
+      device: m.device,
+      deviceName: m.deviceName,
+      deviceKind: m.deviceKind,
+      school: m.school,
+      reason: m.reason,
+      since,
+      openedAt: m.openedAt,
+      flaps: m.flaps ?? 0,
+      sinceMs: useDev ? devMs : Number.isFinite(openedMs) ? openedMs : Number.MAX_SAFE_INTEGER,
+    };
+    if (m.zone) item.zone = m.zone;
+    out.push(item);
+  }
+  const rank = (k: string) => DOWN_KIND_RANK[k] ?? 2;
+  const cmp = (x: string, y: string) => (x < y ? -1 : x > y ? 1 : 0);
+  out.sort((a, b) => rank(a.deviceKind) - rank(b.deviceKind) || a.sinceMs - b.sinceMs || cmp(a.device, b.device) || cmp(a.id, b.id));
+  return out.map(({ sinceMs: _s, ...rest }) => rest);
 }

@@ -111,7 +111,7 @@ export interface FeedFrame<T = unknown> {
 }
 export interface Snapshot {
   alarms: Alarm[];
-  devices: Record<string, { online: boolean; status: 'online' | 'offline' | 'unknown'; lastSeen: string | null }>;
+  devices: Record<string, { online: boolean; status: 'online' | 'offline' | 'unknown'; lastSeen: string | null; since?: string | null }>;
   schools: SchoolStatus[];
   /** Open maintenance alarms (offline alarm buttons and cameras). */
   maintenance: MaintenanceAlarmView[];

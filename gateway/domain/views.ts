@@ -46,7 +46,12 @@ export function snapshot(
   const devs: Snapshot['devices'] = {};
   for (const id of registry.devices.keys()) {
     const s = devices.get(id);
-    devs[id] = { online: s?.online === true, status: s?.online === true ? 'online' : s?.online === false ? 'offline' : 'unknown', lastSeen: s?.lastSeen ? iso(s.lastSeen) : null };
+    devs[id] = {
+      online: s?.online === true,
+      status: s?.online === true ? 'online' : s?.online === false ? 'offline' : 'unknown',
+      lastSeen: s?.lastSeen ? iso(s.lastSeen) : null,
+      since: s?.since ? iso(s.since) : null,
+    };
   }
   const alarms = [...openAlarms.values()].sort((a, b) => b.raisedAt.localeCompare(a.raisedAt));
   return { alarms, devices: devs, schools: schoolStatuses(registry, devices, openAlarms.values()), maintenance: [...maintenance.values()] };
