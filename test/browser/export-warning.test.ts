@@ -4,13 +4,14 @@
 //
 //   node --import tsx --test --test-force-exit test/browser/export-warning.test.ts
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { openWall } from './wall.js';
 import { buildDashboard } from '../../scripts/build-dashboard.js';
 import { startGateway } from '../support/gateway.js';
 import { connectDevice, type MqttClient } from '../support/mqtt.js';
@@ -18,7 +19,6 @@ import { startVictoria, type Victoria } from '../support/victoria.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const RESULTS = path.join(ROOT, 'test-results');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SCHOOL = 'S001';
 const GATE = 'S001-GATE1'; // a gate controller of S001 in config/county.json
 const POLL_MS = 500;
@@ -35,7 +35,6 @@ describe('wall screen: history export warning', { timeout: 120_000 }, () => {
   const pageErrors: string[] = [];
 
   before(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`no chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`);
     dashboardDir = await mkdtemp(path.join(os.tmpdir(), 'wall-dashboard-'));
     await buildDashboard(dashboardDir);
     // A database that was there and is gone: its port refuses connections.
@@ -55,20 +54,7 @@ describe('wall screen: history export warning', { timeout: 120_000 }, () => {
         INFLUX_TIMEOUT_MS: '1000',
       },
     });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
-    const context = await browser.newContext({ viewport: { width: 1920, height: 1080 }, locale: 'zh-CN', timezoneId: 'Asia/Shanghai' });
-    page = await context.newPage();
-    page.on('pageerror', (err) => pageErrors.push(String(err)));
-    page.on('console', (msg) => {
-      if (msg.type() === 'error') pageErrors.push(msg.text());
-    });
-    await context.route(/^https?:\/\/(?!127\.0\.0\.1[:/])/, (route) => {
-      pageErrors.push(`external request: ${route.request().url()}`);
-      return route.abort();
-    });
+    ({ browser, page } = await openWall(pageErrors));
     mkdirSync(RESULTS, { recursive: true });
   });
 

@@ -5,20 +5,20 @@
 //
 //   node --import tsx --test --test-force-exit test/browser/maintenance.test.ts
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { openWall } from './wall.js';
 import { buildDashboard } from '../../scripts/build-dashboard.js';
 import { api, login, startGateway, type GatewayProc } from '../support/gateway.js';
 import { connectDevice, type MqttClient } from '../support/mqtt.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const RESULTS = path.join(ROOT, 'test-results');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 interface RegDevice {
   id: string;
@@ -64,7 +64,6 @@ describe('wall screen: maintenance panel', { timeout: 180_000 }, () => {
   const beat = (d: RegDevice) => device!.publishAsync(`campus/v1/${school.id}/${d.id}/heartbeat`, JSON.stringify({ ts: Date.now() }), { qos: 1 });
 
   before(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`no chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`);
     dashboardDir = await mkdtemp(path.join(os.tmpdir(), 'wall-dashboard-'));
     await buildDashboard(dashboardDir);
     gw = await startGateway({ env: { DASHBOARD_DIR: dashboardDir, REGISTRY: registryFile, MISSED_HEARTBEATS: '3' } });
@@ -75,21 +74,7 @@ describe('wall screen: maintenance panel', { timeout: 180_000 }, () => {
       void beat(btnA).catch(() => {});
       void beat(camC).catch(() => {});
     }, 300);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
-    const context = await browser.newContext({ viewport: { width: 1920, height: 1080 }, locale: 'zh-CN', timezoneId: 'Asia/Shanghai', acceptDownloads: true });
-    page = await context.newPage();
-    page.on('pageerror', (err) => pageErrors.push(String(err)));
-    page.on('console', (msg) => {
-      if (msg.type() === 'error') pageErrors.push(msg.text());
-    });
-    // Nothing may be fetched from the internet: the wall runs offline.
-    await context.route(/^https?:\/\/(?!127\.0\.0\.1[:/])/, (route) => {
-      pageErrors.push(`external request: ${route.request().url()}`);
-      return route.abort();
-    });
+    ({ browser, page } = await openWall(pageErrors, { acceptDownloads: true }));
     mkdirSync(RESULTS, { recursive: true });
   });
 

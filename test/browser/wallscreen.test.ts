@@ -4,13 +4,14 @@
 //
 //   node --import tsx --test test/browser/wallscreen.test.ts
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { openWall } from './wall.js';
 import type { Alarm } from '../../gateway/contract/api.js';
 import { buildDashboard } from '../../scripts/build-dashboard.js';
 import { startGateway } from '../support/gateway.js';
@@ -18,7 +19,6 @@ import { connectDevice, type MqttClient } from '../support/mqtt.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const RESULTS = path.join(ROOT, 'test-results');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SCHOOL = 'S001';
 const DEVICE = 'S001-AB01';
 
@@ -71,28 +71,13 @@ describe('wall screen', { timeout: 180_000 }, () => {
   const pageErrors: string[] = [];
 
   before(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`no chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`);
     // A fresh bundle of the current sources, served by the gateway under test.
     dashboardDir = await mkdtemp(path.join(os.tmpdir(), 'wall-dashboard-'));
     const built = await buildDashboard(dashboardDir);
     assert.ok(built.ms < 5000, `dashboard builds in < 5 s (took ${built.ms} ms)`);
     // ACK_TIMEOUT_SEC: escalate after 4 s instead of 30 s, so the escalation test is quick.
     gw = await startGateway({ env: { DASHBOARD_DIR: dashboardDir, ACK_TIMEOUT_SEC: '4' } });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
-    const context = await browser.newContext({ viewport: { width: 1920, height: 1080 }, locale: 'zh-CN', timezoneId: 'Asia/Shanghai' });
-    page = await context.newPage();
-    page.on('pageerror', (err) => pageErrors.push(String(err)));
-    page.on('console', (msg) => {
-      if (msg.type() === 'error') pageErrors.push(msg.text());
-    });
-    // Nothing may be fetched from the internet: the wall runs offline.
-    await context.route(/^https?:\/\/(?!127\.0\.0\.1[:/])/, (route) => {
-      pageErrors.push(`external request: ${route.request().url()}`);
-      return route.abort();
-    });
+    ({ browser, page } = await openWall(pageErrors));
     mkdirSync(RESULTS, { recursive: true });
   });
 

@@ -8,7 +8,6 @@
  * throws on profile layouts it does not recognise. Each step below is one ONVIF operation.
  */
 import { Cam } from 'onvif';
-import type http from 'node:http';
 import type { Agents } from './soap-client.js';
 import { ProbeError, isAuthRefusal, networkReason, normalizeTarget, type CameraEvent, type OnvifTarget } from './types.js';
 
@@ -85,8 +84,15 @@ export function step<T>(h: CamHandle, deadlineMs: number, fn: (cb: Cb<T>) => voi
   });
 }
 
-export async function systemDateAndTime(h: CamHandle, deadlineMs: number): Promise<Date> {
-  return step<Date>(h, deadlineMs, (cb) => h.cam.getSystemDateAndTime(cb));
+/**
+ * Tells the package the camera's clock (its `timeShift`), so that WS-Security's Created is in the
+ * camera's time. We do not let the package find it out: when a device refuses the unauthenticated
+ * GetSystemDateAndTime, 0.8.3 retries with a digest whose Created comes from `process.uptime()`
+ * alone (a date in 1970), which any camera with replay protection refuses. The skew comes from our
+ * liveness probe instead.
+ */
+export function setCameraClock(h: CamHandle, clockSkewMs: number): void {
+  h.cam.timeShift = Date.now() + clockSkewMs - process.uptime() * 1000;
 }
 
 /** GetServices, falling back to GetCapabilities (as the package's connect does); fills `cam.uri`. */
@@ -143,13 +149,13 @@ function terminationOf(d: { currentTime?: unknown; terminationTime?: unknown } |
 /**
  * CreatePullPointSubscription (InitialTerminationTime PT2M, fixed by the package). The long polls
  * that follow are addressed by the subscription's URL, for which the package does not use the
- * camera's agent; we attach `agent` to that address so that stopping can cut them.
+ * camera's agent; we attach ours to that address so that stopping can cut them.
  */
-export async function createPullPoint(h: CamHandle, deadlineMs: number, agent: http.Agent): Promise<number> {
+export async function createPullPoint(h: CamHandle, deadlineMs: number, agents: Agents): Promise<number> {
   const sub = await step<{ currentTime?: unknown; terminationTime?: unknown }>(h, deadlineMs, (cb) => h.cam.createPullPointSubscription(cb));
   const address = (h.cam.events.subscription as { subscriptionReference?: { address?: Record<string, unknown> } } | undefined)?.subscriptionReference?.address;
   if (!address || typeof address !== 'object') throw new ProbeError('protocol', 'CreatePullPointSubscription gave no subscription address');
-  address.agent = agent;
+  address.agent = address.protocol === 'https:' ? agents.https : agents.http;
   return terminationOf(sub) ?? Date.now() + 60_000;
 }
 

@@ -1,23 +1,32 @@
 /**
  * The slower, authenticated probe, run less often than liveness: are our credentials still valid
  * (GetDeviceInformation), what does the camera say it is, its media profiles and snapshot URI.
- * Done with the `onvif` package (see cam.ts), one ONVIF operation per step, all within one budget.
+ * Done with the `onvif` package (see cam.ts), one ONVIF operation per step, all within one budget;
+ * the camera's clock comes from our own GetSystemDateAndTime (liveness.ts).
  */
-import { createAgents, type Agents } from './soap-client.js';
-import { deviceInformation, hasMedia, openCam, profileTokens, services, snapshotUri, systemDateAndTime } from './cam.js';
+import { sharedAgents, type Agents } from './soap-client.js';
+import { deviceInformation, hasMedia, openCam, profileTokens, services, setCameraClock, snapshotUri } from './cam.js';
+import { probeLiveness } from './liveness.js';
 import { ProbeError, type DetailsOutcome, type OnvifTarget } from './types.js';
 
-let defaultAgents: Agents | undefined;
-
-/** `timeoutMs` is the budget for the whole sequence (5 requests on a healthy camera). */
-export async function probeDetails(t: OnvifTarget, timeoutMs: number, opts: { agents?: Agents } = {}): Promise<DetailsOutcome> {
-  const agents = opts.agents ?? (defaultAgents ??= createAgents());
+/**
+ * `timeoutMs` is the budget for the whole sequence (5 requests on a healthy camera). Pass
+ * `clockSkewMs` from a liveness probe just made to save its GetSystemDateAndTime.
+ */
+export async function probeDetails(t: OnvifTarget, timeoutMs: number, opts: { agents?: Agents; clockSkewMs?: number } = {}): Promise<DetailsOutcome> {
+  const agents = opts.agents ?? sharedAgents();
   const deadline = Date.now() + timeoutMs;
   try {
     const h = openCam(t, agents, timeoutMs);
     if (!h.cam.username || !h.cam.password) return { ok: false, reason: 'auth', message: 'no credentials configured for this camera' };
-    // Learn the camera's clock first: WS-Security's Created must be in the camera's time.
-    await systemDateAndTime(h, deadline);
+    // The camera's clock first: WS-Security's Created must be in the camera's time.
+    let skew = opts.clockSkewMs;
+    if (skew === undefined) {
+      const live = await probeLiveness(t, timeoutMs, { agents });
+      if (!live.ok) return { ok: false, reason: live.reason, message: live.message };
+      skew = live.clockSkewMs;
+    }
+    setCameraClock(h, skew);
     const info = await deviceInformation(h, deadline);
     let profiles: string[] = [];
     let snap: string | undefined;

@@ -9,4 +9,4 @@ export { CameraWatcher, DEFAULT_EVENT_TOPICS, type CameraWatcherOptions } from '
 export { discover, parseProbeMatches, type DiscoverOptions, type DiscoveredDevice } from './discovery.js';
 export type { SubscriptionState } from './pullpoint.js';
 export { createAgents, type Agents } from './soap-client.js';
-export { redactUrl, type CameraEvent, type DetailsOutcome, type FailureReason, type OnvifTarget, type ProbeOutcome } from './types.js';
+export { type CameraEvent, type DetailsOutcome, type FailureReason, type OnvifTarget, type ProbeOutcome } from './types.js';

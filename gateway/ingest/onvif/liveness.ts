@@ -7,16 +7,15 @@
  * [T, T + 1 s): we take the middle (T + 500 ms); resolution is therefore ±0.5 s plus RTT/2.
  *
  * Some devices (seen on Panasonic and others) refuse it without credentials; then, if we have
- * credentials, it is retried once with a WS-Security digest. A refusal that remains is
- * `reason: 'auth'` — the camera answered, so it is up.
+ * credentials, it is retried once with a WS-Security digest, its Created taken from the refusal's
+ * HTTP Date header (the camera's clock). A refusal that remains is `reason: 'auth'` — the camera
+ * answered, so it is up.
  */
-import { createAgents, faultText, soapEnvelope, soapPost, usernameToken, type Agents } from './soap-client.js';
+import { faultText, soapEnvelope, sharedAgents, soapPost, usernameToken, type Agents } from './soap-client.js';
 import { ProbeError, isAuthRefusal, normalizeTarget, type OnvifTarget, type ProbeOutcome } from './types.js';
 
 const ACTION = 'http://www.onvif.org/ver10/device/wsdl/GetSystemDateAndTime';
 const BODY = '<GetSystemDateAndTime xmlns="http://www.onvif.org/ver10/device/wsdl"/>';
-
-let defaultAgents: Agents | undefined;
 
 function num(block: string, local: string): number | undefined {
   const m = new RegExp(`<(?:[\\w.-]+:)?${local}>\\s*(-?\\d+)\\s*<`).exec(block);
@@ -59,7 +58,7 @@ export function parseSystemDateAndTime(xml: string): number | undefined {
 }
 
 export async function probeLiveness(t: OnvifTarget, timeoutMs: number, opts: { agents?: Agents } = {}): Promise<ProbeOutcome> {
-  const agents = opts.agents ?? (defaultAgents ??= createAgents());
+  const agents = opts.agents ?? sharedAgents();
   const deadline = Date.now() + timeoutMs;
   let lastRtt: number | undefined;
   try {
@@ -70,7 +69,12 @@ export async function probeLiveness(t: OnvifTarget, timeoutMs: number, opts: { a
       if (!username || !password) {
         return { ok: false, reason: 'auth', message: `GetSystemDateAndTime needs credentials (HTTP ${res.status}) and none are configured`, rttMs: res.rttMs };
       }
-      res = await soapPost(url, soapEnvelope(BODY, usernameToken(username, password)), ACTION, agents, deadline);
+      // WS-Security's Created must be in the camera's time, which we do not know yet: take it from
+      // the refusal's HTTP Date header when there is one (cameras with replay protection check it).
+      const httpDate = res.date ? Date.parse(res.date) : NaN;
+      // (The header was written about RTT/2 after we sent; it has whole seconds, hence + 500.)
+      const created = Number.isFinite(httpDate) ? httpDate + 500 + (Date.now() - (res.sentAtMs + res.rttMs / 2)) : Date.now();
+      res = await soapPost(url, soapEnvelope(BODY, usernameToken(username, password, created)), ACTION, agents, deadline);
       lastRtt = res.rttMs;
       if (isAuthRefusal(res.status, res.body)) {
         return { ok: false, reason: 'auth', message: `credentials refused (HTTP ${res.status}${faultText(res.body) ? ': ' + faultText(res.body) : ''})`, rttMs: res.rttMs };

@@ -5,20 +5,19 @@
  * with jitter; `kick()` cuts a backoff short, e.g. when a liveness probe sees the camera again).
  * Every answer from the subscription is a sign of life.
  */
-import type http from 'node:http';
 import type { Logger } from 'pino';
 import type { Agents } from './soap-client.js';
-import { createPullPoint, hasEvents, openCam, pullMessages, renew, services, systemDateAndTime, unsubscribe, type CamHandle } from './cam.js';
-import { ProbeError, redactUrl, type CameraEvent, type OnvifTarget } from './types.js';
+import { createPullPoint, hasEvents, openCam, pullMessages, renew, services, setCameraClock, unsubscribe, type CamHandle } from './cam.js';
+import { probeLiveness } from './liveness.js';
+import { redactUrl } from '../../redact.js';
+import { ProbeError, type CameraEvent, type OnvifTarget } from './types.js';
 
 export type SubscriptionState = 'active' | 'failed' | 'unsupported';
 
 export interface PullPointOptions {
   target: OnvifTarget;
-  /** Agents for the short requests (create, renew, unsubscribe). */
+  /** Agents for all of this subscription's requests; destroying them cuts a pending long poll (stop). */
   agents: Agents;
-  /** Agent for the long polls; destroying it cuts them (stop). */
-  pollAgent: http.Agent;
   timeoutMs: number;
   log: Logger;
   topicFilter: (topic: string) => boolean;
@@ -58,7 +57,7 @@ export class PullPointSubscriber {
   }
 
   /**
-   * Stops the loop (synchronously marks it stopped; the caller then destroys `pollAgent` to cut a
+   * Stops the loop (synchronously marks it stopped; the caller then destroys the agents to cut a
    * pending long poll) and resolves once it has ended, after a best-effort Unsubscribe.
    */
   stop(): Promise<void> {
@@ -96,7 +95,9 @@ export class PullPointSubscriber {
       let subscribed = false;
       try {
         const h = (this.h = openCam(target, this.o.agents, timeoutMs));
-        await systemDateAndTime(h, Date.now() + timeoutMs);
+        const live = await probeLiveness(target, timeoutMs, { agents: this.o.agents });
+        if (!live.ok) throw new ProbeError(live.reason, live.message);
+        setCameraClock(h, live.clockSkewMs);
         await services(h, Date.now() + timeoutMs);
         if (!hasEvents(h)) {
           this.setState('unsupported', 'the camera offers no event service');
@@ -104,7 +105,7 @@ export class PullPointSubscriber {
           await this.sleep(UNSUPPORTED_RETRY_MS);
           continue;
         }
-        let endsAt = await createPullPoint(h, Date.now() + timeoutMs, this.o.pollAgent);
+        let endsAt = await createPullPoint(h, Date.now() + timeoutMs, this.o.agents);
         subscribed = true;
         this.o.onAlive(Date.now());
         this.setState('active');

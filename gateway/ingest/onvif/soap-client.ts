@@ -34,6 +34,8 @@ export interface SoapResponse {
   rttMs: number;
   /** Our wall clock (ms) when the request was sent. */
   sentAtMs: number;
+  /** The HTTP Date header (the device's clock, whole seconds), if any. */
+  date?: string;
 }
 
 const MAX_RESPONSE = 1024 * 1024;
@@ -108,6 +110,7 @@ export function soapPost(url: URL, envelope: string, action: string, agents: Age
               body: Buffer.concat(chunks).toString('utf8'),
               rttMs: performance.now() - t0,
               sentAtMs,
+              date: res.headers.date,
             }),
           );
           res.on('error', (e) => finish(e));

@@ -67,19 +67,6 @@ export function normalizeTarget(t: OnvifTarget): { url: URL; username?: string; 
   return { url, username: username || undefined, password: password || undefined };
 }
 
-/** A URL safe to log: no userinfo, no query. */
-export function redactUrl(u: string): string {
-  try {
-    const url = new URL(u);
-    url.username = '';
-    url.password = '';
-    url.search = '';
-    return url.toString();
-  } catch {
-    return '(invalid URL)';
-  }
-}
-
 const NET_UNREACHABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE', 'ECONNABORTED', 'EHOSTDOWN', 'ENETDOWN']);
 const NET_TIMEOUT = new Set(['ETIMEDOUT', 'ESOCKETTIMEDOUT', 'UND_ERR_CONNECT_TIMEOUT']);
 

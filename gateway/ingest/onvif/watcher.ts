@@ -15,7 +15,8 @@ import { createAgents, type Agents } from './soap-client.js';
 import { probeLiveness } from './liveness.js';
 import { probeDetails } from './details.js';
 import { PullPointSubscriber, type SubscriptionState } from './pullpoint.js';
-import { normalizeTarget, redactUrl, type CameraEvent, type DetailsOutcome, type OnvifTarget, type ProbeOutcome } from './types.js';
+import { redactUrl } from '../../redact.js';
+import { normalizeTarget, type CameraEvent, type DetailsOutcome, type OnvifTarget, type ProbeOutcome } from './types.js';
 
 /** Tampering, health and motion topics (issue 4); anything else a camera sends is dropped. */
 export const DEFAULT_EVENT_TOPICS =
@@ -219,8 +220,9 @@ export class CameraWatcher {
     const filter = this.o.eventTopics ?? DEFAULT_EVENT_TOPICS;
     st.sub = new PullPointSubscriber({
       target: st.target,
-      agents: this.agents,
-      pollAgent: this.eventAgents.http,
+      // Not the probes' agent: its pool is sized for `concurrency`, and a burst of subscription
+      // requests queued there would eat into the probes' deadlines.
+      agents: this.eventAgents,
       timeoutMs: this.o.timeoutMs,
       log: this.o.log,
       topicFilter: (topic) => filter.test(topic),
@@ -286,7 +288,7 @@ export class CameraWatcher {
       if (up && !st.lastOk) st.sub?.kick();
       st.lastOk = up;
       if (up && this.o.detailsEveryN > 0 && n % this.o.detailsEveryN === 0 && this.o.onDetails) {
-        const d = await probeDetails(st.target, this.o.timeoutMs * 2, { agents: this.agents });
+        const d = await probeDetails(st.target, this.o.timeoutMs * 2, { agents: this.agents, ...(r.ok ? { clockSkewMs: r.clockSkewMs } : {}) });
         if (this.stopped || st.removed) return;
         this.counters.details++;
         if (!d.ok && d.reason !== 'auth') this.o.log.debug({ camera: id, reason: d.reason, err: d.message }, 'ONVIF details probe failed');
