@@ -17,6 +17,9 @@ import { snapshot } from './domain/views.js';
 import { HttpError } from './errors.js';
 import { EmbeddedBroker } from './ingest/embedded-broker.js';
 import { MqttClientBus } from './ingest/mqtt-client.js';
+import { onvifTargets, startCameraWatch } from './ingest/camera-watch.js';
+import type { CameraPayload } from './contract/mqtt.js';
+import { onvifRoutes } from './routes/onvif.js';
 import type { Bus } from './ingest/bus.js';
 import { SqliteLedger } from './ledger/sqlite-ledger.js';
 import { InfluxExporter } from './export/influx-exporter.js';
@@ -47,6 +50,7 @@ export async function buildGateway(config: GatewayConfig, log: Logger): Promise<
   const ledger = new SqliteLedger({ dataDir: config.dataDir, sync: config.ledgerSync });
   const topicNames = topics(config.topicPrefix);
 
+  const onvifIds = new Set(onvifTargets(registry, process.env).map((t) => t.id));
   const exporter = config.influx
     ? new InfluxExporter({ influx: config.influx, ledger, log: log.child({ module: 'export' }), metrics, ...config.export })
     : undefined;
@@ -60,6 +64,8 @@ export async function buildGateway(config: GatewayConfig, log: Logger): Promise<
     ackTimeoutSec: config.ackTimeoutSec,
     clockSkewToleranceMs: config.clockSkewToleranceMs,
     missedHeartbeats: config.missedHeartbeats,
+    // Cameras the gateway probes itself are expected to answer every probe interval.
+    intervalSec: (id) => (onvifIds.has(id) ? config.onvif.probeIntervalSec : registry.heartbeatIntervalSec(id)),
     maintenanceFlapHoldMs: config.maintenanceFlapHoldSec * 1000,
     onFeed: () => hub?.poke(),
     timeSeries: exporter !== undefined,
@@ -114,6 +120,7 @@ export async function buildGateway(config: GatewayConfig, log: Logger): Promise<
   await app.register(alarmRoutes);
   await app.register(registryRoutes);
   await app.register(maintenanceRoutes);
+  await app.register(onvifRoutes);
   await app.register(liveRoutes);
   if (fs.existsSync(config.dashboardDir)) {
     await app.register(fastifyStatic, { root: config.dashboardDir, prefix: '/', index: 'index.html' });
@@ -125,6 +132,23 @@ export async function buildGateway(config: GatewayConfig, log: Logger): Promise<
   pipeline.start(bus);
   exporter?.start();
   await bus.start(pipeline.accept);
+  // ONVIF results take the path an edge NVR's MQTT message would: on an external broker they are
+  // published and come back through our subscription; on the embedded one (whose own publishes
+  // do not pass the ingest hook) they are handed to the pipeline and published for other tools.
+  const deliverCamera = (school: string, device: string, payload: CameraPayload) => {
+    const topic = topicNames.device(school, device, 'camera');
+    const body = Buffer.from(JSON.stringify(payload));
+    if (bus.mode === 'embedded') pipeline.accept({ topic, payload: body, qos: 1 }, () => undefined);
+    bus.publish(topic, body, { qos: 1 });
+  };
+  const watcher = startCameraWatch({
+    registry,
+    env: process.env,
+    ...config.onvif,
+    log: log.child({ module: 'onvif' }),
+    deliver: deliverCamera,
+    alive: (device, atMs) => pipeline.signOfLife(device, atMs),
+  });
   // Keep the live feed's replay window bounded (a screen away for longer gets a snapshot), and
   // raw device events to their retention: they are in the time-series database (alarms and
   // operators' actions are kept for good).
@@ -139,6 +163,7 @@ export async function buildGateway(config: GatewayConfig, log: Logger): Promise<
   pruner.unref();
   app.addHook('onClose', async () => {
     clearInterval(pruner);
+    await watcher?.stop();
     hub.close();
     await bus.stop();
     await exporter?.stop();

@@ -53,6 +53,18 @@ export interface GatewayConfig {
     /** Export lag past which /health says degraded and the wall screen shows a warning. */
     lagWarnSec: number;
   };
+  onvif: {
+    probeIntervalSec: number;
+    timeoutMs: number;
+    concurrency: number;
+    detailsEveryN: number;
+    events: boolean;
+    /** Unicast WS-Discovery targets (host:port), besides multicast. */
+    discoveryUnicast: { host: string; port: number }[];
+    discoveryMulticast: boolean;
+    /** Scheduled discovery (0: only on demand). */
+    discoveryIntervalSec: number;
+  };
   /** A device is offline after this many heartbeat intervals without a sign of life. */
   missedHeartbeats: number;
   maintenanceFlapHoldSec: number;
@@ -69,6 +81,24 @@ function int(env: Env, name: string, def: number, min: number, max: number): num
   const n = Number(raw);
   if (n < min || n > max) throw new ConfigError(name, 'value', `${n} is outside ${min}..${max}`);
   return n;
+}
+
+function bool(env: Env, name: string, def: boolean): boolean {
+  const raw = env[name]?.trim().toLowerCase();
+  if (raw === undefined || raw === '') return def;
+  if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
+  if (['0', 'false', 'no', 'off'].includes(raw)) return false;
+  throw new ConfigError(name, 'value', `"${env[name]}" is not true or false`);
+}
+
+function hostPorts(env: Env, name: string): { host: string; port: number }[] {
+  const raw = env[name]?.trim();
+  if (!raw) return [];
+  return raw.split(',').map((item, i) => {
+    const m = /^([^:\s]+):(\d{1,5})$/.exec(item.trim());
+    if (!m || Number(m[2]) > 65535) throw new ConfigError(name, `item ${i + 1}`, `"${item}" is not host:port`);
+    return { host: m[1], port: Number(m[2]) };
+  });
 }
 
 function str(env: Env, name: string): string | undefined {
@@ -147,6 +177,16 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
       minBackoffMs: int(env, 'EXPORT_MIN_BACKOFF_MS', 1000, 10, 600_000),
       maxBackoffMs: int(env, 'EXPORT_MAX_BACKOFF_MS', 60_000, 10, 3_600_000),
       lagWarnSec: int(env, 'EXPORT_LAG_WARN_SEC', 300, 1, 30 * 86_400),
+    },
+    onvif: {
+      probeIntervalSec: int(env, 'ONVIF_PROBE_INTERVAL_SEC', 30, 1, 3600),
+      timeoutMs: int(env, 'ONVIF_TIMEOUT_MS', 5000, 100, 60_000),
+      concurrency: int(env, 'ONVIF_CONCURRENCY', 32, 1, 1000),
+      detailsEveryN: int(env, 'ONVIF_DETAILS_EVERY', 20, 1, 10_000),
+      events: bool(env, 'ONVIF_EVENTS', true),
+      discoveryUnicast: hostPorts(env, 'ONVIF_DISCOVERY_UNICAST'),
+      discoveryMulticast: bool(env, 'ONVIF_DISCOVERY_MULTICAST', true),
+      discoveryIntervalSec: int(env, 'ONVIF_DISCOVERY_INTERVAL_SEC', 3600, 0, 7 * 86_400),
     },
     missedHeartbeats: int(env, 'MISSED_HEARTBEATS', 3, 1, 100),
     maintenanceFlapHoldSec: int(env, 'MAINTENANCE_FLAP_HOLD_SEC', 300, 0, 86_400),

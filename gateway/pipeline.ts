@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Alarm, AlarmAction, DeviceChange } from './contract/api.js';
 import { iso } from './contract/common.js';
-import { topics } from './contract/mqtt.js';
+import { topics, type CameraPayload } from './contract/mqtt.js';
 import {
   IllegalTransition,
   applyAction,
@@ -48,6 +48,8 @@ export interface PipelineOptions {
   ackTimeoutSec: number;
   clockSkewToleranceMs: number;
   missedHeartbeats: number;
+  /** A device's expected interval between signs of life (registry heartbeat, or the ONVIF probe interval). */
+  intervalSec: (deviceId: string) => number;
   /** A device that drops again within this long of returning reopens its maintenance alarm. */
   maintenanceFlapHoldMs: number;
   livenessTickMs?: number;
@@ -75,6 +77,8 @@ export class Pipeline {
   /** Devices whose lastSeen changed since it was last written (written every few seconds, and on every transition). */
   private readonly dirty = new Set<string>();
   private readonly cameraStatus = new Map<string, string>();
+  /** Each camera's latest own report (from an NVR or our ONVIF watcher): rtt, clock skew, error. */
+  readonly cameraReports = new Map<string, CameraPayload & { at: string }>();
   private ticker?: NodeJS.Timeout;
   private runId = 0;
   private ticks = 0;
@@ -145,7 +149,7 @@ export class Pipeline {
     for (const a of this.o.ledger.loadOpenAlarms()) this.remember(a);
     const now = this.now();
     this.liveness = new Liveness(
-      { missedHeartbeats: this.o.missedHeartbeats, recoverSigns: 2, intervalMs: (id) => this.o.registry.heartbeatIntervalSec(id) * 1000, slotMs: this.tickMs },
+      { missedHeartbeats: this.o.missedHeartbeats, recoverSigns: 2, intervalMs: (id) => this.o.intervalSec(id) * 1000, slotMs: this.tickMs },
       now,
     );
     this.liveness.restore(this.o.registry.devices.keys(), new Map(this.o.ledger.loadDevices().map((d) => [d.id, d])), now);
@@ -289,8 +293,10 @@ export class Pipeline {
         this.sign(input, input.payload.online ? 'alive' : 'failed');
         // The screen hears of a camera's own report when it changes (up/down, or a new error).
         const status = `${input.payload.online}|${input.payload.error ?? ''}`;
-        const changed = this.cameraStatus.get(input.device.id) !== status;
-        this.cameraStatus.set(input.device.id, status);
+        if (input.payload.event === undefined) this.cameraReports.set(input.device.id, { ...input.payload, ts: iso(input.deviceTsMs), at: iso(input.receivedAtMs) });
+        // An ONVIF event (tampering, signal loss) always reaches the screen.
+        const changed = this.cameraStatus.get(input.device.id) !== status || input.payload.event !== undefined;
+        if (input.payload.event === undefined) this.cameraStatus.set(input.device.id, status);
         if (changed) ledger.appendFeed('camera', { device: input.device.id, school: input.school, ...input.payload, ts: iso(input.deviceTsMs) }, input.receivedAtMs);
         return;
       }
@@ -319,6 +325,22 @@ export class Pipeline {
     const t = this.liveness.observe(input.device.id, sign, input.receivedAtMs, extra);
     if (t) this.applyTransition(t);
     else this.dirty.add(input.device.id);
+  }
+
+  /** A sign of life not worth a ledger event (a live ONVIF event subscription): only a resulting transition is recorded. */
+  signOfLife(deviceId: string, atMs = this.now()): void {
+    const t = this.liveness.observe(deviceId, 'alive', atMs);
+    if (!t) return void this.dirty.add(deviceId);
+    try {
+      this.o.ledger.transaction(() => this.applyTransition(t));
+    } catch (err) {
+      this.o.log.error({ err }, 'could not record a device transition; rebuilding state');
+      this.outboxDirty = false;
+      this.reload();
+      return;
+    }
+    this.o.onFeed();
+    this.pokeOutbox();
   }
 
   /** Records a device going offline or coming back: state, history, feed, time series, maintenance alarm. */

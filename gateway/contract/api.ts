@@ -66,6 +66,16 @@ export const Device = Type.Object({
   maintenance: Type.Optional(Type.Object({ id: Type.String(), openedAt: Type.String(), reason: Type.String(), flaps: Type.Number() })),
   battery: Type.Optional(Type.Number()),
   rssi: Type.Optional(Type.Number()),
+  /** A camera's latest own report (edge NVR or the gateway's ONVIF watcher). */
+  camera: Type.Optional(
+    Type.Object({
+      at: Type.String(),
+      online: Type.Boolean(),
+      rttMs: Type.Optional(Type.Number()),
+      clockSkewMs: Type.Optional(Type.Number()),
+      error: Type.Optional(Type.String()),
+    }),
+  ),
 });
 export type Device = Static<typeof Device>;
 

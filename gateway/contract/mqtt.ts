@@ -33,6 +33,10 @@ export const CameraPayload = Type.Object({
   online: Type.Boolean(),
   rttMs: Type.Optional(Type.Number({ minimum: 0 })),
   error: Type.Optional(Type.String({ maxLength: 1024 })),
+  /** Addition: camera clock − gateway clock, from ONVIF GetSystemDateAndTime. */
+  clockSkewMs: Type.Optional(Type.Number()),
+  /** Addition: an ONVIF event topic (tampering, health), e.g. `tns1:VideoSource/GlobalSceneChange/ImagingService`. */
+  event: Type.Optional(Type.String({ maxLength: 256 })),
 });
 export const AiPayload = Type.Object({
   id: Type.String({ minLength: 1, maxLength: 128 }),

@@ -65,6 +65,8 @@ export const Registry = Type.Object(
       { additionalProperties: false },
     ),
     schools: Type.Array(RegistrySchool, { minItems: 1 }),
+    /** Path (relative to this file) of the ONVIF credentials file; the registry itself never holds credentials. */
+    onvifCredentials: Type.Optional(Type.String({ minLength: 1, maxLength: 512 })),
   },
   { additionalProperties: false },
 );

@@ -5,7 +5,7 @@ import type { StoredDeviceState } from '../ledger/ledger.js';
 import type { IndexedDevice, RegistryIndex } from '../registry.js';
 import type { MaintenanceAlarm } from './maintenance.js';
 
-export function deviceView(d: IndexedDevice, s: StoredDeviceState | undefined, maintenance?: MaintenanceAlarm): Device {
+export function deviceView(d: IndexedDevice, s: StoredDeviceState | undefined, maintenance?: MaintenanceAlarm, camera?: Device['camera']): Device {
   const v: Device = {
     id: d.id,
     school: d.school,
@@ -16,6 +16,7 @@ export function deviceView(d: IndexedDevice, s: StoredDeviceState | undefined, m
     lastSeen: s?.lastSeen ? iso(s.lastSeen) : null,
     since: s?.since ? iso(s.since) : null,
   };
+  if (camera) v.camera = camera;
   if (maintenance) v.maintenance = { id: maintenance.id, openedAt: maintenance.openedAt, reason: maintenance.reason, flaps: maintenance.flaps };
   if (d.zone) v.zone = d.zone;
   if (d.place) v.place = d.place;

@@ -49,7 +49,9 @@ export const registryRoutes: FastifyPluginAsyncTypebox = async (app) => {
       for (const d of registry.devices.values()) {
         if (school && d.school !== school) continue;
         if (kind && d.kind !== kind) continue;
-        const v = deviceView(d, pipeline.devices.get(d.id), pipeline.maintenance.get(d.id));
+        const report = pipeline.cameraReports.get(d.id);
+        const camera = report && { at: report.at, online: report.online, rttMs: report.rttMs, clockSkewMs: report.clockSkewMs, error: report.error };
+        const v = deviceView(d, pipeline.devices.get(d.id), pipeline.maintenance.get(d.id), camera);
         if (status && v.online !== (status === 'online')) continue;
         devices.push(v);
       }

@@ -1,0 +1,90 @@
+/**
+ * Runs the ONVIF watcher over the registry's cameras that have an `onvif` address and turns what
+ * it sees into `camera` events — exactly what an edge NVR would publish on
+ * `{prefix}/{school}/{device}/camera` — so they take the one path every event takes.
+ *
+ * Credentials come from ONVIF_USERNAME / ONVIF_PASSWORD, or from the file the registry names in
+ * `onvifCredentials` (`{"default": {username, password}, "cameras": {"<id>": {username, password}}}`),
+ * never from the registry, and are never logged.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import { ConfigError } from '../config-error.js';
+import type { CameraPayload } from '../contract/mqtt.js';
+import type { RegistryIndex } from '../registry.js';
+import { CameraWatcher, type CameraEvent, type OnvifTarget, type ProbeOutcome } from './onvif/index.js';
+
+export interface CameraWatchOptions {
+  registry: RegistryIndex;
+  env: Record<string, string | undefined>;
+  probeIntervalSec: number;
+  timeoutMs: number;
+  concurrency: number;
+  detailsEveryN: number;
+  events: boolean;
+  log: Logger;
+  /** Delivers one camera event as if it had come over MQTT. */
+  deliver: (school: string, device: string, payload: CameraPayload) => void;
+  /** A sign of life that is not worth a ledger event (a live event subscription). */
+  alive: (device: string, atMs: number) => void;
+}
+
+interface Credentials {
+  username?: string;
+  password?: string;
+}
+
+export function onvifTargets(registry: RegistryIndex, env: Record<string, string | undefined>): OnvifTarget[] {
+  const fallback: Credentials = { username: env.ONVIF_USERNAME, password: env.ONVIF_PASSWORD };
+  let file: { default?: Credentials; cameras?: Record<string, Credentials> } = {};
+  const ref = registry.registry.onvifCredentials;
+  if (ref) {
+    const where = path.resolve(path.dirname(registry.source), ref);
+    try {
+      file = JSON.parse(fs.readFileSync(where, 'utf8'));
+    } catch (err) {
+      throw new ConfigError(where, '(file)', `cannot read the ONVIF credentials file named by ${registry.source} /onvifCredentials: ${(err as Error).message}`);
+    }
+  }
+  const targets: OnvifTarget[] = [];
+  for (const d of registry.devices.values()) {
+    if (d.kind !== 'camera' || !d.onvif) continue;
+    const c = file.cameras?.[d.id] ?? file.default ?? fallback;
+    targets.push({ id: d.id, url: d.onvif, username: c.username ?? fallback.username, password: c.password ?? fallback.password });
+  }
+  return targets;
+}
+
+/** What a probe result means as a camera event: a wrong password is a camera that answers, not one that is down. */
+export function probeToPayload(r: ProbeOutcome, atMs: number): CameraPayload {
+  if (r.ok) return { ts: atMs, online: true, rttMs: Math.round(r.rttMs), clockSkewMs: Math.round(r.clockSkewMs) };
+  const p: CameraPayload = { ts: atMs, online: r.reason === 'auth', error: `${r.reason}: ${r.message}`.slice(0, 1024) };
+  if (r.rttMs !== undefined) p.rttMs = Math.round(r.rttMs);
+  return p;
+}
+
+export function startCameraWatch(o: CameraWatchOptions): CameraWatcher | undefined {
+  const targets = onvifTargets(o.registry, o.env);
+  if (targets.length === 0) return undefined;
+  const schoolOf = (id: string) => o.registry.devices.get(id)!.school;
+  const watcher = new CameraWatcher({
+    targets,
+    probeIntervalSec: o.probeIntervalSec,
+    timeoutMs: o.timeoutMs,
+    detailsEveryN: o.detailsEveryN,
+    concurrency: o.concurrency,
+    events: o.events,
+    log: o.log,
+    onResult: (id, r, atMs) => o.deliver(schoolOf(id), id, probeToPayload(r, atMs)),
+    onDetails: (id, d, atMs) => {
+      // A camera whose time answers but whose credentials are refused: maintenance must fix the password.
+      if (!d.ok && d.reason === 'auth') o.deliver(schoolOf(id), id, { ts: atMs, online: true, error: `auth: ${d.message}`.slice(0, 1024) });
+    },
+    onEvent: (id, e: CameraEvent) => o.deliver(schoolOf(id), id, { ts: e.atMs, online: true, event: e.topic }),
+    onAlive: (id, atMs) => o.alive(id, atMs),
+  });
+  watcher.start();
+  o.log.info({ cameras: targets.length, probeIntervalSec: o.probeIntervalSec }, 'ONVIF camera watcher started');
+  return watcher;
+}
