@@ -12,6 +12,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildDashboard } from './build-dashboard.js';
 import { startSimulator } from './simulate.js';
+import { startOnvifSim } from './onvif-sim/index.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const DATA_DIR = path.resolve(process.env.DATA_DIR ?? path.join(ROOT, 'data-demo'));
@@ -28,10 +29,34 @@ async function main(): Promise<void> {
   if (!process.env.DATA_DIR) fs.rmSync(DATA_DIR, { recursive: true, force: true });
   await buildDashboard(path.join(ROOT, 'dist', 'dashboard'));
 
+  // A share of the county's campus cameras answer real ONVIF from the camera simulator; the
+  // gateway probes them itself (the rest report through the MQTT simulator, as via an edge NVR).
+  const county = JSON.parse(fs.readFileSync(path.join(ROOT, 'config', 'county.json'), 'utf8'));
+  const onvifCams = county.schools.slice(0, 6).flatMap((s: { devices: { id: string; kind: string; zone?: string; onvif?: string }[] }) =>
+    s.devices.filter((d) => d.kind === 'camera' && d.zone === 'campus'),
+  );
+  const cameraSim = await startOnvifSim({ cameras: onvifCams.map((d: { id: string }) => ({ id: d.id })), username: 'admin', password: 'demo-camera', discovery: { port: 0 } });
+  for (const d of onvifCams) d.onvif = cameraSim.deviceUrl(d.id);
+  fs.mkdirSync(DATA_DIR, { recursive: true });
+  const registryFile = path.join(DATA_DIR, 'county-with-onvif.json');
+  fs.writeFileSync(registryFile, JSON.stringify(county));
+
   const gateway = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'gateway', 'server.ts')], {
     cwd: ROOT,
     stdio: 'inherit',
-    env: { ...process.env, DATA_DIR, GATEWAY_PORT: String(HTTP_PORT), MQTT_PORT: String(MQTT_PORT), GATEWAY_ADMIN_PASSWORD: USERS[0].password, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' },
+    env: {
+      ...process.env,
+      DATA_DIR,
+      GATEWAY_PORT: String(HTTP_PORT),
+      MQTT_PORT: String(MQTT_PORT),
+      GATEWAY_ADMIN_PASSWORD: USERS[0].password,
+      LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+      REGISTRY: process.env.REGISTRY ?? registryFile,
+      ONVIF_USERNAME: 'admin',
+      ONVIF_PASSWORD: 'demo-camera',
+      ONVIF_DISCOVERY_UNICAST: `127.0.0.1:${cameraSim.discoveryPort}`,
+      ONVIF_DISCOVERY_MULTICAST: 'false',
+    },
   });
   const gatewayExited = new Promise<number>((resolve) => gateway.on('exit', (code) => resolve(code ?? 1)));
   const base = `http://127.0.0.1:${HTTP_PORT}`;
@@ -54,7 +79,8 @@ async function main(): Promise<void> {
       `  MQTT broker:  ${mqttUrl}  (embedded)`,
       `  Data:         ${DATA_DIR}  (throwaway)`,
       '  Demo users:   ' + USERS.map((u) => `${u.user} / ${u.password} (${u.role})`).join(', '),
-      `  Simulating ${sim.stats.schools} schools, ${sim.stats.devices} devices. Ctrl-C to stop.`,
+      `  Simulating ${sim.stats.schools} schools, ${sim.stats.devices} devices over MQTT; ${onvifCams.length} cameras answer ONVIF at ${cameraSim.baseUrl}`,
+      `  (take one down: curl -XPOST ${cameraSim.baseUrl}/_control/${onvifCams[0].id} -d '{"down":true}'). Ctrl-C to stop.`,
       '',
     ].join('\n') + '\n',
   );
@@ -65,7 +91,9 @@ async function main(): Promise<void> {
     stopping = true;
     await sim.stop();
     gateway.kill('SIGTERM');
-    process.exit(await gatewayExited);
+    const code = await gatewayExited;
+    await cameraSim.close();
+    process.exit(code);
   };
   process.on('SIGINT', () => void stop());
   process.on('SIGTERM', () => void stop());
