@@ -3,47 +3,11 @@
  * viewers get 403 and no uptime section), polled. The shaping (worst cameras, zone figures, percent)
  * is pure so it can be unit-tested.
  */
-import type { Role } from '../gateway/contract/api.js';
+import type { CameraUptime, Role, UptimeFiguresView, UptimeReport } from '../gateway/contract/api.js';
 
-export type UptimeWindow = '24h' | '7d' | '30d';
-
-export interface UptimeFigures {
-  /** up / (up + down); unknown time is left out; null when nothing is known. */
-  ratio: number | null;
-  upMs: number;
-  downMs: number;
-  unknownMs: number;
-  outages: number;
-  longestOutageMs: number;
-  /** Mean time to repair (outages that ended in the window), null when none ended. */
-  mttrMs: number | null;
-}
-
-export interface CameraUptime extends UptimeFigures {
-  id: string;
-  name: string;
-  school: string;
-  zone?: string;
-  down: boolean;
-  downSince: string | null;
-}
-
-export interface GroupUptime extends UptimeFigures {
-  id: string;
-  devices?: number;
-  down?: number;
-}
-
-export interface UptimeReport {
-  window: string;
-  from: string;
-  to: string;
-  gatewayDownMs: number;
-  /** Worst first. */
-  cameras: CameraUptime[];
-  schools: GroupUptime[];
-  zones: GroupUptime[];
-}
+export type { CameraUptime, GroupUptime, UptimeReport } from '../gateway/contract/api.js';
+export type UptimeWindow = UptimeReport['window'];
+export type UptimeFigures = UptimeFiguresView;
 
 /** Who may read the uptime report (the gateway answers 403 to anyone else). */
 export const canSeeUptime = (role: Role | undefined): boolean => role === 'maintenance' || role === 'operator' || role === 'admin';

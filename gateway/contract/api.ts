@@ -144,3 +144,43 @@ export interface MaintenanceAlarmView {
   downMs?: number;
   flaps: number;
 }
+
+/** GET /api/cameras/uptime (contract §3): figures over the window; unknown time is left out of `ratio`. */
+export interface UptimeFiguresView {
+  /** up / (up + down); null when nothing is known. */
+  ratio: number | null;
+  upMs: number;
+  downMs: number;
+  unknownMs: number;
+  /** Outages that began in the window. */
+  outages: number;
+  longestOutageMs: number;
+  /** Mean time to repair (outages that ended in the window), null when none ended. */
+  mttrMs: number | null;
+}
+
+export interface CameraUptime extends UptimeFiguresView {
+  id: string;
+  name: string;
+  school: string;
+  zone?: string;
+  down: boolean;
+  downSince: string | null;
+}
+
+export interface GroupUptime extends UptimeFiguresView {
+  id: string;
+  devices: number;
+  down: number;
+}
+
+export interface UptimeReport {
+  window: '24h' | '7d' | '30d';
+  from: string;
+  to: string;
+  gatewayDownMs: number;
+  /** Worst first. */
+  cameras: CameraUptime[];
+  schools: GroupUptime[];
+  zones: GroupUptime[];
+}

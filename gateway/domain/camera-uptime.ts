@@ -1,6 +1,7 @@
 /** The uptime report for cameras (GET /api/cameras/uptime): per camera, per school, per zone. Pure. */
 import type { GatewayRun, TransitionRow } from '../ledger/ledger.js';
 import type { IndexedDevice } from '../registry.js';
+import type { CameraUptime } from '../contract/api.js';
 import { combine, uptime, type Span, type UptimeFigures } from './uptime.js';
 
 export const UPTIME_WINDOWS = { '24h': 86_400_000, '7d': 7 * 86_400_000, '30d': 30 * 86_400_000 } as const;
@@ -19,14 +20,6 @@ export function gatewayGaps(runs: GatewayRun[], fromMs: number, toMs: number): S
   return gaps.filter((g) => g.toMs > g.fromMs);
 }
 
-export interface CameraUptime extends Omit<UptimeFigures, 'downSince'> {
-  id: string;
-  name: string;
-  school: string;
-  zone?: string;
-  down: boolean;
-  downSince: string | null;
-}
 
 export function cameraUptimeReport(
   cameras: IndexedDevice[],
