@@ -24,6 +24,8 @@ export function createMetrics() {
     exportBacklog: new Gauge({ name: 'campus_gateway_export_backlog_points', help: 'Points waiting in the outbox', registers: [registry] }),
     exportLagSeconds: new Gauge({ name: 'campus_gateway_export_lag_seconds', help: 'Age of the oldest point not yet in the database', registers: [registry] }),
     ledgerBytes: new Gauge({ name: 'campus_gateway_ledger_bytes', help: 'Ledger size on disk (database and WAL)', registers: [registry] }),
+    deviceTransitions: new Counter({ name: 'campus_gateway_device_transitions_total', help: 'Devices going offline or coming back, by reason', labelNames: ['online', 'reason'], registers: [registry] }),
+    maintenanceOpen: new Gauge({ name: 'campus_gateway_maintenance_alarms_open', help: 'Open maintenance alarms (offline alarm buttons and cameras)', registers: [registry] }),
     mqttConnected: new Gauge({ name: 'campus_gateway_mqtt_connected', help: '1 when the gateway can take MQTT messages', registers: [registry] }),
   };
   return m;

@@ -350,6 +350,7 @@ export class Pipeline {
     ledger.saveDevice(t.record);
     this.dirty.delete(t.id);
     ledger.appendTransition({ device: t.id, atMs: t.atMs, online: t.online, reason: t.reason });
+    this.o.metrics.deviceTransitions.inc({ online: String(t.online), reason: t.reason });
     const change: DeviceChange = {
       id: t.id,
       school: device.school,
@@ -501,6 +502,7 @@ export class Pipeline {
     let open = 0;
     for (const a of this.openAlarms.values()) if (!a.test) open++;
     this.o.metrics.alarmsOpen.set(open);
+    this.o.metrics.maintenanceOpen.set(this.maintenance.size);
     this.o.metrics.feedSeq.set(this.o.ledger.lastFeedSeq());
   }
 }
