@@ -219,7 +219,9 @@ async function silenced(ctx: Ctx, url: string, devices: number, reg: Registry): 
     return n;
   };
   const falseOffline = await offline();
-  const maxInterval = Math.max(...Object.values(reg.defaults.heartbeatIntervalSec), ...reg.schools.flatMap((s) => s.devices.map((d) => d.heartbeatIntervalSec ?? 0)));
+  // A loop, not Math.max(...): 200,000 arguments overflow the stack.
+  let maxInterval = Math.max(...Object.values(reg.defaults.heartbeatIntervalSec));
+  for (const s of reg.schools) for (const d of s.devices) maxInterval = Math.max(maxInterval, d.heartbeatIntervalSec ?? 0);
   const lastDeadline = MISSED * maxInterval * 1000;
   ctx.log(`  silenced all ${devices.toLocaleString('en-US')} devices; waiting up to ${lastDeadline / 1000} s for their deadlines`);
   let detected = 0;
