@@ -9,8 +9,9 @@
  * 2. Steps: up ×1.4 while they pass, down ×0.7 while they fail, then bisect between the highest
  *    pass and the lowest fail, until the steps run out or the two are within 5 %.
  *
- * For the gateway, "processed" is accepted into the ledger, and work it still owes for those
- * messages (the export outbox) must not fall behind either; between steps it is let finish.
+ * For the gateway, "processed" is accepted into the ledger. The work it still owes for those
+ * messages (the export outbox) is recorded at the end of each step, and with `exportMustKeepUp`
+ * it must not have fallen behind either; between steps it is let finish.
  */
 import { now, sleep, settleCount, type Consumer, type Mode, type Publishers } from './lib.js';
 import type { PublishKind } from './publisher.js';
@@ -55,6 +56,8 @@ export interface SearchOptions {
   probeStart: number;
   /** the publishers' own maximum for this kind of message: never offer more */
   publisherMax: number;
+  /** a step also fails when the consumer's owed work (export outbox) is over `backlogAllowance` at its end */
+  exportMustKeepUp?: boolean;
   log(msg: string): void;
 }
 
@@ -110,7 +113,7 @@ async function step(o: SearchOptions, rate: number, index: number): Promise<Step
     offered,
     processed,
     backlog,
-    pass: processed >= offered && backlog <= backlogAllowance(rate) && pub.onPace,
+    pass: processed >= offered && (!o.exportMustKeepUp || backlog <= backlogAllowance(rate)) && pub.onPace,
     publisherOnPace: pub.onPace,
     publisherRate: Math.round(pub.achievedRate),
     settled,
@@ -135,7 +138,7 @@ export async function findSustainable(o: SearchOptions): Promise<SearchResult> {
   for (let i = 0; i < o.mode.steps; i++) {
     const r = await step(o, rate, i);
     steps.push(r);
-    const owed = o.consumer.backlog ? `, outbox ${r.backlog}${r.backlog > backlogAllowance(rate) ? ' (too far behind)' : ''}` : '';
+    const owed = o.consumer.backlog ? `, outbox ${r.backlog}${r.backlog > backlogAllowance(rate) ? ' (behind)' : ''}` : '';
     o.log(`    ${rate}/s: ${r.processed}/${r.offered} in time${owed}${r.publisherOnPace ? '' : `, publishers behind (${r.publisherRate}/s)`} → ${r.pass ? 'pass' : 'fail'}`);
     if (!r.publisherOnPace) {
       // The offer itself fell short, so the step says nothing about this rate: stop here, with

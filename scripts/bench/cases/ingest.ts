@@ -4,7 +4,9 @@
  * on the same broker: validation, ledger commit, projections, live feed to 20 connected screens,
  * outbox for the time-series export (a VictoriaMetrics is attached). Each search has a fresh
  * gateway (empty ledger and outbox) and starts once every device has been seen and the warm-up's
- * points have been exported. Heartbeats are round-robin over all 2,792 registry devices; alarms are
+ * points have been exported. The heartbeat search runs twice: counting what the gateway accepted
+ * (the headline figure), and again with the export also required to keep up (search.ts
+ * `exportMustKeepUp`). Heartbeats are round-robin over all 2,792 registry devices; alarms are
  * real presses with unique ids, round-robin over the 221 alarm buttons; ACK_TIMEOUT_SEC=3600 keeps
  * the escalation timers of thousands of unacknowledged alarms from firing during the measurement.
  */
@@ -40,6 +42,7 @@ async function search(
   qos: 0 | 1,
   label: string,
   pubMax: number,
+  exportMustKeepUp = false,
 ): Promise<SearchResult> {
   const kind = qos === 0 ? 'heartbeat' : 'alarm';
   const topics = qos === 0 ? deviceTopics(reg, prefix, 'heartbeat') : deviceTopics(reg, prefix, 'alarm', ['alarm_button']);
@@ -61,6 +64,7 @@ async function search(
     mode: ctx.mode,
     probeStart: qos === 0 ? 2000 : 200,
     publisherMax: pubMax,
+    exportMustKeepUp,
     log: ctx.log,
   });
 }
@@ -86,10 +90,10 @@ interface GatewayRun {
  * One search against a fresh gateway (a fresh ledger, an empty outbox), with 20 screens on its
  * live feed; then a check that every screen got every frame.
  */
-async function gateway(ctx: Ctx, pubs: Publishers, reg: Registry, sync: 'full' | 'normal', qos: 0 | 1, pubMax: number): Promise<GatewayRun> {
+async function gateway(ctx: Ctx, pubs: Publishers, reg: Registry, sync: 'full' | 'normal', qos: 0 | 1, pubMax: number, exportMustKeepUp = false): Promise<GatewayRun> {
   const vm = await ctx.victoria();
   const type = qos === 0 ? 'heartbeat' : 'alarm';
-  const gw = await benchGateway(ctx, `ingest-${type}-${sync}`, {
+  const gw = await benchGateway(ctx, `ingest-${type}-${sync}${exportMustKeepUp ? '-export' : ''}`, {
     LEDGER_SYNC: sync,
     ACK_TIMEOUT_SEC: '3600',
     INFLUX_URL: vm.url,
@@ -102,7 +106,7 @@ async function gateway(ctx: Ctx, pubs: Publishers, reg: Registry, sync: 'full' |
   const reader = await openLive(gw.url, gw.token);
   try {
     await reader.next((f) => f.type === 'snapshot', 30_000);
-    const label = `gateway ${type}s QoS ${qos} (LEDGER_SYNC=${sync})`;
+    const label = `gateway ${type}s QoS ${qos} (LEDGER_SYNC=${sync})${exportMustKeepUp ? ', export keeping up' : ''}`;
     const consumer: Consumer = {
       processed: () => acceptedTotal(gw.url, type),
       backlog: async () => (await health(gw.url)).body.influx?.backlog ?? 0,
@@ -111,7 +115,7 @@ async function gateway(ctx: Ctx, pubs: Publishers, reg: Registry, sync: 'full' |
         while ((await health(gw.url)).body.influx?.backlog > 0 && Date.now() < end) await sleep(100);
       },
     };
-    const result = await search(ctx, pubs, reg, consumer, gw.prefix, qos, label, pubMax);
+    const result = await search(ctx, pubs, reg, consumer, gw.prefix, qos, label, pubMax, exportMustKeepUp);
     // Every screen gets its snapshot and then every later frame of the feed (alarms, device changes).
     const h = await health(gw.url);
     const lastSeq = h.body.ledger.feedSeq as number;
@@ -184,15 +188,18 @@ export const ingest: BenchCase = {
       const bare0 = await bare(ctx, pubs, reg, 0, max0);
       const bare1 = await bare(ctx, pubs, reg, 1, max1);
       const hb = await gateway(ctx, pubs, reg, 'full', 0, max0);
+      const hbExport = await gateway(ctx, pubs, reg, 'full', 0, max0, true);
       const alarms = await gateway(ctx, pubs, reg, 'full', 1, max1);
       const alarmsNormal = await gateway(ctx, pubs, reg, 'normal', 1, max1);
       const gw0 = hb.result;
+      const gw0x = hbExport.result;
       const gw1 = alarms.result;
       const gw1n = alarmsNormal.result;
       ctx.shared.gatewayQos0Rate = gw0.rate;
 
       const rows: Row[] = [
         rateRow('heartbeats QoS 0, sustainable', bare0, gw0),
+        rateRow('heartbeats QoS 0, sustainable with the export keeping up', bare0, gw0x),
         rateRow('alarms QoS 1, sustainable (LEDGER_SYNC=full)', bare1, gw1),
         rateRow('alarms QoS 1, sustainable (LEDGER_SYNC=normal)', bare1, gw1n),
         {
@@ -203,12 +210,13 @@ export const ingest: BenchCase = {
           gateway: null,
           compare: 'none',
           target: 'outrun consumers',
-          met: ![bare0, bare1, gw0, gw1, gw1n].some((r) => r.publisherBound),
+          met: ![bare0, bare1, gw0, gw0x, gw1, gw1n].some((r) => r.publisherBound),
           note: `QoS 0 ${max0.toLocaleString('en-US')} · QoS 1 ${max1.toLocaleString('en-US')} msg/s`,
         },
       ];
       // The fan-out is part of the path: say so if screens were cut off or missed frames.
-      for (const [row, run] of [[rows[0], hb], [rows[1], alarms], [rows[2], alarmsNormal]] as const) {
+      rows[1].note = [rows[1].note, 'a step also fails if the export outbox ends it over 1.5 s of the rate + one batch'].filter(Boolean).join('; ');
+      for (const [row, run] of [[rows[0], hb], [rows[1], hbExport], [rows[2], alarms], [rows[3], alarmsNormal]] as const) {
         const problems = [
           run.screens.closedByServer ? `${run.screens.closedByServer} screens cut off (resync)` : '',
           run.screens.framesShort ? `a screen missed ${run.screens.framesShort} feed frames` : '',
@@ -220,7 +228,7 @@ export const ingest: BenchCase = {
         details: {
           publisherMax: { qos0: max0, qos1: max1 },
           baseline: { qos0: bare0, qos1: bare1 },
-          gateway: [hb, alarms, alarmsNormal],
+          gateway: [hb, hbExport, alarms, alarmsNormal],
         },
       };
     } finally {
