@@ -161,7 +161,7 @@ export interface PublishRun {
   elapsedMs: number;
   plannedMs: number;
   maxLagMs: number;
-  /** the publishers kept the schedule (finished within 10 % + 200 ms of the planned time) */
+  /** the publishers kept the schedule (finished within 5 % + 100 ms of the planned time) */
   onPace: boolean;
   /** what they achieved: sent ÷ elapsed */
   achievedRate: number;
@@ -214,7 +214,7 @@ export class Publishers {
       plannedMs = Math.max(plannedMs, r.plannedMs);
       maxLagMs = Math.max(maxLagMs, r.maxLagMs);
     }
-    const onPace = plan.rate === 0 || elapsedMs <= plannedMs * 1.1 + 200;
+    const onPace = plan.rate === 0 || elapsedMs <= plannedMs * 1.05 + 100;
     return { sent, elapsedMs, plannedMs, maxLagMs, onPace, achievedRate: elapsedMs > 0 ? (sent / elapsedMs) * 1000 : 0 };
   }
 

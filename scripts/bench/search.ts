@@ -1,12 +1,15 @@
 /**
  * The sustainable rate of a consumer: the highest offered rate at which everything offered during
  * a step is processed within the step plus a short grace — so no backlog grows and nothing is
- * lost. Offered by the publisher processes at an even pace; a step they cannot keep pace with
- * ends the search, and what passed is a lower bound ("publisher-bound").
+ * lost. Offered by the publisher processes at an even pace. A step they cannot keep pace with
+ * counts as a fail if the consumer fell behind even so, else it ends the search; either way a
+ * result near where the publishers gave out is only a lower bound ("publisher-bound").
  *
  * 1. Probe: a burst as fast as the publishers go, growing until it takes ≥ 0.5 s to drain; its
- *    drain rate is where the steps start (just under it).
- * 2. Steps: up ×1.4 while they pass, down ×0.7 while they fail, then bisect between the highest
+ *    drain rate is where the steps start (just under it). Only a starting point: a burst is
+ *    handled differently from an even load, and the gateway's drain rate of one is often half
+ *    what it sustains.
+ * 2. Steps: doubling while they pass, ×0.6 while they fail, then bisecting between the highest
  *    pass and the lowest fail, until the steps run out or the two are within 5 %.
  *
  * For the gateway, "processed" is accepted into the ledger. The work it still owes for those
@@ -134,6 +137,9 @@ export async function findSustainable(o: SearchOptions): Promise<SearchResult> {
   let lo = 0;
   let hi = Infinity;
   let publisherBound = false;
+  /** the lowest rate the publishers could not keep pace with, and the lowest the consumer failed with them on pace */
+  let publisherLimit = Infinity;
+  let failedOnPace = Infinity;
   const steps: StepResult[] = [];
   for (let i = 0; i < o.mode.steps; i++) {
     const r = await step(o, rate, i);
@@ -141,15 +147,21 @@ export async function findSustainable(o: SearchOptions): Promise<SearchResult> {
     const owed = o.consumer.backlog ? `, outbox ${r.backlog}${r.backlog > backlogAllowance(rate) ? ' (behind)' : ''}` : '';
     o.log(`    ${rate}/s: ${r.processed}/${r.offered} in time${owed}${r.publisherOnPace ? '' : `, publishers behind (${r.publisherRate}/s)`} → ${r.pass ? 'pass' : 'fail'}`);
     if (!r.publisherOnPace) {
-      // The offer itself fell short, so the step says nothing about this rate: stop here, with
-      // what the consumer kept up with as a lower bound.
-      if (r.processed >= r.offered) lo = Math.max(lo, niceRate(r.publisherRate));
-      publisherBound = true;
-      break;
+      publisherLimit = Math.min(publisherLimit, r.publisherRate);
+      if (r.processed >= r.offered) {
+        // The consumer kept up with all the publishers could offer: a lower bound, and the end.
+        lo = Math.max(lo, niceRate(r.publisherRate));
+        publisherBound = true;
+        break;
+      }
+      hi = rate; // it did not keep up even with what came, late: look lower
     } else if (r.pass) lo = rate;
-    else hi = rate;
+    else {
+      hi = rate;
+      failedOnPace = Math.min(failedOnPace, rate);
+    }
     if (hi !== Infinity && lo > 0 && (hi - lo) / lo <= 0.05) break;
-    let next = hi === Infinity ? rate * 1.4 : lo === 0 ? rate * 0.7 : (lo + hi) / 2;
+    let next = hi === Infinity ? rate * 2 : lo === 0 ? rate * 0.6 : (lo + hi) / 2;
     if (next >= cap) {
       if (lo >= cap) {
         publisherBound = true;
@@ -161,6 +173,9 @@ export async function findSustainable(o: SearchOptions): Promise<SearchResult> {
     if (next === rate) break;
     rate = next;
   }
+  // What passed within 20 % of where the publishers gave out may be their limit, not the
+  // consumer's — unless the consumer also failed a step the publishers kept pace with.
+  if (lo >= publisherLimit * 0.8 && failedOnPace === Infinity) publisherBound = true;
   const converged = hi !== Infinity;
   return { rate: lo, atLeast: publisherBound || !converged, publisherBound, converged, probeRate: Math.round(probeRate), steps };
 }
