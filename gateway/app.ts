@@ -50,7 +50,8 @@ export async function buildGateway(config: GatewayConfig, log: Logger): Promise<
   const ledger = new SqliteLedger({ dataDir: config.dataDir, sync: config.ledgerSync });
   const topicNames = topics(config.topicPrefix);
 
-  const onvifIds = new Set(onvifTargets(registry, process.env).map((t) => t.id));
+  const cameraTargets = onvifTargets(registry, process.env);
+  const onvifIds = new Set(cameraTargets.map((t) => t.id));
   const exporter = config.influx
     ? new InfluxExporter({ influx: config.influx, ledger, log: log.child({ module: 'export' }), metrics, ...config.export })
     : undefined;
@@ -143,7 +144,7 @@ export async function buildGateway(config: GatewayConfig, log: Logger): Promise<
   };
   const watcher = startCameraWatch({
     registry,
-    env: process.env,
+    targets: cameraTargets,
     ...config.onvif,
     log: log.child({ module: 'onvif' }),
     deliver: deliverCamera,

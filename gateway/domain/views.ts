@@ -5,6 +5,22 @@ import type { StoredDeviceState } from '../ledger/ledger.js';
 import type { IndexedDevice, RegistryIndex } from '../registry.js';
 import type { MaintenanceAlarm } from './maintenance.js';
 
+/** `unknown`: never heard from since the gateway started watching it. */
+export function statusOf(s: StoredDeviceState | undefined): Device['status'] {
+  return s?.online === true ? 'online' : s?.online === false ? 'offline' : 'unknown';
+}
+
+/** Devices per kind, and how many of them are online (GET /api/stats, GET /metrics). */
+export function devicesByKind(registry: RegistryIndex, devices: ReadonlyMap<string, StoredDeviceState>): { total: Record<string, number>; online: Record<string, number> } {
+  const total: Record<string, number> = {};
+  const online: Record<string, number> = {};
+  for (const d of registry.devices.values()) {
+    total[d.kind] = (total[d.kind] ?? 0) + 1;
+    online[d.kind] = (online[d.kind] ?? 0) + (devices.get(d.id)?.online ? 1 : 0);
+  }
+  return { total, online };
+}
+
 export function deviceView(d: IndexedDevice, s: StoredDeviceState | undefined, maintenance?: MaintenanceAlarm, camera?: Device['camera']): Device {
   const v: Device = {
     id: d.id,
@@ -12,7 +28,7 @@ export function deviceView(d: IndexedDevice, s: StoredDeviceState | undefined, m
     kind: d.kind,
     name: d.name,
     online: s?.online === true,
-    status: s?.online === true ? 'online' : s?.online === false ? 'offline' : 'unknown',
+    status: statusOf(s),
     lastSeen: s?.lastSeen ? iso(s.lastSeen) : null,
     since: s?.since ? iso(s.since) : null,
   };
@@ -49,7 +65,7 @@ export function snapshot(
     const s = devices.get(id);
     devs[id] = {
       online: s?.online === true,
-      status: s?.online === true ? 'online' : s?.online === false ? 'offline' : 'unknown',
+      status: statusOf(s),
       lastSeen: s?.lastSeen ? iso(s.lastSeen) : null,
       since: s?.since ? iso(s.since) : null,
     };

@@ -17,7 +17,8 @@ import { CameraWatcher, type CameraEvent, type OnvifTarget, type ProbeOutcome } 
 
 export interface CameraWatchOptions {
   registry: RegistryIndex;
-  env: Record<string, string | undefined>;
+  /** From `onvifTargets`. */
+  targets: OnvifTarget[];
   probeIntervalSec: number;
   timeoutMs: number;
   concurrency: number;
@@ -65,7 +66,7 @@ export function probeToPayload(r: ProbeOutcome, atMs: number): CameraPayload {
 }
 
 export function startCameraWatch(o: CameraWatchOptions): CameraWatcher | undefined {
-  const targets = onvifTargets(o.registry, o.env);
+  const { targets } = o;
   if (targets.length === 0) return undefined;
   const schoolOf = (id: string) => o.registry.devices.get(id)!.school;
   const watcher = new CameraWatcher({

@@ -1,4 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
+import { DEVICE_KINDS } from '../contract/mqtt.js';
+import { devicesByKind } from '../domain/views.js';
 
 /** GET /health (contract §3: 503 when the gateway cannot take alarms) and GET /metrics. */
 export const healthRoutes: FastifyPluginAsync = async (app) => {
@@ -25,9 +27,8 @@ export const healthRoutes: FastifyPluginAsync = async (app) => {
   app.get('/metrics', async (_req, reply) => {
     const { metrics, bus, registry, pipeline } = app.gw;
     metrics.mqttConnected.set(bus.connected() ? 1 : 0);
-    const online: Record<string, number> = { alarm_button: 0, camera: 0, gate: 0, checkin_terminal: 0 };
-    for (const d of registry.devices.values()) if (pipeline.devices.get(d.id)?.online) online[d.kind]++;
-    for (const [kind, n] of Object.entries(online)) metrics.devicesOnline.set({ kind }, n);
+    const { online } = devicesByKind(registry, pipeline.devices);
+    for (const kind of DEVICE_KINDS) metrics.devicesOnline.set({ kind }, online[kind] ?? 0);
     metrics.ledgerBytes.set(app.gw.ledger.stats().sizeBytes);
     if (app.gw.exporter) {
       const s = app.gw.exporter.status();

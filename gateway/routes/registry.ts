@@ -3,7 +3,7 @@ import { Type } from '@sinclair/typebox';
 import { lit } from '../contract/common.js';
 import { DEVICE_KINDS } from '../contract/mqtt.js';
 import { requireRole } from '../auth/guard.js';
-import { deviceView, schoolStatuses } from '../domain/views.js';
+import { deviceView, devicesByKind, schoolStatuses } from '../domain/views.js';
 
 
 export const registryRoutes: FastifyPluginAsyncTypebox = async (app) => {
@@ -17,15 +17,13 @@ export const registryRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   /** Activity over the last minute and device counts: what the wall screen's header shows. */
   app.get('/api/stats', { preHandler: viewer }, async () => {
-    const online: Record<string, number> = {};
-    const total: Record<string, number> = {};
-    for (const d of registry.devices.values()) {
-      total[d.kind] = (total[d.kind] ?? 0) + 1;
-      if (pipeline.devices.get(d.id)?.online) online[d.kind] = (online[d.kind] ?? 0) + 1;
-    }
-    let openReal = 0, escalated = 0;
-    for (const a of pipeline.openAlarms.values()) if (!a.test) (openReal++, a.escalated && escalated++);
-    return { messagesLastMinute: pipeline.lastMinute.totals(Date.now()), devices: { total, online }, alarms: { open: openReal, escalated } };
+    let escalated = 0;
+    for (const a of pipeline.openAlarms.values()) if (!a.test && a.escalated) escalated++;
+    return {
+      messagesLastMinute: pipeline.lastMinute.totals(Date.now()),
+      devices: devicesByKind(registry, pipeline.devices),
+      alarms: { open: pipeline.openRealCount, escalated },
+    };
   });
 
   app.get(
