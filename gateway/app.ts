@@ -13,27 +13,25 @@ import type { Logger } from 'pino';
 import { UserStore, loadOrCreateSecret } from './auth/users.js';
 import type { GatewayConfig } from './config.js';
 import { topics } from './contract/mqtt.js';
-import { snapshot } from './domain/views.js';
+import type { Snapshot } from './contract/api.js';
+import { Dispatcher } from './core/dispatcher.js';
+import { buildModules } from './core/module.js';
+import { Scheduler } from './core/scheduler.js';
 import { HttpError } from './errors.js';
+import type { Bus } from './ingest/bus.js';
 import { EmbeddedBroker } from './ingest/embedded-broker.js';
 import { MqttClientBus } from './ingest/mqtt-client.js';
-import { onvifTargets, startCameraWatch } from './ingest/camera-watch.js';
-import type { CameraPayload } from './contract/mqtt.js';
-import { onvifRoutes } from './routes/onvif.js';
-import type { Bus } from './ingest/bus.js';
-import { SqliteLedger } from './ledger/sqlite-ledger.js';
-import { InfluxExporter } from './export/influx-exporter.js';
+import { mqttIngest } from './ingest/mqtt-ingest.js';
 import { createMetrics } from './metrics.js';
-import { Pipeline } from './pipeline.js';
+import { MODULES } from './modules/index.js';
+import type { ExportModule } from './modules/export/index.js';
 import { LiveHub } from './push/hub.js';
 import { loadRegistry } from './registry.js';
-import { alarmRoutes } from './routes/alarms.js';
 import { authRoutes } from './routes/auth.js';
 import { healthRoutes } from './routes/health.js';
 import { liveRoutes } from './routes/live.js';
-import { registryRoutes } from './routes/registry.js';
-import { maintenanceRoutes } from './routes/maintenance.js';
 import type { Services } from './services.js';
+import { SqliteStore } from './store/sqlite-store.js';
 
 export interface BuiltGateway {
   app: FastifyInstance;
@@ -42,45 +40,28 @@ export interface BuiltGateway {
   generatedAdminPassword?: string;
 }
 
+/** Raw device events leave the store after LEDGER_RAW_RETENTION_DAYS (they are in the time-series database); alarms and operators' actions stay. */
+const RAW_EVENT_TYPES = ['heartbeat', 'availability', 'camera', 'ai', 'gate', 'checkin'];
+
 export async function buildGateway(config: GatewayConfig, log: Logger): Promise<BuiltGateway> {
   const registry = loadRegistry(config.registryPath);
   const users = new UserStore(config.dataDir);
   const created = await users.init(config.adminPassword);
   const metrics = createMetrics();
-  const ledger = new SqliteLedger({ dataDir: config.dataDir, sync: config.ledgerSync });
+  const store = new SqliteStore({ dataDir: config.dataDir, sync: config.ledgerSync });
   const topicNames = topics(config.topicPrefix);
 
-  const cameraTargets = onvifTargets(registry, process.env);
-  const onvifIds = new Set(cameraTargets.map((t) => t.id));
-  const exporter = config.influx
-    ? new InfluxExporter({ influx: config.influx, ledger, log: log.child({ module: 'export' }), metrics, ...config.export })
-    : undefined;
   let hub: LiveHub | undefined;
-  const pipeline = new Pipeline({
-    ledger,
-    registry,
+  let exporter: ExportModule | undefined;
+  const dispatcher = new Dispatcher({
+    store,
     metrics,
-    log: log.child({ module: 'pipeline' }),
-    topicPrefix: config.topicPrefix,
-    ackTimeoutSec: config.ackTimeoutSec,
-    clockSkewToleranceMs: config.clockSkewToleranceMs,
-    missedHeartbeats: config.missedHeartbeats,
-    // Cameras the gateway probes itself are expected to answer every probe interval.
-    intervalSec: (id) => (onvifIds.has(id) ? config.onvif.probeIntervalSec : registry.heartbeatIntervalSec(id)),
-    maintenanceFlapHoldMs: config.maintenanceFlapHoldSec * 1000,
+    log: log.child({ module: 'dispatcher' }),
+    timeSeries: config.influx !== undefined,
     onFeed: () => hub?.poke(),
-    timeSeries: exporter !== undefined,
     onOutbox: () => exporter?.poke(),
   });
-  hub = new LiveHub({
-    ledger,
-    snapshot: () => snapshot(registry, pipeline.devices, pipeline.openAlarms, pipeline.maintenance),
-    log: log.child({ module: 'live' }),
-    metrics,
-    resumeGraceMs: config.wsResumeGraceMs,
-    maxBufferedBytes: config.wsMaxBufferedBytes,
-  });
-
+  const scheduler = new Scheduler(log.child({ module: 'scheduler' }));
   const bus: Bus = config.mqttUrl
     ? new MqttClientBus({
         url: config.mqttUrl,
@@ -91,7 +72,28 @@ export async function buildGateway(config: GatewayConfig, log: Logger): Promise<
       })
     : new EmbeddedBroker({ host: config.mqttHost, port: config.mqttPort, statusTopic: topicNames.status, log: log.child({ module: 'broker' }) });
 
-  const services: Services = { config, registry, ledger, metrics, pipeline, bus, hub, users, exporter, startedAt: Date.now() };
+  const modules = buildModules(MODULES, { config, registry, store, dispatcher, scheduler, bus, metrics, log, now: Date.now });
+  const byName = new Map(modules.map((m) => [m.name, m]));
+  const module = <T,>(name: string): T => {
+    const m = byName.get(name);
+    if (!m) throw new Error(`no module "${name}"`);
+    return m as T;
+  };
+  exporter = module<ExportModule>('export');
+  dispatcher.use(modules);
+  await store.open(modules.flatMap((m) => m.tables ?? []));
+
+  hub = new LiveHub({
+    store,
+    // Each module's part of the snapshot (contract §4: alarms, devices, schools, maintenance, …).
+    snapshot: () => Object.assign({}, ...modules.map((m) => m.snapshot?.() ?? {})) as Snapshot,
+    log: log.child({ module: 'live' }),
+    metrics,
+    resumeGraceMs: config.wsResumeGraceMs,
+    maxBufferedBytes: config.wsMaxBufferedBytes,
+  });
+
+  const services: Services = { config, registry, store, dispatcher, metrics, bus, hub, users, modules, module, startedAt: Date.now() };
 
   const app = Fastify({
     loggerInstance: log as FastifyBaseLogger,
@@ -118,10 +120,7 @@ export async function buildGateway(config: GatewayConfig, log: Logger): Promise<
   await app.register(fastifyWebsocket, { options: { maxPayload: 64 * 1024 } });
   await app.register(healthRoutes);
   await app.register(authRoutes);
-  await app.register(alarmRoutes);
-  await app.register(registryRoutes);
-  await app.register(maintenanceRoutes);
-  await app.register(onvifRoutes);
+  for (const m of modules) if (m.routes) await app.register(m.routes);
   await app.register(liveRoutes);
   if (fs.existsSync(config.dashboardDir)) {
     await app.register(fastifyStatic, { root: config.dashboardDir, prefix: '/', index: 'index.html' });
@@ -129,47 +128,32 @@ export async function buildGateway(config: GatewayConfig, log: Logger): Promise<
     log.warn({ dir: config.dashboardDir }, 'wall screen not built (npm run build); serving the API only');
   }
 
-  // Start order: ledger (opened above) → projections → transport. Stop: the reverse.
-  pipeline.start(bus);
-  exporter?.start();
-  await bus.start(pipeline.accept);
-  // ONVIF results take the path an edge NVR's MQTT message would: on an external broker they are
-  // published and come back through our subscription; on the embedded one (whose own publishes
-  // do not pass the ingest hook) they are handed to the pipeline and published for other tools.
-  const deliverCamera = (school: string, device: string, payload: CameraPayload) => {
-    const topic = topicNames.device(school, device, 'camera');
-    const body = Buffer.from(JSON.stringify(payload));
-    if (bus.mode === 'embedded') pipeline.accept({ topic, payload: body, qos: 1 }, () => undefined);
-    bus.publish(topic, body, { qos: 1 });
-  };
-  const watcher = startCameraWatch({
-    registry,
-    targets: cameraTargets,
-    ...config.onvif,
-    log: log.child({ module: 'onvif' }),
-    deliver: deliverCamera,
-    alive: (device, atMs) => pipeline.signOfLife(device, atMs),
-  });
+  // Start order: store (opened above) → projections → modules → transport. Stop: the reverse.
+  for (const m of modules) await m.load?.();
+  for (const m of modules) await m.start?.();
+  const runId = await store.startRun(Date.now());
+  // Our own run is marked alive every second: uptime reports count time after the last mark as
+  // "gateway down" (unknown), so the mark's resolution is the report's.
+  scheduler.every('core:run-mark', 1000, () => store.touchRun(runId, Date.now()));
+  await bus.start(mqttIngest({ registry, topicPrefix: config.topicPrefix, dispatcher, bus, log: log.child({ module: 'ingest' }) }));
   // Keep the live feed's replay window bounded (a screen away for longer gets a snapshot), and
-  // raw device events to their retention: they are in the time-series database (alarms and
-  // operators' actions are kept for good).
-  const pruner = setInterval(() => {
+  // raw device events to their retention.
+  scheduler.every('core:prune', 60_000, async () => {
     try {
-      ledger.pruneFeed(config.feedRetainFrames);
-      ledger.pruneEvents(['heartbeat', 'availability', 'camera', 'ai', 'gate', 'checkin'], Date.now() - config.rawRetentionDays * 86_400_000, 50_000);
+      await store.pruneFeed(config.feedRetainFrames);
+      await store.pruneEvents(RAW_EVENT_TYPES, Date.now() - config.rawRetentionDays * 86_400_000, 50_000);
     } catch (err) {
       log.warn({ err }, 'ledger pruning failed');
     }
-  }, 60_000);
-  pruner.unref();
+  });
   app.addHook('onClose', async () => {
-    clearInterval(pruner);
-    await watcher?.stop();
     hub.close();
     await bus.stop();
-    await exporter?.stop();
-    pipeline.stop();
-    ledger.close();
+    for (const m of [...modules].reverse()) await m.stop?.();
+    await dispatcher.stop();
+    scheduler.stop();
+    await store.touchRun(runId, Date.now()).catch(() => undefined);
+    await store.close();
   });
 
   return { app, services, generatedAdminPassword: created.generatedPassword };

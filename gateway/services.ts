@@ -1,25 +1,28 @@
 /** The running parts of one gateway, as the routes see them. */
 import type { GatewayConfig } from './config.js';
+import type { Dispatcher } from './core/dispatcher.js';
+import type { GatewayModule } from './core/module.js';
 import type { Bus } from './ingest/bus.js';
-import type { Ledger } from './ledger/ledger.js';
 import type { Metrics } from './metrics.js';
-import type { Pipeline } from './pipeline.js';
 import type { LiveHub } from './push/hub.js';
 import type { RegistryIndex } from './registry.js';
+import type { Store } from './store/store.js';
 import type { UserStore } from './auth/users.js';
 import type { Role } from './contract/api.js';
-import type { InfluxExporter } from './export/influx-exporter.js';
 
 export interface Services {
   config: GatewayConfig;
   registry: RegistryIndex;
-  ledger: Ledger;
+  store: Store;
+  dispatcher: Dispatcher;
   metrics: Metrics;
-  pipeline: Pipeline;
   bus: Bus;
   hub: LiveHub;
   users: UserStore;
-  exporter?: InfluxExporter;
+  /** Every module, in dependency order. */
+  modules: readonly GatewayModule[];
+  /** One module by name (its routes use this to reach its projections). */
+  module<T extends GatewayModule>(name: string): T;
   startedAt: number;
 }
 

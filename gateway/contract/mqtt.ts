@@ -99,8 +99,9 @@ export const Rejection = Type.Object({ topic: Type.String(), reason: Type.String
 export type Rejection = Static<typeof Rejection>;
 
 export const topics = (prefix: string) => ({
-  /** What the gateway subscribes to on an external broker: exactly `{s}/{d}/{type}` below the prefix. */
-  deviceFilter: `${prefix}/+/+/+`,
+  /** What the gateway subscribes to on an external broker: everything below the prefix, so that a
+   *  topic with too few or too many levels is refused on `_gateway/rejected`, not ignored (contract §1). */
+  deviceFilter: `${prefix}/#`,
   device: (school: string, device: string, type: DeviceTopic) => `${prefix}/${school}/${device}/${type}`,
   alarmState: (school: string, device: string) => `${prefix}/${school}/${device}/alarm/state`,
   status: `${prefix}/_gateway/status`,

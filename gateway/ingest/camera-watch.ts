@@ -1,7 +1,11 @@
 /**
  * Runs the ONVIF watcher over the registry's cameras that have an `onvif` address and turns what
- * it sees into `camera` events — exactly what an edge NVR would publish on
- * `{prefix}/{school}/{device}/camera` — so they take the one path every event takes.
+ * it sees into `camera` reports — the same event an edge NVR publishes on
+ * `{prefix}/{school}/{device}/camera` — handed to the gateway as domain events, not MQTT.
+ *
+ * A report with `online: false` is a verdict (contract §1: the camera goes offline at once), so the
+ * watcher gives one only after `verdictAfterFailures` probes in a row failed; a failure before that
+ * is reported through `failed` (the camera's latest report, and no verdict).
  *
  * Credentials come from ONVIF_USERNAME / ONVIF_PASSWORD, or from the file the registry names in
  * `onvifCredentials` (`{"default": {username, password}, "cameras": {"<id>": {username, password}}}`),
@@ -25,8 +29,12 @@ export interface CameraWatchOptions {
   detailsEveryN: number;
   events: boolean;
   log: Logger;
-  /** Delivers one camera event as if it had come over MQTT. */
+  /** Delivers one camera report (a verdict when `online` is false). */
   deliver: (school: string, device: string, payload: CameraPayload) => void;
+  /** A failed probe short of a verdict. */
+  failed: (device: string, payload: CameraPayload) => void;
+  /** Failed probes in a row before the watcher says the camera is down. */
+  verdictAfterFailures: number;
   /** A sign of life that is not worth a ledger event (a live event subscription). */
   alive: (device: string, atMs: number) => void;
 }
@@ -69,6 +77,18 @@ export function startCameraWatch(o: CameraWatchOptions): CameraWatcher | undefin
   const { targets } = o;
   if (targets.length === 0) return undefined;
   const schoolOf = (id: string) => o.registry.devices.get(id)!.school;
+  const failures = new Map<string, number>();
+  const report = (id: string, r: ProbeOutcome, atMs: number) => {
+    const payload = probeToPayload(r, atMs);
+    if (payload.online) {
+      failures.delete(id);
+      return o.deliver(schoolOf(id), id, payload);
+    }
+    const n = (failures.get(id) ?? 0) + 1;
+    failures.set(id, n);
+    if (n >= o.verdictAfterFailures) o.deliver(schoolOf(id), id, payload);
+    else o.failed(id, payload);
+  };
   const watcher = new CameraWatcher({
     targets,
     probeIntervalSec: o.probeIntervalSec,
@@ -77,7 +97,7 @@ export function startCameraWatch(o: CameraWatchOptions): CameraWatcher | undefin
     concurrency: o.concurrency,
     events: o.events,
     log: o.log,
-    onResult: (id, r, atMs) => o.deliver(schoolOf(id), id, probeToPayload(r, atMs)),
+    onResult: report,
     onDetails: (id, d, atMs) => {
       // A camera whose time answers but whose credentials are refused: maintenance must fix the password.
       if (!d.ok && d.reason === 'auth') o.deliver(schoolOf(id), id, { ts: atMs, online: true, error: `auth: ${d.message}`.slice(0, 1024) });

@@ -30,11 +30,15 @@ for (const [name, spec] of Object.entries(DEVICE_TOPICS)) {
 
 const fail = (reason: string): ParseResult => ({ ok: false, reason });
 
-/** The three levels `{s}/{d}/{type}` below the prefix, or `null` when the topic is not ours at all. */
+/** The levels below the prefix (a device topic has three: `{s}/{d}/{type}`), or `null` when the topic is not under the prefix at all. */
 export function splitTopic(prefix: string, topic: string): string[] | null {
   if (!topic.startsWith(prefix + '/')) return null;
-  const levels = topic.slice(prefix.length + 1).split('/');
-  return levels.length === 3 ? levels : null;
+  return topic.slice(prefix.length + 1).split('/');
+}
+
+/** The gateway's own output under the prefix (contract §2): `_gateway/…` and every `…/alarm/state`. */
+export function isGatewayOutput(levels: string[]): boolean {
+  return levels[0] === '_gateway' || (levels.length === 4 && levels[2] === 'alarm' && levels[3] === 'state');
 }
 
 export function parseDeviceMessage(
@@ -46,6 +50,8 @@ export function parseDeviceMessage(
 ): ParseResult {
   const levels = splitTopic(prefix, topic);
   if (!levels) return fail(`topic does not parse: expected ${prefix}/{schoolId}/{deviceId}/{type}`);
+  if (levels.length !== 3)
+    return fail(`topic does not parse: ${levels.length} level${levels.length === 1 ? '' : 's'} below ${prefix}, expected 3: ${prefix}/{schoolId}/{deviceId}/{type}`);
   const [schoolId, deviceId, type] = levels;
   if (!ID_RE.test(schoolId)) return fail(`topic does not parse: school id "${schoolId.slice(0, 80)}" must match [A-Za-z0-9_-]{1,64}`);
   if (!ID_RE.test(deviceId)) return fail(`topic does not parse: device id "${deviceId.slice(0, 80)}" must match [A-Za-z0-9_-]{1,64}`);

@@ -1,21 +1,21 @@
 /**
- * The live feed (contract §4). Fed from the ledger's frame stream — `poke()` after each commit
+ * The live feed (contract §4). Fed from the store's frame stream — `poke()` after each commit
  * reads what is new — rather than from the ingest call stack, so a replica could push frames it
  * did not ingest itself (ARCHITECTURE, "Live feed").
  *
  * A new client gets `resumeGraceMs` to send `{"type":"resume","since":N}`; then it is served the
- * frames after N (if the ledger still has them) or a snapshot, and from then on every frame.
+ * frames after N (if the store still has them) or a snapshot, and from then on every frame.
  * A client that falls behind by more than `maxBufferedBytes` is sent `resync` and closed: a wall
  * screen that cannot keep up must reload, not make the gateway hold memory without bound.
  */
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
 import type { FeedFrame, Snapshot } from '../contract/api.js';
-import type { Ledger } from '../ledger/ledger.js';
+import type { Store } from '../store/store.js';
 import type { Metrics } from '../metrics.js';
 
 export interface HubOptions {
-  ledger: Ledger;
+  store: Store;
   snapshot: () => Snapshot;
   log: Logger;
   metrics: Metrics;
@@ -41,6 +41,9 @@ export class LiveHub {
   private readonly clients = new Set<Client>();
   private readonly maxReplay: number;
   private readonly pinger: NodeJS.Timeout;
+  /** A poke while frames are being read: read again once that read is done. */
+  private poking?: Promise<void>;
+  private pokeAgain = false;
 
   constructor(private readonly o: HubOptions) {
     this.maxReplay = o.maxReplayFrames ?? 50_000;
@@ -85,27 +88,48 @@ export class LiveHub {
     if (typeof msg.since !== 'number' || !Number.isInteger(msg.since) || msg.since < 0)
       return this.sendError(client, 'bad_frame', '"since" must be a non-negative whole number');
     if (client.grace) clearTimeout(client.grace);
-    const frames = msg.since <= this.o.ledger.lastFeedSeq() ? this.o.ledger.feedSince(msg.since, this.maxReplay + 1) : null;
-    if (frames === null || frames.length > this.maxReplay) return this.startSnapshot(client);
-    client.live = true;
-    client.lastSeq = msg.since;
-    this.sendFrames(client, frames.map((f) => [f.seq, JSON.stringify(f)]));
+    const since = msg.since;
+    void (async () => {
+      const frames = since <= this.o.store.lastFeedSeq() ? await this.o.store.feedSince(since, this.maxReplay + 1) : null;
+      if (client.live) return;
+      if (frames === null || frames.length > this.maxReplay) return this.startSnapshot(client);
+      client.live = true;
+      client.lastSeq = since;
+      this.sendFrames(client, frames.map((f) => [f.seq, JSON.stringify(f)]));
+      this.poke(); // whatever was committed while the replay was read
+    })().catch((err) => this.o.log.warn({ err }, 'could not replay the feed to a resuming client'));
   }
 
   private startSnapshot(client: Client): void {
     if (client.live || client.ws.readyState !== client.ws.OPEN) return;
     client.live = true;
-    const seq = this.o.ledger.lastFeedSeq();
+    const seq = this.o.store.lastFeedSeq();
     client.lastSeq = seq;
     this.send(client, JSON.stringify({ seq, type: 'snapshot', data: this.o.snapshot() }));
   }
 
   /** Sends every frame committed since the last poke to every live client. */
   poke(): void {
+    if (this.poking) {
+      this.pokeAgain = true;
+      return;
+    }
+    this.poking = this.push()
+      .catch((err) => this.o.log.warn({ err }, 'could not read the live feed'))
+      .finally(() => {
+        this.poking = undefined;
+        if (this.pokeAgain) {
+          this.pokeAgain = false;
+          this.poke();
+        }
+      });
+  }
+
+  private async push(): Promise<void> {
     let oldest = Infinity;
     for (const c of this.clients) if (c.live && c.lastSeq < oldest) oldest = c.lastSeq;
     if (oldest === Infinity) return;
-    const frames = this.o.ledger.feedSince(oldest, Number.MAX_SAFE_INTEGER);
+    const frames = await this.o.store.feedSince(oldest, Number.MAX_SAFE_INTEGER);
     if (frames === null) {
       for (const c of this.clients) if (c.live) this.resync(c, 'feed pruned past this client');
       return;

@@ -1,23 +1,26 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { DEVICE_KINDS } from '../contract/mqtt.js';
-import { devicesByKind } from '../domain/views.js';
 
 /** GET /health (contract §3: 503 when the gateway cannot take alarms) and GET /metrics. */
 export const healthRoutes: FastifyPluginAsync = async (app) => {
   app.get('/health', async (_req, reply) => {
-    const { bus, pipeline, ledger, config, hub, startedAt, exporter } = app.gw;
-    const mqtt = bus.describe();
-    const ledgerOk = pipeline.healthy();
-    const stats = ledger.stats();
+    const { bus, dispatcher, store, hub, startedAt, modules } = app.gw;
+    const ledgerOk = dispatcher.healthy();
+    const stats = await store.stats();
     const canTakeAlarms = bus.connected() && ledgerOk;
-    const influx = exporter ? { ...exporter.status(), lagWarnSec: config.export.lagWarnSec } : { enabled: false as const };
-    const exportLagging = 'lagSec' in influx && influx.lagSec > config.export.lagWarnSec;
+    let degraded = false;
+    const parts: Record<string, unknown> = {};
+    for (const m of modules) {
+      if (!m.health) continue;
+      const { degraded: d, ...rest } = await m.health();
+      degraded ||= d === true;
+      Object.assign(parts, rest);
+    }
     const body = {
       // 503 only when alarms cannot be taken; a lagging export is "degraded" but keeps 200.
-      status: canTakeAlarms && !exportLagging ? 'ok' : 'degraded',
-      mqtt,
+      status: canTakeAlarms && !degraded ? 'ok' : 'degraded',
+      mqtt: bus.describe(),
       ledger: { ok: ledgerOk, feedSeq: stats.feedSeq, events: stats.events, sizeBytes: stats.sizeBytes },
-      influx: { ...influx, lagging: exportLagging },
+      ...parts,
       live: { clients: hub.size },
       uptimeSec: Math.round((Date.now() - startedAt) / 1000),
     };
@@ -25,16 +28,10 @@ export const healthRoutes: FastifyPluginAsync = async (app) => {
   });
 
   app.get('/metrics', async (_req, reply) => {
-    const { metrics, bus, registry, pipeline } = app.gw;
+    const { metrics, bus, store, modules } = app.gw;
     metrics.mqttConnected.set(bus.connected() ? 1 : 0);
-    const { online } = devicesByKind(registry, pipeline.devices);
-    for (const kind of DEVICE_KINDS) metrics.devicesOnline.set({ kind }, online[kind] ?? 0);
-    metrics.ledgerBytes.set(app.gw.ledger.stats().sizeBytes);
-    if (app.gw.exporter) {
-      const s = app.gw.exporter.status();
-      metrics.exportBacklog.set(s.backlog);
-      metrics.exportLagSeconds.set(s.lagSec);
-    }
+    metrics.ledgerBytes.set((await store.stats()).sizeBytes);
+    for (const m of modules) await m.collect?.();
     reply.header('content-type', metrics.registry.contentType);
     return metrics.registry.metrics();
   });

@@ -9,8 +9,7 @@
  * catch-up of a 10-minute backlog at the demo county's rate, the same way.
  */
 import { InfluxDB } from '@influxdata/influxdb-client';
-import { inputPoints } from '../../../gateway/export/points.js';
-import type { DeviceInput } from '../../../gateway/ingest/parse.js';
+import { heartbeatPoint } from '../../../gateway/modules/devices/index.js';
 import { loadRegistry } from '../../../gateway/registry.js';
 import { startVictoria, type Victoria } from '../../../test/support/victoria.js';
 import {
@@ -75,8 +74,7 @@ async function direct(vm: Victoria, n: number): Promise<number> {
   const lines: string[] = [];
   for (let i = 0; i < n; i++) {
     const device = devices[i % devices.length];
-    const input = { topic: 'heartbeat', school: device.school, device, payload: { ts: t + i, battery: 50 + (i % 50), rssi: -40 - (i % 40) }, deviceTsMs: t + i, receivedAtMs: t + i } as DeviceInput;
-    lines.push(...inputPoints(index, input).map((l) => l.replace(/^heartbeat,/, 'heartbeat_direct,')));
+    lines.push(heartbeatPoint(index, device, { ts: t + i, battery: 50 + (i % 50), rssi: -40 - (i % 40) }, t + i).replace(/^heartbeat,/, 'heartbeat_direct,'));
   }
   // close() only waits for the last partial batch: the full ones were sent as they filled, so
   // the clock stops when writeSuccess has seen every line.

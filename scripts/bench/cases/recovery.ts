@@ -10,8 +10,11 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import type { Alarm } from '../../../gateway/contract/api.js';
-import { applyAction, raiseAlarm } from '../../../gateway/domain/alarms.js';
-import { SqliteLedger } from '../../../gateway/ledger/sqlite-ledger.js';
+import { applyAction, raiseAlarm } from '../../../gateway/modules/alarms/lifecycle.js';
+import { ALARMS_TABLE } from '../../../gateway/modules/alarms/index.js';
+import { DEVICE_TABLES } from '../../../gateway/modules/devices/index.js';
+import { SqliteStore } from '../../../gateway/store/sqlite-store.js';
+import { emptyUnit, type Unit } from '../../../gateway/store/store.js';
 import { REPO_ROOT } from '../../../test/support/gateway.js';
 import { freePort } from '../../../test/support/ports.js';
 import { isRunning, makeTempDir, stopChild, track } from '../../../test/support/procs.js';
@@ -21,12 +24,17 @@ import { benchGateway, now, readRegistry, sleep, type BenchCase, type Ctx } from
 const TX = 10_000;
 const OPEN_ALARMS = 20;
 
-/** Fills `dataDir` with `events` events through SqliteLedger (sync normal while building). */
-function buildLedger(dataDir: string, events: number): { alarms: number; openAlarms: number } {
+/** Fills `dataDir` with `events` events through the gateway's own store (sync normal while building). */
+async function buildLedger(dataDir: string, events: number): Promise<{ alarms: number; openAlarms: number }> {
   const reg = readRegistry();
   const devices = reg.schools.flatMap((s) => s.devices.map((d) => ({ ...d, school: s }))).filter(Boolean);
   const buttons = devices.filter((d) => d.kind === 'alarm_button');
-  const ledger = new SqliteLedger({ dataDir, sync: 'normal' });
+  const ledger = new SqliteStore({ dataDir, sync: 'normal' });
+  await ledger.open([ALARMS_TABLE, ...DEVICE_TABLES]);
+  const saveAlarm = (u: Unit, a: Alarm, at: number) => {
+    u.rows.push({ table: 'alarms', op: 'put', row: { id: a.id, device: a.device, source_id: a.sourceId, school: a.school, state: a.state, raised_at: Date.parse(a.raisedAt), doc: a } });
+    u.feed.push({ type: 'alarm', data: a, at });
+  };
   const end = Date.now() - 60_000;
   const start = end - 7 * 86_400_000; // a week of history (inside the 30-day raw retention)
   const step = (end - start) / events;
@@ -35,14 +43,15 @@ function buildLedger(dataDir: string, events: number): { alarms: number; openAla
   let alarms = 0;
   try {
     for (let base = 0; base < events; base += TX) {
-      ledger.transaction(() => {
+      const u = emptyUnit();
+      {
         for (let i = base; i < Math.min(events, base + TX); i++) {
           const at = Math.round(start + i * step);
           if (i % alarmEvery === alarmEvery - 1) {
             const d = buttons[alarms % buttons.length];
             const sourceId = `hist-${i}`;
             const payload = { id: sourceId, ts: at, kind: 'panic' as const };
-            ledger.appendEvent({ type: 'alarm', school: d.school.id, device: d.id, sourceId, receivedAt: at, deviceTs: at, data: payload });
+            u.events.push({ type: 'alarm', school: d.school.id, device: d.id, sourceId, receivedAt: at, deviceTs: at, data: payload });
             let alarm: Alarm = raiseAlarm({
               id: randomUUID(),
               sourceId,
@@ -54,33 +63,29 @@ function buildLedger(dataDir: string, events: number): { alarms: number; openAla
               deviceTsMs: at,
               clockSkewToleranceMs: 300_000,
             });
-            ledger.saveAlarm(alarm);
-            ledger.appendFeed('alarm', alarm, at);
+            saveAlarm(u, alarm, at);
             if (alarms < alarmCount - OPEN_ALARMS) {
               for (const action of ['ack', 'dispatch', 'resolve'] as const) {
                 alarm = applyAction(alarm, action, 'operator', at + 60_000, action === 'resolve' ? 'bench history' : undefined);
-                ledger.appendEvent({ type: `alarm_${action}`, school: d.school.id, device: d.id, receivedAt: at + 60_000, data: { type: `alarm_${action}`, by: 'operator', alarm: alarm.id } });
-                ledger.saveAlarm(alarm);
-                ledger.appendFeed('alarm', alarm, at + 60_000);
+                u.events.push({ type: `alarm_${action}`, school: d.school.id, device: d.id, receivedAt: at + 60_000, data: { by: 'operator', alarm: alarm.id } });
+                saveAlarm(u, alarm, at + 60_000);
               }
             }
             alarms++;
             continue;
           }
           const d = devices[i % devices.length];
-          ledger.appendEvent({ type: 'heartbeat', school: d.school.id, device: d.id, receivedAt: at, deviceTs: at, data: { ts: at, battery: 50 + (i % 50), rssi: -40 - (i % 40) } });
+          u.events.push({ type: 'heartbeat', school: d.school.id, device: d.id, receivedAt: at, deviceTs: at, data: { ts: at, battery: 50 + (i % 50), rssi: -40 - (i % 40) } });
         }
-      });
-    }
-    ledger.transaction(() => {
-      for (const d of devices) {
-        const state = { id: d.id, online: true, lastSeen: end, since: start, streak: 0, battery: 80, rssi: -60 };
-        ledger.saveDevice(state);
       }
-    });
+      await ledger.commit(u);
+    }
+    const u = emptyUnit();
+    for (const d of devices) u.rows.push({ table: 'devices', op: 'put', row: { id: d.id, doc: { id: d.id, online: true, lastSeen: end, since: start, streak: 0, battery: 80, rssi: -60 } } });
+    await ledger.commit(u);
     return { alarms, openAlarms: Math.min(alarms, OPEN_ALARMS) };
   } finally {
-    ledger.close();
+    await ledger.close();
   }
 }
 
@@ -146,7 +151,7 @@ export const recovery: BenchCase = {
     const emptyDir = await makeTempDir('bench-ledger-empty-');
     const bigDir = await makeTempDir('bench-ledger-big-');
     const t0 = now();
-    const built = buildLedger(bigDir, events);
+    const built = await buildLedger(bigDir, events);
     const buildS = (now() - t0) / 1000;
     ctx.log(`  built a ledger of ${events.toLocaleString('en-US')} events (${built.alarms} alarms) in ${buildS.toFixed(1)} s`);
     const emptyPrep = await prepare(ctx, 'empty', emptyDir);

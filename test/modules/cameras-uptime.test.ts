@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { combine, uptime } from '../../gateway/domain/uptime.js';
+import { combine, uptime } from '../../gateway/modules/cameras/uptime.js';
 
 const H = 3600_000;
 const W = { fromMs: 0, toMs: 24 * H };

@@ -1,7 +1,15 @@
 /** The uptime report for cameras (GET /api/cameras/uptime): per camera, per school, per zone. Pure. */
-import type { GatewayRun, TransitionRow } from '../ledger/ledger.js';
-import type { IndexedDevice } from '../registry.js';
-import type { CameraUptime } from '../contract/api.js';
+import type { GatewayRun } from '../../store/store.js';
+
+/** A recorded online/offline change of a device (the devices module's `device_transitions` rows). */
+export interface TransitionRow {
+  device: string;
+  atMs: number;
+  online: boolean;
+  reason: string;
+}
+import type { IndexedDevice } from '../../registry.js';
+import type { CameraUptime } from '../../contract/api.js';
 import { combine, uptime, type Span, type UptimeFigures } from './uptime.js';
 
 export const UPTIME_WINDOWS = { '24h': 86_400_000, '7d': 7 * 86_400_000, '30d': 30 * 86_400_000 } as const;

@@ -14,14 +14,15 @@
  */
 import { HttpError, InfluxDB, setLogger } from '@influxdata/influxdb-client';
 import type { Logger } from 'pino';
-import type { InfluxConfig } from '../config.js';
-import type { Ledger, OutboxRow } from '../ledger/ledger.js';
-import type { Metrics } from '../metrics.js';
-import { redactUrl } from '../redact.js';
+import type { InfluxConfig } from '../../config.js';
+import { randomUUID } from 'node:crypto';
+import type { OutboxClaim, OutboxRow, Store } from '../../store/store.js';
+import type { Metrics } from '../../metrics.js';
+import { redactUrl } from '../../redact.js';
 
 export interface ExporterOptions {
   influx: InfluxConfig;
-  ledger: Ledger;
+  store: Store;
   log: Logger;
   metrics: Metrics;
   batchSize: number;
@@ -64,6 +65,8 @@ export class InfluxExporter {
   private lastError: string | null = null;
   private nextAttemptAt: number | null = null;
   private loop?: Promise<void>;
+  /** This exporter's name on the outbox rows it leases (several gateways may share one store). */
+  private readonly owner = `exporter-${randomUUID()}`;
 
   constructor(private readonly o: ExporterOptions) {
     this.client = new InfluxDB({ url: o.influx.url, token: o.influx.token, timeout: o.timeoutMs });
@@ -87,8 +90,8 @@ export class InfluxExporter {
     await this.loop;
   }
 
-  status(): ExporterStatus {
-    const s = this.o.ledger.outboxStats();
+  async status(): Promise<ExporterStatus> {
+    const s = await this.o.store.outboxStats();
     return {
       enabled: true,
       state: this.state,
@@ -115,27 +118,36 @@ export class InfluxExporter {
     });
   }
 
+  /** Leases the oldest rows; a lease outlives any attempt (timeouts and bisection), and a crashed exporter's rows return when it ends. */
+  private claim(): Promise<OutboxClaim> {
+    return this.o.store.claimOutbox(this.owner, this.o.batchSize, Math.max(300_000, this.o.timeoutMs * 40));
+  }
+
   private async run(): Promise<void> {
     while (!this.stopped) {
-      const rows = this.o.ledger.readOutbox(this.o.batchSize);
-      if (rows.length === 0) {
+      let claim = await this.claim();
+      if (claim.rows.length === 0) {
         this.state = 'idle';
         this.idle = true;
         await this.sleep(60_000);
         this.idle = false;
         continue;
       }
-      const ageMs = Date.now() - rows[0].at;
-      if (rows.length < this.o.batchSize && ageMs < this.o.maxBatchAgeMs && this.attempt === 0) {
+      const ageMs = Date.now() - claim.rows[0].at;
+      if (claim.rows.length < this.o.batchSize && ageMs < this.o.maxBatchAgeMs && this.attempt === 0) {
+        // A partial batch waits for company, and gives its rows back meanwhile.
+        await this.o.store.releaseOutbox(claim);
         await this.sleep(this.o.maxBatchAgeMs - ageMs);
         if (this.stopped) break;
+        claim = await this.claim();
+        if (claim.rows.length === 0) continue;
       }
-      const batch = rows.length < this.o.batchSize ? this.o.ledger.readOutbox(this.o.batchSize) : rows;
+      const batch = claim.rows;
       this.state = 'sending';
       try {
         const quarantined: { row: OutboxRow; reason: string }[] = [];
         await this.sendResolving(batch, quarantined);
-        this.o.ledger.completeOutbox(batch[batch.length - 1].seq, quarantined);
+        await this.o.store.ackOutbox(claim, quarantined);
         const sent = batch.length - quarantined.length;
         this.exported += sent;
         this.o.metrics.exportPoints.inc(sent);
@@ -149,6 +161,7 @@ export class InfluxExporter {
         this.lastError = null;
         this.nextAttemptAt = null;
       } catch (err) {
+        await this.o.store.releaseOutbox(claim).catch(() => undefined);
         if (this.stopped) break;
         this.attempt++;
         const delay = this.backoffMs(err);
@@ -157,8 +170,10 @@ export class InfluxExporter {
         this.nextAttemptAt = Date.now() + delay;
         this.o.metrics.exportFailures.inc();
         // Log the first failure and then every tenth: an outage must not flood the log.
-        if (this.attempt === 1 || this.attempt % 10 === 0)
-          this.o.log.warn({ attempt: this.attempt, retryInMs: delay, err: this.lastError, backlog: this.o.ledger.outboxStats().rows }, 'time-series export failed; backing off');
+        if (this.attempt === 1 || this.attempt % 10 === 0) {
+          const backlog = (await this.o.store.outboxStats().catch(() => undefined))?.rows;
+          this.o.log.warn({ attempt: this.attempt, retryInMs: delay, err: this.lastError, backlog }, 'time-series export failed; backing off');
+        }
         await this.sleep(delay);
       }
     }

@@ -5,9 +5,9 @@
  * press that needs no dispatch. GB 50394 (intrusion and hold-up alarm systems) requires a hold-up
  * alarm to latch: nothing but an operator's action clears it, so there is no timeout to resolved.
  */
-import type { Alarm, AlarmAction, AlarmState, HistoryEntry } from '../contract/api.js';
-import type { AlarmFeedback, AlarmKind } from '../contract/mqtt.js';
-import { iso } from '../contract/common.js';
+import type { Alarm, AlarmAction, AlarmState, HistoryEntry } from '../../contract/api.js';
+import type { AlarmFeedback, AlarmKind } from '../../contract/mqtt.js';
+import { iso } from '../../contract/common.js';
 
 export interface RaiseInput {
   id: string;

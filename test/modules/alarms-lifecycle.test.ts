@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { IllegalTransition, applyAction, escalate, escalationDueMs, feedbackFor, needsEscalation, raiseAlarm } from '../../gateway/domain/alarms.js';
+import { IllegalTransition, applyAction, escalate, escalationDueMs, feedbackFor, needsEscalation, raiseAlarm } from '../../gateway/modules/alarms/lifecycle.js';
 
 const T0 = Date.parse('2026-03-01T07:45:12.345+08:00');
 const raise = (over: Partial<Parameters<typeof raiseAlarm>[0]> = {}) =>

@@ -5,9 +5,9 @@
  * A device that comes back and drops again within `flapHoldMs` reopens the same alarm (with
  * `flaps` counted) instead of raising a new one, so a flapping link is one line, not a flood.
  */
-import { iso } from '../contract/common.js';
-import type { DeviceKind } from '../contract/mqtt.js';
-import type { MaintenanceAlarmView } from '../contract/api.js';
+import { iso } from '../../contract/common.js';
+import type { DeviceKind } from '../../contract/mqtt.js';
+import type { MaintenanceAlarmView } from '../../contract/api.js';
 
 export type MaintenanceAlarm = MaintenanceAlarmView;
 

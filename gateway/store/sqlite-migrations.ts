@@ -1,6 +1,10 @@
 /**
- * Ledger schema, as ordered migrations keyed by SQLite's `user_version`. Append only: a shipped
- * migration is never edited, a change is a new one.
+ * The SQLite store's core schema, as ordered migrations keyed by SQLite's `user_version`. Append
+ * only: a shipped migration is never edited, a change is a new one.
+ *
+ * Migrations 1–3 predate modules and also made some module tables (alarms, devices, transitions,
+ * maintenance); a ledger that has them keeps them, and the modules' `TableSpec`s find them there.
+ * A new ledger starts from `BASELINE` (the core tables only) and the modules create their own.
  */
 export const MIGRATIONS: readonly string[] = [
   // 1: events (every accepted input, append-only), the live feed, projections of alarms and devices.
@@ -90,4 +94,37 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX maintenance_open ON maintenance_alarms(state) WHERE state = 'open';
   CREATE INDEX maintenance_device ON maintenance_alarms(device, opened_at);
   `,
+  // 4: outbox leases (several exporters may share one outbox), module table bookkeeping.
+  `
+  CREATE TABLE outbox_leases (
+    id TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    lo INTEGER NOT NULL,
+    hi INTEGER NOT NULL,
+    until INTEGER NOT NULL
+  );
+  `,
 ];
+
+/** Schema of a new ledger: the same core tables as MIGRATIONS leave, without the module tables. */
+export const BASELINE = `
+  CREATE TABLE events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    type TEXT NOT NULL,
+    school TEXT,
+    device TEXT,
+    source_id TEXT,
+    received_at INTEGER NOT NULL,
+    device_ts INTEGER,
+    data TEXT NOT NULL
+  );
+  -- Contract §1: a redelivery with the same (device, id) is the same event, never a second one.
+  CREATE UNIQUE INDEX events_dedupe ON events(device, type, source_id) WHERE source_id IS NOT NULL;
+  CREATE INDEX events_received ON events(received_at);
+  CREATE TABLE feed (seq INTEGER PRIMARY KEY AUTOINCREMENT, type TEXT NOT NULL, at INTEGER NOT NULL, data TEXT NOT NULL);
+  CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+  CREATE TABLE outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, line TEXT NOT NULL);
+  CREATE TABLE outbox_quarantine (seq INTEGER PRIMARY KEY, at INTEGER NOT NULL, line TEXT NOT NULL, reason TEXT NOT NULL, quarantined_at INTEGER NOT NULL);
+  CREATE TABLE gateway_runs (id INTEGER PRIMARY KEY AUTOINCREMENT, started_at INTEGER NOT NULL, alive_at INTEGER NOT NULL);
+  CREATE TABLE outbox_leases (id TEXT PRIMARY KEY, owner TEXT NOT NULL, lo INTEGER NOT NULL, hi INTEGER NOT NULL, until INTEGER NOT NULL);
+`;

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Liveness, type LivenessRecord } from '../../gateway/domain/liveness.js';
-import { DeadlineWheel } from '../../gateway/domain/deadline-wheel.js';
+import { Liveness, type LivenessRecord } from '../../gateway/modules/devices/liveness.js';
+import { DeadlineWheel } from '../../gateway/modules/devices/deadline-wheel.js';
 
 const T0 = 1_800_000_000_000;
 const S = 1000;

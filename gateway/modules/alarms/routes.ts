@@ -1,10 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import { ALARM_ACTIONS, ActionBody, type AlarmAction } from '../contract/api.js';
-import { parseWireTime } from '../contract/common.js';
-import { requireRole } from '../auth/guard.js';
-import { HttpError } from '../errors.js';
-import { AlarmNotFound, IllegalTransition } from '../pipeline.js';
+import { ALARM_ACTIONS, ActionBody, type AlarmAction } from '../../contract/api.js';
+import { parseWireTime } from '../../contract/common.js';
+import { requireRole } from '../../auth/guard.js';
+import { HttpError } from '../../errors.js';
+import { AlarmNotFound, IllegalTransition, type AlarmsModule } from './index.js';
 
 const AlarmQuery = Type.Object(
   {
@@ -17,7 +17,7 @@ const AlarmQuery = Type.Object(
 );
 
 export const alarmRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const { ledger, pipeline } = app.gw;
+  const alarms = app.gw.module<AlarmsModule>('alarms');
   const viewer = requireRole(app, 'viewer');
 
   app.get('/api/alarms', { preHandler: viewer, schema: { querystring: AlarmQuery } }, async (req) => {
@@ -28,11 +28,11 @@ export const alarmRoutes: FastifyPluginAsyncTypebox = async (app) => {
       if (!t.ok) throw new HttpError(400, 'bad_request', `since: ${t.reason.replace(/^ts/, 'value')}`);
       sinceMs = t.ms;
     }
-    return { alarms: ledger.listAlarms({ open: (q.state ?? 'open') === 'open', school: q.school, sinceMs, limit: q.limit ?? 100 }) };
+    return { alarms: await alarms.list({ open: (q.state ?? 'open') === 'open', school: q.school, sinceMs, limit: q.limit ?? 100 }) };
   });
 
   app.get('/api/alarms/:alarmId', { preHandler: viewer, schema: { params: Type.Object({ alarmId: Type.String({ maxLength: 64 }) }) } }, async (req) => {
-    const alarm = pipeline.openAlarms.get(req.params.alarmId) ?? ledger.getAlarm(req.params.alarmId);
+    const alarm = await alarms.get(req.params.alarmId);
     if (!alarm) throw new HttpError(404, 'not_found', `no alarm with id "${req.params.alarmId}"`);
     return alarm;
   });
@@ -44,7 +44,7 @@ export const alarmRoutes: FastifyPluginAsyncTypebox = async (app) => {
       { preHandler: operator, schema: { params: Type.Object({ alarmId: Type.String({ maxLength: 64 }) }), body: Type.Optional(ActionBody) } },
       async (req) => {
         try {
-          const alarm = pipeline.act(req.params.alarmId, action as AlarmAction, req.principal!.user, req.body?.note);
+          const alarm = await alarms.act(req.params.alarmId, action as AlarmAction, req.principal!.user, req.body?.note);
           req.log.info({ alarm: alarm.id, action, by: req.principal!.user }, 'alarm action');
           return alarm;
         } catch (err) {

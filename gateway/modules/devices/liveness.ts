@@ -2,7 +2,8 @@
  * Device liveness, pure (times are arguments; no timers here — the caller ticks).
  *
  *  - A device is offline after `missedHeartbeats` × its heartbeat interval without a sign of life,
- *    or at once on `offline` (its MQTT last will). The transition is dated at the deadline itself.
+ *    or at once on `offline` (its MQTT last will) or a camera report that it is down. The transition
+ *    is dated at the deadline itself.
  *  - It is back online only after `recoverSigns` (2) consecutive signs of life, each within a
  *    missed-heartbeat window of the last: hysteresis, so a flapping link does not flood the screen.
  *  - A camera probe that failed is not a sign of life and breaks a recovery streak; three of them
@@ -19,6 +20,8 @@ export type LivenessSign =
   | 'alive'
   /** `offline` availability: the device's last will. */
   | 'gone'
+  /** A `camera` report with `"online": false`: its NVR's (or our watcher's) verdict that it is down (contract §1). */
+  | 'down'
   /** A camera probe that failed (the camera is not answering, though its NVR or watcher is). */
   | 'failed';
 
@@ -39,7 +42,7 @@ export interface Transition {
   id: string;
   online: boolean;
   atMs: number;
-  reason: 'heartbeat_resumed' | 'first_seen' | 'silent' | 'last_will' | 'never_seen';
+  reason: 'heartbeat_resumed' | 'first_seen' | 'silent' | 'last_will' | 'reported_down' | 'never_seen';
   /** For a return: how long it was offline. */
   downForMs?: number;
   record: LivenessRecord;
@@ -127,13 +130,13 @@ export class Liveness {
           t = { id, online: true, atMs, reason: 'heartbeat_resumed', downForMs, record: r };
         }
       }
-    } else if (sign === 'gone') {
+    } else if (sign === 'gone' || sign === 'down') {
       r.streak = 0;
       if (r.online !== false) {
         r.online = false;
         r.since = atMs;
         this.deadlines.delete(id);
-        t = { id, online: false, atMs, reason: 'last_will', record: r };
+        t = { id, online: false, atMs, reason: sign === 'gone' ? 'last_will' : 'reported_down', record: r };
       }
     } else {
       r.streak = 0; // a failed probe breaks a recovery streak; the deadline runs on

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import { requireRole } from '../auth/guard.js';
-import { discover } from '../ingest/onvif/index.js';
+import { requireRole } from '../../auth/guard.js';
+import { discover } from '../../ingest/onvif/index.js';
 
 interface DiscoveryResult {
   at: string;

@@ -1,9 +1,11 @@
 /** Read models for the screen and the API, computed from the registry and the projections. Pure. */
-import type { Alarm, Device, SchoolStatus, Snapshot } from '../contract/api.js';
-import { iso } from '../contract/common.js';
-import type { StoredDeviceState } from '../ledger/ledger.js';
-import type { IndexedDevice, RegistryIndex } from '../registry.js';
+import type { Alarm, Device, SchoolStatus } from '../../contract/api.js';
+import { iso } from '../../contract/common.js';
+import type { IndexedDevice, RegistryIndex } from '../../registry.js';
+import type { LivenessRecord } from './liveness.js';
 import type { MaintenanceAlarm } from './maintenance.js';
+
+type StoredDeviceState = LivenessRecord;
 
 /** `unknown`: never heard from since the gateway started watching it. */
 export function statusOf(s: StoredDeviceState | undefined): Device['status'] {
@@ -52,24 +54,4 @@ export function schoolStatuses(registry: RegistryIndex, devices: ReadonlyMap<str
     if (s.nameEn) v.nameEn = s.nameEn;
     return v;
   });
-}
-
-export function snapshot(
-  registry: RegistryIndex,
-  devices: ReadonlyMap<string, StoredDeviceState>,
-  openAlarms: Map<string, Alarm>,
-  maintenance: ReadonlyMap<string, MaintenanceAlarm>,
-): Snapshot {
-  const devs: Snapshot['devices'] = {};
-  for (const id of registry.devices.keys()) {
-    const s = devices.get(id);
-    devs[id] = {
-      online: s?.online === true,
-      status: statusOf(s),
-      lastSeen: s?.lastSeen ? iso(s.lastSeen) : null,
-      since: s?.since ? iso(s.since) : null,
-    };
-  }
-  const alarms = [...openAlarms.values()].sort((a, b) => b.raisedAt.localeCompare(a.raisedAt));
-  return { alarms, devices: devs, schools: schoolStatuses(registry, devices, openAlarms.values()), maintenance: [...maintenance.values()] };
 }

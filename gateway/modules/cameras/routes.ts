@@ -1,33 +1,17 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import { CAMERA_ZONES } from '../contract/mqtt.js';
-import { lit } from '../contract/common.js';
-import { requireRole } from '../auth/guard.js';
-import { UPTIME_WINDOWS, cameraUptimeReport, uptimeCsv, type UptimeWindow } from '../domain/camera-uptime.js';
+import { CAMERA_ZONES } from '../../contract/mqtt.js';
+import { lit } from '../../contract/common.js';
+import { requireRole } from '../../auth/guard.js';
+import { UPTIME_WINDOWS, cameraUptimeReport, uptimeCsv, type TransitionRow, type UptimeWindow } from './camera-uptime.js';
 
 const SchoolId = Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' });
 
-export const maintenanceRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const { registry, ledger, pipeline } = app.gw;
+type Row = { device: string; at: number; online: number; reason: string };
+const toTransition = (r: Row): TransitionRow => ({ device: r.device, atMs: r.at, online: r.online === 1, reason: r.reason });
 
-  /** Maintenance alarms: offline alarm buttons and cameras (open ones, or history). */
-  app.get(
-    '/api/maintenance',
-    {
-      preHandler: requireRole(app, 'viewer'),
-      schema: {
-        querystring: Type.Object(
-          { state: Type.Optional(lit(['open', 'all'] as const)), school: Type.Optional(SchoolId), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 5000 })) },
-          { additionalProperties: false },
-        ),
-      },
-    },
-    async (req) => {
-      const { state = 'open', school, limit = 1000 } = req.query;
-      if (state === 'open') return { alarms: [...pipeline.maintenance.values()].filter((m) => !school || m.school === school).slice(0, limit) };
-      return { alarms: ledger.listMaintenance({ school, limit }) };
-    },
-  );
+export const uptimeRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const { registry, store } = app.gw;
 
   /** Contract §3: uptime per camera, school and zone, from recorded transitions; CSV with format=csv. */
   app.get(
@@ -51,7 +35,12 @@ export const maintenanceRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const toMs = Date.now();
       const fromMs = toMs - UPTIME_WINDOWS[window];
       const cameras = [...registry.devices.values()].filter((d) => d.kind === 'camera' && (!school || d.school === school) && (!zone || d.zone === zone));
-      const report = cameraUptimeReport(cameras, { fromMs, toMs }, ledger.stateBefore(fromMs), ledger.transitionsBetween(fromMs, toMs), ledger.runsSince(fromMs));
+      const [before, between, runs] = await Promise.all([
+        store.latestPer<Row>('device_transitions', 'device', 'at', fromMs),
+        store.find<Row>('device_transitions', { where: [['at', '>=', fromMs], ['at', '<=', toMs]], orderBy: [['at', 'asc']] }),
+        store.runsSince(fromMs),
+      ]);
+      const report = cameraUptimeReport(cameras, { fromMs, toMs }, new Map(before.map((r) => [r.device, toTransition(r)])), between.map(toTransition), runs);
       if (format === 'csv') {
         const name = `camera-uptime-${window}${school ? '-' + school : ''}${zone ? '-' + zone : ''}.csv`;
         return reply.header('content-type', 'text/csv; charset=utf-8').header('content-disposition', `attachment; filename="${name}"`).send(uptimeCsv(report.cameras));

@@ -1,0 +1,271 @@
+/**
+ * The one path every event takes (ARCHITECTURE): queued → deduplicated → applied by the modules
+ * that consume it, into one unit → committed (one transaction per batch) → acknowledged → live feed
+ * → effects. Written once, here, for inputs (MQTT, ONVIF, HTTP), operators' commands and the
+ * modules' own timed work alike.
+ *
+ * Group commit: whatever arrives while a batch is being committed forms the next batch. A device
+ * input's `ack` (what lets the transport send PUBACK) is called only after its batch is durable,
+ * and with an error when the commit failed, so the broker redelivers. Nothing reaches a screen or
+ * a button that the store does not already hold.
+ */
+import type { Logger } from 'pino';
+import type { FeedFrame } from '../contract/api.js';
+import type { Metrics } from '../metrics.js';
+import { RateWindow } from '../domain/rate-window.js';
+import { emptyUnit, keyOf, unitIsEmpty, type SourceKey, type Store, type Unit } from '../store/store.js';
+import type { DomainEvent, EventType } from './events.js';
+import type { GatewayModule, Tx } from './module.js';
+
+/** `ack(err)` is the transport's acknowledgement; called once the event is durable (or could not be made so). */
+export type Ack = (err?: Error) => void;
+
+type Item =
+  | { kind: 'input'; event: DomainEvent; ack?: Ack }
+  | { kind: 'command'; event: DomainEvent; resolve: () => void; reject: (err: Error) => void }
+  | { kind: 'job'; run: (tx: Tx) => void; resolve: () => void; reject: (err: Error) => void };
+
+export interface DispatcherOptions {
+  store: Store;
+  metrics: Metrics;
+  log: Logger;
+  /** Whether time-series lines go to the outbox (only when an exporter will take them). */
+  timeSeries: boolean;
+  /** After every commit that added live-feed frames. */
+  onFeed: (frames: FeedFrame[]) => void;
+  /** After every commit that added outbox rows. */
+  onOutbox?: () => void;
+  now?: () => number;
+}
+
+export class Dispatcher {
+  /** Accepted and refused inputs per type over the last minute (the screen's activity figures). */
+  readonly lastMinute = new RateWindow(60);
+  private modules: GatewayModule[] = [];
+  private readonly consumers = new Map<string, GatewayModule[]>();
+  private queue: Item[] = [];
+  private scheduled = false;
+  private draining?: Promise<void>;
+  private healthyFlag = true;
+  private stopped = false;
+  /** How deep derived events are nested right now (a module emitting in a circle is a bug). */
+  private depth = 0;
+  private readonly now: () => number;
+
+  constructor(private readonly o: DispatcherOptions) {
+    this.now = o.now ?? Date.now;
+  }
+
+  /** The modules, in dependency order; each event type goes to its consumers in that order. */
+  use(modules: GatewayModule[]): void {
+    this.modules = modules;
+    this.consumers.clear();
+    for (const m of modules)
+      for (const t of m.consumes ?? []) {
+        const list = this.consumers.get(t) ?? [];
+        list.push(m);
+        this.consumers.set(t, list);
+      }
+  }
+
+  /** False after a commit failed, until one succeeds: the gateway cannot take alarms. */
+  healthy(): boolean {
+    return this.healthyFlag;
+  }
+
+  /** A device's input (MQTT, ONVIF, vendor push). QoS 0 inputs pass no `ack`: they carry no promise. */
+  submit(event: DomainEvent, ack?: Ack): void {
+    if (this.stopped) return ack?.(new Error('gateway is stopping'));
+    this.enqueue({ kind: 'input', event, ack });
+  }
+
+  /** An operator's command: resolves once durable; rejects with the module's refusal (nothing stored then). */
+  execute(event: DomainEvent): Promise<void> {
+    return new Promise((resolve, reject) => this.enqueue({ kind: 'command', event, resolve, reject }));
+  }
+
+  /** A module's own work (timers, liveness deadlines): runs in the commit queue, its writes in one unit. */
+  transact(run: (tx: Tx) => void): Promise<void> {
+    return new Promise((resolve, reject) => this.enqueue({ kind: 'job', run, resolve, reject }));
+  }
+
+  /** Reports a refused input (`_gateway/rejected` is the transport's business). */
+  refused(type: string, atMs: number): void {
+    this.o.metrics.messagesRejected.inc({ type: type.length <= 16 ? type : 'unknown' });
+    this.lastMinute.add('rejected', atMs);
+  }
+
+  private enqueue(item: Item): void {
+    this.queue.push(item);
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      void this.drain();
+    });
+  }
+
+  /** Commits until the queue is empty; one drain at a time, so batches commit in order. */
+  drain(): Promise<void> {
+    if (!this.draining) {
+      this.draining = (async () => {
+        try {
+          while (this.queue.length > 0) {
+            const batch = this.queue;
+            this.queue = [];
+            await this.commitBatch(batch);
+          }
+        } finally {
+          this.draining = undefined;
+        }
+      })();
+    }
+    return this.draining;
+  }
+
+  private async commitBatch(batch: Item[]): Promise<void> {
+    const { store, metrics, log } = this.o;
+    const keys: SourceKey[] = [];
+    for (const item of batch)
+      if (item.kind !== 'job' && item.event.sourceId !== undefined && item.event.device !== undefined)
+        keys.push({ device: item.event.device, type: item.event.type, sourceId: item.event.sourceId });
+    let known: Set<string>;
+    try {
+      known = keys.length > 0 ? await store.existing(keys) : new Set();
+    } catch (err) {
+      return this.failed(batch, err as Error);
+    }
+
+    const unit = emptyUnit();
+    const effects: (() => void)[] = [];
+    const tx = this.tx(unit, effects);
+    const seen = new Set<string>();
+    const refusals = new Map<Item, Error>();
+    for (const item of batch) {
+      const mark = marks(unit, effects);
+      try {
+        if (item.kind === 'job') {
+          item.run(tx);
+          continue;
+        }
+        const e = item.event;
+        if (e.sourceId !== undefined && e.device !== undefined) {
+          const k = keyOf({ device: e.device, type: e.type, sourceId: e.sourceId });
+          if (known.has(k) || seen.has(k)) {
+            metrics.duplicates.inc({ type: e.type });
+            for (const m of this.consumers.get(e.type) ?? []) m.duplicate?.(e, tx);
+            continue;
+          }
+          seen.add(k);
+        }
+        unit.events.push({ type: e.type, school: e.school, device: e.device, sourceId: e.sourceId, receivedAt: e.receivedAtMs, deviceTs: e.atMs, data: e.data });
+        this.route(e, tx);
+      } catch (err) {
+        rollback(unit, effects, mark);
+        refusals.set(item, err as Error);
+        if (item.kind === 'input') {
+          // A module that cannot apply a valid input is a bug; the input itself is still kept.
+          const e = item.event;
+          log.error({ err, type: e.type, device: e.device }, 'a module failed to apply an event; the event is stored, its effects are not');
+          unit.events.push({ type: e.type, school: e.school, device: e.device, sourceId: e.sourceId, receivedAt: e.receivedAtMs, deviceTs: e.atMs, data: e.data });
+        }
+      }
+    }
+
+    let frames: FeedFrame[] = [];
+    if (!unitIsEmpty(unit)) {
+      const end = metrics.commitSeconds.startTimer();
+      try {
+        frames = await store.commit(unit);
+      } catch (err) {
+        end();
+        return this.failed(batch, err as Error);
+      }
+      end();
+    }
+    this.healthyFlag = true;
+
+    for (const item of batch) {
+      const refusal = refusals.get(item);
+      if (item.kind === 'input') {
+        metrics.messagesAccepted.inc({ type: item.event.type });
+        this.lastMinute.add(item.event.type, item.event.receivedAtMs);
+        item.ack?.();
+      } else if (refusal) item.reject(refusal);
+      else item.resolve();
+    }
+    for (const run of effects) {
+      try {
+        run();
+      } catch (err) {
+        log.error({ err }, 'an effect failed after commit');
+      }
+    }
+    metrics.feedSeq.set(store.lastFeedSeq());
+    if (frames.length > 0) this.o.onFeed(frames);
+    if (unit.outbox.length > 0) this.o.onOutbox?.();
+  }
+
+  /** Nothing of the batch is durable: projections may hold part of it, so they are rebuilt, and every input is refused so that it is sent again. */
+  private async failed(batch: Item[], err: Error): Promise<void> {
+    this.healthyFlag = false;
+    this.o.metrics.commitFailures.inc();
+    this.o.log.error({ err, items: batch.length }, 'store commit failed; nothing of this batch was acknowledged');
+    try {
+      for (const m of this.modules) await m.load?.();
+    } catch (reloadErr) {
+      this.o.log.error({ err: reloadErr }, 'could not rebuild projections from the store');
+    }
+    for (const item of batch) {
+      if (item.kind === 'input') item.ack?.(err);
+      else item.reject(err);
+    }
+  }
+
+  private route(e: DomainEvent, tx: Tx): void {
+    if (this.depth >= 8) throw new Error(`event "${e.type}" emitted derived events more than 8 deep`);
+    this.depth++;
+    try {
+      for (const m of this.consumers.get(e.type) ?? []) m.apply!(e, tx);
+    } finally {
+      this.depth--;
+    }
+  }
+
+  private tx(unit: Unit, effects: (() => void)[]): Tx {
+    const now = this.now();
+    const timeSeries = this.o.timeSeries;
+    const tx: Tx = {
+      now,
+      feed: (type, data, atMs = now) => void unit.feed.push({ type, data, at: atMs }),
+      put: (table, row) => void unit.rows.push({ table, op: 'put', row }),
+      insert: (table, row) => void unit.rows.push({ table, op: 'insert', row }),
+      points: (lines, atMs) => {
+        if (timeSeries) for (const line of lines) unit.outbox.push({ at: atMs, line });
+      },
+      after: (effect) => void effects.push(effect),
+      emit: (e) => this.route(e, tx),
+    };
+    return tx;
+  }
+
+  /** Stops taking inputs and commits what is queued. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.drain();
+  }
+}
+
+function marks(u: Unit, effects: unknown[]) {
+  return { events: u.events.length, feed: u.feed.length, rows: u.rows.length, outbox: u.outbox.length, effects: effects.length };
+}
+
+function rollback(u: Unit, effects: unknown[], m: ReturnType<typeof marks>): void {
+  u.events.length = m.events;
+  u.feed.length = m.feed;
+  u.rows.length = m.rows;
+  u.outbox.length = m.outbox;
+  effects.length = m.effects;
+}
+
+export type { EventType };

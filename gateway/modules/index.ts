@@ -1,0 +1,20 @@
+/**
+ * The gateway's capabilities, one line each: a new module is a folder beside these and one line
+ * here. Order does not matter: each module names what it depends on.
+ */
+import type { ModuleFactory } from '../core/module.js';
+import { activityModule } from './activity/index.js';
+import { alarmsModule } from './alarms/index.js';
+import { camerasModule } from './cameras/index.js';
+import { devicesModule } from './devices/index.js';
+import { exportModule } from './export/index.js';
+import { overviewModule } from './overview/index.js';
+
+export const MODULES: Readonly<Record<string, ModuleFactory>> = {
+  alarms: alarmsModule,
+  devices: devicesModule,
+  cameras: camerasModule,
+  overview: overviewModule,
+  activity: activityModule,
+  export: exportModule,
+};

@@ -1,0 +1,393 @@
+/**
+ * The default store: one SQLite file in WAL mode (better-sqlite3). better-sqlite3 is synchronous,
+ * so every method does its work at once and returns a settled promise: the async interface costs
+ * one microtask, and a unit is still one transaction, fsync'd at commit (`synchronous=FULL`).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import Database from 'better-sqlite3';
+import type { FeedFrame } from '../contract/api.js';
+import { BASELINE, MIGRATIONS } from './sqlite-migrations.js';
+import {
+  keyOf,
+  type GatewayRun,
+  type OutboxClaim,
+  type OutboxRow,
+  type OutboxStats,
+  type Query,
+  type Scalar,
+  type SourceKey,
+  type Store,
+  type StoreStats,
+  type TableSpec,
+  type Unit,
+} from './store.js';
+
+export interface SqliteStoreOptions {
+  dataDir: string;
+  sync: 'full' | 'normal';
+  /** Recent feed frames kept in memory so a resuming screen is served without a query. */
+  feedCacheFrames?: number;
+  now?: () => number;
+}
+
+const SQL_TYPE = { text: 'TEXT', integer: 'INTEGER', real: 'REAL' } as const;
+const IDENT = /^[a-z][a-z0-9_]{0,62}$/;
+const OPS = new Set(['=', '<>', '<', '<=', '>', '>=']);
+
+function ident(name: string): string {
+  if (!IDENT.test(name)) throw new Error(`store: "${name}" is not a valid table or column name`);
+  return name;
+}
+
+interface Table {
+  spec: TableSpec;
+  put?: Database.Statement;
+  insert?: Database.Statement;
+  columns: string[];
+}
+
+export class SqliteStore implements Store {
+  readonly file: string;
+  private readonly db: Database.Database;
+  private readonly stmts;
+  private readonly tables = new Map<string, Table>();
+  private readonly feedCache: FeedFrame[] = [];
+  private readonly feedCacheFrames: number;
+  private feedSeq: number;
+  private readonly now: () => number;
+
+  constructor(opts: SqliteStoreOptions) {
+    fs.mkdirSync(opts.dataDir, { recursive: true });
+    this.file = path.join(opts.dataDir, 'ledger.sqlite');
+    this.now = opts.now ?? Date.now;
+    this.db = new Database(this.file);
+    // WAL: readers never block the writer; a commit is one sequential append.
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma(`synchronous = ${opts.sync === 'full' ? 'FULL' : 'NORMAL'}`);
+    this.db.pragma('busy_timeout = 5000');
+    this.migrate();
+    this.feedCacheFrames = opts.feedCacheFrames ?? 10_000;
+    const db = this.db;
+    this.stmts = {
+      insertEvent: db.prepare(
+        `INSERT INTO events (type, school, device, source_id, received_at, device_ts, data)
+         VALUES (@type, @school, @device, @sourceId, @receivedAt, @deviceTs, @data)
+         ON CONFLICT DO NOTHING`,
+      ),
+      eventExists: db.prepare('SELECT 1 FROM events WHERE device = ? AND type = ? AND source_id = ?'),
+      insertFeed: db.prepare('INSERT INTO feed (type, at, data) VALUES (?, ?, ?)'),
+      feedSince: db.prepare('SELECT seq, type, data FROM feed WHERE seq > ? ORDER BY seq LIMIT ?'),
+      feedMin: db.prepare('SELECT min(seq) AS s FROM feed'),
+      feedMax: db.prepare(`SELECT seq AS s FROM sqlite_sequence WHERE name = 'feed'`),
+      pruneFeed: db.prepare('DELETE FROM feed WHERE seq <= ?'),
+      countEvents: db.prepare(`SELECT seq AS n FROM sqlite_sequence WHERE name = 'events'`),
+      insertOutbox: db.prepare('INSERT INTO outbox (at, line) VALUES (?, ?)'),
+      firstOutboxAfter: db.prepare('SELECT seq FROM outbox WHERE seq > ? ORDER BY seq LIMIT 1'),
+      outboxFrom: db.prepare('SELECT seq, at, line FROM outbox WHERE seq >= ? AND seq < ? ORDER BY seq LIMIT ?'),
+      deleteOutboxRange: db.prepare('DELETE FROM outbox WHERE seq >= ? AND seq <= ?'),
+      quarantine: db.prepare('INSERT OR REPLACE INTO outbox_quarantine (seq, at, line, reason, quarantined_at) VALUES (?, ?, ?, ?, ?)'),
+      outboxRange: db.prepare('SELECT min(seq) AS lo, max(seq) AS hi FROM outbox'),
+      outboxOldest: db.prepare('SELECT at FROM outbox ORDER BY seq LIMIT 1'),
+      quarantineCount: db.prepare('SELECT count(*) AS n FROM outbox_quarantine'),
+      expireLeases: db.prepare('DELETE FROM outbox_leases WHERE until < ?'),
+      activeLeases: db.prepare('SELECT lo, hi FROM outbox_leases ORDER BY lo'),
+      insertLease: db.prepare('INSERT INTO outbox_leases (id, owner, lo, hi, until) VALUES (?, ?, ?, ?, ?)'),
+      getLease: db.prepare('SELECT lo, hi FROM outbox_leases WHERE id = ?'),
+      deleteLease: db.prepare('DELETE FROM outbox_leases WHERE id = ?'),
+      startRun: db.prepare('INSERT INTO gateway_runs (started_at, alive_at) VALUES (?, ?)'),
+      touchRun: db.prepare('UPDATE gateway_runs SET alive_at = ? WHERE id = ?'),
+      runsSince: db.prepare('SELECT id, started_at AS startedAt, alive_at AS aliveAt FROM gateway_runs WHERE alive_at >= ? ORDER BY id'),
+    };
+    this.feedSeq = (this.stmts.feedMax.get() as { s: number } | undefined)?.s ?? 0;
+  }
+
+  private migrate(): void {
+    const version = this.db.pragma('user_version', { simple: true }) as number;
+    if (version > MIGRATIONS.length)
+      throw new Error(`ledger ${this.file} has schema version ${version}, newer than this gateway (${MIGRATIONS.length})`);
+    if (version === 0) {
+      this.db.transaction(() => {
+        this.db.exec(BASELINE);
+        this.db.pragma(`user_version = ${MIGRATIONS.length}`);
+      })();
+      return;
+    }
+    for (let v = version; v < MIGRATIONS.length; v++) {
+      this.db.transaction(() => {
+        this.db.exec(MIGRATIONS[v]);
+        this.db.pragma(`user_version = ${v + 1}`);
+      })();
+    }
+  }
+
+  async open(tables: TableSpec[]): Promise<void> {
+    this.db.transaction(() => {
+      for (const spec of tables) this.openTable(spec);
+    })();
+  }
+
+  /** Creates the table, or adds the columns and indexes a newer spec names (additive evolution). */
+  private openTable(spec: TableSpec): void {
+    const name = ident(spec.name);
+    if (this.tables.has(name)) throw new Error(`store: table "${name}" is declared twice`);
+    const columns = Object.keys(spec.columns).map(ident);
+    if (spec.key && !columns.includes(spec.key)) throw new Error(`store: table "${name}" key "${spec.key}" is not one of its columns`);
+    const all = spec.doc ? [...columns, 'doc'] : columns;
+    const defs = columns.map((c) => `${c} ${SQL_TYPE[spec.columns[c]]}${c === spec.key ? ' PRIMARY KEY' : ''}`);
+    if (spec.doc) defs.push('doc TEXT NOT NULL');
+    this.db.exec(`CREATE TABLE IF NOT EXISTS ${name} (${defs.join(', ')})`);
+    const have = new Set((this.db.pragma(`table_info(${name})`) as { name: string }[]).map((c) => c.name));
+    for (const c of all) {
+      if (have.has(c)) continue;
+      this.db.exec(`ALTER TABLE ${name} ADD COLUMN ${c} ${c === 'doc' ? 'TEXT' : SQL_TYPE[spec.columns[c]]}`);
+      // A column added to a table of documents is filled from them (SQLite's JSON1; behind this interface).
+      if (spec.doc && have.has('doc')) this.db.exec(`UPDATE ${name} SET ${c} = json_extract(doc, '$.${c}')`);
+    }
+    for (const ix of spec.indexes ?? []) {
+      const cols = ix.columns.map(ident);
+      this.db.exec(`CREATE ${ix.unique ? 'UNIQUE ' : ''}INDEX IF NOT EXISTS ${name}__${cols.join('_')} ON ${name} (${cols.join(', ')})`);
+    }
+    const t: Table = { spec, columns: all };
+    const marks = all.map((c) => '@' + c).join(', ');
+    if (spec.key) {
+      const sets = all.filter((c) => c !== spec.key).map((c) => `${c} = excluded.${c}`);
+      t.put = this.db.prepare(
+        `INSERT INTO ${name} (${all.join(', ')}) VALUES (${marks}) ON CONFLICT (${spec.key}) DO ${sets.length ? 'UPDATE SET ' + sets.join(', ') : 'NOTHING'}`,
+      );
+    }
+    t.insert = this.db.prepare(`INSERT INTO ${name} (${all.join(', ')}) VALUES (${marks})`);
+    this.tables.set(name, t);
+  }
+
+  private table(name: string): Table {
+    const t = this.tables.get(name);
+    if (!t) throw new Error(`store: no table "${name}" (is its module's TableSpec declared?)`);
+    return t;
+  }
+
+  private bind(t: Table, row: Record<string, unknown>): Record<string, Scalar> {
+    const out: Record<string, Scalar> = {};
+    for (const c of t.columns) {
+      if (c === 'doc') out.doc = JSON.stringify(row.doc);
+      else {
+        const v = row[c];
+        out[c] = v === undefined ? null : typeof v === 'boolean' ? (v ? 1 : 0) : (v as Scalar);
+      }
+    }
+    return out;
+  }
+
+  async commit(unit: Unit): Promise<FeedFrame[]> {
+    const seq = this.feedSeq;
+    const cached = this.feedCache.length;
+    const frames: FeedFrame[] = [];
+    try {
+      this.db.transaction(() => {
+        for (const e of unit.events) {
+          this.stmts.insertEvent.run({
+            type: e.type,
+            school: e.school ?? null,
+            device: e.device ?? null,
+            sourceId: e.sourceId ?? null,
+            receivedAt: e.receivedAt,
+            deviceTs: e.deviceTs ?? null,
+            data: JSON.stringify(e.data),
+          });
+        }
+        for (const r of unit.rows) {
+          const t = this.table(r.table);
+          const stmt = r.op === 'put' ? t.put : t.insert;
+          if (!stmt) throw new Error(`store: table "${r.table}" has no key; rows are inserted, not put`);
+          stmt.run(this.bind(t, r.row));
+        }
+        for (const o of unit.outbox) this.stmts.insertOutbox.run(o.at, o.line);
+        for (const f of unit.feed) {
+          const res = this.stmts.insertFeed.run(f.type, f.at, JSON.stringify(f.data));
+          const frame = { seq: Number(res.lastInsertRowid), type: f.type, data: f.data };
+          frames.push(frame);
+          this.feedSeq = frame.seq;
+          this.feedCache.push(frame);
+        }
+      })();
+    } catch (err) {
+      // The frames were rolled back with the transaction: forget them.
+      this.feedCache.length = cached;
+      this.feedSeq = seq;
+      throw err;
+    }
+    if (this.feedCache.length > this.feedCacheFrames * 2) this.feedCache.splice(0, this.feedCache.length - this.feedCacheFrames);
+    return frames;
+  }
+
+  async existing(keys: SourceKey[]): Promise<Set<string>> {
+    const out = new Set<string>();
+    for (const k of keys) if (this.stmts.eventExists.get(k.device, k.type, k.sourceId)) out.add(keyOf(k));
+    return out;
+  }
+
+  private parse<T>(t: Table, row: Record<string, unknown> | undefined): T | undefined {
+    if (!row) return undefined;
+    return (t.spec.doc ? JSON.parse(row.doc as string) : row) as T;
+  }
+
+  async get<T>(table: string, key: Scalar): Promise<T | undefined> {
+    const t = this.table(table);
+    if (!t.spec.key) throw new Error(`store: table "${table}" has no key`);
+    return this.parse<T>(t, this.db.prepare(`SELECT * FROM ${t.spec.name} WHERE ${t.spec.key} = ?`).get(key) as Record<string, unknown> | undefined);
+  }
+
+  async find<T>(table: string, q: Query): Promise<T[]> {
+    const t = this.table(table);
+    const args: Scalar[] = [];
+    const where = (q.where ?? []).map(([col, op, value]) => {
+      if (!t.columns.includes(col) || col === 'doc') throw new Error(`store: table "${table}" has no column "${col}"`);
+      if (op === 'in') {
+        const values = value as Scalar[];
+        args.push(...values);
+        return values.length ? `${col} IN (${values.map(() => '?').join(', ')})` : '0';
+      }
+      if (!OPS.has(op)) throw new Error(`store: unknown operator "${op}"`);
+      args.push(value as Scalar);
+      return `${col} ${op} ?`;
+    });
+    const order = (q.orderBy ?? []).map(([col, dir]) => {
+      if (!t.columns.includes(col)) throw new Error(`store: table "${table}" has no column "${col}"`);
+      return `${col} ${dir === 'desc' ? 'DESC' : 'ASC'}`;
+    });
+    // rowid breaks ties in insertion order, so equal keys keep the order they were written in.
+    order.push(`rowid ${q.orderBy?.[0]?.[1] === 'desc' ? 'DESC' : 'ASC'}`);
+    const sql = `SELECT * FROM ${t.spec.name}${where.length ? ' WHERE ' + where.join(' AND ') : ''} ORDER BY ${order.join(', ')}${q.limit !== undefined ? ' LIMIT ?' : ''}`;
+    if (q.limit !== undefined) args.push(q.limit);
+    return (this.db.prepare(sql).all(...args) as Record<string, unknown>[]).map((r) => this.parse<T>(t, r)!);
+  }
+
+  async latestPer<T>(table: string, group: string, order: string, before: number): Promise<T[]> {
+    const t = this.table(table);
+    for (const c of [group, order]) if (!t.columns.includes(c)) throw new Error(`store: table "${table}" has no column "${c}"`);
+    // SQLite returns the bare columns of the row that holds max() in each group.
+    const rows = this.db.prepare(`SELECT *, max(${order}) AS latest__ FROM ${t.spec.name} WHERE ${order} < ? GROUP BY ${group}`).all(before) as Record<string, unknown>[];
+    return rows.map((r) => {
+      delete r.latest__;
+      return this.parse<T>(t, r)!;
+    });
+  }
+
+  async feedSince(seq: number, limit: number): Promise<FeedFrame[] | null> {
+    return this.feedSinceSync(seq, limit);
+  }
+
+  private feedSinceSync(seq: number, limit: number): FeedFrame[] | null {
+    if (seq >= this.feedSeq) return [];
+    const first = this.feedCache[0];
+    if (first && first.seq <= seq + 1) {
+      const start = seq + 1 - first.seq;
+      return this.feedCache.slice(start, start + limit);
+    }
+    const min = (this.stmts.feedMin.get() as { s: number | null }).s;
+    if (min === null || min > seq + 1) return null;
+    const rows = this.stmts.feedSince.all(seq, limit) as { seq: number; type: string; data: string }[];
+    return rows.map((r) => ({ seq: r.seq, type: r.type, data: JSON.parse(r.data) }));
+  }
+
+  lastFeedSeq(): number {
+    return this.feedSeq;
+  }
+
+  async pruneFeed(keep: number): Promise<number> {
+    const cut = this.feedSeq - keep;
+    if (cut <= 0) return 0;
+    const idx = this.feedCache.findIndex((f) => f.seq > cut);
+    if (idx > 0) this.feedCache.splice(0, idx);
+    return this.stmts.pruneFeed.run(cut).changes;
+  }
+
+  async pruneEvents(types: string[], beforeMs: number, maxRows: number): Promise<number> {
+    if (types.length === 0) return 0;
+    const marks = types.map(() => '?').join(',');
+    return this.db
+      .prepare(`DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE received_at < ? AND type IN (${marks}) LIMIT ?)`)
+      .run(beforeMs, ...types, maxRows).changes;
+  }
+
+  async claimOutbox(owner: string, limit: number, leaseMs: number): Promise<OutboxClaim> {
+    return this.db.transaction((): OutboxClaim => {
+      const now = this.now();
+      this.stmts.expireLeases.run(now);
+      const leases = this.stmts.activeLeases.all() as { lo: number; hi: number }[];
+      let cursor = 0;
+      for (;;) {
+        const first = this.stmts.firstOutboxAfter.get(cursor) as { seq: number } | undefined;
+        if (!first) return { id: '', rows: [] };
+        const held = leases.find((l) => first.seq >= l.lo && first.seq <= l.hi);
+        if (held) {
+          cursor = held.hi;
+          continue;
+        }
+        // A claim is one contiguous range: it stops where another exporter's lease begins.
+        const next = leases.find((l) => l.lo > first.seq);
+        const rows = this.stmts.outboxFrom.all(first.seq, next ? next.lo : Number.MAX_SAFE_INTEGER, limit) as OutboxRow[];
+        const id = randomUUID();
+        this.stmts.insertLease.run(id, owner, rows[0].seq, rows[rows.length - 1].seq, now + leaseMs);
+        return { id, rows };
+      }
+    })();
+  }
+
+  async ackOutbox(claim: OutboxClaim, quarantined: { row: OutboxRow; reason: string }[]): Promise<void> {
+    if (claim.rows.length === 0) return;
+    this.db.transaction(() => {
+      const now = this.now();
+      for (const q of quarantined) this.stmts.quarantine.run(q.row.seq, q.row.at, q.row.line, q.reason, now);
+      this.stmts.deleteOutboxRange.run(claim.rows[0].seq, claim.rows[claim.rows.length - 1].seq);
+      this.stmts.deleteLease.run(claim.id);
+    })();
+  }
+
+  async releaseOutbox(claim: OutboxClaim): Promise<void> {
+    if (claim.id) this.stmts.deleteLease.run(claim.id);
+  }
+
+  async outboxStats(): Promise<OutboxStats> {
+    // Rows leave from the front while one exporter acks in order, and AUTOINCREMENT leaves no gaps,
+    // so max − min + 1 is the exact count without a scan of a backlog of millions (an upper bound
+    // while several exporters ack out of order).
+    const { lo, hi } = this.stmts.outboxRange.get() as { lo: number | null; hi: number | null };
+    const oldest = this.stmts.outboxOldest.get() as { at: number } | undefined;
+    return {
+      rows: lo === null || hi === null ? 0 : hi - lo + 1,
+      oldestAt: oldest?.at ?? null,
+      quarantined: (this.stmts.quarantineCount.get() as { n: number }).n,
+    };
+  }
+
+  async startRun(atMs: number): Promise<number> {
+    return Number(this.stmts.startRun.run(atMs, atMs).lastInsertRowid);
+  }
+
+  async touchRun(id: number, atMs: number): Promise<void> {
+    this.stmts.touchRun.run(atMs, id);
+  }
+
+  async runsSince(fromMs: number): Promise<GatewayRun[]> {
+    return this.stmts.runsSince.all(fromMs) as GatewayRun[];
+  }
+
+  async stats(): Promise<StoreStats> {
+    const events = (this.stmts.countEvents.get() as { n: number } | undefined)?.n ?? 0;
+    let sizeBytes = 0;
+    for (const suffix of ['', '-wal']) {
+      try {
+        sizeBytes += fs.statSync(this.file + suffix).size;
+      } catch {
+        /* the WAL may not exist between checkpoints */
+      }
+    }
+    return { events, feedSeq: this.feedSeq, sizeBytes };
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+}

@@ -1,0 +1,136 @@
+/**
+ * The store: the event log, the live feed, module projection tables and the time-series outbox
+ * behind one asynchronous interface (ARCHITECTURE "Growing past one machine"). No SQL above it:
+ * modules declare their tables as data (`TableSpec`) and query them with `Query`, so a PostgreSQL
+ * implementation can stand in for SQLite. Every implementation must pass `test/store/contract.ts`
+ * (the aedes-persistence `abstract.js` habit).
+ *
+ * Writes reach the store only as a `Unit`: everything one batch of events caused, committed in one
+ * transaction (all of it durable when `commit` resolves, or none of it).
+ */
+import type { FeedFrame } from '../contract/api.js';
+
+export type ColumnType = 'text' | 'integer' | 'real';
+
+/** A module's projection table. Every row also carries its JSON document in `doc` when `doc` is true. */
+export interface TableSpec {
+  /** Unique across modules; the store creates it (and later added columns and indexes) at open. */
+  name: string;
+  columns: Record<string, ColumnType>;
+  /** Primary-key column for tables of records that are updated in place (`put`); absent: append-only rows (`insert`). */
+  key?: string;
+  /** Keep the whole row object as JSON beside the columns (records whose shape grows). */
+  doc?: boolean;
+  indexes?: { columns: string[]; unique?: boolean }[];
+}
+
+export type Scalar = string | number | null;
+export type Condition =
+  | readonly [column: string, op: '=' | '<>' | '<' | '<=' | '>' | '>=', value: Scalar]
+  | readonly [column: string, op: 'in', values: readonly Scalar[]];
+
+export interface Query {
+  where?: readonly Condition[];
+  orderBy?: [column: string, dir: 'asc' | 'desc'][];
+  limit?: number;
+}
+
+/** An input event as stored: `sourceId` is the device's own id for it (deduplicated per device and type). */
+export interface StoredEvent {
+  type: string;
+  school?: string;
+  device?: string;
+  sourceId?: string;
+  receivedAt: number;
+  deviceTs?: number;
+  data: unknown;
+}
+
+export interface SourceKey {
+  device: string;
+  type: string;
+  sourceId: string;
+}
+
+/** What one batch wrote: committed together. */
+export interface Unit {
+  events: StoredEvent[];
+  feed: { type: string; data: unknown; at: number }[];
+  /** `put`: insert or replace by key; `insert`: append. `row` holds the columns (and the doc, when the table keeps one). */
+  rows: { table: string; op: 'put' | 'insert'; row: Record<string, unknown> }[];
+  outbox: { at: number; line: string }[];
+}
+
+export const emptyUnit = (): Unit => ({ events: [], feed: [], rows: [], outbox: [] });
+export const unitIsEmpty = (u: Unit): boolean => u.events.length + u.feed.length + u.rows.length + u.outbox.length === 0;
+
+export interface OutboxRow {
+  seq: number;
+  at: number;
+  line: string;
+}
+
+/** Rows handed to one exporter until `leaseUntil`; another exporter may take them after that. */
+export interface OutboxClaim {
+  id: string;
+  rows: OutboxRow[];
+}
+
+export interface OutboxStats {
+  rows: number;
+  oldestAt: number | null;
+  quarantined: number;
+}
+
+export interface GatewayRun {
+  id: number;
+  startedAt: number;
+  aliveAt: number;
+}
+
+export interface StoreStats {
+  events: number;
+  feedSeq: number;
+  sizeBytes: number;
+}
+
+export interface Store {
+  /** Creates or extends the core tables and every module's tables. */
+  open(tables: TableSpec[]): Promise<void>;
+  /** Commits a unit in one transaction; resolves with the feed frames it added (with their seq). */
+  commit(unit: Unit): Promise<FeedFrame[]>;
+  /** Which of these (device, type, sourceId) are already stored, as `keyOf` strings. */
+  existing(keys: SourceKey[]): Promise<Set<string>>;
+
+  get<T>(table: string, key: Scalar): Promise<T | undefined>;
+  find<T>(table: string, q: Query): Promise<T[]>;
+  /** For each distinct `group` value, the row with the greatest `order` below `before` (e.g. each device's last transition). */
+  latestPer<T>(table: string, group: string, order: string, before: number): Promise<T[]>;
+
+  /** Frames after `seq`, oldest first; `null` when some of them are no longer kept. */
+  feedSince(seq: number, limit: number): Promise<FeedFrame[] | null>;
+  /** The newest committed frame's seq (as this store last saw it). */
+  lastFeedSeq(): number;
+  /** Drops feed frames beyond the newest `keep`. */
+  pruneFeed(keep: number): Promise<number>;
+  /** Deletes raw events of `types` received before `beforeMs`. */
+  pruneEvents(types: string[], beforeMs: number, maxRows: number): Promise<number>;
+
+  /** Leases up to `limit` of the oldest unclaimed (or expired) outbox rows to `owner` for `leaseMs`. */
+  claimOutbox(owner: string, limit: number, leaseMs: number): Promise<OutboxClaim>;
+  /** The database took the claim: its rows leave the outbox, `quarantined` ones moved aside with their reason. */
+  ackOutbox(claim: OutboxClaim, quarantined: { row: OutboxRow; reason: string }[]): Promise<void>;
+  /** Gives the claim's rows back at once (the exporter is stopping or will retry later). */
+  releaseOutbox(claim: OutboxClaim): Promise<void>;
+  outboxStats(): Promise<OutboxStats>;
+
+  startRun(atMs: number): Promise<number>;
+  touchRun(id: number, atMs: number): Promise<void>;
+  /** The gateway's runs alive at or after `fromMs`, oldest first. */
+  runsSince(fromMs: number): Promise<GatewayRun[]>;
+
+  stats(): Promise<StoreStats>;
+  close(): Promise<void>;
+}
+
+export const keyOf = (k: SourceKey): string => `${k.device}\u0000${k.type}\u0000${k.sourceId}`;
