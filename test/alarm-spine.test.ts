@@ -174,6 +174,11 @@ test('every kind of bad input is refused on _gateway/rejected with a reason, cre
     [topic(button, 'alarm', other.id), JSON.stringify({ id: 'o', ts: Date.now(), kind: 'panic' }), /belongs to school/],
     [topic(camera, 'alarm'), JSON.stringify({ id: 'c', ts: Date.now(), kind: 'panic' }), /camera cannot publish "alarm"/],
     [topic(button, 'alarm'), JSON.stringify({ id: 'z', ts: '2026-13-01T00:00:00Z', kind: 'panic' }), /not a real date/],
+    // Contract §1: topics with too few or too many levels are refused too, not ignored.
+    ['campus/v1/x', '{}', /1 level below campus\/v1, expected 3/],
+    [`campus/v1/${school.id}/${button.id}`, '{}', /2 levels below campus\/v1, expected 3/],
+    [`${topic(button, 'alarm')}/now`, '{}', /4 levels below campus\/v1, expected 3/],
+    [`${topic(button, 'heartbeat')}/a/b`, '{}', /5 levels below campus\/v1, expected 3/],
   ];
   for (const [t, payload] of bad) await device.publishAsync(t, payload, { qos: 1 });
   await waitUntil(() => rejected.messages.length >= bad.length);
@@ -192,6 +197,29 @@ test('every kind of bad input is refused on _gateway/rejected with a reason, cre
   await device.publishAsync(topic(button, 'alarm'), JSON.stringify({ id, ts: Date.now(), kind: 'panic' }), { qos: 1 });
   const list = (await api(gw.url, token, 'GET', '/api/alarms?state=open&limit=5')).body.alarms;
   assert.equal(list[0].sourceId, id);
+});
+
+test('a camera reported down by its NVR is offline at once, and back only after two good reports', async () => {
+  const screen = await openLive(gw.url, token);
+  try {
+    await screen.next((f) => f.type === 'snapshot');
+    const report = (online: boolean) => device.publishAsync(topic(camera, 'camera'), JSON.stringify({ ts: Date.now(), online, ...(online ? {} : { error: 'no video signal' }) }), { qos: 1 });
+    await report(true);
+    await screen.next((f) => f.type === 'camera' && f.data.device === camera.id && f.data.online === true);
+    const t0 = Date.now();
+    await report(false);
+    // Not after missed heartbeats (3 × 30 s): at once, with the NVR's verdict as the reason.
+    const off = await screen.next((f) => f.type === 'device' && f.data.id === camera.id && f.data.online === false, 5000);
+    assert.equal(off.data.reason, 'reported_down');
+    assert.ok(Date.now() - t0 < 5000);
+    await screen.next((f) => f.type === 'maintenance' && f.data.device === camera.id && f.data.state === 'open');
+    await report(true);
+    await report(true);
+    const back = await screen.next((f) => f.type === 'device' && f.data.id === camera.id && f.data.online === true, 5000);
+    assert.equal(back.data.reason, 'heartbeat_resumed');
+  } finally {
+    await screen.close();
+  }
 });
 
 test('HTTP refuses bad tokens, bad bodies and unknown routes with the right status and a code', async () => {
