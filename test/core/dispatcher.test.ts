@@ -31,7 +31,7 @@ function counter(): GatewayModule & { n: number; loads: number } {
   const m = {
     name: 'counter',
     consumes: ['heartbeat', 'alarm'] as never,
-    tables: [{ name: 'counts', key: 'id', columns: { id: 'text', n: 'integer' } }],
+    tables: [{ name: 'counts', key: 'id', columns: { id: 'text' as const, n: 'integer' as const } }],
     n: 0,
     loads: 0,
     async load() {
