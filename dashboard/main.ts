@@ -1,6 +1,6 @@
 /**
  * The command-center wall screen: boot, login, and the wiring of REST + live feed + views.
- * The model lives in state.ts (pure); the views only draw it.
+ * The model lives in state/ (pure, one slice per module); the views only draw it.
  */
 import '@fontsource/noto-sans-sc/400.css';
 import '@fontsource/noto-sans-sc/700.css';
@@ -12,7 +12,7 @@ import { ExportStatusPoller, healthPollMs, type ExportLag } from './export-statu
 import { lang, loadLang, setLang, stateLabel, t } from './i18n.js';
 import { LiveConnection, type LiveStatus } from './live.js';
 import { Siren } from './sound.js';
-import { applyLocalAlarm, downDevices, initialState, realAlarms, reduce, summary, testAlarms, withSchools, type WallState } from './state.js';
+import { applyLocalAlarm, downDevices, initialState, realAlarms, reduce, summary, testAlarms, withSchools, type WallState } from './state/index.js';
 import { UptimePoller, canSeeUptime, uptimePollMs, type UptimeResult } from './uptime.js';
 import { AlarmListView } from './views/alarms.js';
 import { h } from './views/dom.js';

@@ -1,9 +1,9 @@
-// The wall screen's reducer (dashboard/state.ts): a snapshot, then deltas; stale frames ignored.
+// The wall screen's reducer (dashboard/state/): a snapshot, then deltas; stale frames ignored.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Alarm, FeedFrame, MaintenanceAlarmView, SchoolStatus, Snapshot } from '../gateway/contract/api.js';
 import { filenameOf } from '../dashboard/api.js';
-import { applyLocalAlarm, downDevices, initialState, realAlarms, reduce, summary, testAlarms, type WallState } from '../dashboard/state.js';
+import { applyLocalAlarm, downDevices, initialState, realAlarms, reduce, summary, testAlarms, type WallState } from '../dashboard/state/index.js';
 import { canSeeUptime, percent, ratioLevel, uptimePollMs, worstCameras, zoneFigures, type CameraUptime } from '../dashboard/uptime.js';
 
 const T0 = Date.parse('2026-03-01T07:45:00.000Z');

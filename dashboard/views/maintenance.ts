@@ -6,7 +6,7 @@
  */
 import type { SchoolStatus } from '../../gateway/contract/api.js';
 import { duration, formatTime, lang, t, tk } from '../i18n.js';
-import type { DownDevice } from '../state.js';
+import type { DownDevice } from '../state/maintenance.js';
 import { percent, ratioLevel, worstCameras, zoneFigures, type UptimeReport } from '../uptime.js';
 import { fill, h, setText } from './dom.js';
 import { nameContext, type NameContext } from './format.js';

@@ -1,7 +1,7 @@
 /** The county overview: a summary strip and one compact tile per school (red = open alarm, amber = devices offline). */
 import type { SchoolStatus } from '../../gateway/contract/api.js';
 import { lang, t } from '../i18n.js';
-import type { Summary } from '../state.js';
+import type { Summary } from '../state/index.js';
 import { h, setText } from './dom.js';
 import { nameContext, schoolName, shortSchoolName, type NameContext } from './format.js';
 

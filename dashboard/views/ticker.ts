@@ -1,7 +1,7 @@
 /** A strip of recent events along the bottom: devices going offline/online, canteen AI events, alarm changes. */
 import type { SchoolStatus } from '../../gateway/contract/api.js';
 import { formatTime, stateLabel, t, tk } from '../i18n.js';
-import type { Activity } from '../state.js';
+import type { Activity } from '../state/activity.js';
 import { fill, h } from './dom.js';
 import { kindLabel, schoolName } from './format.js';
 
