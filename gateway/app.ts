@@ -50,7 +50,7 @@ export async function buildGateway(config: GatewayConfig, log: Logger): Promise<
   const ledger = new SqliteLedger({ dataDir: config.dataDir, sync: config.ledgerSync });
   const topicNames = topics(config.topicPrefix);
 
-  const cameraTargets = onvifTargets(registry, process.env);
+  const cameraTargets = onvifTargets(registry, config.onvif.credentials);
   const onvifIds = new Set(cameraTargets.map((t) => t.id));
   const exporter = config.influx
     ? new InfluxExporter({ influx: config.influx, ledger, log: log.child({ module: 'export' }), metrics, ...config.export })
@@ -85,7 +85,7 @@ export async function buildGateway(config: GatewayConfig, log: Logger): Promise<
     ? new MqttClientBus({
         url: config.mqttUrl,
         clientId: config.mqttClientId,
-        filter: config.mqttShareGroup ? `$share/${config.mqttShareGroup}/${topicNames.deviceFilter}` : topicNames.deviceFilter,
+        filter: topicNames.deviceFilter,
         statusTopic: topicNames.status,
         log: log.child({ module: 'mqtt' }),
       })
