@@ -6,6 +6,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseEnv, type Env } from './config/parse.js';
+import { declaration } from './config/variables.js';
 
 export { ConfigError } from './config-error.js';
 
@@ -87,8 +88,9 @@ export interface GatewayConfig {
  */
 export function loadConfig(env: Env = process.env): GatewayConfig {
   const { values: v, set } = parseEnv(env);
-  // A default path lives in the installation; a path someone sets is relative to where they are.
-  const where = (name: 'REGISTRY' | 'DASHBOARD_DIR', value: string) => (set.has(name) ? path.resolve(value) : path.resolve(REPO_ROOT, value));
+  // A path someone sets is relative to where they are; some defaults live in the installation.
+  const where = (name: 'DATA_DIR' | 'REGISTRY' | 'DASHBOARD_DIR') =>
+    !set.has(name) && declaration(name)!.defaultInRepo ? path.resolve(REPO_ROOT, v[name]) : path.resolve(v[name]);
   return {
     host: v.GATEWAY_HOST,
     port: v.GATEWAY_PORT,
@@ -97,8 +99,8 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     mqttHost: v.MQTT_HOST,
     mqttClientId: v.MQTT_CLIENT_ID,
     topicPrefix: v.MQTT_TOPIC_PREFIX,
-    dataDir: path.resolve(v.DATA_DIR),
-    registryPath: where('REGISTRY', v.REGISTRY),
+    dataDir: where('DATA_DIR'),
+    registryPath: where('REGISTRY'),
     influx: v.INFLUX_URL !== undefined ? { url: v.INFLUX_URL, token: v.INFLUX_TOKEN, org: v.INFLUX_ORG, bucket: v.INFLUX_BUCKET } : undefined,
     adminPassword: v.GATEWAY_ADMIN_PASSWORD,
     logLevel: v.LOG_LEVEL,
@@ -134,7 +136,7 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     missedHeartbeats: v.MISSED_HEARTBEATS,
     maintenanceFlapHoldSec: v.MAINTENANCE_FLAP_HOLD_SEC,
     rawRetentionDays: v.LEDGER_RAW_RETENTION_DAYS,
-    dashboardDir: where('DASHBOARD_DIR', v.DASHBOARD_DIR),
+    dashboardDir: where('DASHBOARD_DIR'),
   };
 }
 
