@@ -66,7 +66,7 @@ export async function buildGateway(config: GatewayConfig, log: Logger): Promise<
     ? new MqttClientBus({
         url: config.mqttUrl,
         clientId: config.mqttClientId,
-        filter: config.mqttShareGroup ? `$share/${config.mqttShareGroup}/${topicNames.deviceFilter}` : topicNames.deviceFilter,
+        filter: topicNames.deviceFilter,
         statusTopic: topicNames.status,
         log: log.child({ module: 'mqtt' }),
       })

@@ -34,9 +34,23 @@ test('a bad environment variable stops the gateway, naming the variable', () => 
     ['MQTT_URL', 'http://broker:1883', /MQTT_URL at scheme: "http:" is not supported/],
     ['ACK_TIMEOUT_SEC', '0', /ACK_TIMEOUT_SEC at value: 0 is outside 1\.\.3600/],
     ['GATEWAY_ADMIN_PASSWORD', 'short', /GATEWAY_ADMIN_PASSWORD at value: must be at least 8 characters/],
+    ['MQTT_SHARE_GROUP', 'gateways', /MQTT_SHARE_GROUP at value: is not supported until gateway state is shared .*\(scale-out, issue 14\)/],
   ] as const) {
     const r = start({ [name]: value });
     assert.equal(r.status, 1, name);
     assert.match(r.stderr, fault);
   }
+});
+
+test('a broken ONVIF credentials file stops the gateway, naming the file, the field and the fault, never the password', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'reg-'));
+  const county = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'config/county.json'), 'utf8'));
+  county.onvifCredentials = 'onvif-credentials.json';
+  fs.writeFileSync(path.join(dir, 'county.json'), JSON.stringify(county));
+  const creds = path.join(dir, 'onvif-credentials.json');
+  fs.writeFileSync(creds, JSON.stringify({ default: { user: 'admin', password: 'cam-secret-1' } }));
+  const r = start({ REGISTRY: path.join(dir, 'county.json') });
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, new RegExp(`invalid configuration: ${creds.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} at /default/user: unknown field "user"`));
+  assert.ok(!r.stderr.includes('cam-secret-1'));
 });

@@ -7,14 +7,16 @@
  * watcher gives one only after `verdictAfterFailures` probes in a row failed; a failure before that
  * is reported through `failed` (the camera's latest report, and no verdict).
  *
- * Credentials come from ONVIF_USERNAME / ONVIF_PASSWORD, or from the file the registry names in
- * `onvifCredentials` (`{"default": {username, password}, "cameras": {"<id>": {username, password}}}`),
+ * Credentials come from the file the registry names in `onvifCredentials` (schema:
+ * `config/onvif-credentials.ts`) or from ONVIF_USERNAME / ONVIF_PASSWORD (through the config),
  * never from the registry, and are never logged.
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
+import type { OnvifCredentials } from '../config.js';
 import { ConfigError } from '../config-error.js';
+import { readJsonFile } from '../config/json-file.js';
+import { OnvifCredentialsFile } from '../config/onvif-credentials.js';
 import type { CameraPayload } from '../contract/mqtt.js';
 import type { RegistryIndex } from '../registry.js';
 import { CameraWatcher, type CameraEvent, type OnvifTarget, type ProbeOutcome } from './onvif/index.js';
@@ -39,21 +41,22 @@ export interface CameraWatchOptions {
   alive: (device: string, atMs: number) => void;
 }
 
-interface Credentials {
-  username?: string;
-  password?: string;
-}
-
-export function onvifTargets(registry: RegistryIndex, env: Record<string, string | undefined>): OnvifTarget[] {
-  const fallback: Credentials = { username: env.ONVIF_USERNAME, password: env.ONVIF_PASSWORD };
-  let file: { default?: Credentials; cameras?: Record<string, Credentials> } = {};
+/**
+ * One target per registry camera with an `onvif` address. Credentials: the camera's entry in the
+ * credentials file the registry names, else the file's `default`, else `fallback` (ONVIF_USERNAME /
+ * ONVIF_PASSWORD, validated by the config); a field missing from an entry comes from `fallback`.
+ * The file is validated here, at start: ConfigError names the file, the JSON pointer and the fault.
+ */
+export function onvifTargets(registry: RegistryIndex, fallback: OnvifCredentials): OnvifTarget[] {
+  let file: OnvifCredentialsFile = {};
   const ref = registry.registry.onvifCredentials;
   if (ref) {
     const where = path.resolve(path.dirname(registry.source), ref);
-    try {
-      file = JSON.parse(fs.readFileSync(where, 'utf8'));
-    } catch (err) {
-      throw new ConfigError(where, '(file)', `cannot read the ONVIF credentials file named by ${registry.source} /onvifCredentials: ${(err as Error).message}`);
+    file = readJsonFile(where, OnvifCredentialsFile, `the ONVIF credentials file named by ${registry.source} /onvifCredentials`);
+    // A mistyped id would silently fall back to the default login: refuse it instead.
+    for (const id of Object.keys(file.cameras ?? {})) {
+      if (registry.devices.get(id)?.kind !== 'camera')
+        throw new ConfigError(where, `/cameras/${id.replace(/~/g, '~0').replace(/\//g, '~1')}`, `"${id}" is not a camera in the registry ${registry.source}`);
     }
   }
   const targets: OnvifTarget[] = [];

@@ -18,7 +18,7 @@ export function camerasModule(ctx: ModuleContext): GatewayModule {
   const { registry, config, dispatcher } = ctx;
   let watcher: CameraWatcher | undefined;
   // Read at build time, so a bad credentials file stops the gateway at start.
-  const targets = onvifTargets(registry, process.env);
+  const targets = onvifTargets(registry, config.onvif.credentials);
 
   const deliver = (school: string, device: string, payload: CameraPayload) => {
     const now = ctx.now();

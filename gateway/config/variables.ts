@@ -1,0 +1,182 @@
+/**
+ * Every environment variable the gateway reads, declared once: name, type, default, range, unit
+ * and meaning. `loadConfig` parses, validates and fills defaults from this schema alone, and the
+ * README's configuration table is generated from it (`npm run config-docs`), so the three cannot
+ * drift apart. Contract §5 variables carry `contract: true`; the rest are the gateway's additions
+ * (marked ＋ in the README).
+ *
+ * The schema is plain TypeBox; the extra keys below (`envKind`, `unit`, `doc`…) are ignored by
+ * the validator and read by the parser, the error messages and the docs generator.
+ */
+import { FormatRegistry, Type, type Static, type TLiteral, type TSchema } from '@sinclair/typebox';
+
+/** How a variable's text becomes a value before the schema checks it. */
+export type EnvKind = 'int' | 'bool' | 'string' | 'enum' | 'url' | 'hostports';
+
+export interface VarMeta {
+  /** What it does, in markdown (one README cell). */
+  description: string;
+  /** Listed in contract §5 (the public interface); else an addition of this gateway. */
+  contract?: true;
+  unit?: 's' | 'ms' | 'bytes' | 'days' | 'frames' | 'points' | 'intervals' | 'probes' | 'characters';
+  /** README default cell when the value itself is not the right thing to show. */
+  doc?: string;
+  /** Never logged and never echoed in an error message. */
+  secret?: true;
+  /** Must be set when this other variable is; the text says why. */
+  requiredWith?: { name: string; why: string };
+  /** The default is a path inside the installation, not the working directory. */
+  defaultInRepo?: true;
+  /** Said after the quoted value when `pattern` does not match. */
+  patternMessage?: string;
+  /** Said after the list when an `enum` value is not allowed. */
+  enumHint?: string;
+  /** `url`: the schemes accepted (`mqtt:`), and what to suggest. */
+  schemes?: string[];
+  schemeHint?: string;
+  urlExample?: string;
+}
+
+type Meta = VarMeta & { envKind: EnvKind };
+
+const int = (def: number, minimum: number, maximum: number, meta: VarMeta) =>
+  Type.Integer({ default: def, minimum, maximum, envKind: 'int', ...meta });
+const bool = (def: boolean, meta: VarMeta) => Type.Boolean({ default: def, envKind: 'bool', ...meta });
+const text = (def: string, meta: VarMeta & { minLength?: number; maxLength?: number; pattern?: string }) =>
+  Type.String({ default: def, minLength: 1, maxLength: 1024, envKind: 'string', ...meta });
+const optionalText = (meta: VarMeta & { minLength?: number; maxLength?: number }) =>
+  Type.Optional(Type.String({ minLength: 1, maxLength: 1024, envKind: 'string', ...meta }));
+const oneOf = <const T extends readonly string[]>(values: T, def: T[number], meta: VarMeta) =>
+  Type.Union(values.map((v) => Type.Literal(v)) as TLiteral<T[number]>[], { default: def, envKind: 'enum', ...meta });
+const url = (schemes: string[], meta: VarMeta) =>
+  Type.Optional(
+    Type.String({
+      format: 'url',
+      // The scheme check as a pattern, so the schema alone decides what is valid.
+      pattern: `^(${schemes.map((s) => s.replace(/:$/, '')).join('|')})://`,
+      maxLength: 2048,
+      envKind: 'url',
+      schemes,
+      ...meta,
+    }),
+  );
+
+// host:port with a port 0..65535, no spaces or commas (items of a comma-separated list).
+const HOST_PORT = '^[^:\\s,]+:([0-9]{1,4}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])$';
+const hostPorts = (meta: VarMeta) =>
+  Type.Array(Type.String({ pattern: HOST_PORT }), { default: [], maxItems: 256, envKind: 'hostports', ...meta });
+
+FormatRegistry.Set('url', (v) => URL.canParse(v));
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** The one configuration schema. Property order is the README's row order. */
+export const ConfigSchema = Type.Object({
+  GATEWAY_PORT: int(8080, 0, 65535, { contract: true, description: 'HTTP and WebSocket port (`0`: any free port)' }),
+  GATEWAY_HOST: text('0.0.0.0', { description: 'HTTP listen address' }),
+  MQTT_URL: url(['mqtt:', 'mqtts:', 'ws:', 'wss:'], {
+    contract: true,
+    doc: 'unset: embedded broker',
+    schemeHint: 'use mqtt:// or mqtts://',
+    urlExample: 'mqtt://host:port or mqtts://host:port',
+    description: '`mqtt://` or `mqtts://` URL of an external broker (`ws://`, `wss://` also work)',
+  }),
+  MQTT_PORT: int(1883, 0, 65535, { contract: true, description: 'port of the embedded broker' }),
+  MQTT_HOST: text('0.0.0.0', { description: 'listen address of the embedded broker' }),
+  MQTT_CLIENT_ID: text('campus-gateway', { maxLength: 256, description: 'fixed client id of the persistent session on an external broker' }),
+  MQTT_TOPIC_PREFIX: text('campus/v1', {
+    contract: true,
+    // No wildcard, no whitespace, no trailing slash: the prefix is joined with `/{school}/{device}/{type}`.
+    pattern: '^[^#+\\s]*[^#+\\s/]$',
+    patternMessage: 'must be topic levels without wildcards or a trailing slash',
+    description: 'first topic levels of every device topic',
+  }),
+  DATA_DIR: text('./data', { contract: true, description: 'ledger, users file, token secret' }),
+  REGISTRY: text('config/county.json', { contract: true, defaultInRepo: true, description: 'the school/device registry' }),
+  DASHBOARD_DIR: text('dist/dashboard', { defaultInRepo: true, description: 'the built wall screen the gateway serves (`npm run build`)' }),
+  INFLUX_URL: url(['http:', 'https:'], {
+    contract: true,
+    doc: 'unset: no export',
+    schemeHint: 'use http:// or https://',
+    urlExample: 'http://host:8086',
+    description:
+      'time-series export to InfluxDB 2.x/3.x (or 1.8+ via its v2 API): [docs/influxdb.md](docs/influxdb.md), schema in [docs/influx-schema.md](docs/influx-schema.md)',
+  }),
+  INFLUX_TOKEN: optionalText({ contract: true, secret: true, description: 'InfluxDB API token (1.8: `user:password`)' }),
+  INFLUX_ORG: optionalText({ contract: true, description: 'InfluxDB organization (ignored by 1.8)' }),
+  INFLUX_BUCKET: optionalText({
+    contract: true,
+    requiredWith: { name: 'INFLUX_URL', why: 'for InfluxDB 1.8: database/retention-policy' },
+    description: 'InfluxDB bucket (1.8: `database/retention-policy`)',
+  }),
+  GATEWAY_ADMIN_PASSWORD: optionalText({
+    contract: true,
+    secret: true,
+    minLength: 8,
+    doc: 'random, printed once',
+    description: 'password of `admin` when the users file is first created',
+  }),
+  LOG_LEVEL: oneOf(LOG_LEVELS, 'info', { contract: true, enumHint: 'pino levels', description: 'pino level' }),
+  ACK_TIMEOUT_SEC: int(30, 1, 3600, { unit: 's', description: 'an alarm not acknowledged by then is escalated' }),
+  TOKEN_TTL_SEC: int(12 * 3600, 1, 30 * 86_400, { unit: 's', description: 'how long a login lasts' }),
+  CLOCK_SKEW_TOLERANCE_MS: int(5 * 60_000, 1000, 7 * 86_400_000, { unit: 'ms', description: 'device clocks further off are flagged (never refused)' }),
+  LEDGER_SYNC: oneOf(['full', 'normal'], 'full', { description: 'SQLite `synchronous`: `full` survives power loss, `normal` only a process crash' }),
+  FEED_RETAIN_FRAMES: int(100_000, 100, 100_000_000, { unit: 'frames', description: 'live-feed frames kept for screens that resume' }),
+  WS_MAX_BUFFERED_BYTES: int(8 * 1024 * 1024, 64 * 1024, 1024 * 1024 * 1024, {
+    unit: 'bytes',
+    description: 'a screen further behind than this is sent `resync` and closed',
+  }),
+  WS_RESUME_GRACE_MS: int(150, 0, 10_000, { unit: 'ms', description: 'how long a new screen may take to send `resume` before it gets a snapshot' }),
+  EXPORT_BATCH_SIZE: int(5000, 1, 100_000, { unit: 'points', description: 'points per InfluxDB write request' }),
+  EXPORT_MAX_BATCH_AGE_MS: int(1000, 0, 600_000, { unit: 'ms', description: 'a partial batch waits at most this long for more points' }),
+  INFLUX_TIMEOUT_MS: int(10_000, 100, 600_000, { unit: 'ms', description: 'a write request taking longer counts as failed (a hung database)' }),
+  EXPORT_MIN_BACKOFF_MS: int(1000, 10, 600_000, { unit: 'ms', description: 'first retry delay after a failed write (then exponential, with jitter)' }),
+  EXPORT_MAX_BACKOFF_MS: int(60_000, 10, 3_600_000, { unit: 'ms', description: 'retry delay cap' }),
+  EXPORT_LAG_WARN_SEC: int(300, 1, 30 * 86_400, {
+    unit: 's',
+    description: 'unexported points older than this: `/health` says `degraded`, the wall screen shows a warning',
+  }),
+  LEDGER_RAW_RETENTION_DAYS: int(30, 1, 3650, {
+    unit: 'days',
+    description: 'raw device events (heartbeat, availability, camera, ai, gate, checkin) are deleted from the ledger after this (alarms never)',
+  }),
+  MISSED_HEARTBEATS: int(3, 1, 100, {
+    unit: 'intervals',
+    description: 'a device is offline after this many heartbeat intervals of silence (intervals: registry)',
+  }),
+  MAINTENANCE_FLAP_HOLD_SEC: int(300, 0, 86_400, { unit: 's', description: 'a device that drops again this soon after returning reopens its maintenance alarm' }),
+  ONVIF_USERNAME: optionalText({ maxLength: 256, description: "user for the cameras the gateway probes, unless the registry's `onvifCredentials` file names one" }),
+  ONVIF_PASSWORD: optionalText({ maxLength: 256, secret: true, description: "password for the cameras the gateway probes, unless the registry's `onvifCredentials` file names one" }),
+  ONVIF_PROBE_INTERVAL_SEC: int(30, 1, 3600, {
+    unit: 's',
+    description: 'liveness probe (`GetSystemDateAndTime`) of each camera with an `onvif` address, ±10 % jitter',
+  }),
+  ONVIF_TIMEOUT_MS: int(5000, 100, 60_000, { unit: 'ms', description: 'probe timeout' }),
+  ONVIF_CONCURRENCY: int(32, 1, 1000, { unit: 'probes', description: 'probes in flight at once (never more than one per camera)' }),
+  ONVIF_DETAILS_EVERY: int(20, 1, 10_000, { unit: 'probes', description: 'every Nth probe also checks credentials, profiles and snapshot URI' }),
+  ONVIF_EVENTS: bool(true, { description: 'PullPoint subscriptions for tampering and health events' }),
+  ONVIF_DISCOVERY_MULTICAST: bool(true, { description: 'WS-Discovery by multicast (239.255.255.250:3702)' }),
+  ONVIF_DISCOVERY_UNICAST: hostPorts({ doc: 'unset', description: 'extra `host:port,…` to probe by unicast' }),
+  ONVIF_DISCOVERY_INTERVAL_SEC: int(3600, 0, 7 * 86_400, {
+    unit: 's',
+    description: 'scheduled discovery (`0`: on demand only, `GET /api/onvif/discover?refresh=true`)',
+  }),
+});
+
+export type ConfigValues = Static<typeof ConfigSchema>;
+export type ConfigVariable = keyof ConfigValues;
+
+/** The declaration of one variable (its schema with the metadata above). */
+export function declaration(name: string): (TSchema & Meta) | undefined {
+  return (ConfigSchema.properties as unknown as Record<string, TSchema & Meta>)[name];
+}
+
+/**
+ * Variables that stop the gateway when set, with the reason. Not in the schema (nothing reads
+ * them) nor in the README table.
+ */
+export const REFUSED: Record<string, string> = {
+  // MQTT.js also connects with protocol 4, where `$share/` is only an EMQX/HiveMQ extension.
+  MQTT_SHARE_GROUP:
+    "is not supported until gateway state is shared between gateways (scale-out, issue 14): with a shared subscription each gateway sees only part of each device's heartbeats and would mark devices offline falsely; unset it and run one gateway per broker",
+};
