@@ -9,6 +9,8 @@ export interface WaitOptions {
   intervalMs?: number;
 }
 
+type Truthy<T> = Exclude<T, false | 0 | '' | null | undefined>;
+
 /** Thrown when the condition did not hold in time; names what was awaited. */
 export class WaitTimeout extends Error {
   override name = 'WaitTimeout';
@@ -23,11 +25,11 @@ export async function waitFor<T>(
   what: string | (() => string),
   cond: () => T | Promise<T>,
   { timeoutMs = 10_000, intervalMs = 25 }: WaitOptions = {},
-): Promise<NonNullable<T>> {
+): Promise<Truthy<T>> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await cond();
-    if (value) return value as NonNullable<T>;
+    if (value) return value as Truthy<T>;
     if (Date.now() > deadline) throw new WaitTimeout(`timed out after ${timeoutMs} ms waiting for: ${typeof what === 'function' ? what() : what}`);
     await new Promise((r) => setTimeout(r, intervalMs));
   }
