@@ -118,6 +118,7 @@ export async function buildGateway(config: GatewayConfig, log: Logger): Promise<
 
   await app.register(fastifyJwt, { secret: loadOrCreateSecret(config.dataDir) });
   await app.register(fastifyWebsocket, { options: { maxPayload: 64 * 1024 } });
+  await app.register((await import('./routes/openapi.js')).openapiRoutes); // before the routes: it collects them
   await app.register(healthRoutes);
   await app.register(authRoutes);
   for (const m of modules) if (m.routes) await app.register(m.routes);

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { api, login, startGateway, type GatewayProc } from './support/gateway.js';
 import { collect, connectDevice, waitForMessage, type MqttClient } from './support/mqtt.js';
 import { openLive } from './support/ws.js';
+import { waitFor } from './support/wait.js';
 import { loadRegistry } from '../gateway/registry.js';
 import path from 'node:path';
 import { REPO_ROOT } from './support/gateway.js';
@@ -68,7 +69,7 @@ test('the same (device, id) published twice is one alarm, and the button is told
   await device.publishAsync(topic(button2, 'alarm'), body, { qos: 1 });
   const all = (await api(gw.url, token, 'GET', '/api/alarms?state=all&limit=1000')).body.alarms as { sourceId: string; device: string }[];
   assert.deepEqual(all.filter((a) => a.sourceId === id).map((a) => a.device).sort(), [button.id, button2.id].sort());
-  await waitUntil(() => lamp.messages.filter((m) => JSON.parse(m.payload.toString()).id === id).length === 2);
+  await waitFor('two alarm/state messages for the alarm', () => lamp.messages.filter((m) => JSON.parse(m.payload.toString()).id === id).length === 2, { timeoutMs: 5000 });
   lamp.stop();
 });
 
@@ -181,7 +182,7 @@ test('every kind of bad input is refused on _gateway/rejected with a reason, cre
     [`${topic(button, 'heartbeat')}/a/b`, '{}', /5 levels below campus\/v1, expected 3/],
   ];
   for (const [t, payload] of bad) await device.publishAsync(t, payload, { qos: 1 });
-  await waitUntil(() => rejected.messages.length >= bad.length);
+  await waitFor('a rejection for every bad message', () => rejected.messages.length >= bad.length, { timeoutMs: 5000 });
   rejected.stop();
   const reasons = rejected.messages.map((m) => JSON.parse(m.payload.toString()) as { topic: string; reason: string; receivedAt: string });
   bad.forEach(([t, , expected], i) => {
@@ -273,7 +274,7 @@ test('a screen that disconnects, misses events and resumes receives exactly the 
   await watcher.close();
 
   const back = await openLive(gw.url, token, { resumeSince: seen.seq });
-  await waitUntil(() => back.frames.length >= now.seq - seen.seq);
+  await waitFor('the replay of every missed frame', () => back.frames.length >= now.seq - seen.seq, { timeoutMs: 5000 });
   await sleep(300);
   assert.ok(!back.frames.some((f) => f.type === 'snapshot'), 'no snapshot: a replay');
   // Frames after `now` may be live ones (an older alarm escalating meanwhile); the replay is what came before.
@@ -317,10 +318,3 @@ function range(from: number, to: number): number[] {
   return Array.from({ length: to - from + 1 }, (_, i) => from + i);
 }
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function waitUntil(cond: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await sleep(25);
-  }
-}

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { api, login, REPO_ROOT, startGateway } from './support/gateway.js';
 import { startMosquitto } from './support/mosquitto.js';
 import { connectDevice, waitForMessage } from './support/mqtt.js';
+import { waitFor } from './support/wait.js';
 import { loadRegistry } from '../gateway/registry.js';
 
 const registry = loadRegistry(path.join(REPO_ROOT, 'config/county.json'));
@@ -24,14 +25,6 @@ async function alarmsBySource(url: string, token: string, prefix: string): Promi
   for (const a of res.body.alarms as { sourceId: string; device: string }[])
     if (a.sourceId.startsWith(prefix)) counts.set(`${a.device}/${a.sourceId}`, (counts.get(`${a.device}/${a.sourceId}`) ?? 0) + 1);
   return counts;
-}
-
-async function eventually(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(200);
-  }
 }
 
 function expectExactlyOnce(counts: Map<string, number>, expected: string[]): void {
@@ -60,7 +53,7 @@ test('Mosquitto: kill -9 the gateway during a burst, restart it: every alarm is 
     }
     await Promise.all(publishes); // the broker has them all
     await gw.restart();
-    await eventually(async () => (await alarmsBySource(gw.url, token, prefix)).size >= N, 60_000, `${N} alarms after restart`);
+    await waitFor(`${N} alarms after restart`, async () => (await alarmsBySource(gw.url, token, prefix)).size >= N, { timeoutMs: 60_000, intervalMs: 200 });
     expectExactlyOnce(await alarmsBySource(gw.url, token, prefix), expected);
   } finally {
     await device.endAsync();
@@ -89,19 +82,19 @@ test('Mosquitto: alarms queued for a stopped gateway survive a broker restart, a
     await device.endAsync();
     await broker.restart(); // the queue lives only in the broker's persistence now
     await gw.restart();
-    await eventually(async () => (await alarmsBySource(gw.url, token, prefix)).size >= 50, 30_000, 'queued alarms');
+    await waitFor('queued alarms', async () => (await alarmsBySource(gw.url, token, prefix)).size >= 50, { timeoutMs: 30_000, intervalMs: 200 });
     expectExactlyOnce(await alarmsBySource(gw.url, token, prefix), expected);
 
     // Broker restart while the gateway runs: health says so, then it reconnects and takes alarms again.
     await broker.stop();
-    await eventually(async () => (await api(gw.url, '', 'GET', '/health')).status === 503, 10_000, '/health 503 without a broker');
+    await waitFor('/health 503 without a broker', async () => (await api(gw.url, '', 'GET', '/health')).status === 503, { timeoutMs: 10_000, intervalMs: 200 });
     await broker.restart();
-    await eventually(async () => (await api(gw.url, '', 'GET', '/health')).status === 200, 20_000, '/health 200 after reconnect');
+    await waitFor('/health 200 after reconnect', async () => (await api(gw.url, '', 'GET', '/health')).status === 200, { timeoutMs: 20_000, intervalMs: 200 });
     device = await connectDevice(broker.url);
     const late = `${prefix}late`;
     await device.publishAsync(alarmTopic(0), JSON.stringify({ id: late, ts: Date.now(), kind: 'panic' }), { qos: 1 });
     await device.endAsync();
-    await eventually(async () => (await alarmsBySource(gw.url, token, late)).size === 1, 10_000, 'an alarm after the broker came back');
+    await waitFor('an alarm after the broker came back', async () => (await alarmsBySource(gw.url, token, late)).size === 1, { timeoutMs: 10_000, intervalMs: 200 });
   } finally {
     await gw.stop();
     await broker.stop();
@@ -136,7 +129,7 @@ test('embedded broker: kill -9 during a burst loses no alarm the device had PUBA
     assert.deepEqual(lost, [], `${lost.length} PUBACKed alarms lost`);
     // …and once the device has reconnected and resent its unacknowledged ones, all are there once.
     await Promise.all(publishes);
-    await eventually(async () => (await alarmsBySource(gw.url, token, prefix)).size >= all.length, 30_000, 'every alarm after the device resent');
+    await waitFor('every alarm after the device resent', async () => (await alarmsBySource(gw.url, token, prefix)).size >= all.length, { timeoutMs: 30_000, intervalMs: 200 });
     expectExactlyOnce(await alarmsBySource(gw.url, token, prefix), all);
   } finally {
     await device.endAsync();

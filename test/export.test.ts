@@ -9,6 +9,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { REPO_ROOT, api, login, startGateway, type GatewayProc } from './support/gateway.js';
 import { connectDevice, type MqttClient } from './support/mqtt.js';
+import { waitFor } from './support/wait.js';
 import { exportSeries, startVictoria, type Victoria, type ExportedSeries } from './support/victoria.js';
 import { loadRegistry } from '../gateway/registry.js';
 
@@ -59,13 +60,11 @@ async function expectHeartbeats(vm: Victoria, expected: number, timeoutMs = 60_0
 }
 
 async function waitExportIdle(gw: GatewayProc, timeoutMs = 60_000): Promise<Record<string, any>> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const h = (await api(gw.url, '', 'GET', '/health')).body;
-    if (h.influx.backlog === 0) return h.influx;
-    if (Date.now() > end) throw new Error(`outbox not drained: ${JSON.stringify(h.influx)}`);
-    await sleep(200);
-  }
+  let influx: Record<string, any> = {};
+  return waitFor(() => `the outbox drained (last: ${JSON.stringify(influx)})`, async () => {
+    influx = (await api(gw.url, '', 'GET', '/health')).body.influx;
+    return influx.backlog === 0 && influx;
+  }, { timeoutMs, intervalMs: 200 });
 }
 
 test('events become points with the documented measurements, tags, fields and timestamps', async () => {

@@ -5,6 +5,7 @@ import { after, describe, it } from 'node:test';
 import { WebSocketServer } from 'ws';
 import mqtt from 'mqtt';
 import { collect, connectDevice, topicMatches, waitForMessage } from './support/mqtt.js';
+import { waitFor } from './support/wait.js';
 import { startMosquitto } from './support/mosquitto.js';
 import { freePort } from './support/ports.js';
 import { exportSeries, startVictoria } from './support/victoria.js';
@@ -48,8 +49,7 @@ describe('mosquitto', () => {
     const c = collect(sub, 'test/live/+');
     await c.ready;
     for (const n of [1, 2, 3]) await sub.publishAsync(`test/live/${n}`, String(n), { qos: 1 });
-    const deadline = Date.now() + 5000;
-    while (c.messages.length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await waitFor('three live messages', () => c.messages.length >= 3, { timeoutMs: 5000, intervalMs: 20 });
     c.stop();
     assert.deepEqual(c.messages.map((m) => m.payload.toString()), ['1', '2', '3']);
 
@@ -83,8 +83,7 @@ describe('mosquitto', () => {
     const back = mqtt.connect(broker.url, { clientId, clean: false, reconnectPeriod: 0 });
     const topics = new Set<string>();
     back.on('message', (topic) => topics.add(topic));
-    const deadline = Date.now() + 10_000;
-    while (topics.size < n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    await waitFor(() => `${n} queued messages (got ${topics.size})`, () => topics.size >= n, { timeoutMs: 10_000, intervalMs: 50 });
     await back.endAsync();
     assert.equal(topics.size, n);
   });

@@ -1,12 +1,19 @@
 /** Contract §3–4: HTTP shapes and live-feed frames. The dashboard imports these types too. */
-import { Type, type Static } from '@sinclair/typebox';
-import { lit } from './common.js';
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { ErrorBody, lit } from './common.js';
 import { ALARM_KINDS, CAMERA_ZONES, DEVICE_KINDS, type DeviceKind } from './mqtt.js';
 
 
 export const ROLES = ['viewer', 'maintenance', 'operator', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
 export const Role = lit(ROLES);
+
+/**
+ * Objects the contract says may grow ("more fields may be added"). Fastify serializes replies
+ * with fast-json-stringify, which drops every property a schema does not declare unless the
+ * object is open: so every reply object below is open, and nothing the gateway sends is lost.
+ */
+const OPEN = { additionalProperties: true } as const;
 
 export const ALARM_STATES = ['raised', 'acknowledged', 'dispatched', 'resolved'] as const;
 export type AlarmState = (typeof ALARM_STATES)[number];
@@ -18,7 +25,7 @@ export const HistoryEntry = Type.Object({
   at: Type.String(),
   by: Type.Optional(Type.String()),
   note: Type.Optional(Type.String()),
-});
+}, OPEN);
 
 export const Alarm = Type.Object({
   id: Type.String(),
@@ -44,7 +51,7 @@ export const Alarm = Type.Object({
   escalated: Type.Boolean(),
   escalatedAt: Type.Optional(Type.String()),
   history: Type.Array(HistoryEntry),
-});
+}, OPEN);
 export type Alarm = Static<typeof Alarm>;
 export type HistoryEntry = Static<typeof HistoryEntry>;
 
@@ -63,7 +70,7 @@ export const Device = Type.Object({
   /** When the current status began. */
   since: Type.Union([Type.String(), Type.Null()]),
   /** The open maintenance alarm of an offline alarm button or camera. */
-  maintenance: Type.Optional(Type.Object({ id: Type.String(), openedAt: Type.String(), reason: Type.String(), flaps: Type.Number() })),
+  maintenance: Type.Optional(Type.Object({ id: Type.String(), openedAt: Type.String(), reason: Type.String(), flaps: Type.Number() }, OPEN)),
   battery: Type.Optional(Type.Number()),
   rssi: Type.Optional(Type.Number()),
   /** A camera's latest own report (edge NVR or the gateway's ONVIF watcher). */
@@ -74,9 +81,9 @@ export const Device = Type.Object({
       rttMs: Type.Optional(Type.Number()),
       clockSkewMs: Type.Optional(Type.Number()),
       error: Type.Optional(Type.String()),
-    }),
+    }, OPEN),
   ),
-});
+}, OPEN);
 export type Device = Static<typeof Device>;
 
 export const SchoolStatus = Type.Object({
@@ -86,16 +93,16 @@ export const SchoolStatus = Type.Object({
   type: Type.String(),
   students: Type.Number(),
   region: Type.String(),
-  devices: Type.Object({ total: Type.Number(), online: Type.Number() }),
+  devices: Type.Object({ total: Type.Number(), online: Type.Number() }, OPEN),
   openAlarms: Type.Number(),
-});
+}, OPEN);
 export type SchoolStatus = Static<typeof SchoolStatus>;
 
 export const LoginBody = Type.Object(
   { user: Type.String({ minLength: 1, maxLength: 64 }), password: Type.String({ minLength: 1, maxLength: 256 }) },
   { additionalProperties: false },
 );
-export const LoginReply = Type.Object({ token: Type.String(), role: Role, expiresAt: Type.String(), user: Type.String() });
+export const LoginReply = Type.Object({ token: Type.String(), role: Role, expiresAt: Type.String(), user: Type.String() }, OPEN);
 
 export const ActionBody = Type.Object(
   { note: Type.Optional(Type.String({ maxLength: 2000 })) },
@@ -128,59 +135,174 @@ export interface Snapshot {
 }
 
 /** A maintenance alarm: an alarm button or camera gone offline (domain/maintenance.ts). */
-export interface MaintenanceAlarmView {
-  id: string;
-  device: string;
-  deviceName: string;
-  deviceKind: DeviceKind;
-  school: string;
-  zone?: string;
-  state: 'open' | 'cleared';
-  openedAt: string;
-  /** Why it went offline: silent, last_will, never_seen. */
-  reason: string;
-  clearedAt?: string;
-  /** Total time offline, over every flap, when cleared. */
-  downMs?: number;
-  flaps: number;
-}
+export const MaintenanceAlarmView = Type.Object(
+  {
+    id: Type.String(),
+    device: Type.String(),
+    deviceName: Type.String(),
+    deviceKind: lit(DEVICE_KINDS),
+    school: Type.String(),
+    zone: Type.Optional(Type.String()),
+    state: lit(['open', 'cleared'] as const),
+    openedAt: Type.String(),
+    /** Why it went offline: silent, last_will, never_seen. */
+    reason: Type.String({ description: 'why it went offline: silent, last_will, never_seen' }),
+    clearedAt: Type.Optional(Type.String()),
+    /** Total time offline, over every flap, when cleared. */
+    downMs: Type.Optional(Type.Number({ description: 'total time offline over every flap, when cleared' })),
+    flaps: Type.Number(),
+  },
+  OPEN,
+);
+export type MaintenanceAlarmView = Static<typeof MaintenanceAlarmView>;
 
 /** GET /api/cameras/uptime (contract §3): figures over the window; unknown time is left out of `ratio`. */
-export interface UptimeFiguresView {
+const uptimeFigures = {
   /** up / (up + down); null when nothing is known. */
-  ratio: number | null;
-  upMs: number;
-  downMs: number;
-  unknownMs: number;
+  ratio: Type.Union([Type.Number(), Type.Null()], { description: 'up / (up + down); null when nothing is known' }),
+  upMs: Type.Number(),
+  downMs: Type.Number(),
+  unknownMs: Type.Number(),
   /** Outages that began in the window. */
-  outages: number;
-  longestOutageMs: number;
+  outages: Type.Number({ description: 'outages that began in the window' }),
+  longestOutageMs: Type.Number(),
   /** Mean time to repair (outages that ended in the window), null when none ended. */
-  mttrMs: number | null;
-}
+  mttrMs: Type.Union([Type.Number(), Type.Null()], { description: 'mean time to repair of the outages that ended in the window; null when none ended' }),
+};
+export const UptimeFiguresView = Type.Object(uptimeFigures, OPEN);
+export type UptimeFiguresView = Static<typeof UptimeFiguresView>;
 
-export interface CameraUptime extends UptimeFiguresView {
-  id: string;
-  name: string;
-  school: string;
-  zone?: string;
-  down: boolean;
-  downSince: string | null;
-}
+export const CameraUptime = Type.Object(
+  {
+    id: Type.String(),
+    name: Type.String(),
+    school: Type.String(),
+    zone: Type.Optional(Type.String()),
+    ...uptimeFigures,
+    down: Type.Boolean(),
+    downSince: Type.Union([Type.String(), Type.Null()]),
+  },
+  OPEN,
+);
+export type CameraUptime = Static<typeof CameraUptime>;
 
-export interface GroupUptime extends UptimeFiguresView {
-  id: string;
-  devices: number;
-  down: number;
-}
+export const GroupUptime = Type.Object({ id: Type.String(), devices: Type.Number(), down: Type.Number(), ...uptimeFigures }, OPEN);
+export type GroupUptime = Static<typeof GroupUptime>;
 
-export interface UptimeReport {
-  window: '24h' | '7d' | '30d';
-  from: string;
-  to: string;
-  gatewayDownMs: number;
-  /** Worst first. */
-  cameras: CameraUptime[];
-  schools: GroupUptime[];
-  zones: GroupUptime[];
-}
+export const UptimeReport = Type.Object(
+  {
+    window: lit(['24h', '7d', '30d'] as const),
+    from: Type.String(),
+    to: Type.String(),
+    gatewayDownMs: Type.Number(),
+    /** Worst first. */
+    cameras: Type.Array(CameraUptime, { description: 'worst first' }),
+    schools: Type.Array(GroupUptime),
+    zones: Type.Array(GroupUptime),
+  },
+  OPEN,
+);
+export type UptimeReport = Static<typeof UptimeReport>;
+
+// ---- Replies of the HTTP routes (contract §3), as their response schemas declare them. ----
+
+/** `security` of a route that needs a bearer token (OpenAPI security scheme `bearerAuth`). */
+export const BEARER = [{ bearerAuth: [] }];
+
+/** Contract §3 errors: `{"error": code, "message": words}`; more fields may follow (a 409's state). */
+export const errorReply = (description: string) => Type.Object(ErrorBody.properties, { ...OPEN, description });
+
+/** The refusals every route with a token shares: no or bad token, too weak a role. */
+export const AUTH_ERRORS = {
+  401: errorReply('no token, or the token is not valid or has expired (`unauthorized`, `token_expired`)'),
+  403: errorReply('the role of the token is too weak for this route (`forbidden`)'),
+};
+export const BAD_REQUEST = { 400: errorReply('the query, path or body does not match the schema (`bad_request`), with what is wrong') };
+export const INTERNAL = { 500: errorReply('internal error; the message never shows internals (see the gateway log)') };
+
+export const UserView = Type.Object({ user: Type.String(), role: Role, createdAt: Type.String() }, OPEN);
+export const UsersReply = Type.Object({ users: Type.Array(UserView) }, OPEN);
+export const UserSaved = Type.Object({ user: Type.String(), role: Role }, { ...OPEN, description: 'the account was created or replaced' });
+
+export const AlarmsReply = Type.Object({ alarms: Type.Array(Alarm, { description: 'newest first' }) }, OPEN);
+export const IllegalTransitionReply = Type.Object(
+  {
+    ...ErrorBody.properties,
+    state: lit(ALARM_STATES),
+    alarm: Alarm,
+  },
+  { ...OPEN, description: 'the action is not allowed in the alarm\'s current state (`illegal_transition`); `state` and `alarm` are the current ones' },
+);
+
+export const SchoolsReply = Type.Object(
+  {
+    county: Type.Object({ id: Type.String(), name: Type.String(), nameEn: Type.Optional(Type.String()), region: Type.String() }, OPEN),
+    schools: Type.Array(SchoolStatus),
+  },
+  OPEN,
+);
+const CountByKind = Type.Record(Type.String(), Type.Number());
+export const StatsReply = Type.Object(
+  {
+    messagesLastMinute: Type.Record(Type.String(), Type.Number(), { description: 'accepted MQTT messages of the last minute, per topic type' }),
+    devices: Type.Object({ total: CountByKind, online: CountByKind }, { ...OPEN, description: 'devices per kind, and how many are online' }),
+    alarms: Type.Object({ open: Type.Number({ description: 'open real (not test) alarms' }), escalated: Type.Number() }, OPEN),
+  },
+  OPEN,
+);
+export const DevicesReply = Type.Object({ devices: Type.Array(Device) }, OPEN);
+export const MaintenanceReply = Type.Object({ alarms: Type.Array(MaintenanceAlarmView) }, OPEN);
+
+export const DiscoveryReply = Type.Object(
+  {
+    at: Type.String(),
+    cameras: Type.Array(
+      Type.Object(
+        {
+          xaddrs: Type.Array(Type.String()),
+          scopes: Type.Array(Type.String()),
+          urn: Type.Optional(Type.String()),
+          registered: Type.Union([Type.String(), Type.Null()], { description: 'the registry id of the camera, null when the registry does not know it' }),
+        },
+        OPEN,
+      ),
+    ),
+    unregistered: Type.Number(),
+  },
+  OPEN,
+);
+
+export const HealthReply = Type.Object(
+  {
+    status: lit(['ok', 'degraded'] as const),
+    mqtt: Type.Object(
+      { mode: Type.Optional(Type.String()), connected: Type.Optional(Type.Boolean()) },
+      { ...OPEN, description: 'the broker (embedded: port, clients; external: redacted url, client id)' },
+    ),
+    ledger: Type.Object({ ok: Type.Boolean(), feedSeq: Type.Number(), events: Type.Number(), sizeBytes: Type.Number() }, OPEN),
+    influx: Type.Object(
+      {
+        enabled: Type.Boolean(),
+        lagging: Type.Boolean(),
+        state: Type.Optional(Type.String()),
+        url: Type.Optional(Type.String({ description: 'without credentials' })),
+        bucket: Type.Optional(Type.String()),
+        backlog: Type.Optional(Type.Number()),
+        lagSec: Type.Optional(Type.Number()),
+        lagWarnSec: Type.Optional(Type.Number()),
+        quarantined: Type.Optional(Type.Number()),
+        exported: Type.Optional(Type.Number()),
+        lastSuccessAt: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+        lastError: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+        nextAttemptAt: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+      },
+      { ...OPEN, description: 'the time-series export; only `enabled` and `lagging` when no InfluxDB is configured' },
+    ),
+    live: Type.Object({ clients: Type.Number() }, OPEN),
+    uptimeSec: Type.Number(),
+  },
+  OPEN,
+);
+
+/** The same schema with a description (OpenAPI shows it as the response's description). */
+export const described = <T extends TSchema>(schema: T, description: string): T => ({ ...schema, description });

@@ -1,8 +1,24 @@
 import type { FastifyPluginAsync } from 'fastify';
+import { HealthReply, INTERNAL, described } from '../contract/api.js';
+
+const healthSchema = {
+  tags: ['health'],
+  summary: 'Whether the gateway can take alarms, and the state of its parts (anyone)',
+  response: {
+    200: described(HealthReply, 'it can take alarms (`status` is `degraded` when, say, the export lags)'),
+    503: described(HealthReply, 'it cannot take alarms: the broker or the ledger is down'),
+    ...INTERNAL,
+  },
+};
+const metricsSchema = {
+  tags: ['health'],
+  summary: 'Prometheus metrics (anyone)',
+  response: { 200: { description: 'Prometheus text exposition format', content: { 'text/plain': { schema: { type: 'string' } } } }, ...INTERNAL },
+};
 
 /** GET /health (contract §3: 503 when the gateway cannot take alarms) and GET /metrics. */
 export const healthRoutes: FastifyPluginAsync = async (app) => {
-  app.get('/health', async (_req, reply) => {
+  app.get('/health', { schema: healthSchema }, async (_req, reply) => {
     const { bus, dispatcher, store, hub, startedAt, modules } = app.gw;
     const ledgerOk = dispatcher.healthy();
     const stats = await store.stats();
@@ -27,7 +43,7 @@ export const healthRoutes: FastifyPluginAsync = async (app) => {
     return reply.code(canTakeAlarms ? 200 : 503).send(body);
   });
 
-  app.get('/metrics', async (_req, reply) => {
+  app.get('/metrics', { schema: metricsSchema }, async (_req, reply) => {
     const { metrics, bus, store, modules } = app.gw;
     metrics.mqttConnected.set(bus.connected() ? 1 : 0);
     metrics.ledgerBytes.set((await store.stats()).sizeBytes);

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import pino from 'pino';
 import { startOnvifSim, type OnvifSim } from '../../scripts/onvif-sim/index.js';
 import { CameraWatcher, type CameraEvent, type SubscriptionState } from '../../gateway/ingest/onvif/index.js';
+import { waitFor } from '../support/wait.js';
 
 const log = pino({ level: 'silent' });
 let sim: OnvifSim;
@@ -15,14 +16,6 @@ let watcher: CameraWatcher;
 const events: { id: string; e: CameraEvent }[] = [];
 const alive = new Map<string, number>();
 const states: { id: string; state: SubscriptionState; message?: string }[] = [];
-
-async function until(what: string, cond: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 before(async () => {
   sim = await startOnvifSim({ cameras: 4, password: 'pw', discovery: false });
@@ -40,7 +33,7 @@ before(async () => {
     onSubscription: (id, state, message) => states.push({ id, state, message }),
   });
   watcher.start();
-  await until('every camera subscribed', () => sim.stats().subscriptions === 4 && sim.stats().pendingPulls === 4);
+  await waitFor('every camera subscribed', () => sim.stats().subscriptions === 4 && sim.stats().pendingPulls === 4);
 });
 
 after(async () => {
@@ -52,7 +45,7 @@ test('a tamper event emitted by the camera reaches onEvent through the PullPoint
   const id = sim.cameraIds()[1];
   const t0 = Date.now();
   assert.equal(sim.emitEvent(id, 'tns1:VideoSource/GlobalSceneChange/ImagingService'), 1);
-  await until('the event', () => events.some((x) => x.id === id));
+  await waitFor('the event', () => events.some((x) => x.id === id));
   const got = events.find((x) => x.id === id)!;
   assert.equal(got.e.topic, 'tns1:VideoSource/GlobalSceneChange/ImagingService');
   assert.equal(got.e.data.State, 'true');
@@ -70,7 +63,7 @@ test('health topics arrive with their data; topics outside the filter are droppe
   sim.emitEvent(id, 'tns1:Device/HardwareFailure/StorageFailure');
   sim.emitEvent(id, { topic: 'tns1:RuleEngine/CellMotionDetector/Motion' });
   sim.emitEvent(id, 'tns1:Monitoring/ProcessorUsage'); // not ours
-  await until('four events', () => events.filter((x) => x.id === id).length >= 4);
+  await waitFor('four events', () => events.filter((x) => x.id === id).length >= 4);
   await new Promise((r) => setTimeout(r, 200));
   const mine = events.filter((x) => x.id === id).map((x) => x.e);
   assert.deepEqual(
@@ -88,15 +81,15 @@ test('a live subscription is a sign of life', () => {
 test('after the camera went down (losing its subscription), the subscription is re-created and events flow again', async () => {
   const id = sim.cameraIds()[3];
   sim.setDown(id, 'reset'); // a reboot: subscriptions gone, the pending poll cut
-  await until('subscription failed', () => states.some((s) => s.id === id && s.state === 'failed'));
+  await waitFor('subscription failed', () => states.some((s) => s.id === id && s.state === 'failed'));
   await new Promise((r) => setTimeout(r, 500));
   sim.setDown(id, false);
   // The next good liveness probe (1 s interval) cuts the backoff short.
-  await until('re-subscribed', () => sim.camera(id).subscriptions === 1 && states.filter((s) => s.id === id).at(-1)?.state === 'active', 8000);
-  await until('poll pending', () => sim.stats().pendingPulls === 4);
+  await waitFor('re-subscribed', () => sim.camera(id).subscriptions === 1 && states.filter((s) => s.id === id).at(-1)?.state === 'active', { timeoutMs: 8000 });
+  await waitFor('poll pending', () => sim.stats().pendingPulls === 4);
   events.length = 0;
   sim.emitEvent(id, 'tns1:VideoSource/GlobalSceneChange/ImagingService');
-  await until('event after re-subscribe', () => events.some((x) => x.id === id));
+  await waitFor('event after re-subscribe', () => events.some((x) => x.id === id));
 });
 
 test('stop() ends the long polls and unsubscribes', async () => {

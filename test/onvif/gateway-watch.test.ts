@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { REPO_ROOT, api, login, startGateway, type GatewayProc } from '../support/gateway.js';
 import { openLive, type LiveClient } from '../support/ws.js';
+import { waitFor } from '../support/wait.js';
 import { startOnvifSim, type OnvifSim } from '../../scripts/onvif-sim/index.js';
 
 const county = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'config/county.json'), 'utf8'));
@@ -86,21 +87,18 @@ test('a wrong password is reported as such, and the camera stays online', async 
 
 test('clock skew is reported', async () => {
   sim.setClockSkew(skewed.id, 90_000);
-  const end = Date.now() + 8000;
   let skew: number | undefined;
-  while (Date.now() < end) {
+  await waitFor(() => `a clock skew over 80 s (last: ${skew} ms)`, async () => {
     skew = (await view(skewed.id)).camera?.clockSkewMs;
-    if (skew !== undefined && skew > 80_000) break;
-    await new Promise((r) => setTimeout(r, 250));
-  }
+    return skew !== undefined && skew > 80_000;
+  }, { timeoutMs: 8000, intervalMs: 250 });
   assert.ok(skew !== undefined && Math.abs(skew - 90_000) < 2000, `skew ${skew} ms`);
 });
 
 test('a tamper event reaches the wall screen', async () => {
   const topic = 'tns1:VideoSource/GlobalSceneChange/ImagingService';
-  const end = Date.now() + 10_000;
   // The PullPoint subscription may still be being set up: emit until a subscription takes it.
-  while (sim.emitEvent(skewed.id, topic) === 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 200));
+  await waitFor('a PullPoint subscription that takes the tamper event', () => sim.emitEvent(skewed.id, topic) > 0, { timeoutMs: 10_000, intervalMs: 200 });
   const f = await screen.next((fr) => fr.type === 'camera' && fr.data.device === skewed.id && fr.data.event === topic, 10_000);
   assert.equal(f.data.school, school.id);
 });

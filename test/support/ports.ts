@@ -1,4 +1,5 @@
 import net from 'node:net';
+import { waitFor } from './wait.js';
 
 /**
  * A TCP port on 127.0.0.1 that was free a moment ago (the kernel picks it; we close it again).
@@ -28,12 +29,8 @@ export async function waitForTcp(
   opts: { host?: string; timeoutMs?: number; intervalMs?: number; abort?: () => Error | undefined } = {},
 ): Promise<void> {
   const host = opts.host ?? '127.0.0.1';
-  const deadline = Date.now() + (opts.timeoutMs ?? 10_000);
-  const intervalMs = opts.intervalMs ?? 50;
-  for (;;) {
-    const aborted = opts.abort?.();
-    if (aborted) throw aborted;
-    const ok = await new Promise<boolean>((resolve) => {
+  const accepts = () =>
+    new Promise<boolean>((resolve) => {
       const sock = net.connect({ host, port });
       sock.setTimeout(1000);
       sock.once('connect', () => {
@@ -46,8 +43,13 @@ export async function waitForTcp(
       });
       sock.once('error', () => resolve(false));
     });
-    if (ok) return;
-    if (Date.now() > deadline) throw new Error(`nothing accepted TCP on ${host}:${port} within ${opts.timeoutMs ?? 10_000} ms`);
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
+  await waitFor(
+    `something to accept TCP on ${host}:${port}`,
+    async () => {
+      const aborted = opts.abort?.();
+      if (aborted) throw aborted;
+      return accepts();
+    },
+    { timeoutMs: opts.timeoutMs ?? 10_000, intervalMs: opts.intervalMs ?? 50 },
+  );
 }

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import { ALARM_ACTIONS, ActionBody, type AlarmAction } from '../../contract/api.js';
+import { ALARM_ACTIONS, AUTH_ERRORS, ActionBody, Alarm, AlarmsReply, BAD_REQUEST, BEARER, INTERNAL, IllegalTransitionReply, described, errorReply, type AlarmAction } from '../../contract/api.js';
 import { parseWireTime } from '../../contract/common.js';
 import { requireRole } from '../../auth/guard.js';
 import { HttpError } from '../../errors.js';
@@ -16,11 +16,38 @@ const AlarmQuery = Type.Object(
   { additionalProperties: false },
 );
 
+const AlarmParams = Type.Object({ alarmId: Type.String({ maxLength: 64 }) });
+const NOT_FOUND = { 404: errorReply('no alarm with that id (`not_found`)') };
+
+const listSchema = {
+  tags: ['alarms'],
+  summary: 'Alarms, newest first (viewer+)',
+  security: BEARER,
+  querystring: AlarmQuery,
+  response: { 200: described(AlarmsReply, 'the alarms, newest first'), ...BAD_REQUEST, ...AUTH_ERRORS, ...INTERNAL },
+};
+const oneSchema = {
+  tags: ['alarms'],
+  summary: 'One alarm with its full history (viewer+)',
+  security: BEARER,
+  params: AlarmParams,
+  response: { 200: described(Alarm, 'the alarm with its full history'), ...BAD_REQUEST, ...AUTH_ERRORS, ...NOT_FOUND, ...INTERNAL },
+};
+const ACTION_SUMMARY: Record<AlarmAction, string> = { ack: 'Acknowledge', dispatch: 'Dispatch help to', resolve: 'Resolve' };
+const actionSchema = (action: AlarmAction) => ({
+  tags: ['alarms'],
+  summary: `${ACTION_SUMMARY[action]} an alarm (operator+); the acting operator comes from the token`,
+  security: BEARER,
+  params: AlarmParams,
+  body: Type.Optional(ActionBody),
+  response: { 200: described(Alarm, 'the alarm after the action'), ...BAD_REQUEST, ...AUTH_ERRORS, ...NOT_FOUND, 409: IllegalTransitionReply, ...INTERNAL },
+});
+
 export const alarmRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const alarms = app.gw.module<AlarmsModule>('alarms');
   const viewer = requireRole(app, 'viewer');
 
-  app.get('/api/alarms', { preHandler: viewer, schema: { querystring: AlarmQuery } }, async (req) => {
+  app.get('/api/alarms', { preHandler: viewer, schema: listSchema }, async (req) => {
     const q = req.query;
     let sinceMs: number | undefined;
     if (q.since !== undefined) {
@@ -31,7 +58,7 @@ export const alarmRoutes: FastifyPluginAsyncTypebox = async (app) => {
     return { alarms: await alarms.list({ open: (q.state ?? 'open') === 'open', school: q.school, sinceMs, limit: q.limit ?? 100 }) };
   });
 
-  app.get('/api/alarms/:alarmId', { preHandler: viewer, schema: { params: Type.Object({ alarmId: Type.String({ maxLength: 64 }) }) } }, async (req) => {
+  app.get('/api/alarms/:alarmId', { preHandler: viewer, schema: oneSchema }, async (req) => {
     const alarm = await alarms.get(req.params.alarmId);
     if (!alarm) throw new HttpError(404, 'not_found', `no alarm with id "${req.params.alarmId}"`);
     return alarm;
@@ -41,7 +68,7 @@ export const alarmRoutes: FastifyPluginAsyncTypebox = async (app) => {
   for (const action of ALARM_ACTIONS) {
     app.post(
       `/api/alarms/:alarmId/${action}`,
-      { preHandler: operator, schema: { params: Type.Object({ alarmId: Type.String({ maxLength: 64 }) }), body: Type.Optional(ActionBody) } },
+      { preHandler: operator, schema: actionSchema(action) },
       async (req) => {
         try {
           const alarm = await alarms.act(req.params.alarmId, action as AlarmAction, req.principal!.user, req.body?.note);

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
+import { AUTH_ERRORS, BAD_REQUEST, BEARER, DiscoveryReply, INTERNAL, described } from '../../contract/api.js';
 import { requireRole } from '../../auth/guard.js';
 import { discover } from '../../ingest/onvif/index.js';
 
@@ -31,7 +32,13 @@ export const onvifRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/api/onvif/discover',
     {
       preHandler: requireRole(app, 'maintenance'),
-      schema: { querystring: Type.Object({ refresh: Type.Optional(Type.Boolean()), timeoutMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 30_000 })) }, { additionalProperties: false }) },
+      schema: {
+        tags: ['onvif'],
+        summary: 'ONVIF cameras found by WS-Discovery, and which of them the registry knows (maintenance+)',
+        security: BEARER,
+        response: { 200: described(DiscoveryReply, 'the last discovery, or a fresh one with refresh=true'), ...BAD_REQUEST, ...AUTH_ERRORS, ...INTERNAL },
+        querystring: Type.Object({ refresh: Type.Optional(Type.Boolean()), timeoutMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 30_000 })) }, { additionalProperties: false }),
+      },
     },
     async (req) => (req.query.refresh || !last ? run(req.query.timeoutMs ?? 3000) : last),
   );

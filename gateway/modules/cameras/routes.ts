@@ -2,9 +2,11 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { CAMERA_ZONES } from '../../contract/mqtt.js';
 import { lit } from '../../contract/common.js';
+import { AUTH_ERRORS, BAD_REQUEST, BEARER, INTERNAL, UptimeReport, described } from '../../contract/api.js';
 import { requireRole } from '../../auth/guard.js';
 import { UPTIME_WINDOWS, cameraUptimeReport, uptimeCsv, type TransitionRow, type UptimeWindow } from './camera-uptime.js';
 
+const UPTIME_CSV_COLUMNS = 'id, name, school, zone, uptime_ratio, up_s, down_s, unknown_s, outages, longest_outage_s, mttr_s, down_since';
 const SchoolId = Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' });
 
 type Row = { device: string; at: number; online: number; reason: string };
@@ -19,6 +21,21 @@ export const uptimeRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       preHandler: requireRole(app, 'maintenance'),
       schema: {
+        tags: ['maintenance'],
+        summary: 'Camera uptime per camera, school and zone over a window (maintenance+); CSV with format=csv',
+        security: BEARER,
+        response: {
+          200: {
+            description: 'the uptime report (JSON), or its cameras as CSV (`format=csv`, sent as an attachment)',
+            content: {
+              'application/json': { schema: UptimeReport },
+              'text/csv': { schema: { type: 'string', description: `one row per camera: ${UPTIME_CSV_COLUMNS}` } },
+            },
+          },
+          ...BAD_REQUEST,
+          ...AUTH_ERRORS,
+          ...INTERNAL,
+        },
         querystring: Type.Object(
           {
             window: Type.Optional(lit(Object.keys(UPTIME_WINDOWS) as UptimeWindow[])),

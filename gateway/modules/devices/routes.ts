@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { lit } from '../../contract/common.js';
 import { DEVICE_KINDS } from '../../contract/mqtt.js';
+import { AUTH_ERRORS, BAD_REQUEST, BEARER, DevicesReply, INTERNAL, MaintenanceReply, described } from '../../contract/api.js';
 import { requireRole } from '../../auth/guard.js';
 import type { DevicesModule } from './index.js';
 import { deviceView } from './views.js';
@@ -18,6 +19,10 @@ export const deviceRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       preHandler: viewer,
       schema: {
+        tags: ['registry'],
+        summary: 'Devices with their last sign of life and state (viewer+)',
+        security: BEARER,
+        response: { 200: described(DevicesReply, 'the devices of the registry that match'), ...BAD_REQUEST, ...AUTH_ERRORS, ...INTERNAL },
         querystring: Type.Object(
           {
             status: Type.Optional(lit(['online', 'offline'] as const)),
@@ -50,6 +55,10 @@ export const deviceRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       preHandler: viewer,
       schema: {
+        tags: ['maintenance'],
+        summary: 'Maintenance alarms: offline alarm buttons and cameras, open ones or history (viewer+)',
+        security: BEARER,
+        response: { 200: described(MaintenanceReply, 'the maintenance alarms'), ...BAD_REQUEST, ...AUTH_ERRORS, ...INTERNAL },
         querystring: Type.Object(
           { state: Type.Optional(lit(['open', 'all'] as const)), school: Type.Optional(SchoolId), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 5000 })) },
           { additionalProperties: false },

@@ -1,8 +1,22 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { AUTH_ERRORS, BEARER, INTERNAL, SchoolsReply, StatsReply, described } from '../../contract/api.js';
 import { requireRole } from '../../auth/guard.js';
 import type { AlarmsModule } from '../alarms/index.js';
 import type { DevicesModule } from '../devices/index.js';
 import { devicesByKind, schoolStatuses } from '../devices/views.js';
+
+const schoolsSchema = {
+  tags: ['registry'],
+  summary: 'The county and its schools with live status (viewer+)',
+  security: BEARER,
+  response: { 200: described(SchoolsReply, 'the county and every school'), ...AUTH_ERRORS, ...INTERNAL },
+};
+const statsSchema = {
+  tags: ['registry'],
+  summary: "Activity over the last minute and device counts: the wall screen's header (viewer+)",
+  security: BEARER,
+  response: { 200: described(StatsReply, 'messages of the last minute, devices per kind, open alarms'), ...AUTH_ERRORS, ...INTERNAL },
+};
 
 export const overviewRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { registry, dispatcher } = app.gw;
@@ -10,13 +24,13 @@ export const overviewRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const devices = app.gw.module<DevicesModule>('devices');
   const viewer = requireRole(app, 'viewer');
 
-  app.get('/api/schools', { preHandler: viewer }, async () => ({
+  app.get('/api/schools', { preHandler: viewer, schema: schoolsSchema }, async () => ({
     county: registry.registry.county,
     schools: schoolStatuses(registry, devices.records, alarms.open.values()),
   }));
 
   /** Activity over the last minute and device counts: what the wall screen's header shows. */
-  app.get('/api/stats', { preHandler: viewer }, async () => {
+  app.get('/api/stats', { preHandler: viewer, schema: statsSchema }, async () => {
     let escalated = 0;
     for (const a of alarms.open.values()) if (!a.test && a.escalated) escalated++;
     return {
