@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { ValueErrorType, type ValueError } from '@sinclair/typebox/errors';
 import { ConfigError } from './config-error.js';
+import { jsonErrorPlace } from './config/json-file.js';
 import { Registry, type RegistryDevice, type RegistrySchool } from './contract/registry.js';
 import { CAMERA_ZONES } from './contract/mqtt.js';
 
@@ -109,13 +110,3 @@ function describe(e: ValueError): string {
 const lastKey = (pointer: string) => pointer.slice(pointer.lastIndexOf('/') + 1).replace(/~1/g, '/').replace(/~0/g, '~');
 const truncate = (s: string, n = 60) => (s.length > n ? `${s.slice(0, n)}…` : s);
 
-/** `line L column C` from V8's "at position N" (or the end of input), else `(file)`. */
-function jsonErrorPlace(text: string, err: Error): string {
-  const m = /position (\d+)/.exec(err.message);
-  const pos = m ? Number(m[1]) : /end of JSON input/.test(err.message) ? text.length : -1;
-  if (pos < 0) return '(file)';
-  const before = text.slice(0, pos);
-  const line = before.split('\n').length;
-  const column = pos - before.lastIndexOf('\n');
-  return `line ${line} column ${column}`;
-}

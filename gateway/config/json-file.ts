@@ -57,7 +57,7 @@ function describe(e: ValueError): string {
 }
 
 /** `line L column C` from V8's "at position N" (or the end of input), else `(file)`. */
-function jsonErrorPlace(text: string, err: Error): string {
+export function jsonErrorPlace(text: string, err: Error): string {
   const m = /position (\d+)/.exec(err.message);
   const pos = m ? Number(m[1]) : /end of JSON input/.test(err.message) ? text.length : -1;
   if (pos < 0) return '(file)';
