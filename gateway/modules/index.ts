@@ -5,6 +5,7 @@
 import type { ModuleFactory } from '../core/module.js';
 import { activityModule } from './activity/index.js';
 import { alarmsModule } from './alarms/index.js';
+import { batteryModule } from './battery/index.js';
 import { camerasModule } from './cameras/index.js';
 import { devicesModule } from './devices/index.js';
 import { exportModule } from './export/index.js';
@@ -17,4 +18,5 @@ export const MODULES: Readonly<Record<string, ModuleFactory>> = {
   overview: overviewModule,
   activity: activityModule,
   export: exportModule,
+  battery: batteryModule,
 };

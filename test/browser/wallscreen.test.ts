@@ -75,8 +75,9 @@ describe('wall screen', { timeout: 180_000 }, () => {
     dashboardDir = await mkdtemp(path.join(os.tmpdir(), 'wall-dashboard-'));
     const built = await buildDashboard(dashboardDir);
     assert.ok(built.ms < 5000, `dashboard builds in < 5 s (took ${built.ms} ms)`);
-    // ACK_TIMEOUT_SEC: escalate after 4 s instead of 30 s, so the escalation test is quick.
-    gw = await startGateway({ env: { DASHBOARD_DIR: dashboardDir, ACK_TIMEOUT_SEC: '4' } });
+    // ACK_TIMEOUT_SEC: escalate after 10 s instead of 30 s, so the escalation test is quick, yet a
+    // loaded machine still shows, clicks and checks a popup well before an alarm escalates.
+    gw = await startGateway({ env: { DASHBOARD_DIR: dashboardDir, ACK_TIMEOUT_SEC: '10' } });
     ({ browser, page } = await openWall(pageErrors));
     mkdirSync(RESULTS, { recursive: true });
   });
@@ -189,7 +190,10 @@ describe('wall screen', { timeout: 180_000 }, () => {
 
     await popup.getByTestId('popup-dismiss').click();
     await popup.waitFor({ state: 'hidden', timeout: 5000 });
-    assert.equal(await body.getAttribute('data-siren'), 'off', 'dismissed before escalation: quiet');
+    // Read the card and the siren at the same instant: "quiet" holds only while it is not escalated yet.
+    const now = await page.evaluate((id) => ({ escalated: document.querySelector(`[data-alarm-id="${id}"].escalated`) !== null, siren: document.body.dataset.siren }), alarmId);
+    assert.equal(now.escalated, false, 'showing and dismissing the popup took longer than ACK_TIMEOUT_SEC');
+    assert.equal(now.siren, 'off', 'dismissed before escalation: quiet');
 
     await page.locator(`[data-testid="alarm-card"][data-alarm-id="${alarmId}"].escalated`).waitFor({ timeout: 15_000 });
     assert.equal(await body.getAttribute('data-siren'), 'urgent', 'escalated: the siren sounds again until acknowledged');

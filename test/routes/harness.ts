@@ -32,7 +32,8 @@ export interface Reply {
 }
 
 export async function buildInProcess(env: Record<string, string> = {}): Promise<InProcessGateway> {
-  const adminPassword = randomBytes(12).toString('base64url');
+  // A test that restarts on the same DATA_DIR passes the password the first start stored.
+  const adminPassword = env.GATEWAY_ADMIN_PASSWORD ?? randomBytes(12).toString('base64url');
   const config = loadConfig({
     DATA_DIR: await makeTempDir('gateway-inject-'),
     MQTT_HOST: '127.0.0.1',
