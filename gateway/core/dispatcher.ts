@@ -105,22 +105,22 @@ export class Dispatcher {
     });
   }
 
-  /** Commits until the queue is empty; one drain at a time, so batches commit in order. */
-  drain(): Promise<void> {
-    if (!this.draining) {
-      this.draining = (async () => {
-        try {
-          while (this.queue.length > 0) {
-            const batch = this.queue;
-            this.queue = [];
-            await this.commitBatch(batch);
-          }
-        } finally {
-          this.draining = undefined;
-        }
-      })();
+  /** Commits until the queue is empty; one loop at a time, so batches commit in order. */
+  async drain(): Promise<void> {
+    while (this.draining || this.queue.length > 0) {
+      // `finally` runs after the assignment even when the loop finishes without awaiting anything,
+      // so `draining` can never be left pointing at a loop that has ended.
+      if (!this.draining) this.draining = this.loop().finally(() => (this.draining = undefined));
+      await this.draining;
     }
-    return this.draining;
+  }
+
+  private async loop(): Promise<void> {
+    while (this.queue.length > 0) {
+      const batch = this.queue;
+      this.queue = [];
+      await this.commitBatch(batch);
+    }
   }
 
   private async commitBatch(batch: Item[]): Promise<void> {

@@ -126,3 +126,19 @@ test('modules are built and ordered by what they depend on; a missing or circula
   assert.throws(() => buildModules({ a: f('a', ['b']), b: f('b', ['a']) }, base), /circle: a → b → a/);
   assert.throws(() => buildModules({ a: () => ({ name: 'x' }) }, base), /listed as "a" calls itself "x"/);
 });
+
+test('an input that arrives while a batch is being acknowledged is committed, and so is every one after it', async () => {
+  // A device's next message often arrives from the acknowledgement's own continuation. The
+  // dispatcher once took it into the running loop and then, at the next wake-up with nothing
+  // queued, wedged: nothing after it was ever committed.
+  const c = counter();
+  const { d } = await setup([c]);
+  const acked = (e: DomainEvent) => new Promise<void>((resolve, reject) => d.submit(e, (err) => (err ? reject(err) : resolve())));
+  await acked(ev('heartbeat'));
+  await acked(ev('heartbeat')); // submitted from the first ack's continuation, during the drain
+  await new Promise((r) => setImmediate(r));
+  for (let i = 0; i < 3; i++) await acked(ev('heartbeat'));
+  const job = await Promise.race([d.transact(() => undefined).then(() => 'ran'), new Promise((r) => setTimeout(() => r('wedged'), 2000))]);
+  assert.equal(job, 'ran');
+  assert.equal(c.n, 5);
+});
