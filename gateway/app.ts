@@ -18,13 +18,16 @@ import { Dispatcher } from './core/dispatcher.js';
 import { buildModules } from './core/module.js';
 import { Scheduler } from './core/scheduler.js';
 import { HttpError } from './errors.js';
-import type { Bus } from './ingest/bus.js';
+import type { Bus, MqttIdentity } from './ingest/bus.js';
 import { EmbeddedBroker } from './ingest/embedded-broker.js';
 import { MqttClientBus } from './ingest/mqtt-client.js';
 import { mqttIngest } from './ingest/mqtt-ingest.js';
 import { createMetrics } from './metrics.js';
 import { MODULES } from './modules/index.js';
 import type { ExportModule } from './modules/export/index.js';
+import type { IdentityModule } from './modules/identity/index.js';
+import { subscribeAllowed } from './ingest/mqtt-acl.js';
+import { roleRank } from './auth/users.js';
 import { LiveHub } from './push/hub.js';
 import { loadRegistry } from './registry.js';
 import { authRoutes } from './routes/auth.js';
@@ -70,7 +73,32 @@ export async function buildGateway(config: GatewayConfig, log: Logger): Promise<
         statusTopic: topicNames.status,
         log: log.child({ module: 'mqtt' }),
       })
-    : new EmbeddedBroker({ host: config.mqttHost, port: config.mqttPort, statusTopic: topicNames.status, log: log.child({ module: 'broker' }) });
+    : new EmbeddedBroker({
+        host: config.mqttHost,
+        port: config.mqttPort,
+        statusTopic: topicNames.status,
+        log: log.child({ module: 'broker' }),
+        auth: {
+          authenticate: (clientId, username, password) => mqttLogin(clientId, username, password),
+          canSubscribe: (who, filter) => subscribeAllowed(config.topicPrefix, who, filter),
+        },
+      });
+
+  /** A device logs in as itself with its own secret; a tool as a gateway user of role maintenance or above (contract §6). */
+  async function mqttLogin(clientId: string, username: string | undefined, password: Buffer | undefined): Promise<MqttIdentity | { refused: string; badCredentials: boolean }> {
+    if (!username || password === undefined) return { refused: 'anonymous: log in with the device id and its secret', badCredentials: true };
+    const device = registry.devices.get(username);
+    if (device) {
+      if (clientId !== username) return { refused: `client id "${clientId.slice(0, 80)}" must be the device id "${username}"`, badCredentials: false };
+      if (!identity.verify(device.id, password)) return { refused: `wrong secret for device "${device.id}", or none made yet (POST /api/devices/${device.id}/credentials)`, badCredentials: true };
+      return { kind: 'device', device: device.id, school: device.school };
+    }
+    if (registry.devices.has(clientId)) return { refused: `client id "${clientId}" is a device's: only that device may use it`, badCredentials: false };
+    const role = await users.verify(username, password.toString('utf8'));
+    if (role === null) return { refused: `unknown device or user "${username.slice(0, 80)}", or wrong password`, badCredentials: true };
+    if (roleRank(role) < roleRank('maintenance')) return { refused: `user "${username}" is a ${role}: MQTT tool logins need maintenance or above`, badCredentials: false };
+    return { kind: 'user', user: username };
+  }
 
   const modules = buildModules(MODULES, { config, registry, store, dispatcher, scheduler, bus, metrics, log, now: Date.now });
   const byName = new Map(modules.map((m) => [m.name, m]));
@@ -80,6 +108,7 @@ export async function buildGateway(config: GatewayConfig, log: Logger): Promise<
     return m as T;
   };
   exporter = module<ExportModule>('export');
+  const identity = module<IdentityModule>('identity');
   dispatcher.use(modules);
   await store.open(modules.flatMap((m) => m.tables ?? []));
 

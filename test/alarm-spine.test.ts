@@ -171,7 +171,8 @@ test('every kind of bad input is refused on _gateway/rejected with a reason, cre
     [topic(button, 'alarm'), JSON.stringify({ id: 'k', ts: Date.now(), kind: 'earthquake' }), /field "kind" must be one of/],
     [topic(button, 'alarm'), Buffer.alloc(16 * 1024 + 1, 0x20), /16 KiB/],
     [`campus/v1/${school.id}/${button.id}/alarm-now`, '{}', /unknown message type/],
-    [`campus/v1/${school.id}/GHOST-9/alarm`, JSON.stringify({ id: 'g', ts: Date.now(), kind: 'panic' }), /unknown device "GHOST-9"/],
+    // Contract §6: a device speaks only for itself (an unknown device cannot log in at all).
+    [`campus/v1/${school.id}/GHOST-9/alarm`, JSON.stringify({ id: 'g', ts: Date.now(), kind: 'panic' }), /may publish only as itself, not as "GHOST-9"/],
     [topic(button, 'alarm', other.id), JSON.stringify({ id: 'o', ts: Date.now(), kind: 'panic' }), /belongs to school/],
     [topic(camera, 'alarm'), JSON.stringify({ id: 'c', ts: Date.now(), kind: 'panic' }), /camera cannot publish "alarm"/],
     [topic(button, 'alarm'), JSON.stringify({ id: 'z', ts: '2026-13-01T00:00:00Z', kind: 'panic' }), /not a real date/],

@@ -4,14 +4,21 @@ export interface PublishOptions {
   retain?: boolean;
 }
 
+/** Who published, as the embedded broker authenticated it (contract §6); absent on an external broker, whose own ACL decides. */
+export type MqttIdentity = { kind: 'device'; device: string; school: string } | { kind: 'user'; user: string };
+
 export interface InboundMessage {
   topic: string;
   payload: Buffer;
   qos: 0 | 1 | 2;
+  from?: MqttIdentity;
 }
 
-/** `done(err)` is the acknowledgement: the transport sends PUBACK only after it is called without error. */
-export type InboundHandler = (msg: InboundMessage, done: (err?: Error) => void) => void;
+/**
+ * `done(err)` is the acknowledgement: the transport sends PUBACK only after it is called without
+ * error. `done(undefined, {deliver: false})`: acknowledged, but delivered to no subscriber (a refused message).
+ */
+export type InboundHandler = (msg: InboundMessage, done: (err?: Error, opts?: { deliver: false }) => void) => void;
 
 export interface Bus {
   readonly mode: 'embedded' | 'external';
@@ -19,5 +26,7 @@ export interface Bus {
   publish(topic: string, payload: string | Buffer, opts: PublishOptions): void;
   connected(): boolean;
   describe(): Record<string, unknown>;
+  /** Closes the connection of this client id, if it has one (its credentials were replaced). */
+  disconnect?(clientId: string): void;
   stop(): Promise<void>;
 }

@@ -6,35 +6,76 @@
  * sends PUBACK). A loopback client would instead ack before the gateway had the message.
  */
 import net from 'node:net';
-import { Aedes, type Client, type PublishPacket } from 'aedes';
+import { Aedes, type AuthenticateError, type Client, type PublishPacket, type Subscription } from 'aedes';
 import type { Logger } from 'pino';
-import type { Bus, InboundHandler, PublishOptions } from './bus.js';
+import type { Bus, InboundHandler, MqttIdentity, PublishOptions } from './bus.js';
+
+/** How the broker tells who a client is (contract §6): an identity, or the reason it is refused. */
+export interface MqttAuth {
+  authenticate(clientId: string, username: string | undefined, password: Buffer | undefined): Promise<MqttIdentity | { refused: string; badCredentials: boolean }>;
+  canSubscribe(who: MqttIdentity, filter: string): boolean;
+}
 
 export interface EmbeddedBrokerOptions {
   host: string;
   port: number;
   statusTopic: string;
   log: Logger;
+  auth: MqttAuth;
 }
+
+/** Where a refused message goes: a `$` topic nobody may subscribe to, so it reaches no one ([MQTT-4.7.2-1]). */
+const NOWHERE = '$refused';
 
 export class EmbeddedBroker implements Bus {
   readonly mode = 'embedded' as const;
   private broker?: Aedes;
   private server?: net.Server;
   private listening = false;
+  private readonly identities = new WeakMap<Client, MqttIdentity>();
 
   constructor(private readonly o: EmbeddedBrokerOptions) {}
 
   async start(onMessage: InboundHandler): Promise<void> {
+    const { auth, log } = this.o;
     this.broker = await Aedes.createBroker({
       id: 'campus-gateway-embedded',
+      // No anonymous client: a device logs in as itself, a tool as a gateway user (contract §6).
+      authenticate: (client: Client, username: string | undefined, password: Buffer | undefined, callback: (err: AuthenticateError | null, ok: boolean | null) => void) => {
+        auth.authenticate(client.id, username, password).then(
+          (r) => {
+            if ('refused' in r) {
+              log.info({ client: client.id.slice(0, 80), username: username?.slice(0, 80), reason: r.refused }, 'mqtt login refused');
+              // 4: bad user name or password; 5: not authorized ([MQTT-3.2.2-3], table 3.1).
+              return callback(Object.assign(new Error(r.refused), { returnCode: r.badCredentials ? 4 : 5 }) as AuthenticateError, false);
+            }
+            this.identities.set(client, r);
+            callback(null, true);
+          },
+          (err) => callback(Object.assign(err as Error, { returnCode: 3 }) as AuthenticateError, false),
+        );
+      },
+      authorizeSubscribe: (client: Client | null, sub: Subscription, callback: (err: Error | null, sub?: Subscription | null) => void) => {
+        const who = client && this.identities.get(client);
+        if (!who || !auth.canSubscribe(who, sub.topic)) {
+          log.info({ client: client?.id.slice(0, 80), filter: sub.topic.slice(0, 200) }, 'mqtt subscription refused');
+          return callback(null, null); // SUBACK 0x80
+        }
+        callback(null, sub);
+      },
       authorizePublish: (client: Client | null, packet: PublishPacket, callback: (err?: Error | null) => void) => {
         // Our own publishes (client null) are not device input.
         if (!client) return callback(null);
-        onMessage({ topic: packet.topic, payload: Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload), qos: packet.qos }, (err) =>
+        const from = this.identities.get(client);
+        onMessage({ topic: packet.topic, payload: Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload), qos: packet.qos, from }, (err, opts) => {
+          if (!err && opts?.deliver === false) {
+            // Acknowledged (no reconnect loop), retained nowhere, delivered to no one.
+            packet.topic = NOWHERE;
+            packet.retain = false;
+          }
           // An error disconnects the device without PUBACK; it will resend (MQTT 3.1.1 has no negative ack).
-          callback(err ?? null),
-        );
+          callback(err ?? null);
+        });
       },
     });
     this.broker.on('clientError', (client, err) => this.o.log.debug({ client: client?.id, err: err.message }, 'mqtt client error'));
@@ -65,6 +106,11 @@ export class EmbeddedBroker implements Bus {
 
   connected(): boolean {
     return this.listening;
+  }
+
+  disconnect(clientId: string): void {
+    // aedes keeps its connected clients by id (not in its public types).
+    (this.broker as unknown as { clients?: Record<string, Client> } | undefined)?.clients?.[clientId]?.close();
   }
 
   describe(): Record<string, unknown> {

@@ -11,6 +11,7 @@ import type { Dispatcher } from '../core/dispatcher.js';
 import type { DomainEvent } from '../core/events.js';
 import type { RegistryIndex } from '../registry.js';
 import type { Bus, InboundHandler } from './bus.js';
+import { publishRefusal } from './mqtt-acl.js';
 import { isGatewayOutput, parseDeviceMessage, splitTopic, type DeviceInput } from './parse.js';
 
 export interface MqttIngestOptions {
@@ -39,16 +40,27 @@ export function toDomainEvent(input: DeviceInput): DomainEvent {
 export function mqttIngest(o: MqttIngestOptions): InboundHandler {
   const names = topics(o.topicPrefix);
   const now = o.now ?? Date.now;
+  const refuse = (topic: string, type: string, reason: string, receivedAtMs: number) => {
+    o.dispatcher.refused(type, receivedAtMs);
+    o.log.debug({ topic, reason }, 'message refused');
+    o.bus.publish(names.rejected, JSON.stringify({ topic, reason, receivedAt: iso(receivedAtMs) }), { qos: 0 });
+  };
   return (msg, done) => {
     const levels = splitTopic(o.topicPrefix, msg.topic);
-    if (!levels || isGatewayOutput(levels)) return done(); // not under the prefix, or our own output
+    if (msg.from) {
+      // The embedded broker knows who published: a device speaks only for itself (contract §6).
+      const refusal = publishRefusal(o.topicPrefix, msg.from, levels);
+      if (refusal) {
+        refuse(msg.topic.slice(0, 512), 'denied', refusal, now());
+        return done(undefined, { deliver: false });
+      }
+    }
+    if (!levels || isGatewayOutput(levels)) return done(); // not under the prefix, or our own output (external broker)
     const receivedAtMs = now();
     const parsed = parseDeviceMessage(o.registry, o.topicPrefix, msg.topic, msg.payload, receivedAtMs);
     if (!parsed.ok) {
-      o.dispatcher.refused(levels.length === 3 ? levels[2] : 'unknown', receivedAtMs);
-      o.log.debug({ topic: msg.topic, reason: parsed.reason }, 'message refused');
-      o.bus.publish(names.rejected, JSON.stringify({ topic: msg.topic, reason: parsed.reason, receivedAt: iso(receivedAtMs) }), { qos: 0 });
-      return done();
+      refuse(msg.topic, levels.length === 3 ? levels[2] : 'unknown', parsed.reason, receivedAtMs);
+      return done(undefined, { deliver: false });
     }
     const event = toDomainEvent(parsed.input);
     // QoS 0 carries no promise to the sender, so it does not wait for the commit.

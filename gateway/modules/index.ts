@@ -9,6 +9,7 @@ import { batteryModule } from './battery/index.js';
 import { camerasModule } from './cameras/index.js';
 import { devicesModule } from './devices/index.js';
 import { exportModule } from './export/index.js';
+import { identityModule } from './identity/index.js';
 import { overviewModule } from './overview/index.js';
 
 export const MODULES: Readonly<Record<string, ModuleFactory>> = {
@@ -19,4 +20,5 @@ export const MODULES: Readonly<Record<string, ModuleFactory>> = {
   activity: activityModule,
   export: exportModule,
   battery: batteryModule,
+  identity: identityModule,
 };

@@ -11,6 +11,7 @@ import type { Role } from '../../gateway/contract/api.js';
 import type { EmbeddedBroker } from '../../gateway/ingest/embedded-broker.js';
 import type { Services } from '../../gateway/services.js';
 import { makeTempDir } from '../support/procs.js';
+import { registerMqttLogin } from '../support/mqtt.js';
 
 export interface InProcessGateway {
   app: FastifyInstance;
@@ -71,10 +72,15 @@ export async function buildInProcess(env: Record<string, string> = {}): Promise<
     tokens[role] = await login(`${role}-1`, password);
   }
 
+  const mqttUrl = `mqtt://127.0.0.1:${(services.bus as EmbeddedBroker).port}`;
+  const made = await call('POST', '/api/devices/credentials', { token: tokens.admin, body: {} });
+  if (made.status !== 201) throw new Error(`provisioning device credentials: ${made.status} ${made.text}`);
+  registerMqttLogin(mqttUrl, { devices: new Map(made.body.credentials.map((c: { device: string; password: string }) => [c.device, c.password])), tool: { username: 'admin', password: adminPassword } });
+
   return {
     app,
     services,
-    mqttUrl: `mqtt://127.0.0.1:${(services.bus as EmbeddedBroker).port}`,
+    mqttUrl,
     tokens,
     call,
     close: () => app.close(),

@@ -4,6 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { freePort } from './ports.js';
+import { mqttLoginFor, registerMqttLogin } from './mqtt.js';
 import { OutputBuffer, isRunning, makeTempDir, stopChild, track } from './procs.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -123,6 +124,9 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<GatewayPr
   };
 
   await launch();
+  // Contract §6: no anonymous device. Every device of the registry gets its own secret, and the
+  // MQTT helpers (support/mqtt.ts) log in as the device a topic names, and as `admin` to read.
+  if (!external && readyStatus === 'ok') await provisionMqtt(url, `mqtt://127.0.0.1:${mqttPort}`, adminPassword);
 
   const gw: GatewayProc = {
     url,
@@ -148,6 +152,15 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<GatewayPr
     },
   };
   return gw;
+}
+
+/** Makes (or, on a restarted gateway, keeps) every device's MQTT secret and registers them for `connectDevice(mqttUrl)`. */
+export async function provisionMqtt(url: string, mqttUrl: string, adminPassword: string): Promise<void> {
+  if (mqttLoginFor(mqttUrl)) return;
+  const token = await login(url, 'admin', adminPassword);
+  const res = await api<{ credentials: { device: string; password: string }[] }>(url, token, 'POST', '/api/devices/credentials', {});
+  if (res.status !== 201) throw new Error(`provisioning device credentials: ${res.status} ${JSON.stringify(res.body)}`);
+  registerMqttLogin(mqttUrl, { devices: new Map(res.body.credentials.map((c) => [c.device, c.password])), tool: { username: 'admin', password: adminPassword } });
 }
 
 /** POST /api/login; returns the token (throws with status and body otherwise). */

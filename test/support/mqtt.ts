@@ -9,11 +9,65 @@ export interface Received {
   payload: Buffer;
 }
 
+/** The logins a gateway's embedded broker takes (contract §6): each device's secret, and a tool user. */
+export interface MqttLogin {
+  devices: Map<string, string>;
+  tool: { username: string; password: string };
+}
+const logins = new Map<string, MqttLogin>();
+export const registerMqttLogin = (mqttUrl: string, login: MqttLogin): void => void logins.set(mqttUrl, login);
+export const mqttLoginFor = (mqttUrl: string): MqttLogin | undefined => logins.get(mqttUrl);
+
+/**
+ * A client for a broker that needs logins (a gateway's embedded broker, once provisioned): the
+ * devices of a county, as one object. Each publish goes out on the connection of the device its
+ * topic names (`{prefix}/{school}/{device}/…`), logged in as that device; a topic naming no device
+ * with a secret goes out as the first device (so the broker's own refusal is what the test sees).
+ * Subscriptions and `on('message')` use a tool login (a gateway user).
+ */
+async function connectFleet(mqttUrl: string, login: MqttLogin, opts: IClientOptions): Promise<MqttClient> {
+  const tool = await connectRaw(mqttUrl, { ...opts, username: login.tool.username, password: login.tool.password });
+  const conns = new Map<string, Promise<MqttClient>>();
+  const first = login.devices.keys().next().value as string;
+  const deviceConn = (topic: string) => {
+    const named = topic.split('/')[3];
+    const device = named !== undefined && login.devices.has(named) ? named : first;
+    let c = conns.get(device);
+    if (!c) {
+      c = connectRaw(mqttUrl, { ...opts, clientId: device, username: device, password: login.devices.get(device) });
+      conns.set(device, c);
+    }
+    return c;
+  };
+  return new Proxy(tool, {
+    get(target, prop, receiver) {
+      if (prop === 'publishAsync') return async (topic: string, payload: string | Buffer, o?: object) => (await deviceConn(topic)).publishAsync(topic, payload, o);
+      if (prop === 'publish') return (topic: string, payload: string | Buffer, o?: object, cb?: (err?: Error) => void) => void deviceConn(topic).then((c) => c.publish(topic, payload, o ?? {}, cb));
+      if (prop === 'endAsync') return async (force?: boolean) => {
+        await Promise.all([...conns.values()].map(async (c) => (await c).endAsync(force)));
+        await target.endAsync(force);
+      };
+      if (prop === 'end') return (force?: boolean, cb?: () => void) => {
+        for (const c of conns.values()) void c.then((x) => x.end(force));
+        return target.end(force, {}, cb);
+      };
+      return Reflect.get(target, prop, receiver);
+    },
+  });
+}
+
 /**
  * Connects with MQTT.js `connectAsync` (clientId random unless given, reconnectPeriod 500 ms).
- * Rejects if no CONNACK arrives within `connectTimeout` + 5 s (default 15 s).
+ * Rejects if no CONNACK arrives within `connectTimeout` + 5 s (default 15 s). To a broker with
+ * registered logins (and no username given), it connects as that county's devices (connectFleet).
  */
 export async function connectDevice(mqttUrl: string, opts: IClientOptions = {}): Promise<MqttClient> {
+  const login = logins.get(mqttUrl);
+  if (login && opts.username === undefined) return connectFleet(mqttUrl, login, opts);
+  return connectRaw(mqttUrl, opts);
+}
+
+async function connectRaw(mqttUrl: string, opts: IClientOptions = {}): Promise<MqttClient> {
   const options: IClientOptions = {
     clientId: `test-${randomBytes(6).toString('hex')}`,
     reconnectPeriod: 500,
