@@ -69,7 +69,10 @@ async function main(): Promise<void> {
   for (const u of USERS.slice(1)) await post(base, '/api/users', u, token);
 
   const mqttUrl = process.env.MQTT_URL ?? `mqtt://127.0.0.1:${MQTT_PORT}`;
-  const sim = await startSimulator({ url: mqttUrl, alarmEverySec: 60, aiEverySec: 15, flapEverySec: 60, gates: true, checkins: true, daySec: 900, quiet: true });
+  // Contract §6: every simulated device logs in as itself, with a throwaway secret made at each start.
+  const made = (await post(base, '/api/devices/credentials', {}, token)) as { credentials?: { device: string; password: string }[] };
+  const credentials = new Map((made.credentials ?? []).map((c) => [c.device, c.password]));
+  const sim = await startSimulator({ url: mqttUrl, credentials, alarmEverySec: 60, aiEverySec: 15, flapEverySec: 60, gates: true, checkins: true, daySec: 900, quiet: true });
 
   process.stdout.write(
     [
@@ -79,7 +82,7 @@ async function main(): Promise<void> {
       `  MQTT broker:  ${mqttUrl}  (embedded)`,
       `  Data:         ${DATA_DIR}  (throwaway)`,
       '  Demo users:   ' + USERS.map((u) => `${u.user} / ${u.password} (${u.role})`).join(', '),
-      `  Simulating ${sim.stats.schools} schools, ${sim.stats.devices} devices over MQTT; ${onvifCams.length} cameras answer ONVIF at ${cameraSim.baseUrl}`,
+      `  Simulating ${sim.stats.schools} schools, ${sim.stats.devices} devices over MQTT, each logged in with its own secret; ${onvifCams.length} cameras answer ONVIF at ${cameraSim.baseUrl}`,
       `  (take one down: curl -XPOST ${cameraSim.baseUrl}/_control/${onvifCams[0].id} -d '{"down":true}'). Ctrl-C to stop.`,
       '',
     ].join('\n') + '\n',

@@ -5,6 +5,7 @@
  *
  *   npm run simulate -- --heartbeat-scale 0.1 --alarm-every-sec 20 --gates --checkins --day-sec 600
  */
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import mqtt, { type MqttClient } from 'mqtt';
@@ -35,10 +36,12 @@ export interface SimulatorOptions {
   durationSec?: number;
   quiet?: boolean;
   log?: (line: string) => void;
+  /** Each device's MQTT secret (contract §6): every device logs in as itself. Absent: anonymous (a broker without logins). */
+  credentials?: ReadonlyMap<string, string>;
 }
 
 export interface SimulatorStats {
-  schools: number; devices: number; connected: number;
+  schools: number; devices: number; /** devices connected */ connected: number;
   heartbeats: number; alarms: number; ai: number; flaps: number; gates: number; checkins: number; feedback: number; errors: number;
 }
 
@@ -49,9 +52,9 @@ export interface Simulator {
   stats: SimulatorStats;
 }
 
-interface SimSchool { school: RegistrySchool; client: MqttClient; devices: SimDevice[]; lastError?: string }
+interface SimSchool { school: RegistrySchool; devices: SimDevice[] }
 interface SimDevice {
-  d: IndexedDevice; s: SimSchool; intervalMs: number; nextHb: number;
+  d: IndexedDevice; s: SimSchool; client: MqttClient; intervalMs: number; nextHb: number;
   /** While > 0 the device is "down" (flap) until this time. */
   downUntil: number; seq: number; battery: number;
 }
@@ -101,47 +104,52 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const topic = (d: IndexedDevice, type: DeviceTopic) => `${o.prefix}/${d.school}/${d.id}/${type}`;
   const publish = (dev: SimDevice, type: DeviceTopic, payload: unknown, qos: 0 | 1, retain = false) => {
     const body = typeof payload === 'string' ? payload : JSON.stringify(payload);
-    dev.s.client.publish(topic(dev.d, type), body, { qos, retain }, (err) => {
+    dev.client.publish(topic(dev.d, type), body, { qos, retain }, (err) => {
       if (err) stats.errors++;
     });
   };
 
+  // One connection per device, each logged in as itself (contract §6): as real devices do.
   const schools: SimSchool[] = chosen.map((school) => {
-    const client = mqtt.connect(o.url, {
-      clientId: `sim-${school.id}`, clean: true, reconnectPeriod: 2000, connectTimeout: 10_000,
-      queueQoSZero: false, // a stale heartbeat is worthless; alarms (QoS 1) are kept and sent on reconnect
-      resubscribe: false, // we subscribe on every connect ourselves
-    });
-    const s: SimSchool = { school, client, devices: [] };
+    const s: SimSchool = { school, devices: [] };
     s.devices = school.devices.map((dd) => {
       const d = index.devices.get(dd.id)!;
+      const secret = o.credentials?.get(d.id);
+      if (o.credentials && secret === undefined) log(`sim    ${d.id} has no credentials: it will be refused`);
+      const client = mqtt.connect(o.url, {
+        clientId: d.id, clean: true, reconnectPeriod: 2000 + Math.random() * 3000, connectTimeout: 10_000,
+        ...(o.credentials ? { username: d.id, password: secret ?? '' } : {}),
+        queueQoSZero: false, // a stale heartbeat is worthless; alarms (QoS 1) are kept and sent on reconnect
+        resubscribe: false, // we subscribe on every connect ourselves
+      });
       const intervalMs = Math.max(200, index.heartbeatIntervalSec(d.id) * 1000 * o.heartbeatScale);
       // Random phase per device: no thundering herd at start or on every interval.
-      return { d, s, intervalMs, nextHb: t0 + Math.random() * intervalMs, downUntil: 0, seq: 0, battery: randInt(55, 100) };
+      return { d, s, client, intervalMs, nextHb: t0 + Math.random() * intervalMs, downUntil: 0, seq: 0, battery: randInt(55, 100) };
     });
     return s;
   });
   const all = schools.flatMap((s) => s.devices);
   stats.devices = all.length;
-  const up = (dev: SimDevice) => dev.downUntil === 0 && dev.s.client.connected;
+  const up = (dev: SimDevice) => dev.downUntil === 0 && dev.client.connected;
+  let lastError: string | undefined;
 
-  const firstConnects = schools.map((s) => new Promise<void>((resolve) => {
-    s.client.on('connect', () => {
-      stats.connected = schools.filter((x) => x.client.connected).length;
-      s.lastError = undefined;
-      s.client.subscribe(`${o.prefix}/${s.school.id}/+/alarm/state`, { qos: 1 });
+  const firstConnects = all.map((dev) => new Promise<void>((resolve) => {
+    dev.client.on('connect', () => {
+      stats.connected++;
+      lastError = undefined;
+      if (dev.d.kind === 'alarm_button') dev.client.subscribe(`${topic(dev.d, 'alarm')}/state`, { qos: 1 });
       // Retained availability, re-sent on every connect: an embedded broker may have restarted empty.
-      for (const dev of s.devices) publish(dev, 'availability', dev.downUntil ? 'offline' : 'online', 1, true);
+      publish(dev, 'availability', dev.downUntil ? 'offline' : 'online', 1, true);
       // Tell the gateway where each gate stands now; later the schedule drives it.
-      if (o.gates) for (const dev of s.devices) if (dev.d.kind === 'gate') gateState(dev, gateNow(simMinute(Date.now())));
+      if (o.gates && dev.d.kind === 'gate') gateState(dev, gateNow(simMinute(Date.now())));
       resolve();
     });
-    s.client.on('close', () => { stats.connected = schools.filter((x) => x.client.connected).length; });
-    s.client.on('error', (err) => {
-      if (err.message !== s.lastError) log(`mqtt   ${s.school.id} ${err.message}`); // once per distinct error, not per retry
-      s.lastError = err.message;
+    dev.client.on('close', () => { stats.connected = all.filter((x) => x.client.connected).length; });
+    dev.client.on('error', (err) => {
+      if (err.message !== lastError) log(`mqtt   ${dev.d.id} ${err.message}`); // once per distinct error, not per device and retry
+      lastError = err.message;
     });
-    s.client.on('message', (t, buf) => onFeedback(s, t, buf));
+    dev.client.on('message', (t, buf) => onFeedback(dev.s, t, buf));
   }));
 
   function onFeedback(s: SimSchool, t: string, buf: Buffer) {
@@ -261,7 +269,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     for (; now >= nextFlap; nextFlap += expo(o.flapEverySec)) flap(now);
     if (now >= nextSummary) {
       nextSummary += 60_000;
-      info(`stats  ${stats.connected}/${stats.schools} schools connected · heartbeats ${stats.heartbeats} · alarms ${stats.alarms} · ai ${stats.ai} · flaps ${stats.flaps} · gates ${stats.gates} · checkins ${stats.checkins} · feedback ${stats.feedback} · errors ${stats.errors}`);
+      info(`stats  ${stats.connected}/${stats.devices} devices connected · heartbeats ${stats.heartbeats} · alarms ${stats.alarms} · ai ${stats.ai} · flaps ${stats.flaps} · gates ${stats.gates} · checkins ${stats.checkins} · feedback ${stats.feedback} · errors ${stats.errors}`);
     }
   }, TICK_MS);
 
@@ -274,11 +282,11 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     stopping ??= (async () => {
       clearInterval(tick);
       clearTimeout(durationTimer);
-      await Promise.all(schools.map(async (s) => {
+      await Promise.all(all.map(async (dev) => {
         // Devices going away say so, as their last will would.
-        if (s.client.connected) for (const dev of s.devices) publish(dev, 'availability', 'offline', 1, true);
+        if (dev.client.connected) publish(dev, 'availability', 'offline', 1, true);
         const timeout = new Promise<'timeout'>((r) => setTimeout(r, 5000, 'timeout').unref());
-        if ((await Promise.race([s.client.endAsync(), timeout])) === 'timeout') await s.client.endAsync(true);
+        if ((await Promise.race([dev.client.endAsync(), timeout])) === 'timeout') await dev.client.endAsync(true);
       }));
       info(`stop   sent heartbeats ${stats.heartbeats} · alarms ${stats.alarms} · ai ${stats.ai} · flaps ${stats.flaps} · gates ${stats.gates} · checkins ${stats.checkins} · feedback ${stats.feedback} · errors ${stats.errors}`);
       resolveDone();
@@ -294,9 +302,18 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     new Promise<false>((r) => (waitTimer = setTimeout(r, 10_000, false))),
   ]);
   clearTimeout(waitTimer);
-  if (!stopping) log(`sim    ${stats.connected}/${schools.length} schools connected to ${o.url}, ${all.length} devices` +
+  if (!stopping) log(`sim    ${stats.connected}/${all.length} devices of ${schools.length} schools connected to ${o.url}` +
     `${waited ? '' : ' (others keep retrying)'} · alarms every ~${o.alarmEverySec || '∞'} s · ai every ~${o.aiEverySec || '∞'} s · flaps every ~${o.flapEverySec || '∞'} s · heartbeat ×${o.heartbeatScale}`);
   return { stop, done, stats };
+}
+
+/** device → secret, from the credentials CSV (header `device,…,password,…`). */
+export function readCredentialsCsv(file: string): Map<string, string> {
+  const [header, ...rows] = readFileSync(file, 'utf8').trim().split(/\r?\n/);
+  const cols = header.split(',');
+  const di = cols.indexOf('device'), pi = cols.indexOf('password');
+  if (di < 0 || pi < 0) throw new Error(`${file}: not a credentials CSV (needs the columns device and password)`);
+  return new Map(rows.map((r) => r.split(',')).map((c) => [c[di], c[pi]]));
 }
 
 async function main() {
@@ -315,13 +332,16 @@ async function main() {
       gates: { type: 'boolean', default: false },
       checkins: { type: 'boolean', default: false },
       quiet: { type: 'boolean', default: false },
+      credentials: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
   if (v.help) {
     console.log(`usage: npm run simulate -- [--url mqtt://127.0.0.1:1883] [--registry config/county.json] [--prefix campus/v1]
   [--schools N] [--heartbeat-scale X] [--alarm-every-sec N] [--ai-every-sec N] [--flap-every-sec N]
-  [--gates] [--checkins] [--day-sec N] [--duration-sec N] [--quiet]      (0 turns an "every" off)`);
+  [--gates] [--checkins] [--day-sec N] [--duration-sec N] [--quiet]      (0 turns an "every" off)
+  [--credentials FILE]   the CSV of POST /api/devices/credentials?format=csv (or npm run devices -- credentials):
+                         each device logs in as itself (contract §6); without it, devices connect anonymously`);
     return;
   }
   const num = (name: string, s: string | undefined, positive = false): number | undefined => {
@@ -337,6 +357,7 @@ async function main() {
   try {
     sim = await startSimulator({
       url: v.url, registry: v.registry, prefix: v.prefix,
+      credentials: v.credentials ? readCredentialsCsv(v.credentials) : undefined,
       schools: num('schools', v.schools, true),
       heartbeatScale: num('heartbeat-scale', v['heartbeat-scale'], true),
       alarmEverySec: num('alarm-every-sec', v['alarm-every-sec']),
