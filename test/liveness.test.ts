@@ -11,6 +11,7 @@ import path from 'node:path';
 import { REPO_ROOT, api, login, startGateway, type GatewayProc } from './support/gateway.js';
 import { connectDevice, type MqttClient } from './support/mqtt.js';
 import { openLive } from './support/ws.js';
+import { waitFor } from './support/wait.js';
 
 // The demo county, with a few devices on a 1 s heartbeat so that a test can watch them die.
 const county = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'config/county.json'), 'utf8'));
@@ -47,8 +48,12 @@ async function deviceView(id: string) {
 test('a silent camera goes offline after 3 missed heartbeats with a maintenance alarm, and returns after 2 signs of life', async () => {
   const screen = await openLive(gw.url, token);
   await screen.next((f) => f.type === 'snapshot');
-  await beat(camC);
-  await screen.next((f) => f.type === 'device' && f.data.id === camC.id && f.data.online);
+  // Online first, however long the start took: a camera first heard after its window has passed
+  // is `never_seen` offline and needs two signs of life (hysteresis).
+  await waitFor('camera C online', async () => {
+    await beat(camC);
+    return (await deviceView(camC.id)).online;
+  }, { intervalMs: 300 });
   const lastBeat = Date.now();
   await sleep(400);
   await beat(camC); // still alive

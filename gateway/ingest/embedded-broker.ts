@@ -9,6 +9,7 @@ import net from 'node:net';
 import { Aedes, type AuthenticateError, type Client, type PublishPacket, type Subscription } from 'aedes';
 import type { Logger } from 'pino';
 import type { Bus, InboundHandler, MqttIdentity, PublishOptions } from './bus.js';
+import { limitFrames } from './frame-limit.js';
 
 /** How the broker tells who a client is (contract §6): an identity, or the reason it is refused. */
 export interface MqttAuth {
@@ -23,6 +24,9 @@ export interface EmbeddedBrokerOptions {
   log: Logger;
   auth: MqttAuth;
 }
+
+/** Contract §6: MQTT packets over 64 KiB are refused by the broker. */
+export const MAX_PACKET_BYTES = 64 * 1024;
 
 /** Where a refused message goes: a `$` topic nobody may subscribe to, so it reaches no one ([MQTT-4.7.2-1]). */
 const NOWHERE = '$refused';
@@ -79,7 +83,14 @@ export class EmbeddedBroker implements Bus {
       },
     });
     this.broker.on('clientError', (client, err) => this.o.log.debug({ client: client?.id, err: err.message }, 'mqtt client error'));
-    this.server = net.createServer(this.broker.handle);
+    // [contract §6] A packet over 64 KiB is refused from its header, before it is buffered.
+    this.server = net.createServer((socket) =>
+      this.broker!.handle(
+        limitFrames(socket, MAX_PACKET_BYTES, (bytes) =>
+          log.warn({ remote: socket.remoteAddress, bytes: Number.isFinite(bytes) ? bytes : 'malformed length' }, 'mqtt packet over 64 KiB refused; connection closed'),
+        ),
+      ),
+    );
     await new Promise<void>((resolve, reject) => {
       this.server!.once('error', reject);
       this.server!.listen(this.o.port, this.o.host, () => {

@@ -38,6 +38,7 @@ export const TAGS = [
   { name: 'users', description: 'Operator accounts (admin)' },
   { name: 'alarms', description: 'One-key alarms and their lifecycle: raised → acknowledged → dispatched → resolved' },
   { name: 'registry', description: 'Schools and devices with their live state' },
+  { name: 'devices', description: 'Device identity: MQTT secrets, one per device (admin)' },
   { name: 'maintenance', description: 'Offline alarm buttons and cameras, camera uptime' },
   { name: 'onvif', description: 'ONVIF camera discovery' },
   { name: 'docs', description: 'This description' },

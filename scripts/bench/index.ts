@@ -19,10 +19,11 @@ import { latency } from './cases/latency.js';
 import { recovery } from './cases/recovery.js';
 import { scale } from './cases/scale.js';
 import { onvif } from './cases/onvif.js';
+import { stormCase } from './cases/storm.js';
 import { FULL, SHORT, type BenchCase, type Ctx, type Row } from './lib.js';
 import { machine, textTable } from './report.js';
 
-const CASES: BenchCase[] = [ingest, latency, recovery, exportCase, scale, onvif];
+const CASES: BenchCase[] = [ingest, latency, recovery, exportCase, scale, onvif, stormCase];
 
 const USAGE = `usage: npm run bench -- [--full] [--case <name>]… [--profile <dir>]
   --full            full mode (minutes per case); default: short mode (a quick look)

@@ -1,6 +1,6 @@
 // MQTT helpers for tests: a device (or any tool) connected to a real broker.
 import { randomBytes } from 'node:crypto';
-import { connectAsync, type IClientOptions, type MqttClient } from 'mqtt';
+import mqtt, { connectAsync, type IClientOptions, type MqttClient } from 'mqtt';
 
 export type { MqttClient } from 'mqtt';
 
@@ -28,13 +28,20 @@ export const mqttLoginFor = (mqttUrl: string): MqttLogin | undefined => logins.g
 async function connectFleet(mqttUrl: string, login: MqttLogin, opts: IClientOptions): Promise<MqttClient> {
   const tool = await connectRaw(mqttUrl, { ...opts, username: login.tool.username, password: login.tool.password });
   const conns = new Map<string, Promise<MqttClient>>();
+  // Device connections are made on their first publish and, like a device's, keep reconnecting:
+  // a publish made while the broker is away (a gateway killed mid-burst) waits in MQTT.js's queue.
+  const open = (device: string) => {
+    const c = mqtt.connect(mqttUrl, { reconnectPeriod: 500, connectTimeout: 10_000, ...opts, clientId: device, username: device, password: login.devices.get(device) });
+    c.on('error', () => undefined); // refusals and resets show as failed publishes; the client retries
+    return Promise.resolve(c);
+  };
   const first = login.devices.keys().next().value as string;
   const deviceConn = (topic: string) => {
     const named = topic.split('/')[3];
     const device = named !== undefined && login.devices.has(named) ? named : first;
     let c = conns.get(device);
     if (!c) {
-      c = connectRaw(mqttUrl, { ...opts, clientId: device, username: device, password: login.devices.get(device) });
+      c = open(device);
       conns.set(device, c);
     }
     return c;
