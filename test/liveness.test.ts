@@ -54,6 +54,7 @@ test('a silent camera goes offline after 3 missed heartbeats with a maintenance 
     await beat(camC);
     return (await deviceView(camC.id)).online;
   }, { intervalMs: 300 });
+  await screen.next((f) => f.type === 'device' && f.data.id === camC.id && f.data.online); // first_seen, or back after never_seen
   const lastBeat = Date.now();
   await sleep(400);
   await beat(camC); // still alive

@@ -48,7 +48,19 @@ async function connectFleet(mqttUrl: string, login: MqttLogin, opts: IClientOpti
   };
   return new Proxy(tool, {
     get(target, prop, receiver) {
-      if (prop === 'publishAsync') return async (topic: string, payload: string | Buffer, o?: object) => (await deviceConn(topic)).publishAsync(topic, payload, o);
+      if (prop === 'publishAsync')
+        return async (topic: string, payload: string | Buffer, o?: object) => {
+          // A message caught in MQTT.js's store when the connection dropped is failed with
+          // "Connection closed": a device sends it again once reconnected, as firmware does.
+          for (let tries = 0; ; tries++) {
+            try {
+              return await (await deviceConn(topic)).publishAsync(topic, payload, o);
+            } catch (err) {
+              if (!/Connection closed/.test((err as Error).message) || tries >= 50) throw err;
+              await new Promise((r) => setTimeout(r, 200));
+            }
+          }
+        };
       if (prop === 'publish') return (topic: string, payload: string | Buffer, o?: object, cb?: (err?: Error) => void) => void deviceConn(topic).then((c) => c.publish(topic, payload, o ?? {}, cb));
       if (prop === 'endAsync') return async (force?: boolean) => {
         await Promise.all([...conns.values()].map(async (c) => (await c).endAsync(force)));
