@@ -4,6 +4,7 @@
  * in reverse (ARCHITECTURE "distilled" 4).
  */
 import fs from 'node:fs';
+import path from 'node:path';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import fastifyJwt from '@fastify/jwt';
 import fastifyStatic from '@fastify/static';
@@ -34,6 +35,7 @@ import { authRoutes } from './routes/auth.js';
 import { healthRoutes } from './routes/health.js';
 import { liveRoutes } from './routes/live.js';
 import type { Services } from './services.js';
+import { scheduleBackups } from './store/backup.js';
 import { SqliteStore } from './store/sqlite-store.js';
 
 export interface BuiltGateway {
@@ -51,7 +53,7 @@ export async function buildGateway(config: GatewayConfig, log: Logger): Promise<
   const users = new UserStore(config.dataDir);
   const created = await users.init(config.adminPassword);
   const metrics = createMetrics();
-  const store = new SqliteStore({ dataDir: config.dataDir, sync: config.ledgerSync });
+  const store = new SqliteStore({ dataDir: config.dataDir, sync: config.ledgerSync, log: log.child({ module: 'store' }) });
   const topicNames = topics(config.topicPrefix);
 
   let hub: LiveHub | undefined;
@@ -164,7 +166,10 @@ export async function buildGateway(config: GatewayConfig, log: Logger): Promise<
   const runId = await store.startRun(Date.now());
   // Our own run is marked alive every second: uptime reports count time after the last mark as
   // "gateway down" (unknown), so the mark's resolution is the report's.
-  scheduler.every('core:run-mark', 1000, () => store.touchRun(runId, Date.now()));
+  // A failing mark is logged once by the store and, repeated, turns /health 503 (store.health()).
+  scheduler.every('core:run-mark', 1000, () => store.touchRun(runId, Date.now()).catch(() => undefined));
+  if (config.backup.dir)
+    scheduleBackups({ scheduler, backup: (file) => store.backup(file), dir: path.resolve(config.backup.dir), intervalMs: config.backup.intervalHours * 3_600_000, keep: config.backup.keep, log: log.child({ module: 'backup' }) });
   await bus.start(mqttIngest({ registry, topicPrefix: config.topicPrefix, dispatcher, bus, log: log.child({ module: 'ingest' }) }));
   // Keep the live feed's replay window bounded (a screen away for longer gets a snapshot), and
   // raw device events to their retention.

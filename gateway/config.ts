@@ -80,6 +80,8 @@ export interface GatewayConfig {
   maintenanceFlapHoldSec: number;
   /** Raw heartbeat/availability/camera events older than this leave the ledger (alarms never do). */
   rawRetentionDays: number;
+  /** Scheduled online backups of the ledger (`dir` unset: none; a relative path is from the working directory). */
+  backup: { dir?: string; intervalHours: number; keep: number };
 }
 
 /**
@@ -136,6 +138,7 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     missedHeartbeats: v.MISSED_HEARTBEATS,
     maintenanceFlapHoldSec: v.MAINTENANCE_FLAP_HOLD_SEC,
     rawRetentionDays: v.LEDGER_RAW_RETENTION_DAYS,
+    backup: { dir: v.BACKUP_DIR, intervalHours: v.BACKUP_INTERVAL_HOURS, keep: v.BACKUP_KEEP },
     dashboardDir: where('DASHBOARD_DIR'),
   };
 }

@@ -18,7 +18,7 @@ export interface VarMeta {
   description: string;
   /** Listed in contract §5 (the public interface); else an addition of this gateway. */
   contract?: true;
-  unit?: 's' | 'ms' | 'bytes' | 'days' | 'frames' | 'points' | 'intervals' | 'probes' | 'characters';
+  unit?: 's' | 'ms' | 'bytes' | 'days' | 'hours' | 'frames' | 'points' | 'intervals' | 'probes' | 'characters' | 'backups';
   /** README default cell when the value itself is not the right thing to show. */
   doc?: string;
   /** Never logged and never echoed in an error message. */
@@ -140,6 +140,13 @@ export const ConfigSchema = Type.Object({
     unit: 'days',
     description: 'raw device events (heartbeat, availability, camera, ai, gate, checkin) are deleted from the ledger after this (alarms never)',
   }),
+  BACKUP_DIR: optionalText({
+    doc: 'unset: no scheduled backups',
+    description: 'directory for scheduled online backups of the ledger (`ledger-<UTC time>.sqlite`): [docs/backup.md](docs/backup.md)',
+  }),
+  // At most a week: the scheduler arms one timer, and setTimeout's limit is 24.8 days anyway.
+  BACKUP_INTERVAL_HOURS: int(24, 1, 168, { unit: 'hours', description: 'time between scheduled backups (the first is due this long after the newest one in `BACKUP_DIR`)' }),
+  BACKUP_KEEP: int(7, 1, 1000, { unit: 'backups', description: 'scheduled backups kept in `BACKUP_DIR`; older ones are deleted' }),
   MISSED_HEARTBEATS: int(3, 1, 100, {
     unit: 'intervals',
     description: 'a device is offline after this many heartbeat intervals of silence (intervals: registry)',

@@ -38,6 +38,9 @@ export interface DispatcherOptions {
   now?: () => number;
 }
 
+/** How often a failed store is probed when nothing else is committed. */
+const PROBE_MS = 1000;
+
 export class Dispatcher {
   /** Accepted and refused inputs per type over the last minute (the screen's activity figures). */
   readonly lastMinute = new RateWindow(60);
@@ -47,6 +50,8 @@ export class Dispatcher {
   private scheduled = false;
   private draining?: Promise<void>;
   private healthyFlag = true;
+  /** While unhealthy: offers the store an empty batch now and then, so a store that works again is noticed without traffic. */
+  private probeTimer?: NodeJS.Timeout;
   private stopped = false;
   /** How deep derived events are nested right now (a module emitting in a circle is a bug). */
   private depth = 0;
@@ -68,9 +73,13 @@ export class Dispatcher {
       }
   }
 
-  /** False after a commit failed, until one succeeds: the gateway cannot take alarms. */
+  /**
+   * False after a commit failed, until one succeeds (of any kind: an input, a module's job, or
+   * the store's probe), and while the store reports a fault of its own (its file replaced, its
+   * run marks failing): the gateway cannot take alarms.
+   */
   healthy(): boolean {
-    return this.healthyFlag;
+    return this.healthyFlag && this.o.store.health().fault === undefined;
   }
 
   /** A device's input (MQTT, ONVIF, vendor push). QoS 0 inputs pass no `ack`: they carry no promise. */
@@ -187,8 +196,17 @@ export class Dispatcher {
         return this.failed(batch, err as Error);
       }
       end();
+      this.recovered();
+    } else if (!this.healthyFlag) {
+      // Nothing to write proves nothing: an empty batch after a failure (a liveness tick with no
+      // traffic) only counts once the store has taken a write that needs fresh space.
+      try {
+        await store.probe();
+      } catch (err) {
+        return this.failed(batch, err as Error, false);
+      }
+      this.recovered();
     }
-    this.healthyFlag = true;
 
     for (const item of batch) {
       const refusal = refusals.get(item);
@@ -211,15 +229,34 @@ export class Dispatcher {
     if (unit.outbox.length > 0) this.o.onOutbox?.();
   }
 
-  /** Nothing of the batch is durable: projections may hold part of it, so they are rebuilt, and every input is refused so that it is sent again. */
-  private async failed(batch: Item[], err: Error): Promise<void> {
+  private recovered(): void {
+    if (this.healthyFlag) return;
+    this.healthyFlag = true;
+    clearInterval(this.probeTimer);
+    this.probeTimer = undefined;
+    this.o.log.warn('store commits work again');
+  }
+
+  /**
+   * Nothing of the batch is durable: projections may hold part of it, so they are rebuilt (unless
+   * nothing was applied: a failed probe), and every input is refused so that it is sent again.
+   */
+  private async failed(batch: Item[], err: Error, reload = true): Promise<void> {
+    const first = this.healthyFlag;
     this.healthyFlag = false;
     this.o.metrics.commitFailures.inc();
-    this.o.log.error({ err, items: batch.length }, 'store commit failed; nothing of this batch was acknowledged');
-    try {
-      for (const m of this.modules) await m.load?.();
-    } catch (reloadErr) {
-      this.o.log.error({ err: reloadErr }, 'could not rebuild projections from the store');
+    // A probe failing every second is the same fault still there: said once, counted each time.
+    if (reload || first) this.o.log.error({ err, items: batch.length }, 'store commit failed; nothing of this batch was acknowledged');
+    if (!this.probeTimer && !this.stopped) {
+      this.probeTimer = setInterval(() => this.enqueue({ kind: 'job', run: () => undefined, resolve: () => undefined, reject: () => undefined }), PROBE_MS);
+      this.probeTimer.unref();
+    }
+    if (reload) {
+      try {
+        for (const m of this.modules) await m.load?.();
+      } catch (reloadErr) {
+        this.o.log.error({ err: reloadErr }, 'could not rebuild projections from the store');
+      }
     }
     for (const item of batch) {
       if (item.kind === 'input') item.ack?.(err);
@@ -257,6 +294,8 @@ export class Dispatcher {
   /** Stops taking inputs and commits what is queued. */
   async stop(): Promise<void> {
     this.stopped = true;
+    clearInterval(this.probeTimer);
+    this.probeTimer = undefined;
     await this.drain();
   }
 }

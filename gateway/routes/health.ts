@@ -21,6 +21,7 @@ export const healthRoutes: FastifyPluginAsync = async (app) => {
   app.get('/health', { schema: healthSchema }, async (_req, reply) => {
     const { bus, dispatcher, store, hub, startedAt, modules } = app.gw;
     const ledgerOk = dispatcher.healthy();
+    const { fault, writeFailures } = store.health();
     const stats = await store.stats();
     const canTakeAlarms = bus.connected() && ledgerOk;
     let degraded = false;
@@ -35,7 +36,8 @@ export const healthRoutes: FastifyPluginAsync = async (app) => {
       // 503 only when alarms cannot be taken; a lagging export is "degraded" but keeps 200.
       status: canTakeAlarms && !degraded ? 'ok' : 'degraded',
       mqtt: bus.describe(),
-      ledger: { ok: ledgerOk, feedSeq: stats.feedSeq, events: stats.events, sizeBytes: stats.sizeBytes },
+      // `fault` says why (file replaced, run marks failing); `writeFailures` counts every failed write, commits and the rest.
+      ledger: { ok: ledgerOk, feedSeq: stats.feedSeq, events: stats.events, sizeBytes: stats.sizeBytes, ...(fault ? { fault } : {}), writeFailures },
       ...parts,
       live: { clients: hub.size },
       uptimeSec: Math.round((Date.now() - startedAt) / 1000),

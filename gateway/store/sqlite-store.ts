@@ -7,7 +7,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import Database from 'better-sqlite3';
+import type { Logger } from 'pino';
 import type { FeedFrame } from '../contract/api.js';
+import { backupDatabase, type BackupResult } from './backup.js';
 import { BASELINE, MIGRATIONS } from './sqlite-migrations.js';
 import {
   keyOf,
@@ -19,6 +21,7 @@ import {
   type Scalar,
   type SourceKey,
   type Store,
+  type StoreHealth,
   type StoreStats,
   type TableSpec,
   type Unit,
@@ -30,7 +33,20 @@ export interface SqliteStoreOptions {
   /** Recent feed frames kept in memory so a resuming screen is served without a query. */
   feedCacheFrames?: number;
   now?: () => number;
+  /** Where failed writes and a replaced ledger are reported (once per streak). */
+  log?: Logger;
 }
+
+/** The ledger cannot be opened as it is: the message names the file and what to do. */
+export class LedgerOpenError extends Error {
+  override name = 'LedgerOpenError';
+}
+
+/** The file beside the ledger that remembers which ledger this data directory holds. */
+export const LEDGER_ID_FILE = 'ledger.id';
+/** Run marks failing this many times in a row mean the ledger cannot be written (1 s apart in the gateway). */
+const RUN_MARK_FAILURES_FAULT = 3;
+const RESTORE_HINT = 'restore it from a backup (docs/backup.md)';
 
 const SQL_TYPE = { text: 'TEXT', integer: 'INTEGER', real: 'REAL' } as const;
 const IDENT = /^[a-z][a-z0-9_]{0,62}$/;
@@ -50,7 +66,16 @@ interface Table {
 
 export class SqliteStore implements Store {
   readonly file: string;
+  /** The ledger's own id (`meta.ledger_id`), also kept in `DATA_DIR/ledger.id`. */
+  readonly ledgerId: string;
   private readonly db: Database.Database;
+  /** The file we opened: a file at the same path with another inode is not ours. */
+  private readonly identity: { dev: number; ino: number };
+  /** Set once the file is found deleted or replaced; never cleared (our connection writes to a ghost). */
+  private gone?: string;
+  private readonly failures: Record<string, number> = {};
+  private readonly streaks: Record<string, number> = {};
+  private readonly log?: Logger;
   private readonly stmts;
   private readonly tables = new Map<string, Table>();
   private readonly feedCache: FeedFrame[] = [];
@@ -62,12 +87,36 @@ export class SqliteStore implements Store {
     fs.mkdirSync(opts.dataDir, { recursive: true });
     this.file = path.join(opts.dataDir, 'ledger.sqlite');
     this.now = opts.now ?? Date.now;
-    this.db = new Database(this.file);
-    // WAL: readers never block the writer; a commit is one sequential append.
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma(`synchronous = ${opts.sync === 'full' ? 'FULL' : 'NORMAL'}`);
-    this.db.pragma('busy_timeout = 5000');
-    this.migrate();
+    this.log = opts.log;
+    const markerFile = path.join(opts.dataDir, LEDGER_ID_FILE);
+    const marker = readMarker(markerFile);
+    const existed = fs.existsSync(this.file);
+    // Opening a missing file would create an empty ledger: in a directory that had one, that is
+    // every alarm silently gone (a volume not mounted, a file deleted by hand).
+    if (!existed && marker)
+      throw new LedgerOpenError(
+        `ledger ${this.file} is missing, but ${markerFile} says this data directory holds ledger ${marker}; refusing to start an empty one. ` +
+          `Restore the ledger from a backup (docs/backup.md), or delete ${markerFile} to start an empty ledger on purpose`,
+      );
+    let opened: Database.Database | undefined;
+    try {
+      opened = new Database(this.file, { fileMustExist: existed });
+      // WAL: readers never block the writer; a commit is one sequential append.
+      opened.pragma('journal_mode = WAL');
+      opened.pragma(`synchronous = ${opts.sync === 'full' ? 'FULL' : 'NORMAL'}`);
+      opened.pragma('busy_timeout = 5000');
+      if (existed) quickCheck(opened, this.file);
+      this.db = opened;
+      this.migrate();
+      this.ledgerId = this.adoptId(marker, markerFile);
+    } catch (err) {
+      opened?.close();
+      if (err instanceof LedgerOpenError) throw err;
+      const e = err as { message: string; code?: string };
+      throw new LedgerOpenError(`ledger ${this.file} cannot be opened: ${e.message}${e.code ? ` (${e.code})` : ''}; ${RESTORE_HINT}`);
+    }
+    const st = fs.statSync(this.file);
+    this.identity = { dev: st.dev, ino: st.ino };
     this.feedCacheFrames = opts.feedCacheFrames ?? 10_000;
     const db = this.db;
     this.stmts = {
@@ -101,6 +150,28 @@ export class SqliteStore implements Store {
       runsSince: db.prepare('SELECT id, started_at AS startedAt, alive_at AS aliveAt FROM gateway_runs WHERE alive_at >= ? ORDER BY id'),
     };
     this.feedSeq = (this.stmts.feedMax.get() as { s: number } | undefined)?.s ?? 0;
+  }
+
+  /**
+   * The ledger's id: created with the ledger, kept in its `meta` table (so backups carry it) and
+   * in `DATA_DIR/ledger.id`. A marker naming another ledger means this file is not the one the
+   * directory held (a wrong copy, a new empty file): refused. A missing marker is written (a
+   * restore into a new data directory, a ledger from before the marker).
+   */
+  private adoptId(marker: string | undefined, markerFile: string): string {
+    const row = this.db.prepare(`SELECT value FROM meta WHERE key = 'ledger_id'`).get() as { value: string } | undefined;
+    if (marker && row?.value !== marker)
+      throw new LedgerOpenError(
+        `ledger ${this.file} is ${row ? `ledger ${row.value}` : 'a ledger without an id'}, but ${markerFile} says this data directory holds ledger ${marker}; refusing to start on the wrong ledger. ` +
+          `Put the right ledger (or a backup of it, docs/backup.md) back in place, or delete ${markerFile} to adopt this one on purpose`,
+      );
+    let id = row?.value;
+    if (!id) {
+      id = randomUUID();
+      this.db.prepare(`INSERT INTO meta (key, value) VALUES ('ledger_id', ?)`).run(id);
+    }
+    if (!marker) writeFileAtomic(markerFile, `${id}\n`);
+    return id;
   }
 
   private migrate(): void {
@@ -179,12 +250,75 @@ export class SqliteStore implements Store {
     return out;
   }
 
+  /**
+   * Is the file at our path still the one we opened? Our connection keeps writing to a deleted or
+   * replaced file's old inode, so a commit that "succeeds" there is lost at the next restart:
+   * checked before every write (one stat, small beside the commit's fsync).
+   */
+  private checkFile(): string | undefined {
+    if (this.gone) return this.gone;
+    let why: string | undefined;
+    try {
+      const st = fs.statSync(this.file);
+      if (st.ino !== this.identity.ino || st.dev !== this.identity.dev) why = 'was replaced by another file';
+    } catch (err) {
+      why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'was deleted' : `cannot be checked (${(err as Error).message})`;
+    }
+    if (!why) return undefined;
+    this.gone = `ledger ${this.file} ${why} while the gateway was running; nothing more is acknowledged. Stop the gateway and put the ledger back, or ${RESTORE_HINT}`;
+    this.log?.error({ file: this.file }, this.gone);
+    return this.gone;
+  }
+
+  /** Every write outside `open`: refused when the file is not ours, failures counted and logged once per streak. */
+  private write<T>(op: string, run: () => T): T {
+    const gone = this.checkFile();
+    if (gone) {
+      this.failures[op] = (this.failures[op] ?? 0) + 1;
+      throw new Error(gone);
+    }
+    try {
+      const out = run();
+      if (this.streaks[op]) {
+        this.log?.warn({ op, failed: this.streaks[op] }, 'ledger write works again');
+        this.streaks[op] = 0;
+      }
+      return out;
+    } catch (err) {
+      this.failures[op] = (this.failures[op] ?? 0) + 1;
+      this.streaks[op] = (this.streaks[op] ?? 0) + 1;
+      this.checkFile();
+      // Commits are reported by the dispatcher, batch by batch; the rest would otherwise be silent.
+      if (this.streaks[op] === 1 && op !== 'commit') this.log?.error({ err, op, file: this.file }, 'ledger write failed');
+      throw err;
+    }
+  }
+
+  health(): StoreHealth {
+    const marks = this.streaks.touchRun ?? 0;
+    const fault =
+      this.checkFile() ??
+      (marks >= RUN_MARK_FAILURES_FAULT ? `ledger ${this.file} cannot be written: the run mark failed ${marks} times in a row` : undefined);
+    return { fault, writeFailures: { ...this.failures } };
+  }
+
+  async probe(): Promise<void> {
+    // 16 KiB needs new pages (overflow pages of a 4 KiB-page file) unless freed ones are there,
+    // so it fails on a full disk (or at max_page_count) just as an alarm's commit would.
+    this.write('probe', () =>
+      this.db.transaction(() => {
+        this.db.prepare(`INSERT OR REPLACE INTO meta (key, value) VALUES ('probe', hex(randomblob(8192)))`).run();
+        this.db.prepare(`DELETE FROM meta WHERE key = 'probe'`).run();
+      })(),
+    );
+  }
+
   async commit(unit: Unit): Promise<FeedFrame[]> {
     const seq = this.feedSeq;
     const cached = this.feedCache.length;
     const frames: FeedFrame[] = [];
     try {
-      this.db.transaction(() => {
+      this.write('commit', () => this.db.transaction(() => {
         for (const e of unit.events) {
           this.stmts.insertEvent.run({
             type: e.type,
@@ -210,7 +344,7 @@ export class SqliteStore implements Store {
           this.feedSeq = frame.seq;
           this.feedCache.push(frame);
         }
-      })();
+      })());
     } catch (err) {
       // The frames were rolled back with the transaction: forget them.
       this.feedCache.length = cached;
@@ -300,19 +434,18 @@ export class SqliteStore implements Store {
     if (cut <= 0) return 0;
     const idx = this.feedCache.findIndex((f) => f.seq > cut);
     if (idx > 0) this.feedCache.splice(0, idx);
-    return this.stmts.pruneFeed.run(cut).changes;
+    return this.write('pruneFeed', () => this.stmts.pruneFeed.run(cut).changes);
   }
 
   async pruneEvents(types: string[], beforeMs: number, maxRows: number): Promise<number> {
     if (types.length === 0) return 0;
     const marks = types.map(() => '?').join(',');
-    return this.db
-      .prepare(`DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE received_at < ? AND type IN (${marks}) LIMIT ?)`)
-      .run(beforeMs, ...types, maxRows).changes;
+    const del = this.db.prepare(`DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE received_at < ? AND type IN (${marks}) LIMIT ?)`);
+    return this.write('pruneEvents', () => del.run(beforeMs, ...types, maxRows).changes);
   }
 
   async claimOutbox(owner: string, limit: number, leaseMs: number): Promise<OutboxClaim> {
-    return this.db.transaction((): OutboxClaim => {
+    return this.write('claimOutbox', () => this.db.transaction((): OutboxClaim => {
       const now = this.now();
       this.stmts.expireLeases.run(now);
       const leases = this.stmts.activeLeases.all() as { lo: number; hi: number }[];
@@ -332,21 +465,21 @@ export class SqliteStore implements Store {
         this.stmts.insertLease.run(id, owner, rows[0].seq, rows[rows.length - 1].seq, now + leaseMs);
         return { id, rows };
       }
-    })();
+    })());
   }
 
   async ackOutbox(claim: OutboxClaim, quarantined: { row: OutboxRow; reason: string }[]): Promise<void> {
     if (claim.rows.length === 0) return;
-    this.db.transaction(() => {
+    this.write('ackOutbox', () => this.db.transaction(() => {
       const now = this.now();
       for (const q of quarantined) this.stmts.quarantine.run(q.row.seq, q.row.at, q.row.line, q.reason, now);
       this.stmts.deleteOutboxRange.run(claim.rows[0].seq, claim.rows[claim.rows.length - 1].seq);
       this.stmts.deleteLease.run(claim.id);
-    })();
+    })());
   }
 
   async releaseOutbox(claim: OutboxClaim): Promise<void> {
-    if (claim.id) this.stmts.deleteLease.run(claim.id);
+    if (claim.id) this.write('releaseOutbox', () => this.stmts.deleteLease.run(claim.id));
   }
 
   async outboxStats(): Promise<OutboxStats> {
@@ -363,11 +496,11 @@ export class SqliteStore implements Store {
   }
 
   async startRun(atMs: number): Promise<number> {
-    return Number(this.stmts.startRun.run(atMs, atMs).lastInsertRowid);
+    return Number(this.write('startRun', () => this.stmts.startRun.run(atMs, atMs)).lastInsertRowid);
   }
 
   async touchRun(id: number, atMs: number): Promise<void> {
-    this.stmts.touchRun.run(atMs, id);
+    this.write('touchRun', () => this.stmts.touchRun.run(atMs, id));
   }
 
   async runsSince(fromMs: number): Promise<GatewayRun[]> {
@@ -387,7 +520,47 @@ export class SqliteStore implements Store {
     return { events, feedSeq: this.feedSeq, sizeBytes };
   }
 
+  /** An online backup into `file` through this connection, in steps between commits (`backup.ts`). */
+  backup(file: string): Promise<BackupResult> {
+    return backupDatabase(this.db, file, { oneStep: false });
+  }
+
   async close(): Promise<void> {
     if (this.db.open) this.db.close();
   }
+}
+
+function readMarker(file: string): string | undefined {
+  try {
+    return fs.readFileSync(file, 'utf8').trim() || undefined;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new LedgerOpenError(`cannot read ${file}: ${(err as Error).message}`);
+  }
+}
+
+/** Written whole or not at all: a crash or a full disk never leaves a half marker. */
+export function writeFileAtomic(file: string, text: string): void {
+  const tmp = `${file}.tmp-${process.pid}`;
+  try {
+    const fd = fs.openSync(tmp, 'w', 0o600);
+    try {
+      fs.writeFileSync(fd, text);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(tmp, file);
+  } catch (err) {
+    fs.rmSync(tmp, { force: true });
+    throw err;
+  }
+}
+
+/** `PRAGMA quick_check` (b-tree structure, O(N) but no index-content cross-check): refuses a damaged ledger at start. */
+export function quickCheck(db: Database.Database, file: string): void {
+  const rows = db.pragma('quick_check(20)') as { quick_check: string }[];
+  const problems = rows.map((r) => r.quick_check).filter((r) => r !== 'ok');
+  if (problems.length > 0)
+    throw new LedgerOpenError(`ledger ${file} failed PRAGMA quick_check (${problems.length === 20 ? '20 or more problems' : `${problems.length} problem(s)`}: ${problems.slice(0, 3).join('; ')}); ${RESTORE_HINT}`);
 }

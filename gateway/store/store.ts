@@ -94,6 +94,17 @@ export interface StoreStats {
   sizeBytes: number;
 }
 
+/** What the store knows of its own writes (`/health` shows it; a `fault` makes the gateway refuse inputs). */
+export interface StoreHealth {
+  /**
+   * Why the store cannot be trusted with an alarm now, or undefined: its file was deleted or
+   * replaced under it (sticky until a restart), or its run marks keep failing (clears once one is written).
+   */
+  fault?: string;
+  /** Writes that failed since the store was opened, by operation (`commit`, `probe`, `touchRun`, `ackOutbox`, …). */
+  writeFailures: Record<string, number>;
+}
+
 export interface Store {
   /** Creates or extends the core tables and every module's tables. */
   open(tables: TableSpec[]): Promise<void>;
@@ -130,6 +141,14 @@ export interface Store {
   runsSince(fromMs: number): Promise<GatewayRun[]>;
 
   stats(): Promise<StoreStats>;
+  /** Checks the store's own state (for SQLite: is the file still the one it opened?) and reports it. */
+  health(): StoreHealth;
+  /**
+   * A write that needs fresh space and leaves nothing behind: resolves only when a commit of an
+   * alarm would also find room. The dispatcher uses it to learn that a failed store works again
+   * when no input is there to prove it.
+   */
+  probe(): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -194,4 +194,18 @@ export function storeContract(name: string, h: StoreHarness): void {
     assert.deepEqual(await r.find('grow', { where: [['school', '=', 'S9']] }), [{ id: 'g1', school: 'S9' }]);
     await r.close();
   });
+  test(`${name}: a healthy store reports no fault, its probe leaves nothing behind, and a failed commit is counted`, async () => {
+    const s = await open();
+    assert.deepEqual(s.health(), { fault: undefined, writeFailures: {} });
+    const before = await s.stats();
+    await s.probe();
+    const after = await s.stats();
+    assert.deepEqual([after.events, after.feedSeq], [before.events, before.feedSeq], 'the probe adds no event and no frame');
+    const bad = emptyUnit();
+    bad.rows.push({ table: 'nowhere', op: 'put', row: { id: 'x' } });
+    await assert.rejects(s.commit(bad));
+    assert.equal(s.health().writeFailures.commit, 1);
+    assert.equal(s.health().fault, undefined, 'one failed commit is the dispatcher\'s business, not a store fault');
+    await s.close();
+  });
 }
