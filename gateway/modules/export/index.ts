@@ -5,6 +5,7 @@
  */
 import type { GatewayModule, ModuleContext } from '../../core/module.js';
 import { InfluxExporter, type ExporterStatus } from './influx-exporter.js';
+import { scrubSecrets } from '../../redact.js';
 
 export interface ExportModule extends GatewayModule {
   readonly exporter?: InfluxExporter;
@@ -16,7 +17,13 @@ export interface ExportModule extends GatewayModule {
 export function exportModule(ctx: ModuleContext): ExportModule {
   const { config, store, metrics } = ctx;
   const exporter = config.influx ? new InfluxExporter({ influx: config.influx, store, log: ctx.log, metrics, ...config.export }) : undefined;
-  const status = async () => (exporter ? { ...(await exporter.status()), lagWarnSec: config.export.lagWarnSec } : { enabled: false as const });
+  // /health is public: an error message that quotes the token or the URL's credentials loses them.
+  const secrets = config.influx ? [config.influx.token, ...urlCredentials(config.influx.url)] : [];
+  const status = async () => {
+    if (!exporter) return { enabled: false as const };
+    const s = await exporter.status();
+    return { ...s, lastError: s.lastError === null ? null : scrubSecrets(s.lastError, secrets), lagWarnSec: config.export.lagWarnSec };
+  };
   return {
     name: 'export',
     exporter,
@@ -40,4 +47,13 @@ export function exportModule(ctx: ModuleContext): ExportModule {
       metrics.exportLagSeconds.set(s.lagSec);
     },
   };
+}
+
+function urlCredentials(url: string): string[] {
+  try {
+    const u = new URL(url);
+    return [decodeURIComponent(u.username), decodeURIComponent(u.password), u.username, u.password];
+  } catch {
+    return [];
+  }
 }
