@@ -46,7 +46,7 @@ export class UserStore {
   readonly file: string;
   private users = new Map<string, StoredUser>();
   /** Password hashes at once: logins, and admins saving users (see Limiter). */
-  readonly hashing = new Limiter(2, 32);
+  readonly hashing = new Limiter(2, 16);
   private readonly revokeListeners: ((user: string, why: Revocation) => void)[] = [];
 
   constructor(private readonly dataDir: string) {
