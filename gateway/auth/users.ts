@@ -5,6 +5,7 @@
  */
 import { randomBytes, scrypt as scryptCb, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { ROLES, type Role } from '../contract/api.js';
 import { ConfigError } from '../config-error.js';
@@ -45,8 +46,11 @@ interface UsersFile {
 export class UserStore {
   readonly file: string;
   private users = new Map<string, StoredUser>();
-  /** Password hashes at once: logins, and admins saving users (see Limiter). */
-  readonly hashing = new Limiter(2, 16);
+  /**
+   * Password hashes at once (logins, and admins saving users): one core always stays with alarm
+   * intake (at most 4 even on a big machine: the libuv pool has 4 threads), 16 more may wait.
+   */
+  readonly hashing = new Limiter(Math.min(4, Math.max(1, os.availableParallelism() - 1)), 16);
   private readonly revokeListeners: ((user: string, why: Revocation) => void)[] = [];
 
   constructor(private readonly dataDir: string) {

@@ -102,15 +102,23 @@ test('a flood of wrong logins neither starves alarm intake nor queues without bo
   for (let i = 0; i < 5; i++) quiet.push(await alarmCommitMs());
   // 60 logins at once, each a different name (so throttling does not shortcut the password check).
   const flood = Array.from({ length: 60 }, () => loginAs(`flood-${randomBytes(6).toString('hex')}`, 'wrong-password'));
-  await waitFor('password checks to be running', () => g.services.users.hashing.active === g.services.users.hashing.concurrency);
+  await waitFor('password checks to be running', () => g.services.users.hashing.active > 0);
   const busy: number[] = [];
   while (g.services.users.hashing.active > 0) busy.push(await alarmCommitMs());
   const answers = await Promise.all(flood);
-  const worst = Math.max(...busy);
-  const BOUND_MS = 250;
-  console.log(`alarm commit: quiet max ${Math.max(...quiet).toFixed(1)} ms; during the login flood max ${worst.toFixed(1)} ms over ${busy.length} alarms`);
+  const sorted = [...busy].sort((a, b) => a - b);
+  const p95 = sorted[Math.floor(sorted.length * 0.95)];
+  const worst = sorted.at(-1)!;
+  // Bounds with room for a machine shared with other work; an unbounded hash pool (one scrypt
+  // per login at once, 64 MiB each) pushes them well past these on 2 cores.
+  const P95_BOUND_MS = 100;
+  const MAX_BOUND_MS = 1000;
+  console.log(
+    `alarm commit: quiet max ${Math.max(...quiet).toFixed(1)} ms; during the login flood p50 ${sorted[Math.floor(sorted.length / 2)].toFixed(1)} ms, p95 ${p95.toFixed(1)} ms, max ${worst.toFixed(1)} ms over ${busy.length} alarms`,
+  );
   assert.ok(busy.length >= 3, 'alarms were committed while the flood ran');
-  assert.ok(worst < BOUND_MS, `an alarm took ${worst.toFixed(0)} ms to commit during a login flood (bound ${BOUND_MS} ms)`);
+  assert.ok(p95 < P95_BOUND_MS, `p95 of alarm commits during a login flood is ${p95.toFixed(0)} ms (bound ${P95_BOUND_MS} ms)`);
+  assert.ok(worst < MAX_BOUND_MS, `an alarm took ${worst.toFixed(0)} ms to commit during a login flood (bound ${MAX_BOUND_MS} ms)`);
   const by = (s: number) => answers.filter((a) => a.status === s);
   const { concurrency, queue } = g.services.users.hashing;
   assert.equal(by(401).length, concurrency + queue, 'as many checks as run and wait were done');
