@@ -6,12 +6,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import fastifyHelmet from '@fastify/helmet';
 import fastifyJwt from '@fastify/jwt';
 import fastifyStatic from '@fastify/static';
 import fastifyWebsocket from '@fastify/websocket';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Logger } from 'pino';
 import { UserStore, loadOrCreateSecret } from './auth/users.js';
+import { LoginThrottle } from './auth/throttle.js';
 import type { GatewayConfig } from './config.js';
 import { topics } from './contract/mqtt.js';
 import type { Snapshot } from './contract/api.js';
@@ -53,6 +55,7 @@ export async function buildGateway(config: GatewayConfig, log: Logger): Promise<
   const users = new UserStore(config.dataDir);
   const created = await users.init(config.adminPassword);
   const metrics = createMetrics();
+  const loginThrottle = new LoginThrottle();
   const store = new SqliteStore({ dataDir: config.dataDir, sync: config.ledgerSync, log: log.child({ module: 'store' }) });
   const topicNames = topics(config.topicPrefix);
 
@@ -96,7 +99,12 @@ export async function buildGateway(config: GatewayConfig, log: Logger): Promise<
       return { kind: 'device', device: device.id, school: device.school };
     }
     if (registry.devices.has(clientId)) return { refused: `client id "${clientId}" is a device's: only that device may use it`, badCredentials: false };
-    const role = await users.verify(username, password.toString('utf8'));
+    const wait = loginThrottle.retryAfterSec(username);
+    if (wait > 0) return { refused: `too many failed logins for "${username.slice(0, 80)}": try again in ${wait} s`, badCredentials: false };
+    const verified = await users.verify(username, password.toString('utf8'));
+    const role = verified?.role ?? null;
+    if (role === null) loginThrottle.failed(username);
+    else loginThrottle.succeeded(username);
     if (role === null) return { refused: `unknown device or user "${username.slice(0, 80)}", or wrong password`, badCredentials: true };
     if (roleRank(role) < roleRank('maintenance')) return { refused: `user "${username}" is a ${role}: MQTT tool logins need maintenance or above`, badCredentials: false };
     return { kind: 'user', user: username };
@@ -124,11 +132,19 @@ export async function buildGateway(config: GatewayConfig, log: Logger): Promise<
     maxBufferedBytes: config.wsMaxBufferedBytes,
   });
 
-  const services: Services = { config, registry, store, dispatcher, metrics, bus, hub, users, modules, module, startedAt: Date.now() };
+  // Changing or deleting a user ends its tokens (verifyToken) and, here, its open live sockets.
+  users.onRevoke((user, why) => hub!.endUser(user, why === 'deleted' ? 'user deleted' : 'user changed'));
+
+  const services: Services = { config, registry, store, dispatcher, metrics, bus, hub, users, loginThrottle, modules, module, startedAt: Date.now() };
 
   const app = Fastify({
     loggerInstance: log as FastifyBaseLogger,
     bodyLimit: 64 * 1024,
+    // A client that trickles its request cannot hold a socket for long: headers and body within
+    // 15 s, an idle socket (keep-alive or never sending anything) closed after 10 s.
+    connectionTimeout: 10_000,
+    requestTimeout: 15_000,
+    keepAliveTimeout: 5_000,
     // Per-request lines would drown what matters on a wall-screen gateway; routes log their own actions.
     logController: new LogController({ disableRequestLogging: true }),
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
@@ -147,6 +163,7 @@ export async function buildGateway(config: GatewayConfig, log: Logger): Promise<
   });
   app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: 'not_found', message: `no route ${req.method} ${req.url.split('?')[0]}` }));
 
+  await app.register(fastifyHelmet, securityHeaders);
   await app.register(fastifyJwt, { secret: loadOrCreateSecret(config.dataDir) });
   await app.register(fastifyWebsocket, { options: { maxPayload: 64 * 1024 } });
   await app.register((await import('./routes/openapi.js')).openapiRoutes); // before the routes: it collects them
@@ -192,6 +209,41 @@ export async function buildGateway(config: GatewayConfig, log: Logger): Promise<
   });
 
   return { app, services, generatedAdminPassword: created.generatedPassword };
+}
+
+/**
+ * Headers on every answer (the wall screen's too): the screen loads nothing but the gateway's
+ * own files (its bundle, its font, a data: favicon) and talks only to the gateway (HTTP and the
+ * /live WebSocket of the same host), so the CSP allows exactly that. No
+ * `upgrade-insecure-requests` and no HSTS: the gateway is often reached over plain HTTP on a LAN.
+ */
+const securityHeaders = {
+  global: true,
+  contentSecurityPolicy: {
+    useDefaults: false,
+    directives: {
+      'default-src': ["'self'"],
+      'script-src': ["'self'"],
+      'style-src': ["'self'"],
+      'img-src': ["'self'", 'data:'],
+      'font-src': ["'self'"],
+      // 'self' covers ws:/wss: of the same host in CSP 3 browsers; older ones need it spelled out.
+      'connect-src': ["'self'", (req: { headers: { host?: string } }) => sameHostSockets(req.headers.host)],
+      'object-src': ["'none'"],
+      'base-uri': ["'none'"],
+      'form-action': ["'self'"],
+      'frame-ancestors': ["'none'"],
+    },
+  },
+  frameguard: { action: 'deny' as const },
+  referrerPolicy: { policy: 'no-referrer' as const },
+  strictTransportSecurity: false,
+  crossOriginEmbedderPolicy: false,
+};
+
+/** `ws://host wss://host` for a Host header that is a plain host[:port]; nothing for anything else (it goes into a header). */
+function sameHostSockets(host: string | undefined): string {
+  return host && /^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/.test(host) ? `ws://${host} wss://${host}` : '';
 }
 
 function codeFor(status: number): string {

@@ -3,6 +3,7 @@ import pino from 'pino';
 import { buildGateway } from './app.js';
 import { loadConfig } from './config.js';
 import { ConfigError } from './config-error.js';
+import { LOG_REDACT } from './redact.js';
 
 async function main(): Promise<void> {
   let config;
@@ -11,7 +12,7 @@ async function main(): Promise<void> {
   } catch (err) {
     return fatal(err);
   }
-  const log = pino({ level: config.logLevel, base: { svc: 'campus-gateway' } });
+  const log = pino({ level: config.logLevel, base: { svc: 'campus-gateway' }, redact: LOG_REDACT });
   let built;
   try {
     built = await buildGateway(config, log);
@@ -49,7 +50,7 @@ function fatal(err: unknown, log?: pino.Logger): void {
   if (err instanceof ConfigError) {
     process.stderr.write(`campus-gateway: invalid configuration: ${err.message}\n`);
   } else {
-    (log ?? pino()).fatal({ err }, 'campus-gateway failed to start');
+    (log ?? pino({ redact: LOG_REDACT })).fatal({ err }, 'campus-gateway failed to start');
     if ((err as NodeJS.ErrnoException)?.code === 'EADDRINUSE') process.stderr.write(`campus-gateway: ${(err as Error).message}\n`);
   }
   process.exit(1);

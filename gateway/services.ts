@@ -8,6 +8,7 @@ import type { LiveHub } from './push/hub.js';
 import type { RegistryIndex } from './registry.js';
 import type { Store } from './store/store.js';
 import type { UserStore } from './auth/users.js';
+import type { LoginThrottle } from './auth/throttle.js';
 import type { Role } from './contract/api.js';
 
 export interface Services {
@@ -19,6 +20,8 @@ export interface Services {
   bus: Bus;
   hub: LiveHub;
   users: UserStore;
+  /** Failed logins per user name, for HTTP and MQTT tool logins alike (contract §6). */
+  loginThrottle: LoginThrottle;
   /** Every module, in dependency order. */
   modules: readonly GatewayModule[];
   /** One module by name (its routes use this to reach its projections). */

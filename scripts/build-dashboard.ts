@@ -31,7 +31,8 @@ export async function buildDashboard(outDir = 'dist/dashboard'): Promise<BuildRe
     platform: 'browser',
     target: ['chrome100', 'firefox100', 'safari15'],
     minify: true,
-    sourcemap: true,
+    // No source maps in what the gateway serves: they would publish the sources (and any comment) to every visitor.
+    sourcemap: false,
     legalComments: 'none',
     // Fonts keep their names (fontsource already hashes nothing, names are unique per subset).
     assetNames: 'fonts/[name]',

@@ -5,6 +5,19 @@ import { HttpError } from '../errors.js';
 import type { Principal } from '../services.js';
 import { roleRank } from './users.js';
 
+/** A verified token: who, and until when. */
+export interface Session extends Principal {
+  expiresAtMs: number;
+}
+
+/** What a token carries besides `sub` and `exp`: the role and the user's token version when it was signed. */
+export interface TokenClaims {
+  sub: string;
+  role: Role;
+  ver?: number;
+  exp?: number;
+}
+
 function bearerOf(req: FastifyRequest): string | undefined {
   const h = req.headers.authorization;
   return h?.startsWith('Bearer ') ? h.slice(7).trim() : undefined;
@@ -16,22 +29,37 @@ export function tokenOf(req: FastifyRequest): string | undefined {
   return bearerOf(req) ?? (typeof q === 'string' ? q : undefined);
 }
 
-export function verifyToken(app: FastifyInstance, token: string | undefined): Principal {
+/**
+ * A valid token of a user that still exists and has not been changed since it was signed
+ * (contract §6: changing or deleting a user ends its tokens at once).
+ */
+export function verifyToken(app: FastifyInstance, token: string | undefined): Session {
   if (!token) throw new HttpError(401, 'unauthorized', 'log in first: send Authorization: Bearer <token>');
+  let p: TokenClaims;
   try {
-    const p = app.jwt.verify<{ sub: string; role: Role }>(token);
-    return { user: p.sub, role: p.role };
+    p = app.jwt.verify<TokenClaims>(token);
   } catch (err) {
     const expired = (err as { code?: string }).code === 'FAST_JWT_EXPIRED';
     throw new HttpError(401, expired ? 'token_expired' : 'unauthorized', expired ? 'the token has expired: log in again' : 'the token is not valid');
   }
+  const current = app.gw.users.get(p.sub);
+  if (!current || current.tokenVersion !== (p.ver ?? 0)) {
+    throw new HttpError(401, 'token_revoked', 'this login was ended (the account was changed or deleted): log in again');
+  }
+  return { user: p.sub, role: current.role, expiresAtMs: typeof p.exp === 'number' ? p.exp * 1000 : Infinity };
+}
+
+/** Verifies the request's token and that it holds at least `min`. Query tokens only where `allowQuery`. */
+export function authenticate(app: FastifyInstance, req: FastifyRequest, min: Role, allowQuery = false): Session {
+  const session = verifyToken(app, allowQuery ? tokenOf(req) : bearerOf(req));
+  if (roleRank(session.role) < roleRank(min)) throw new HttpError(403, 'forbidden', `this needs the ${min} role; you are ${session.role}`);
+  req.principal = session;
+  return session;
 }
 
 /** preHandler: the caller must hold at least `min`. Query tokens are accepted only where `allowQuery`. */
 export function requireRole(app: FastifyInstance, min: Role, allowQuery = false): preHandlerHookHandler {
   return async (req) => {
-    const principal = verifyToken(app, allowQuery ? tokenOf(req) : bearerOf(req));
-    if (roleRank(principal.role) < roleRank(min)) throw new HttpError(403, 'forbidden', `this needs the ${min} role; you are ${principal.role}`);
-    req.principal = principal;
+    authenticate(app, req, min, allowQuery);
   };
 }

@@ -5,9 +5,11 @@
  */
 import { randomBytes, scrypt as scryptCb, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { ROLES, type Role } from '../contract/api.js';
 import { ConfigError } from '../config-error.js';
+import { Limiter } from './limiter.js';
 
 const scrypt = (password: string, salt: Buffer, keylen: number, opts: ScryptOptions) =>
   new Promise<Buffer>((resolve, reject) => scryptCb(password, salt, keylen, opts, (err, key) => (err ? reject(err) : resolve(key))));
@@ -25,7 +27,16 @@ export interface StoredUser {
   r: number;
   p: number;
   createdAt: string;
+  /**
+   * Tokens carry the version they were signed under; replacing or deleting the user changes it,
+   * which ends every earlier token at once. A fresh value per change (never reused, even for a
+   * name deleted and made again), so an old token cannot come back to life. Absent: 0.
+   */
+  tokenVersion?: number;
 }
+
+/** Why a user's tokens ended. */
+export type Revocation = 'changed' | 'deleted';
 
 interface UsersFile {
   version: 1;
@@ -35,14 +46,26 @@ interface UsersFile {
 export class UserStore {
   readonly file: string;
   private users = new Map<string, StoredUser>();
+  /**
+   * Password hashes at once (logins, and admins saving users): one core always stays with alarm
+   * intake (at most 4 even on a big machine: the libuv pool has 4 threads), 16 more may wait.
+   */
+  readonly hashing = new Limiter(Math.min(4, Math.max(1, os.availableParallelism() - 1)), 16);
+  private readonly revokeListeners: ((user: string, why: Revocation) => void)[] = [];
 
-  constructor(dataDir: string) {
+  constructor(private readonly dataDir: string) {
     this.file = path.join(dataDir, 'users.json');
+  }
+
+  /** Called after a user's tokens were ended (the live hub closes their sockets). */
+  onRevoke(fn: (user: string, why: Revocation) => void): void {
+    this.revokeListeners.push(fn);
   }
 
   /** Loads the file; when there is none, creates it with `admin`. Returns the generated password, if one was. */
   async init(adminPassword?: string): Promise<{ createdAdmin: boolean; generatedPassword?: string }> {
     if (fs.existsSync(this.file)) {
+      tighten(this.file);
       this.load();
       return { createdAdmin: false };
     }
@@ -66,13 +89,18 @@ export class UserStore {
     });
   }
 
-  /** Creates or replaces a user. */
+  /**
+   * Creates or replaces a user. Replacing one (new password, maybe a new role) ends its tokens.
+   * The file is written before the change is made in memory: a failed write (disk full) leaves no
+   * account that works until the next restart.
+   */
   async set(user: string, password: string, role: Role): Promise<void> {
     if (!USER_RE.test(user)) throw new Error('user name must match [A-Za-z0-9_.@-]{1,64}');
     if (password.length < 8) throw new Error('password must be at least 8 characters');
     const salt = randomBytes(16);
-    const hash = await scrypt(password, salt, SCRYPT.keylen, { N: SCRYPT.N, r: SCRYPT.r, p: SCRYPT.p, maxmem: 256 * 1024 * 1024 });
-    this.users.set(user, {
+    const hash = await this.hashing.run(() => scrypt(password, salt, SCRYPT.keylen, { N: SCRYPT.N, r: SCRYPT.r, p: SCRYPT.p, maxmem: 256 * 1024 * 1024 }));
+    const previous = this.users.get(user);
+    const next = new Map(this.users).set(user, {
       user,
       role,
       salt: salt.toString('base64'),
@@ -81,40 +109,127 @@ export class UserStore {
       r: SCRYPT.r,
       p: SCRYPT.p,
       createdAt: new Date().toISOString(),
+      tokenVersion: this.freshVersion(previous),
     });
-    this.save();
+    this.save(next);
+    this.users = next;
+    if (previous) this.revoked(user, 'changed');
+  }
+
+  /** Deletes a user and ends its tokens; false when there was no such user. */
+  delete(user: string): boolean {
+    if (!this.users.has(user)) return false;
+    const next = new Map(this.users);
+    next.delete(user);
+    this.save(next);
+    this.users = next;
+    this.revoked(user, 'deleted');
+    return true;
+  }
+
+  get(user: string): { user: string; role: Role; tokenVersion: number } | undefined {
+    const u = this.users.get(user);
+    return u && { user: u.user, role: u.role, tokenVersion: u.tokenVersion ?? 0 };
+  }
+
+  admins(): number {
+    let n = 0;
+    for (const u of this.users.values()) if (u.role === 'admin') n++;
+    return n;
   }
 
   list(): { user: string; role: Role; createdAt: string }[] {
     return [...this.users.values()].map(({ user, role, createdAt }) => ({ user, role, createdAt }));
   }
 
-  /** The user's role when the password is right; `null` otherwise (same time whether or not the user exists). */
-  async verify(user: string, password: string): Promise<Role | null> {
+  /**
+   * The user's role and token version when the password is right; `null` otherwise (same time
+   * whether or not the user exists). Throws `Busy` when too many checks are already waiting.
+   */
+  async verify(user: string, password: string): Promise<{ role: Role; tokenVersion: number } | null> {
     const u = this.users.get(user);
     const salt = u ? Buffer.from(u.salt, 'base64') : randomBytes(16);
     const params = u ?? { N: SCRYPT.N, r: SCRYPT.r, p: SCRYPT.p };
     const expected = u ? Buffer.from(u.hash, 'base64') : randomBytes(SCRYPT.keylen);
-    const got = await scrypt(password, salt, expected.length, { N: params.N, r: params.r, p: params.p, maxmem: 256 * 1024 * 1024 });
-    return u && timingSafeEqual(got, expected) ? u.role : null;
+    const got = await this.hashing.run(() => scrypt(password, salt, expected.length, { N: params.N, r: params.r, p: params.p, maxmem: 256 * 1024 * 1024 }));
+    // The user may have been replaced or deleted during the check: answer from what is current.
+    const now = this.users.get(user);
+    return u && now === u && timingSafeEqual(got, expected) ? { role: u.role, tokenVersion: u.tokenVersion ?? 0 } : null;
   }
 
-  private save(): void {
-    fs.mkdirSync(path.dirname(this.file), { recursive: true });
-    const tmp = `${this.file}.${process.pid}.tmp`;
-    const body: UsersFile = { version: 1, users: [...this.users.values()] };
-    fs.writeFileSync(tmp, JSON.stringify(body, null, 2) + '\n', { mode: 0o600 });
-    fs.renameSync(tmp, this.file);
+  /** A version no earlier token of this name can carry: the time, past any version it had. */
+  private freshVersion(previous: StoredUser | undefined): number {
+    return Math.max(Date.now(), (previous?.tokenVersion ?? 0) + 1);
+  }
+
+  private revoked(user: string, why: Revocation): void {
+    for (const fn of this.revokeListeners) fn(user, why);
+  }
+
+  private save(users: Map<string, StoredUser>): void {
+    ensureDataDir(this.dataDir);
+    const body: UsersFile = { version: 1, users: [...users.values()] };
+    writeFileAtomic(this.file, JSON.stringify(body, null, 2) + '\n');
   }
 }
 
-/** The token-signing secret, made once per data directory (so tokens survive a restart). */
+/** DATA_DIR holds the ledger, hashes and the token secret: owner only when we make it. */
+export function ensureDataDir(dir: string): void {
+  if (!fs.existsSync(dir)) fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+}
+
+/**
+ * Writes `file` (mode 0600) so that it is either the old content or the whole new one, never
+ * half: a temp file, fsync'd, renamed over it, and the directory fsync'd so the rename survives
+ * power loss. On failure the temp file is removed and the old file is untouched.
+ */
+export function writeFileAtomic(file: string, data: string | Buffer): void {
+  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(tmp, 'wx', 0o600);
+    fs.writeFileSync(fd, data);
+    fs.fsyncSync(fd);
+    fs.closeSync(fd);
+    fd = undefined;
+    fs.renameSync(tmp, file);
+  } catch (err) {
+    if (fd !== undefined) fs.closeSync(fd);
+    fs.rmSync(tmp, { force: true });
+    throw err;
+  }
+  const dirFd = fs.openSync(path.dirname(file), 'r');
+  try {
+    fs.fsyncSync(dirFd);
+  } finally {
+    fs.closeSync(dirFd);
+  }
+}
+
+const SECRET_BYTES = 32;
+
+/** A secret file made before this rule (or copied in) loses group and other access. */
+function tighten(file: string): void {
+  if ((fs.statSync(file).mode & 0o077) !== 0) fs.chmodSync(file, 0o600);
+}
+
+/**
+ * The token-signing secret, made once per data directory (so tokens survive a restart). A file
+ * too short to be one of ours (an older gateway's write cut short by a full disk) is replaced:
+ * no token was ever signed with it that should stay valid.
+ */
 export function loadOrCreateSecret(dataDir: string): Buffer {
   const file = path.join(dataDir, 'token-secret');
-  if (fs.existsSync(file)) return fs.readFileSync(file);
-  fs.mkdirSync(dataDir, { recursive: true });
-  const secret = randomBytes(32);
-  fs.writeFileSync(file, secret, { mode: 0o600 });
+  if (fs.existsSync(file)) {
+    const existing = fs.readFileSync(file);
+    if (existing.length >= SECRET_BYTES) {
+      tighten(file);
+      return existing;
+    }
+  }
+  ensureDataDir(dataDir);
+  const secret = randomBytes(SECRET_BYTES);
+  writeFileAtomic(file, secret);
   return secret;
 }
 

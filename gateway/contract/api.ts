@@ -223,6 +223,16 @@ export const INTERNAL = { 500: errorReply('internal error; the message never sho
 export const UserView = Type.Object({ user: Type.String(), role: Role, createdAt: Type.String() }, OPEN);
 export const UsersReply = Type.Object({ users: Type.Array(UserView) }, OPEN);
 export const UserSaved = Type.Object({ user: Type.String(), role: Role }, { ...OPEN, description: 'the account was created or replaced' });
+export const UserName = Type.String({ pattern: '^[A-Za-z0-9_.@-]{1,64}$' });
+export const UserBody = Type.Object(
+  { user: UserName, password: Type.String({ minLength: 8, maxLength: 256 }), role: Role },
+  { additionalProperties: false },
+);
+export const UserParams = Type.Object({ user: UserName }, { additionalProperties: false });
+export const UserDeleted = Type.Object(
+  { user: Type.String(), deleted: Type.Literal(true) },
+  { ...OPEN, description: 'the account is gone; its tokens ended and its live sockets were closed' },
+);
 
 export const AlarmsReply = Type.Object({ alarms: Type.Array(Alarm, { description: 'newest first' }) }, OPEN);
 export const IllegalTransitionReply = Type.Object(

@@ -6,7 +6,12 @@
  * A new client gets `resumeGraceMs` to send `{"type":"resume","since":N}`; then it is served the
  * frames after N (if the store still has them) or a snapshot, and from then on every frame.
  * A client that falls behind by more than `maxBufferedBytes` is sent `resync` and closed: a wall
- * screen that cannot keep up must reload, not make the gateway hold memory without bound.
+ * screen that cannot keep up must reload, not make the gateway hold memory without bound. The
+ * snapshot counts against that budget like any frame, and each frame (the snapshot too) is
+ * encoded once into one Buffer that every socket's send queue shares.
+ *
+ * Sockets are bounded per user and in all; a user's sockets close when its token expires or is
+ * revoked (contract §6).
  */
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
@@ -24,21 +29,54 @@ export interface HubOptions {
   /** A resume further back than this gets a snapshot instead of a replay. */
   maxReplayFrames?: number;
   pingIntervalMs?: number;
+  /** Sockets one user may hold (default 20). */
+  maxPerUser?: number;
+  /** Sockets in all (default 500). */
+  maxClients?: number;
+}
+
+/** Who a socket belongs to and until when its token is valid. */
+export interface LiveSession {
+  user: string;
+  expiresAtMs: number;
 }
 
 /** Close code for "you fell behind; reconnect and take a fresh snapshot" (4000–4999: private use, RFC 6455 §7.4.2). */
 export const CLOSE_RESYNC = 4001;
+/** The token expired: log in again. */
+export const CLOSE_TOKEN_EXPIRED = 4002;
+/** The user was changed or deleted: its logins ended. */
+export const CLOSE_TOKEN_REVOKED = 4003;
+/** Too many sockets (this user's or the gateway's); normally refused with HTTP 429/503 before the upgrade. */
+export const CLOSE_TOO_MANY = 4008;
+
+/** A socket that was sent a close but does not finish the handshake (it is not reading) is cut after this. */
+const CLOSE_GRACE_MS = 2000;
+/** setTimeout's limit; a longer token TTL is re-armed when it fires. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+/** Sockets connecting at once share one snapshot this young (same feed seq): 300 screens, one encoding. */
+const SNAPSHOT_REUSE_MS = 1000;
 
 interface Client {
   ws: WebSocket;
+  user: string;
+  expiresAtMs: number;
   live: boolean;
   lastSeq: number;
   alive: boolean;
   grace?: NodeJS.Timeout;
+  expiry?: NodeJS.Timeout;
 }
+
+/** Why a socket cannot be admitted: `user` (429) or `full` (503). */
+export type Refusal = { reason: 'user' | 'full'; message: string };
 
 export class LiveHub {
   private readonly clients = new Set<Client>();
+  private readonly perUser = new Map<string, Set<Client>>();
+  private readonly maxPerUser: number;
+  private readonly maxClients: number;
+  private lastSnapshot?: { seq: number; at: number; data: Buffer };
   private readonly maxReplay: number;
   private readonly pinger: NodeJS.Timeout;
   /** A poke while frames are being read: read again once that read is done. */
@@ -47,6 +85,8 @@ export class LiveHub {
 
   constructor(private readonly o: HubOptions) {
     this.maxReplay = o.maxReplayFrames ?? 50_000;
+    this.maxPerUser = o.maxPerUser ?? 20;
+    this.maxClients = o.maxClients ?? 500;
     // Ping so that a screen whose network died is noticed and dropped (a TCP half-open never errors).
     this.pinger = setInterval(() => this.ping(), o.pingIntervalMs ?? 30_000);
     this.pinger.unref();
@@ -56,10 +96,29 @@ export class LiveHub {
     return this.clients.size;
   }
 
-  attach(ws: WebSocket): void {
-    const client: Client = { ws, live: false, lastSeq: 0, alive: true };
+  /** Whether one more socket of `user` would be admitted (checked before the upgrade). */
+  refusal(user: string): Refusal | undefined {
+    if ((this.perUser.get(user)?.size ?? 0) >= this.maxPerUser)
+      return { reason: 'user', message: `"${user}" already has ${this.maxPerUser} live sockets open: close one first` };
+    if (this.clients.size >= this.maxClients) return { reason: 'full', message: `the gateway serves ${this.maxClients} live sockets already: try again later` };
+    return undefined;
+  }
+
+  attach(ws: WebSocket, session: LiveSession): void {
+    // Checked again here: upgrades that passed the check at the same time must not overshoot it.
+    const refused = this.refusal(session.user);
+    if (refused) {
+      this.o.log.warn({ user: session.user, reason: refused.reason }, 'live socket refused');
+      ws.close(CLOSE_TOO_MANY, refused.reason === 'user' ? 'too many sockets for this user' : 'too many live sockets');
+      return;
+    }
+    const client: Client = { ws, user: session.user, expiresAtMs: session.expiresAtMs, live: false, lastSeq: 0, alive: true };
     this.clients.add(client);
+    let mine = this.perUser.get(client.user);
+    if (!mine) this.perUser.set(client.user, (mine = new Set()));
+    mine.add(client);
     this.o.metrics.wsClients.set(this.clients.size);
+    this.armExpiry(client);
     ws.on('pong', () => (client.alive = true));
     ws.on('message', (raw, isBinary) => this.onClientFrame(client, raw.toString(), isBinary));
     ws.on('close', () => this.detach(client));
@@ -73,7 +132,37 @@ export class LiveHub {
 
   private detach(client: Client): void {
     if (client.grace) clearTimeout(client.grace);
+    if (client.expiry) clearTimeout(client.expiry);
+    const mine = this.perUser.get(client.user);
+    if (mine?.delete(client) && mine.size === 0) this.perUser.delete(client.user);
     if (this.clients.delete(client)) this.o.metrics.wsClients.set(this.clients.size);
+  }
+
+  /** Closes the socket when its token expires. */
+  private armExpiry(client: Client): void {
+    if (!Number.isFinite(client.expiresAtMs)) return;
+    const left = client.expiresAtMs - Date.now();
+    if (left <= 0) return this.end(client, CLOSE_TOKEN_EXPIRED, 'token expired');
+    client.expiry = setTimeout(() => this.armExpiry(client), Math.min(left, MAX_TIMER_MS));
+    client.expiry.unref();
+  }
+
+  /** Closes every socket of `user` (its tokens were revoked); returns how many. */
+  endUser(user: string, reason = 'token revoked'): number {
+    const mine = [...(this.perUser.get(user) ?? [])];
+    for (const c of mine) this.end(c, CLOSE_TOKEN_REVOKED, reason);
+    if (mine.length) this.o.log.info({ user, sockets: mine.length, reason }, 'live sockets closed');
+    return mine.length;
+  }
+
+  /** Closes with `code`, and cuts the socket if the close handshake does not finish soon. */
+  private end(client: Client, code: number, reason: string): void {
+    this.detach(client);
+    const { ws } = client;
+    if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) ws.close(code, reason);
+    setTimeout(() => {
+      if (ws.readyState !== ws.CLOSED) ws.terminate();
+    }, CLOSE_GRACE_MS).unref();
   }
 
   private onClientFrame(client: Client, text: string, isBinary: boolean): void {
@@ -95,7 +184,7 @@ export class LiveHub {
       if (frames === null || frames.length > this.maxReplay) return this.startSnapshot(client);
       client.live = true;
       client.lastSeq = since;
-      this.sendFrames(client, frames.map((f) => [f.seq, JSON.stringify(f)]));
+      this.sendFrames(client, frames.map((f) => [f.seq, Buffer.from(JSON.stringify(f))]));
       this.poke(); // whatever was committed while the replay was read
     })().catch((err) => this.o.log.warn({ err }, 'could not replay the feed to a resuming client'));
   }
@@ -105,7 +194,12 @@ export class LiveHub {
     client.live = true;
     const seq = this.o.store.lastFeedSeq();
     client.lastSeq = seq;
-    this.send(client, JSON.stringify({ seq, type: 'snapshot', data: this.o.snapshot() }));
+    const now = Date.now();
+    let snap = this.lastSnapshot;
+    if (!snap || snap.seq !== seq || now - snap.at > SNAPSHOT_REUSE_MS) {
+      snap = this.lastSnapshot = { seq, at: now, data: Buffer.from(JSON.stringify({ seq, type: 'snapshot', data: this.o.snapshot() })) };
+    }
+    this.send(client, snap.data);
   }
 
   /** Sends every frame committed since the last poke to every live client. */
@@ -136,34 +230,39 @@ export class LiveHub {
     }
     if (frames.length === 0) return;
     // Serialize each frame once, whatever the number of screens.
-    const encoded: [number, string][] = frames.map((f: FeedFrame) => [f.seq, JSON.stringify(f)]);
+    const encoded: [number, Buffer][] = frames.map((f: FeedFrame) => [f.seq, Buffer.from(JSON.stringify(f))]);
     for (const c of this.clients) if (c.live) this.sendFrames(c, encoded);
   }
 
-  private sendFrames(client: Client, encoded: [number, string][]): void {
-    for (const [seq, text] of encoded) {
+  private sendFrames(client: Client, encoded: [number, Buffer][]): void {
+    for (const [seq, data] of encoded) {
       if (seq <= client.lastSeq) continue;
-      if (!this.send(client, text)) return;
+      if (!this.send(client, data)) return;
       client.lastSeq = seq;
     }
   }
 
-  private send(client: Client, text: string): boolean {
+  /**
+   * Queues one frame (UTF-8 JSON, sent as a text frame; the Buffer is shared, not copied per
+   * socket) if it fits the budget. A frame larger than the whole budget still goes to a socket
+   * with nothing queued, or a big county's snapshot could never be sent.
+   */
+  private send(client: Client, data: Buffer): boolean {
     if (client.ws.readyState !== client.ws.OPEN) return false;
-    if (client.ws.bufferedAmount > this.o.maxBufferedBytes) {
+    const queued = client.ws.bufferedAmount;
+    if (queued > 0 && queued + data.length > this.o.maxBufferedBytes) {
       this.resync(client, 'client is not keeping up');
       return false;
     }
-    client.ws.send(text);
+    client.ws.send(data, { binary: false });
     return true;
   }
 
   private resync(client: Client, reason: string): void {
     this.o.metrics.wsResyncs.inc();
-    this.o.log.warn({ reason, bufferedBytes: client.ws.bufferedAmount }, 'live client sent resync');
+    this.o.log.warn({ reason, bufferedBytes: client.ws.bufferedAmount, user: client.user }, 'live client sent resync');
     client.ws.send(JSON.stringify({ seq: client.lastSeq, type: 'resync', data: { reason } }));
-    client.ws.close(CLOSE_RESYNC, 'resync');
-    this.detach(client);
+    this.end(client, CLOSE_RESYNC, 'resync');
   }
 
   private sendError(client: Client, error: string, message: string): void {
@@ -184,7 +283,8 @@ export class LiveHub {
 
   close(): void {
     clearInterval(this.pinger);
-    for (const c of this.clients) c.ws.close(1001, 'gateway stopping');
+    for (const c of [...this.clients]) this.end(c, 1001, 'gateway stopping');
     this.clients.clear();
+    this.perUser.clear();
   }
 }

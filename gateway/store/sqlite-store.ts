@@ -84,7 +84,7 @@ export class SqliteStore implements Store {
   private readonly now: () => number;
 
   constructor(opts: SqliteStoreOptions) {
-    fs.mkdirSync(opts.dataDir, { recursive: true });
+    fs.mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
     this.file = path.join(opts.dataDir, 'ledger.sqlite');
     this.now = opts.now ?? Date.now;
     this.log = opts.log;
@@ -103,6 +103,9 @@ export class SqliteStore implements Store {
       opened = new Database(this.file, { fileMustExist: existed });
       // WAL: readers never block the writer; a commit is one sequential append.
       opened.pragma('journal_mode = WAL');
+      // The ledger is the operators' and devices' history: owner only (SQLite gives -wal/-shm the
+      // main file's mode when it makes them; these may predate this rule).
+      for (const f of [this.file, `${this.file}-wal`, `${this.file}-shm`]) if (fs.existsSync(f)) fs.chmodSync(f, 0o600);
       opened.pragma(`synchronous = ${opts.sync === 'full' ? 'FULL' : 'NORMAL'}`);
       opened.pragma('busy_timeout = 5000');
       if (existed) quickCheck(opened, this.file);

@@ -18,7 +18,7 @@ import type { InfluxConfig } from '../../config.js';
 import { randomUUID } from 'node:crypto';
 import type { OutboxClaim, OutboxRow, Store } from '../../store/store.js';
 import type { Metrics } from '../../metrics.js';
-import { redactUrl } from '../../redact.js';
+import { redactUrl, scrubSecrets } from '../../redact.js';
 
 export interface ExporterOptions {
   influx: InfluxConfig;
@@ -68,7 +68,10 @@ export class InfluxExporter {
   /** This exporter's name on the outbox rows it leases (several gateways may share one store). */
   private readonly owner = `exporter-${randomUUID()}`;
 
+  private readonly secrets: (string | undefined)[];
+
   constructor(private readonly o: ExporterOptions) {
+    this.secrets = [o.influx.token, ...urlCredentials(o.influx.url)];
     this.client = new InfluxDB({ url: o.influx.url, token: o.influx.token, timeout: o.timeoutMs });
     // The client logs failures to the console itself; ours go through pino, once, with context.
     setLogger({ error: () => undefined, warn: () => undefined });
@@ -166,7 +169,8 @@ export class InfluxExporter {
         this.attempt++;
         const delay = this.backoffMs(err);
         this.state = 'backoff';
-        this.lastError = describe(err);
+        // A database may quote the token or the URL's credentials back: the log and the public /health never do.
+        this.lastError = scrubSecrets(describe(err), this.secrets);
         this.nextAttemptAt = Date.now() + delay;
         this.o.metrics.exportFailures.inc();
         // Log the first failure and then every tenth: an outage must not flood the log.
@@ -240,3 +244,12 @@ function describe(err: unknown): string {
   return e.code ? `${e.code}: ${e.message}` : String(e.message ?? err);
 }
 
+
+function urlCredentials(url: string): string[] {
+  try {
+    const u = new URL(url);
+    return [u.username, u.password, decodeURIComponent(u.username), decodeURIComponent(u.password)];
+  } catch {
+    return [];
+  }
+}
