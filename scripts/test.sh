@@ -115,7 +115,7 @@ if [[ $TEST_NODE != current ]]; then
   # Tracked and new files as they are in the working tree (not what is committed), minus ignored
   # ones and files deleted but not yet committed.
   git ls-files -z --cached --others --exclude-standard \
-    | while IFS= read -r -d '' f; do [[ -e $f ]] && printf '%s\0' "$f"; done \
+    | while IFS= read -r -d '' f; do if [[ -e $f ]]; then printf '%s\0' "$f"; fi; done \
     | tar --null -T - -cf - | tar -xf - -C "$lts_app"
   # The contract lives beside the checkout (../shared); a test compares against it when present.
   if [[ -d $ROOT/../shared ]]; then ln -sfn "$(cd "$ROOT/../shared" && pwd)" "$cache/shared"; else rm -f "$cache/shared"; fi
