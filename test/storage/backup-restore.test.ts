@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { api, login, REPO_ROOT, startGateway, type GatewayProc } from '../support/gateway.js';
-import { connectDevice, type MqttClient } from '../support/mqtt.js';
+import { connectAs, connectDevice, type MqttClient } from '../support/mqtt.js';
 import { makeTempDir } from '../support/procs.js';
 import { waitFor } from '../support/wait.js';
 import { loadRegistry } from '../../gateway/registry.js';
@@ -101,7 +101,7 @@ test('a ledger deleted under the running gateway: /health 503 naming the file, n
   assert.ok(h.ledger.fault.includes(file) && h.ledger.fault.includes('was deleted'), h.ledger.fault);
   await waitFor('the log line naming the file', () => gw.logs().includes(`ledger ${file} was deleted while the gateway was running`));
 
-  const device = await connectDevice(gw.mqttUrl, { reconnectPeriod: 0 });
+  const device = await connectAs(gw.mqttUrl, button.id, { reconnectPeriod: 0 }); // the button's own connection: the broker drops it
   let acked = false;
   const closed = new Promise<void>((resolve) => device.once('close', () => resolve()));
   device.publishAsync(alarmTopic, press('after-delete'), { qos: 1 }).then(

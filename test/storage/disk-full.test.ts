@@ -16,7 +16,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { api, login, REPO_ROOT, startGateway, type GatewayProc } from '../support/gateway.js';
-import { connectDevice } from '../support/mqtt.js';
+import { connectAs, connectDevice } from '../support/mqtt.js';
 import { waitFor } from '../support/wait.js';
 import { loadRegistry } from '../../gateway/registry.js';
 
@@ -97,7 +97,7 @@ test('disk full while an alarm comes: no PUBACK, /health 503 while full; space b
   const payload = JSON.stringify({ id, ts: new Date().toISOString(), kind: 'panic' });
   fillDisk();
 
-  const device = await connectDevice(gw!.mqttUrl, { reconnectPeriod: 0 });
+  const device = await connectAs(gw!.mqttUrl, button.id, { reconnectPeriod: 0 }); // the button's own connection: the broker drops it
   let acked = false;
   const closed = new Promise<void>((resolve) => device.once('close', () => resolve()));
   device.publishAsync(alarmTopic, payload, { qos: 1 }).then(

@@ -86,6 +86,13 @@ export async function connectDevice(mqttUrl: string, opts: IClientOptions = {}):
   return connectRaw(mqttUrl, opts);
 }
 
+/** One real connection logged in as `device` with its registered secret (no fleet): its own close is the device's. */
+export function connectAs(mqttUrl: string, device: string, opts: IClientOptions = {}): Promise<MqttClient> {
+  const login = logins.get(mqttUrl);
+  if (!login?.devices.has(device)) throw new Error(`no secret registered for ${device} at ${mqttUrl}`);
+  return connectRaw(mqttUrl, { ...opts, clientId: device, username: device, password: login.devices.get(device) });
+}
+
 async function connectRaw(mqttUrl: string, opts: IClientOptions = {}): Promise<MqttClient> {
   const options: IClientOptions = {
     clientId: `test-${randomBytes(6).toString('hex')}`,
