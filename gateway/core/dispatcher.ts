@@ -13,7 +13,7 @@ import type { Logger } from 'pino';
 import type { FeedFrame } from '../contract/api.js';
 import type { Metrics } from '../metrics.js';
 import { RateWindow } from '../domain/rate-window.js';
-import { emptyUnit, keyOf, unitIsEmpty, type SourceKey, type Store, type Unit } from '../store/store.js';
+import { emptyUnit, keyOf, unitIsEmpty, type SourceKey, type Store, type StoredEvent, type Unit } from '../store/store.js';
 import type { DomainEvent, EventType } from './events.js';
 import type { GatewayModule, Tx } from './module.js';
 
@@ -168,7 +168,7 @@ export class Dispatcher {
           }
           seen.add(k);
         }
-        unit.events.push({ type: e.type, school: e.school, device: e.device, sourceId: e.sourceId, receivedAt: e.receivedAtMs, deviceTs: e.atMs, data: e.data });
+        unit.events.push(storedEvent(e));
         this.route(e, tx);
       } catch (err) {
         unit.events.length = e0;
@@ -181,7 +181,7 @@ export class Dispatcher {
           // A module that cannot apply a valid input is a bug; the input itself is still kept.
           const e = item.event;
           log.error({ err, type: e.type, device: e.device }, 'a module failed to apply an event; the event is stored, its effects are not');
-          unit.events.push({ type: e.type, school: e.school, device: e.device, sourceId: e.sourceId, receivedAt: e.receivedAtMs, deviceTs: e.atMs, data: e.data });
+          unit.events.push(storedEvent(e));
         }
       }
     }
@@ -298,6 +298,11 @@ export class Dispatcher {
     this.probeTimer = undefined;
     await this.drain();
   }
+}
+
+/** An input as the store keeps it. */
+function storedEvent(e: DomainEvent): StoredEvent {
+  return { type: e.type, school: e.school, device: e.device, sourceId: e.sourceId, receivedAt: e.receivedAtMs, deviceTs: e.atMs, data: e.data };
 }
 
 export type { EventType };
