@@ -34,6 +34,8 @@ import { roleRank } from './auth/users.js';
 import { LiveHub } from './push/hub.js';
 import { loadRegistry } from './registry.js';
 import { authRoutes } from './routes/auth.js';
+import { auditOnSend } from './modules/audit/hook.js';
+import type { AuditModule } from './modules/audit/index.js';
 import { healthRoutes } from './routes/health.js';
 import { liveRoutes } from './routes/live.js';
 import type { Services } from './services.js';
@@ -99,14 +101,27 @@ export async function buildGateway(config: GatewayConfig, log: Logger): Promise<
       return { kind: 'device', device: device.id, school: device.school };
     }
     if (registry.devices.has(clientId)) return { refused: `client id "${clientId}" is a device's: only that device may use it`, badCredentials: false };
+    // A tool's login is an operator's login (contract §6: audited, like HTTP's); a device's is not.
+    const audited = (status: number, error?: string) =>
+      module<AuditModule>('audit').record({ user: username.slice(0, 64), from: 'mqtt', action: 'login', status, detail: { via: 'mqtt', clientId: clientId.slice(0, 64), error } }).catch((err) => log.error({ err }, 'audit entry not written'));
     const wait = loginThrottle.retryAfterSec(username);
-    if (wait > 0) return { refused: `too many failed logins for "${username.slice(0, 80)}": try again in ${wait} s`, badCredentials: false };
+    if (wait > 0) {
+      void audited(429, 'too_many_attempts');
+      return { refused: `too many failed logins for "${username.slice(0, 80)}": try again in ${wait} s`, badCredentials: false };
+    }
     const verified = await users.verify(username, password.toString('utf8'));
     const role = verified?.role ?? null;
     if (role === null) loginThrottle.failed(username);
     else loginThrottle.succeeded(username);
-    if (role === null) return { refused: `unknown device or user "${username.slice(0, 80)}", or wrong password`, badCredentials: true };
-    if (roleRank(role) < roleRank('maintenance')) return { refused: `user "${username}" is a ${role}: MQTT tool logins need maintenance or above`, badCredentials: false };
+    if (role === null) {
+      void audited(401, 'bad_credentials');
+      return { refused: `unknown device or user "${username.slice(0, 80)}", or wrong password`, badCredentials: true };
+    }
+    if (roleRank(role) < roleRank('maintenance')) {
+      void audited(403, 'forbidden');
+      return { refused: `user "${username}" is a ${role}: MQTT tool logins need maintenance or above`, badCredentials: false };
+    }
+    void audited(200);
     return { kind: 'user', user: username };
   }
 
@@ -134,6 +149,16 @@ export async function buildGateway(config: GatewayConfig, log: Logger): Promise<
 
   // Changing or deleting a user ends its tokens (verifyToken) and, here, its open live sockets.
   users.onRevoke((user, why) => hub!.endUser(user, why === 'deleted' ? 'user deleted' : 'user changed'));
+  // `npm run user` (or an edit) while we run: seen within a second, audited, tokens ended.
+  const unwatchUsers = users.watch(
+    (user, change, role) => {
+      log.warn({ user, change, role, file: users.file }, 'users file changed outside the gateway');
+      void module<AuditModule>('audit')
+        .record({ user: 'users-file', from: 'users-file', action: change === 'deleted' ? 'user.delete' : 'user.save', target: user, status: 200, detail: { role, change } })
+        .catch((err) => log.error({ err }, 'audit entry not written'));
+    },
+    (err) => log.error({ err: err.message, file: users.file }, 'users file changed but cannot be read: the accounts stay as they were'),
+  );
 
   const services: Services = { config, registry, store, dispatcher, metrics, bus, hub, users, loginThrottle, modules, module, startedAt: Date.now() };
 
@@ -167,6 +192,8 @@ export async function buildGateway(config: GatewayConfig, log: Logger): Promise<
   await app.register(fastifyJwt, { secret: loadOrCreateSecret(config.dataDir) });
   await app.register(fastifyWebsocket, { options: { maxPayload: 64 * 1024 } });
   await app.register((await import('./routes/openapi.js')).openapiRoutes); // before the routes: it collects them
+  // Before the routes, so that every audited route (its `config.audit`) is recorded.
+  app.addHook('onSend', auditOnSend(module<AuditModule>('audit')));
   await app.register(healthRoutes);
   await app.register(authRoutes);
   for (const m of modules) if (m.routes) await app.register(m.routes);
@@ -199,6 +226,7 @@ export async function buildGateway(config: GatewayConfig, log: Logger): Promise<
     }
   });
   app.addHook('onClose', async () => {
+    unwatchUsers();
     hub.close();
     await bus.stop();
     for (const m of [...modules].reverse()) await m.stop?.();

@@ -1,5 +1,5 @@
 /** Bearer-token checks for routes: who is calling, and may they. */
-import type { FastifyInstance, FastifyRequest, preHandlerHookHandler } from 'fastify';
+import type { FastifyInstance, FastifyRequest, onRequestHookHandler } from 'fastify';
 import type { Role } from '../contract/api.js';
 import { HttpError } from '../errors.js';
 import type { Principal } from '../services.js';
@@ -52,13 +52,18 @@ export function verifyToken(app: FastifyInstance, token: string | undefined): Se
 /** Verifies the request's token and that it holds at least `min`. Query tokens only where `allowQuery`. */
 export function authenticate(app: FastifyInstance, req: FastifyRequest, min: Role, allowQuery = false): Session {
   const session = verifyToken(app, allowQuery ? tokenOf(req) : bearerOf(req));
-  if (roleRank(session.role) < roleRank(min)) throw new HttpError(403, 'forbidden', `this needs the ${min} role; you are ${session.role}`);
+  // Known even when refused: a logged-in user trying what their role may not do is audited.
   req.principal = session;
+  if (roleRank(session.role) < roleRank(min)) throw new HttpError(403, 'forbidden', `this needs the ${min} role; you are ${session.role}`);
   return session;
 }
 
-/** preHandler: the caller must hold at least `min`. Query tokens are accepted only where `allowQuery`. */
-export function requireRole(app: FastifyInstance, min: Role, allowQuery = false): preHandlerHookHandler {
+/**
+ * onRequest: the caller must hold at least `min`. Checked before the body is read or validated, so
+ * a caller without a token learns only that (401), not what the body should have been.
+ * Query tokens are accepted only where `allowQuery`.
+ */
+export function requireRole(app: FastifyInstance, min: Role, allowQuery = false): onRequestHookHandler {
   return async (req) => {
     authenticate(app, req, min, allowQuery);
   };

@@ -75,6 +75,43 @@ export class UserStore {
   }
 
   private load(): void {
+    this.users = this.read();
+  }
+
+  /**
+   * Follows changes others make to the file while the gateway runs (`npm run user -- add …`, an
+   * edit by hand): a changed or deleted user's tokens end at once, as if changed here, and
+   * `onChange` hears of every difference. A file that no longer parses is reported and ignored:
+   * the accounts stay as they were. Our own writes change nothing here (memory already matches).
+   */
+  watch(onChange: (user: string, change: 'added' | Revocation, role: Role | undefined) => void, onError: (err: Error) => void): () => void {
+    const listener = (cur: fs.Stats, prev: fs.Stats) => {
+      if (cur.mtimeMs === prev.mtimeMs && cur.ino === prev.ino && cur.size === prev.size) return;
+      let read: Map<string, StoredUser>;
+      try {
+        read = this.read();
+      } catch (err) {
+        return onError(err as Error);
+      }
+      const before = this.users;
+      const same = (a: StoredUser, b: StoredUser) => a.hash === b.hash && a.salt === b.salt && a.role === b.role && (a.tokenVersion ?? 0) === (b.tokenVersion ?? 0);
+      // An unchanged account keeps its object: a password check under way compares identities (verify).
+      const next = new Map([...read].map(([name, u]) => [name, before.get(name) && same(before.get(name)!, u) ? before.get(name)! : u]));
+      this.users = next;
+      for (const [name, u] of before) {
+        const now = next.get(name);
+        if (!now) (this.revoked(name, 'deleted'), onChange(name, 'deleted', undefined));
+        else if (now !== u) (this.revoked(name, 'changed'), onChange(name, 'changed', now.role));
+      }
+      for (const [name, u] of next) if (!before.has(name)) onChange(name, 'added', u.role);
+    };
+    // Polling, not fs.watch: our own writes and `npm run user` replace the file (rename), which an inode watch loses.
+    fs.watchFile(this.file, { interval: 1000, persistent: false }, listener);
+    return () => fs.unwatchFile(this.file, listener);
+  }
+
+  private read(): Map<string, StoredUser> {
+    const users = new Map<string, StoredUser>();
     let data: UsersFile;
     try {
       data = JSON.parse(fs.readFileSync(this.file, 'utf8'));
@@ -85,8 +122,9 @@ export class UserStore {
     data.users.forEach((u, i) => {
       if (!USER_RE.test(u?.user ?? '')) throw new ConfigError(this.file, `/users/${i}/user`, 'invalid user name');
       if (!ROLES.includes(u.role)) throw new ConfigError(this.file, `/users/${i}/role`, `role must be one of ${ROLES.join(', ')}`);
-      this.users.set(u.user, u);
+      users.set(u.user, u);
     });
+    return users;
   }
 
   /**

@@ -9,6 +9,7 @@ import { batteryModule } from './battery/index.js';
 import { camerasModule } from './cameras/index.js';
 import { devicesModule } from './devices/index.js';
 import { exportModule } from './export/index.js';
+import { auditModule } from './audit/index.js';
 import { identityModule } from './identity/index.js';
 import { overviewModule } from './overview/index.js';
 
@@ -21,4 +22,5 @@ export const MODULES: Readonly<Record<string, ModuleFactory>> = {
   export: exportModule,
   battery: batteryModule,
   identity: identityModule,
+  audit: auditModule,
 };

@@ -49,7 +49,7 @@ export const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
   // Shared with MQTT tool logins (app.ts): one count of failures per user name, whatever the door.
   const throttle = app.gw.loginThrottle;
 
-  app.post('/api/login', { schema: loginSchema }, async (req, reply) => {
+  app.post('/api/login', { schema: loginSchema, config: { audit: { action: 'login', actor: (req) => (req.body as { user?: string } | undefined)?.user } } }, async (req, reply) => {
     const { user } = req.body;
     const from = req.ip;
     const wait = throttle.retryAfterSec(user);
@@ -78,13 +78,14 @@ export const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
     return { token, role: verified.role, user, expiresAt: new Date(expiresAtMs).toISOString() };
   });
 
-  app.get('/api/users', { preHandler: requireRole(app, 'admin'), schema: usersSchema }, async () => ({ users: users.list() }));
+  app.get('/api/users', { onRequest: requireRole(app, 'admin'), schema: usersSchema }, async () => ({ users: users.list() }));
 
   /** Creates or replaces an account (admin only); the password is hashed at once and never stored. Replacing ends its tokens. */
   app.post(
     '/api/users',
     {
-      preHandler: requireRole(app, 'admin'),
+      onRequest: requireRole(app, 'admin'),
+      config: { audit: { action: 'user.save', target: (req) => (req.body as { user?: string } | undefined)?.user, detail: (req) => ({ role: (req.body as { role?: string } | undefined)?.role }) } },
       schema: {
         tags: ['users'],
         summary: "Create or replace an account (admin); the password is hashed at once. Replacing one ends its tokens and closes its live sockets",
@@ -112,7 +113,8 @@ export const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.delete(
     '/api/users/:user',
     {
-      preHandler: requireRole(app, 'admin'),
+      onRequest: requireRole(app, 'admin'),
+      config: { audit: { action: 'user.delete', target: (req) => (req.params as { user?: string }).user } },
       schema: {
         tags: ['users'],
         summary: 'Delete an account (admin): its tokens end at once and its live sockets are closed',

@@ -133,7 +133,7 @@ test('new credentials end the old ones: the open connection is closed and the ol
   assert.equal((await g.call('POST', '/api/devices/NOPE-1/credentials', { token: g.tokens.admin })).status, 404);
   const csv = await g.call('POST', '/api/devices/credentials?format=csv', { token: g.tokens.admin, body: { school: 'S003', kind: 'camera' } });
   assert.equal(csv.status, 201);
-  const lines = csv.text.trim().split('\n');
+  const lines = csv.text.trim().split('\r\n');
   assert.equal(lines[0], 'device,school,kind,username,password,clientId');
   assert.ok(lines.length > 1 && lines.slice(1).every((l) => /^S003-[^,]+,S003,camera,/.test(l)));
 });

@@ -1,9 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { ALARM_ACTIONS, AUTH_ERRORS, ActionBody, Alarm, AlarmsReply, BAD_REQUEST, BEARER, INTERNAL, IllegalTransitionReply, described, errorReply, type AlarmAction } from '../../contract/api.js';
-import { parseWireTime } from '../../contract/common.js';
 import { requireRole } from '../../auth/guard.js';
-import { HttpError } from '../../errors.js';
+import { HttpError, queryTime } from '../../errors.js';
 import { AlarmNotFound, IllegalTransition, type AlarmsModule } from './index.js';
 
 const AlarmQuery = Type.Object(
@@ -47,18 +46,12 @@ export const alarmRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const alarms = app.gw.module<AlarmsModule>('alarms');
   const viewer = requireRole(app, 'viewer');
 
-  app.get('/api/alarms', { preHandler: viewer, schema: listSchema }, async (req) => {
+  app.get('/api/alarms', { onRequest: viewer, schema: listSchema }, async (req) => {
     const q = req.query;
-    let sinceMs: number | undefined;
-    if (q.since !== undefined) {
-      const t = parseWireTime(/^\d+$/.test(q.since) ? Number(q.since) : q.since);
-      if (!t.ok) throw new HttpError(400, 'bad_request', `since: ${t.reason.replace(/^ts/, 'value')}`);
-      sinceMs = t.ms;
-    }
-    return { alarms: await alarms.list({ open: (q.state ?? 'open') === 'open', school: q.school, sinceMs, limit: q.limit ?? 100 }) };
+    return { alarms: await alarms.list({ open: (q.state ?? 'open') === 'open', school: q.school, sinceMs: queryTime('since', q.since), limit: q.limit ?? 100 }) };
   });
 
-  app.get('/api/alarms/:alarmId', { preHandler: viewer, schema: oneSchema }, async (req) => {
+  app.get('/api/alarms/:alarmId', { onRequest: viewer, schema: oneSchema }, async (req) => {
     const alarm = await alarms.get(req.params.alarmId);
     if (!alarm) throw new HttpError(404, 'not_found', `no alarm with id "${req.params.alarmId}"`);
     return alarm;
@@ -68,7 +61,13 @@ export const alarmRoutes: FastifyPluginAsyncTypebox = async (app) => {
   for (const action of ALARM_ACTIONS) {
     app.post(
       `/api/alarms/:alarmId/${action}`,
-      { preHandler: operator, schema: actionSchema(action) },
+      {
+        onRequest: operator,
+        // The note is optional, and so is the body that carries it (`curl -X POST …/ack`).
+        preValidation: async (req) => void (req.body ??= {}),
+        schema: actionSchema(action),
+        config: { audit: { action: `alarm.${action}`, target: (req) => (req.params as { alarmId?: string }).alarmId, detail: (req) => ({ note: (req.body as { note?: string } | undefined)?.note }) } },
+      },
       async (req) => {
         try {
           const alarm = await alarms.act(req.params.alarmId, action as AlarmAction, req.principal!.user, req.body?.note);

@@ -45,7 +45,7 @@ export function batteryModule(ctx: ModuleContext): BatteryModule {
     app.get(
       '/api/devices/low-battery',
       {
-        preHandler: requireRole(app, 'viewer'),
+        onRequest: requireRole(app, 'viewer'),
         schema: {
           tags: ['registry'],
           summary: `Devices whose battery is below ${LOW_PERCENT} % (until back at ${RECOVERED_PERCENT} %) (viewer+)`,

@@ -10,6 +10,7 @@ export interface TransitionRow {
 }
 import type { IndexedDevice } from '../../registry.js';
 import type { CameraUptime } from '../../contract/api.js';
+import { toCsv } from '../../contract/csv.js';
 import { combine, uptime, type Span, type UptimeFigures } from './uptime.js';
 
 export const UPTIME_WINDOWS = { '24h': 86_400_000, '7d': 7 * 86_400_000, '30d': 30 * 86_400_000 } as const;
@@ -76,16 +77,7 @@ export function cameraUptimeReport(
 const CSV_COLUMNS = ['id', 'name', 'school', 'zone', 'uptime_ratio', 'up_s', 'down_s', 'unknown_s', 'outages', 'longest_outage_s', 'mttr_s', 'down_since'] as const;
 
 export function uptimeCsv(cameras: CameraUptime[]): string {
-  const esc = (v: unknown) => {
-    const s = v === null || v === undefined ? '' : String(v);
-    return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-  };
   const sec = (ms: number | null) => (ms === null ? '' : (ms / 1000).toFixed(0));
-  const lines = cameras.map((c) =>
-    [c.id, c.name, c.school, c.zone, c.ratio === null ? '' : c.ratio.toFixed(6), sec(c.upMs), sec(c.downMs), sec(c.unknownMs), c.outages, sec(c.longestOutageMs), sec(c.mttrMs), c.downSince]
-      .map(esc)
-      .join(','),
-  );
-  // BOM so that Excel (what maintenance staff open it with) reads the Chinese names as UTF-8.
-  return '\ufeff' + [CSV_COLUMNS.join(','), ...lines].join('\r\n') + '\r\n';
+  const rows = cameras.map((c) => [c.id, c.name, c.school, c.zone, c.ratio === null ? '' : c.ratio.toFixed(6), sec(c.upMs), sec(c.downMs), sec(c.unknownMs), c.outages, sec(c.longestOutageMs), sec(c.mttrMs), c.downSince]);
+  return toCsv(CSV_COLUMNS, rows, { bom: true, neutralizeFormulas: true });
 }

@@ -31,7 +31,7 @@ export const onvifRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/api/onvif/discover',
     {
-      preHandler: requireRole(app, 'maintenance'),
+      onRequest: requireRole(app, 'maintenance'),
       schema: {
         tags: ['onvif'],
         summary: 'ONVIF cameras found by WS-Discovery, and which of them the registry knows (maintenance+)',

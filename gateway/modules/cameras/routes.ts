@@ -19,7 +19,7 @@ export const uptimeRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/api/cameras/uptime',
     {
-      preHandler: requireRole(app, 'maintenance'),
+      onRequest: requireRole(app, 'maintenance'),
       schema: {
         tags: ['maintenance'],
         summary: 'Camera uptime per camera, school and zone over a window (maintenance+); CSV with format=csv',

@@ -17,7 +17,7 @@ export const deviceRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/api/devices',
     {
-      preHandler: viewer,
+      onRequest: viewer,
       schema: {
         tags: ['registry'],
         summary: 'Devices with their last sign of life and state (viewer+)',
@@ -53,7 +53,7 @@ export const deviceRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/api/maintenance',
     {
-      preHandler: viewer,
+      onRequest: viewer,
       schema: {
         tags: ['maintenance'],
         summary: 'Maintenance alarms: offline alarm buttons and cameras, open ones or history (viewer+)',

@@ -3,6 +3,7 @@ import { Type } from '@sinclair/typebox';
 import { requireRole } from '../../auth/guard.js';
 import { AUTH_ERRORS, BAD_REQUEST, BEARER, INTERNAL, described, errorReply } from '../../contract/api.js';
 import { lit } from '../../contract/common.js';
+import { toCsv } from '../../contract/csv.js';
 import { DEVICE_KINDS } from '../../contract/mqtt.js';
 import { HttpError } from '../../errors.js';
 import type { IdentityModule } from './index.js';
@@ -14,7 +15,7 @@ const Credential = Type.Object(
 
 /** CSV of credentials (device, school, kind, username, password, clientId), for bulk provisioning. */
 export function credentialsCsv(rows: { device: string; school: string; kind: string; username: string; password: string; clientId: string }[]): string {
-  return ['device,school,kind,username,password,clientId', ...rows.map((r) => [r.device, r.school, r.kind, r.username, r.password, r.clientId].join(','))].join('\n') + '\n';
+  return toCsv(['device', 'school', 'kind', 'username', 'password', 'clientId'], rows.map((r) => [r.device, r.school, r.kind, r.username, r.password, r.clientId]));
 }
 
 export const credentialRoutes: FastifyPluginAsyncTypebox = async (app) => {
@@ -25,7 +26,8 @@ export const credentialRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/api/devices/:id/credentials',
     {
-      preHandler: admin,
+      onRequest: admin,
+      config: { audit: { action: 'device.credentials', target: (req) => (req.params as { id?: string }).id } },
       schema: {
         tags: ['devices'],
         summary: "Makes a device's MQTT secret, ending the old one and closing its connection (admin); the secret is shown once",
@@ -45,7 +47,8 @@ export const credentialRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/api/devices/credentials',
     {
-      preHandler: admin,
+      onRequest: admin,
+      config: { audit: { action: 'device.credentials.bulk', detail: (req) => ({ ...(req.body as object) }) } },
       schema: {
         tags: ['devices'],
         summary: 'Makes new MQTT secrets for many devices at once (a school, a kind, or all), as JSON or CSV (admin); shown once',
@@ -70,6 +73,7 @@ export const credentialRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const devices = [...registry.devices.values()].filter((d) => (!school || d.school === school) && (!kind || d.kind === kind) && (!onlyMissing || !identity.has(d.id)));
       const made = await identity.provision(devices.map((d) => d.id), req.principal!.user);
       const rows = made.map((c, i) => ({ device: devices[i].id, school: devices[i].school, kind: devices[i].kind, ...c }));
+      req.auditDetail = { devices: rows.length };
       req.log.info({ devices: rows.length, school, kind, by: req.principal!.user }, 'device credentials made');
       if (req.query.format === 'csv') return reply.code(201).header('content-type', 'text/csv; charset=utf-8').header('content-disposition', 'attachment; filename="device-credentials.csv"').send(credentialsCsv(rows) as never);
       return reply.code(201).send({ credentials: rows });

@@ -24,13 +24,13 @@ export const overviewRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const devices = app.gw.module<DevicesModule>('devices');
   const viewer = requireRole(app, 'viewer');
 
-  app.get('/api/schools', { preHandler: viewer, schema: schoolsSchema }, async () => ({
+  app.get('/api/schools', { onRequest: viewer, schema: schoolsSchema }, async () => ({
     county: registry.registry.county,
     schools: schoolStatuses(registry, devices.records, alarms.open.values()),
   }));
 
   /** Activity over the last minute and device counts: what the wall screen's header shows. */
-  app.get('/api/stats', { preHandler: viewer, schema: statsSchema }, async () => {
+  app.get('/api/stats', { onRequest: viewer, schema: statsSchema }, async () => {
     let escalated = 0;
     for (const a of alarms.open.values()) if (!a.test && a.escalated) escalated++;
     return {
