@@ -1,5 +1,6 @@
 # syntax=docker/dockerfile:1
-# campus-gateway: one image, embedded MQTT broker (1883) + HTTP/WebSocket (8080), ledger in /data.
+# campus-gateway: one image, embedded MQTT broker (1883; mqtts 8883 with TLS_CERT_FILE) + HTTP/WebSocket
+# (8080; HTTPS with TLS_CERT_FILE, docs/tls.md), ledger in /data.
 #   docker build -t campus-gateway .
 #   docker run -p 8080:8080 -p 1883:1883 -v gateway-data:/data -e GATEWAY_ADMIN_PASSWORD=… campus-gateway
 # Node 24 LTS (what `npm test` also runs the suite on: NODE_LTS_VERSION in scripts/test.sh), on
@@ -30,7 +31,8 @@ FROM ${NODE_IMAGE}
 ENV NODE_ENV=production \
     DATA_DIR=/data \
     GATEWAY_PORT=8080 \
-    MQTT_PORT=1883
+    MQTT_PORT=1883 \
+    MQTT_TLS_PORT=8883
 # The gateway runs `node` alone: no package manager in the running image (less to patch, nothing
 # to install from inside a compromised container).
 RUN rm -rf /usr/local/lib/node_modules/npm /usr/local/lib/node_modules/corepack \
@@ -44,9 +46,10 @@ COPY --from=build --chown=root:root /app/config ./config
 # The ledger, users file and token secret: only the gateway's user may read them.
 RUN mkdir -p /data && chown node:node /data && chmod 0700 /data
 VOLUME /data
-EXPOSE 8080 1883
+EXPOSE 8080 1883 8883
 USER node
-# /health answers 503 when the gateway cannot take alarms
+# /health answers 503 when the gateway cannot take alarms. With TLS_CERT_FILE the port speaks HTTPS;
+# the check asks 127.0.0.1, whose name is not in the certificate, so it does not verify it.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.GATEWAY_PORT||8080)+'/health',{signal:AbortSignal.timeout(4000)}).then(r=>process.exit(r.status===200?0:1),()=>process.exit(1))"]
+  CMD ["node", "-e", "const t=!!process.env.TLS_CERT_FILE;require(t?'https':'http').get({host:'127.0.0.1',port:process.env.GATEWAY_PORT||8080,path:'/health',rejectUnauthorized:false,timeout:4000},r=>process.exit(r.statusCode===200?0:1)).on('error',()=>process.exit(1)).on('timeout',()=>process.exit(1))"]
 CMD ["node", "dist/gateway/server.js"]

@@ -21,7 +21,9 @@ import { Dispatcher } from './core/dispatcher.js';
 import { buildModules } from './core/module.js';
 import { Scheduler } from './core/scheduler.js';
 import { HttpError } from './errors.js';
-import type { Bus, MqttIdentity } from './ingest/bus.js';
+import type { Bus, ClientCertificate, MqttIdentity } from './ingest/bus.js';
+import { certificateLogin } from './auth/device-cert.js';
+import { readCa, readTls } from './config/tls.js';
 import { EmbeddedBroker } from './ingest/embedded-broker.js';
 import { MqttClientBus } from './ingest/mqtt-client.js';
 import { mqttIngest } from './ingest/mqtt-ingest.js';
@@ -60,6 +62,8 @@ export async function buildGateway(config: GatewayConfig, log: Logger): Promise<
   const loginThrottle = new LoginThrottle();
   const store = new SqliteStore({ dataDir: config.dataDir, sync: config.ledgerSync, log: log.child({ module: 'store' }) });
   const topicNames = topics(config.topicPrefix);
+  // Read at start, so a missing or mismatched file stops the gateway before it listens.
+  const tls = config.tls.files ? readTls(config.tls.files) : undefined;
 
   let hub: LiveHub | undefined;
   let exporter: ExportModule | undefined;
@@ -78,21 +82,26 @@ export async function buildGateway(config: GatewayConfig, log: Logger): Promise<
         clientId: config.mqttClientId,
         filter: topicNames.deviceFilter,
         statusTopic: topicNames.status,
+        ca: config.tls.mqttCaFile === undefined ? undefined : readCa(config.tls.mqttCaFile, 'MQTT_CA_FILE'),
         log: log.child({ module: 'mqtt' }),
       })
     : new EmbeddedBroker({
         host: config.mqttHost,
         port: config.mqttPort,
+        plain: config.tls.mqttPlain,
+        tls: tls && { port: config.tls.mqttTlsPort, ...tls },
         statusTopic: topicNames.status,
         log: log.child({ module: 'broker' }),
         auth: {
-          authenticate: (clientId, username, password) => mqttLogin(clientId, username, password),
+          authenticate: (clientId, username, password, cert) => mqttLogin(clientId, username, password, cert),
           canSubscribe: (who, filter) => subscribeAllowed(config.topicPrefix, who, filter),
         },
       });
 
-  /** A device logs in as itself with its own secret; a tool as a gateway user of role maintenance or above (contract §6). */
-  async function mqttLogin(clientId: string, username: string | undefined, password: Buffer | undefined): Promise<MqttIdentity | { refused: string; badCredentials: boolean }> {
+  /** A device logs in as itself with its own secret or certificate; a tool as a gateway user of role maintenance or above (contract §6). */
+  async function mqttLogin(clientId: string, username: string | undefined, password: Buffer | undefined, cert?: ClientCertificate): Promise<MqttIdentity | { refused: string; badCredentials: boolean }> {
+    const byCertificate = certificateLogin(registry, clientId, username, password, cert);
+    if (byCertificate) return byCertificate;
     if (!username || password === undefined) return { refused: 'anonymous: log in with the device id and its secret', badCredentials: true };
     const device = registry.devices.get(username);
     if (device) {
@@ -163,6 +172,8 @@ export async function buildGateway(config: GatewayConfig, log: Logger): Promise<
   const services: Services = { config, registry, store, dispatcher, metrics, bus, hub, users, loginThrottle, modules, module, startedAt: Date.now() };
 
   const app = Fastify({
+    // HTTPS replaces HTTP on GATEWAY_PORT (contract §5); /live is then wss on the same server.
+    ...(tls ? { https: { cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' as const } } : {}),
     loggerInstance: log as FastifyBaseLogger,
     bodyLimit: 64 * 1024,
     // A client that trickles its request cannot hold a socket for long: headers and body within

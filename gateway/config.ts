@@ -7,6 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseEnv, type Env } from './config/parse.js';
 import { declaration } from './config/variables.js';
+import { tlsSettings, type TlsSettings } from './config/tls.js';
 
 export { ConfigError } from './config-error.js';
 
@@ -34,6 +35,8 @@ export interface GatewayConfig {
   mqttHost: string;
   mqttClientId: string;
   topicPrefix: string;
+  /** Certificates for HTTPS and mqtts, device CA, external broker CA: docs/tls.md. */
+  tls: TlsSettings;
   dataDir: string;
   registryPath: string;
   influx?: InfluxConfig;
@@ -101,6 +104,7 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     mqttHost: v.MQTT_HOST,
     mqttClientId: v.MQTT_CLIENT_ID,
     topicPrefix: v.MQTT_TOPIC_PREFIX,
+    tls: tlsSettings(v),
     dataDir: where('DATA_DIR'),
     registryPath: where('REGISTRY'),
     influx: v.INFLUX_URL !== undefined ? { url: v.INFLUX_URL, token: v.INFLUX_TOKEN, org: v.INFLUX_ORG, bucket: v.INFLUX_BUCKET } : undefined,

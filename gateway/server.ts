@@ -28,7 +28,7 @@ async function main(): Promise<void> {
   }
   await app.listen({ host: config.host, port: config.port });
   log.info(
-    { http: config.port, mqtt: services.bus.describe(), dataDir: config.dataDir, schools: services.registry.schools.size, devices: services.registry.devices.size },
+    { http: config.port, https: config.tls.files !== undefined, mqtt: services.bus.describe(), dataDir: config.dataDir, schools: services.registry.schools.size, devices: services.registry.devices.size },
     'campus-gateway ready',
   );
 

@@ -73,6 +73,25 @@ test('INFLUX_URL without INFLUX_BUCKET names the missing variable', () => {
   assert.equal(loadConfig({ INFLUX_BUCKET: 'campus' }).influx, undefined, 'no export without INFLUX_URL');
 });
 
+test('TLS variables that only work together: each missing partner is named', () => {
+  expectFault({ TLS_CERT_FILE: 'c.pem' }, 'TLS_KEY_FILE', 'value', /^must be set when TLS_CERT_FILE is \(the certificate and its key go together\)$/);
+  expectFault({ TLS_KEY_FILE: 'k.pem' }, 'TLS_CERT_FILE', 'value', /^must be set when TLS_KEY_FILE is/);
+  expectFault({ TLS_CA_FILE: 'ca.pem' }, 'TLS_CA_FILE', 'value', /^needs TLS_CERT_FILE and TLS_KEY_FILE/);
+  expectFault({ MQTT_PLAIN: 'false' }, 'MQTT_PLAIN', 'value', /^false needs TLS_CERT_FILE and TLS_KEY_FILE: .*listen nowhere$/);
+  const tls = { TLS_CERT_FILE: 'c.pem', TLS_KEY_FILE: 'k.pem' };
+  expectFault({ ...tls, MQTT_PORT: '1883', MQTT_TLS_PORT: '1883' }, 'MQTT_TLS_PORT', 'value', /^1883 is MQTT_PORT too/);
+  expectFault({ MQTT_URL: 'mqtt://b:1883', MQTT_CA_FILE: 'ca.pem' }, 'MQTT_CA_FILE', 'value', /only for an external broker over TLS/);
+  expectFault({ MQTT_CA_FILE: 'ca.pem' }, 'MQTT_CA_FILE', 'value', /only for an external broker over TLS/);
+  assert.deepEqual(loadConfig({}).tls, { files: undefined, mqttTlsPort: 8883, mqttPlain: true, mqttCaFile: undefined });
+  assert.deepEqual(loadConfig({ ...tls, TLS_CA_FILE: 'ca.pem', MQTT_PLAIN: 'false' }).tls, {
+    files: { certFile: 'c.pem', keyFile: 'k.pem', caFile: 'ca.pem' },
+    mqttTlsPort: 8883,
+    mqttPlain: false,
+    mqttCaFile: undefined,
+  });
+  assert.equal(loadConfig({ MQTT_URL: 'mqtts://b:8883', MQTT_CA_FILE: 'ca.pem' }).tls.mqttCaFile, 'ca.pem');
+});
+
 test('MQTT_SHARE_GROUP is refused, pointing to the scale-out work, and is no longer part of the config', () => {
   expectFault({ MQTT_SHARE_GROUP: 'gateways' }, 'MQTT_SHARE_GROUP', 'value', /^is not supported until gateway state is shared .*\(scale-out, issue 14\).*offline falsely/);
   assert.equal(declaration('MQTT_SHARE_GROUP'), undefined);
@@ -143,6 +162,12 @@ const FIELD: Record<string, (c: GatewayConfig) => unknown> = {
   INFLUX_BUCKET: (c) => c.influx?.bucket,
   GATEWAY_ADMIN_PASSWORD: (c) => c.adminPassword,
   LOG_LEVEL: (c) => c.logLevel,
+  TLS_CERT_FILE: (c) => c.tls.files?.certFile,
+  TLS_KEY_FILE: (c) => c.tls.files?.keyFile,
+  TLS_CA_FILE: (c) => c.tls.files?.caFile,
+  MQTT_TLS_PORT: (c) => c.tls.mqttTlsPort,
+  MQTT_PLAIN: (c) => c.tls.mqttPlain,
+  MQTT_CA_FILE: (c) => c.tls.mqttCaFile,
   ACK_TIMEOUT_SEC: (c) => c.ackTimeoutSec,
   TOKEN_TTL_SEC: (c) => c.tokenTtlSec,
   CLOCK_SKEW_TOLERANCE_MS: (c) => c.clockSkewToleranceMs,
@@ -176,7 +201,8 @@ const FIELD: Record<string, (c: GatewayConfig) => unknown> = {
 
 test('every declared variable reaches its config field, and nothing undeclared is read', () => {
   assert.deepEqual(Object.keys(ConfigSchema.properties).sort(), Object.keys(FIELD).sort());
-  const base = { INFLUX_URL: 'http://db:8086', INFLUX_BUCKET: 'b' };
+  // Variables that need a partner to be valid get it here.
+  const base = { INFLUX_URL: 'http://db:8086', INFLUX_BUCKET: 'b', TLS_CERT_FILE: 'c.pem', TLS_KEY_FILE: 'k.pem', MQTT_URL: 'mqtts://b:8883' };
   for (const name of Object.keys(FIELD)) {
     const d = declaration(name)!;
     const [text, expected]: [string, unknown] =

@@ -117,6 +117,25 @@ export const ConfigSchema = Type.Object({
     description: 'password of `admin` when the users file is first created',
   }),
   LOG_LEVEL: oneOf(LOG_LEVELS, 'info', { contract: true, enumHint: 'pino levels', description: 'pino level' }),
+  // TLS (contract §5, §6), one block: HTTPS and mqtts share the certificate; docs/tls.md.
+  TLS_CERT_FILE: optionalText({
+    contract: true,
+    doc: 'unset: plain TCP',
+    requiredWith: { name: 'TLS_KEY_FILE', why: 'the certificate and its key go together' },
+    description: 'PEM certificate (chain) of the gateway: HTTPS (and `wss` for `/live`) on `GATEWAY_PORT`, `mqtts` on `MQTT_TLS_PORT`: [docs/tls.md](docs/tls.md)',
+  }),
+  TLS_KEY_FILE: optionalText({
+    contract: true,
+    requiredWith: { name: 'TLS_CERT_FILE', why: 'the certificate and its key go together' },
+    description: 'PEM private key of `TLS_CERT_FILE` (unencrypted)',
+  }),
+  TLS_CA_FILE: optionalText({
+    contract: true,
+    description: 'PEM CA of device client certificates: a device may log in over `mqtts` with a certificate whose CN is its id, without a secret; needs `TLS_CERT_FILE`',
+  }),
+  MQTT_TLS_PORT: int(8883, 0, 65535, { contract: true, description: 'port of the embedded broker for `mqtts`, when `TLS_CERT_FILE` is set' }),
+  MQTT_PLAIN: bool(true, { description: 'the embedded broker also listens without TLS on `MQTT_PORT`; `false` (with `TLS_CERT_FILE`): `mqtts` only' }),
+  MQTT_CA_FILE: optionalText({ description: 'PEM CA that signed the certificate of the external broker of an `mqtts://` `MQTT_URL` (default: the system CAs)' }),
   ACK_TIMEOUT_SEC: int(30, 1, 3600, { unit: 's', description: 'an alarm not acknowledged by then is escalated' }),
   TOKEN_TTL_SEC: int(12 * 3600, 1, 30 * 86_400, { unit: 's', description: 'how long a login lasts' }),
   CLOCK_SKEW_TOLERANCE_MS: int(5 * 60_000, 1000, 7 * 86_400_000, { unit: 'ms', description: 'device clocks further off are flagged (never refused)' }),

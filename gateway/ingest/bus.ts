@@ -7,6 +7,16 @@ export interface PublishOptions {
 /** Who published, as the embedded broker authenticated it (contract §6); absent on an external broker, whose own ACL decides. */
 export type MqttIdentity = { kind: 'device'; device: string; school: string } | { kind: 'user'; user: string };
 
+/** The X.509 certificate a client presented over mqtts (contract §6), as the TLS layer judged it. */
+export interface ClientCertificate {
+  /** Signed by TLS_CA_FILE's CA and valid now (the TLS handshake's own verdict). */
+  verified: boolean;
+  /** The subject's common name; undefined when there is none, or more than one. */
+  cn?: string;
+  /** Why it is not verified (OpenSSL's code, e.g. `DEPTH_ZERO_SELF_SIGNED_CERT`). */
+  error?: string;
+}
+
 export interface InboundMessage {
   topic: string;
   payload: Buffer;

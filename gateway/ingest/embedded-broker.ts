@@ -6,20 +6,27 @@
  * sends PUBACK). A loopback client would instead ack before the gateway had the message.
  */
 import net from 'node:net';
+import tls from 'node:tls';
+import type { Duplex } from 'node:stream';
 import { Aedes, type AuthenticateError, type Client, type PublishPacket, type Subscription } from 'aedes';
 import type { Logger } from 'pino';
-import type { Bus, InboundHandler, MqttIdentity, PublishOptions } from './bus.js';
+import type { Bus, ClientCertificate, InboundHandler, MqttIdentity, PublishOptions } from './bus.js';
 import { limitFrames } from './frame-limit.js';
 
 /** How the broker tells who a client is (contract §6): an identity, or the reason it is refused. */
 export interface MqttAuth {
-  authenticate(clientId: string, username: string | undefined, password: Buffer | undefined): Promise<MqttIdentity | { refused: string; badCredentials: boolean }>;
+  /** `cert`: what a client presented over mqtts (undefined: none, or a plain connection). */
+  authenticate(clientId: string, username: string | undefined, password: Buffer | undefined, cert?: ClientCertificate): Promise<MqttIdentity | { refused: string; badCredentials: boolean }>;
   canSubscribe(who: MqttIdentity, filter: string): boolean;
 }
 
 export interface EmbeddedBrokerOptions {
   host: string;
   port: number;
+  /** Listen without TLS on `port` (contract §5 MQTT_PORT); false: mqtts only. */
+  plain?: boolean;
+  /** mqtts (contract §5 MQTT_TLS_PORT); `ca` set: clients are asked for a certificate (§6). */
+  tls?: { port: number; cert: Buffer; key: Buffer; ca?: Buffer };
   statusTopic: string;
   log: Logger;
   auth: MqttAuth;
@@ -35,8 +42,11 @@ export class EmbeddedBroker implements Bus {
   readonly mode = 'embedded' as const;
   private broker?: Aedes;
   private server?: net.Server;
+  private tlsServer?: tls.Server;
   private listening = false;
   private readonly identities = new WeakMap<Client, MqttIdentity>();
+  /** The certificate each mqtts connection presented, by the stream aedes knows it as (`client.conn`). */
+  private readonly certificates = new WeakMap<object, ClientCertificate>();
 
   constructor(private readonly o: EmbeddedBrokerOptions) {}
 
@@ -46,7 +56,7 @@ export class EmbeddedBroker implements Bus {
       id: 'campus-gateway-embedded',
       // No anonymous client: a device logs in as itself, a tool as a gateway user (contract §6).
       authenticate: (client: Client, username: string | undefined, password: Buffer | undefined, callback: (err: AuthenticateError | null, ok: boolean | null) => void) => {
-        auth.authenticate(client.id, username, password).then(
+        auth.authenticate(client.id, username, password, this.certificates.get(client.conn)).then(
           (r) => {
             if ('refused' in r) {
               log.info({ client: client.id.slice(0, 80), username: username?.slice(0, 80), reason: r.refused }, 'mqtt login refused');
@@ -83,21 +93,38 @@ export class EmbeddedBroker implements Bus {
       },
     });
     this.broker.on('clientError', (client, err) => this.o.log.debug({ client: client?.id, err: err.message }, 'mqtt client error'));
-    // [contract §6] A packet over 64 KiB is refused from its header, before it is buffered.
-    this.server = net.createServer((socket) =>
-      this.broker!.handle(
-        limitFrames(socket, MAX_PACKET_BYTES, (bytes) =>
-          log.warn({ remote: socket.remoteAddress, bytes: Number.isFinite(bytes) ? bytes : 'malformed length' }, 'mqtt packet over 64 KiB refused; connection closed'),
-        ),
-      ),
-    );
-    await new Promise<void>((resolve, reject) => {
-      this.server!.once('error', reject);
-      this.server!.listen(this.o.port, this.o.host, () => {
-        this.server!.off('error', reject);
-        resolve();
-      });
-    });
+    // [contract §6] A packet over 64 KiB is refused from its header, before it is buffered. On
+    // mqtts the guard reads the decrypted stream: a TLSSocket emits plaintext 'data' like a socket.
+    const serve = (socket: net.Socket): Duplex => {
+      const conn = limitFrames(socket, MAX_PACKET_BYTES, (bytes) =>
+        log.warn({ remote: socket.remoteAddress, bytes: Number.isFinite(bytes) ? bytes : 'malformed length' }, 'mqtt packet over 64 KiB refused; connection closed'),
+      );
+      if (socket instanceof tls.TLSSocket) {
+        const cert = presented(socket);
+        if (cert) this.certificates.set(conn, cert);
+      }
+      this.broker!.handle(conn);
+      return conn;
+    };
+    if (this.o.plain !== false) this.server = await listen(net.createServer(serve), this.o.port, this.o.host);
+    if (this.o.tls) {
+      const { cert, key, ca, port } = this.o.tls;
+      const server = tls.createServer(
+        {
+          cert,
+          key,
+          minVersion: 'TLSv1.2',
+          // Ask for a device certificate but admit a connection without one or with a bad one:
+          // devices that log in with a secret share the port, and the refusal at CONNECT says why.
+          ...(ca ? { ca, requestCert: true, rejectUnauthorized: false } : {}),
+          // A client that never finishes its handshake does not hold a socket for the default 2 min.
+          handshakeTimeout: 10_000,
+        },
+        serve,
+      );
+      server.on('tlsClientError', (err, socket) => log.debug({ remote: socket.remoteAddress, err: err.message }, 'mqtts handshake failed'));
+      this.tlsServer = await listen(server, port, this.o.host);
+    }
     this.listening = true;
     this.publish(this.o.statusTopic, 'online', { qos: 1, retain: true });
   }
@@ -105,6 +132,12 @@ export class EmbeddedBroker implements Bus {
   get port(): number {
     const addr = this.server?.address();
     return typeof addr === 'object' && addr ? addr.port : this.o.port;
+  }
+
+  /** The mqtts port (undefined without TLS). */
+  get tlsPort(): number | undefined {
+    const addr = this.tlsServer?.address();
+    return typeof addr === 'object' && addr ? addr.port : this.o.tls?.port;
   }
 
   publish(topic: string, payload: string | Buffer, opts: PublishOptions): void {
@@ -125,7 +158,7 @@ export class EmbeddedBroker implements Bus {
   }
 
   describe(): Record<string, unknown> {
-    return { mode: this.mode, connected: this.listening, port: this.port, clients: this.broker?.connectedClients ?? 0 };
+    return { mode: this.mode, connected: this.listening, port: this.o.plain === false ? undefined : this.port, tlsPort: this.tlsPort, clients: this.broker?.connectedClients ?? 0 };
   }
 
   async stop(): Promise<void> {
@@ -136,6 +169,27 @@ export class EmbeddedBroker implements Bus {
     );
     this.listening = false;
     await new Promise<void>((resolve) => this.broker!.close(() => resolve()));
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    for (const server of [this.server, this.tlsServer]) await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
   }
+}
+
+async function listen<S extends net.Server>(server: S, port: number, host: string): Promise<S> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return server;
+}
+
+/** The client certificate of an mqtts connection, if it sent one. */
+function presented(socket: tls.TLSSocket): ClientCertificate | undefined {
+  const peer = socket.getPeerCertificate();
+  if (!peer || Object.keys(peer).length === 0) return undefined;
+  // A subject with several CNs gives an array: no single identity, so none.
+  const cn = typeof peer.subject?.CN === 'string' ? peer.subject.CN : undefined;
+  const error = socket.authorizationError;
+  return { verified: socket.authorized, cn, error: error ? String((error as NodeJS.ErrnoException).code ?? error) : undefined };
 }

@@ -16,6 +16,8 @@ export interface MqttClientBusOptions {
   /** Topic filter to subscribe to (may be `$share/<group>/…` for several gateways). */
   filter: string;
   statusTopic: string;
+  /** CA of the broker's certificate for mqtts:// / wss:// (MQTT_CA_FILE); default: the system CAs. */
+  ca?: Buffer;
   log: Logger;
 }
 
@@ -32,6 +34,7 @@ export class MqttClientBus implements Bus {
       protocolVersion: 4,
       reconnectPeriod: 1000,
       connectTimeout: 10_000,
+      ...(this.o.ca ? { ca: this.o.ca } : {}),
       // Contract §2: the gateway's status is retained, `offline` its last will.
       will: { topic: this.o.statusTopic, payload: Buffer.from('offline'), qos: 1, retain: true },
     });

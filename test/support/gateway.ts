@@ -3,6 +3,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import { fetchTrusting, type Fetch } from './https.js';
 import { freePort } from './ports.js';
 import { mqttLoginFor, registerMqttLogin } from './mqtt.js';
 import { OutputBuffer, isRunning, makeTempDir, stopChild, track } from './procs.js';
@@ -23,11 +24,15 @@ export interface GatewayOptions {
   ready?: 'ok' | 'listening';
   /** how long to wait for readiness (default 30 s) */
   startTimeoutMs?: number;
+  /** the gateway serves HTTPS (env has TLS_CERT_FILE/TLS_KEY_FILE) with a certificate this CA signed */
+  tls?: { ca: string | Buffer };
 }
 
 export interface GatewayProc {
-  /** http://127.0.0.1:PORT */
+  /** http://127.0.0.1:PORT (https:// with `tls`) */
   url: string;
+  /** fetch that reaches `url` (trusting the test CA with `tls`); pass it to api() and login() */
+  fetch: Fetch;
   port: number;
   /** the embedded broker's mqtt://127.0.0.1:MQTT_PORT, or the external one */
   mqttUrl: string;
@@ -59,6 +64,12 @@ const SCRUBBED_ENV = [
   'INFLUX_BUCKET',
   'GATEWAY_ADMIN_PASSWORD',
   'LOG_LEVEL',
+  'TLS_CERT_FILE',
+  'TLS_KEY_FILE',
+  'TLS_CA_FILE',
+  'MQTT_TLS_PORT',
+  'MQTT_PLAIN',
+  'MQTT_CA_FILE',
   'NODE_TEST_CONTEXT', // set by `node --test` for the file under test, not for grandchildren
 ];
 
@@ -83,7 +94,8 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<GatewayPr
   else env.MQTT_PORT = String(mqttPort);
   Object.assign(env, extra);
 
-  const url = `http://127.0.0.1:${port}`;
+  const url = `${opts.tls ? 'https' : 'http'}://127.0.0.1:${port}`;
+  const get: Fetch = opts.tls ? fetchTrusting(opts.tls.ca) : fetch;
   const output = new OutputBuffer();
   const readyStatus = opts.ready ?? 'ok';
   const timeoutMs = opts.startTimeoutMs ?? 30_000;
@@ -106,7 +118,7 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<GatewayPr
         throw new Error(`gateway exited (${c.exitCode ?? c.signalCode}) before it was ready\n--- gateway output ---\n${output.tail(8000)}`);
       }
       try {
-        const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(2000) });
+        const res = await get(`${url}/health`, { signal: AbortSignal.timeout(2000) });
         const body = await res.text();
         last = `${res.status} ${body.slice(0, 500)}`;
         if (res.status === 200 || readyStatus === 'listening') return;
@@ -126,10 +138,11 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<GatewayPr
   await launch();
   // Contract §6: no anonymous device. Every device of the registry gets its own secret, and the
   // MQTT helpers (support/mqtt.ts) log in as the device a topic names, and as `admin` to read.
-  if (!external && readyStatus === 'ok') await provisionMqtt(url, `mqtt://127.0.0.1:${mqttPort}`, adminPassword);
+  if (!external && readyStatus === 'ok') await provisionMqtt(url, `mqtt://127.0.0.1:${mqttPort}`, adminPassword, get);
 
   const gw: GatewayProc = {
     url,
+    fetch: get,
     port,
     mqttUrl: external ?? `mqtt://127.0.0.1:${mqttPort}`,
     adminPassword,
@@ -155,17 +168,17 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<GatewayPr
 }
 
 /** Makes (or, on a restarted gateway, keeps) every device's MQTT secret and registers them for `connectDevice(mqttUrl)`. */
-export async function provisionMqtt(url: string, mqttUrl: string, adminPassword: string): Promise<void> {
+export async function provisionMqtt(url: string, mqttUrl: string, adminPassword: string, get: Fetch = fetch): Promise<void> {
   if (mqttLoginFor(mqttUrl)) return;
-  const token = await login(url, 'admin', adminPassword);
-  const res = await api<{ credentials: { device: string; password: string }[] }>(url, token, 'POST', '/api/devices/credentials', {});
+  const token = await login(url, 'admin', adminPassword, get);
+  const res = await api<{ credentials: { device: string; password: string }[] }>(url, token, 'POST', '/api/devices/credentials', {}, get);
   if (res.status !== 201) throw new Error(`provisioning device credentials: ${res.status} ${JSON.stringify(res.body)}`);
   registerMqttLogin(mqttUrl, { devices: new Map(res.body.credentials.map((c) => [c.device, c.password])), tool: { username: 'admin', password: adminPassword } });
 }
 
 /** POST /api/login; returns the token (throws with status and body otherwise). */
-export async function login(url: string, user: string, password: string): Promise<string> {
-  const res = await fetch(`${url}/api/login`, {
+export async function login(url: string, user: string, password: string, get: Fetch = fetch): Promise<string> {
+  const res = await get(`${url}/api/login`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ user, password }),
@@ -191,11 +204,12 @@ export async function api<T = any>(
   method: string,
   path: string,
   body?: unknown,
+  get: Fetch = fetch,
 ): Promise<ApiResponse<T>> {
   const headers: Record<string, string> = {};
   if (token) headers.authorization = `Bearer ${token}`;
   if (body !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(new URL(path, url), {
+  const res = await get(new URL(path, url), {
     method,
     headers,
     body: body === undefined ? undefined : JSON.stringify(body),
