@@ -2,7 +2,8 @@
  * Manage operators' accounts in a data directory without the gateway running:
  *   npm run user -- add <name> <role>      (asks for the password, or reads GATEWAY_USER_PASSWORD)
  *   npm run user -- list
- * Roles: viewer, maintenance, operator, admin. A running gateway also offers POST /api/users (admin).
+ * Roles: viewer, maintenance, operator, admin. A running gateway also offers POST /api/users (admin),
+ * and sees this file change within a second (the user's old logins end; the change is audited).
  */
 import { createInterface } from 'node:readline/promises';
 import path from 'node:path';
