@@ -27,6 +27,11 @@ export interface RegistryIndex {
 }
 
 const checker = TypeCompiler.Compile(Registry);
+/** An NVR's heartbeat when the registry gives none: GB/T 28181's keepalive interval. */
+const NVR_HEARTBEAT_SEC = 60;
+
+/** A device's heartbeat interval: its own, else its kind's default. */
+export const heartbeatSec = (registry: Registry, d: RegistryDevice): number => d.heartbeatIntervalSec ?? registry.defaults.heartbeatIntervalSec[d.kind] ?? NVR_HEARTBEAT_SEC;
 
 /** Reads, parses, validates and indexes a registry file. Throws ConfigError on any fault. */
 export function loadRegistry(path: string): RegistryIndex {
@@ -90,7 +95,7 @@ export function indexRegistry(registry: Registry, source: string): RegistryIndex
     heartbeatIntervalSec(deviceId) {
       const d = devices.get(deviceId);
       if (!d) throw new Error(`unknown device "${deviceId}"`);
-      return d.heartbeatIntervalSec ?? defaults[d.kind];
+      return heartbeatSec(registry, d);
     },
   };
 }

@@ -26,6 +26,11 @@ const MEANING: Record<DeviceTopic, { title: string; description: string }> = {
       'A valid `ts` far from the gateway clock is accepted and flagged (an alarm is never refused for a wrong clock). ' +
       'Once the alarm is durably stored the gateway answers `received` on the alarm/state channel.',
   },
+  uplink: {
+    title: "NVR's link to a platform (视频联网)",
+    description:
+      "From a school's `nvr`: whether its uplink to the police (公安) or county video platform is up. The `video_networked` target needs a `police` report with `up: true` within the last 10 min (policy).",
+  },
   heartbeat: { title: 'Device is alive', description: 'Sent on the interval the registry gives the device; a device silent for several intervals is offline.' },
   availability: {
     title: 'Connection state',

@@ -8,7 +8,11 @@ import { WireTime, lit } from './common.js';
 
 export const ALARM_KINDS = ['panic', 'duress', 'intrusion', 'fire', 'medical'] as const;
 export const AI_KINDS = ['no_hat', 'no_mask', 'no_uniform', 'rodent', 'smoking', 'phone', 'other'] as const;
-export const DEVICE_KINDS = ['alarm_button', 'camera', 'gate', 'checkin_terminal'] as const;
+export const DEVICE_KINDS = ['alarm_button', 'camera', 'gate', 'checkin_terminal', 'nvr'] as const;
+/** Contract §7: who may report on duty at a post. */
+export const CHECKIN_ROLES = ['guard', 'parent_volunteer', 'police', 'teacher'] as const;
+/** Contract §7: the platforms a school's NVR reports its link to. */
+export const UPLINK_TARGETS = ['police', 'county'] as const;
 export const CAMERA_ZONES = ['campus', 'dining', 'kitchen', 'storage'] as const;
 export type AlarmKind = (typeof ALARM_KINDS)[number];
 export type AiKind = (typeof AI_KINDS)[number];
@@ -48,10 +52,13 @@ export const AiPayload = Type.Object({
 export const GatePayload = Type.Object({ ts: WireTime, state: lit(['open', 'closed'] as const) });
 export const CheckinPayload = Type.Object({
   ts: WireTime,
-  role: lit(['guard', 'parent_volunteer'] as const),
+  role: lit(CHECKIN_ROLES),
+  /** A post of the school in the registry: a gate's post, or `gatehouse` (门卫室). */
   post: Type.String({ minLength: 1, maxLength: 128 }),
-  person: Type.Optional(Type.String({ maxLength: 128 })),
+  /** Who: an id; for a guard, the licence id. */
+  person: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
 });
+export const UplinkPayload = Type.Object({ ts: WireTime, target: lit(UPLINK_TARGETS), up: Type.Boolean() });
 
 export type AlarmPayload = Static<typeof AlarmPayload>;
 export type HeartbeatPayload = Static<typeof HeartbeatPayload>;
@@ -59,17 +66,19 @@ export type CameraPayload = Static<typeof CameraPayload>;
 export type AiPayload = Static<typeof AiPayload>;
 export type GatePayload = Static<typeof GatePayload>;
 export type CheckinPayload = Static<typeof CheckinPayload>;
+export type UplinkPayload = Static<typeof UplinkPayload>;
 export type Availability = 'online' | 'offline';
 
 /** Topic suffix → payload schema (`null`: plain text), and which device kinds may publish it. */
 export const DEVICE_TOPICS = {
   alarm: { schema: AlarmPayload, kinds: ['alarm_button'] },
-  heartbeat: { schema: HeartbeatPayload, kinds: ['alarm_button', 'camera', 'gate', 'checkin_terminal'] },
-  availability: { schema: null, kinds: ['alarm_button', 'camera', 'gate', 'checkin_terminal'] },
+  heartbeat: { schema: HeartbeatPayload, kinds: ['alarm_button', 'camera', 'gate', 'checkin_terminal', 'nvr'] },
+  availability: { schema: null, kinds: ['alarm_button', 'camera', 'gate', 'checkin_terminal', 'nvr'] },
   camera: { schema: CameraPayload, kinds: ['camera'] },
   ai: { schema: AiPayload, kinds: ['camera'] },
   gate: { schema: GatePayload, kinds: ['gate'] },
   checkin: { schema: CheckinPayload, kinds: ['checkin_terminal'] },
+  uplink: { schema: UplinkPayload, kinds: ['nvr'] },
 } as const satisfies Record<string, { schema: TSchema | null; kinds: readonly DeviceKind[] }>;
 export type DeviceTopic = keyof typeof DEVICE_TOPICS;
 
@@ -81,6 +90,7 @@ export interface PayloadOf {
   ai: AiPayload;
   gate: GatePayload;
   checkin: CheckinPayload;
+  uplink: UplinkPayload;
 }
 
 /** Contract §1: payloads over 16 KiB are refused. */

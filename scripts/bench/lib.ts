@@ -9,6 +9,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
 import type { Registry } from '../../gateway/contract/registry.js';
+import { heartbeatSec } from '../../gateway/registry.js';
 import { REPO_ROOT, login, startGateway, type GatewayProc } from '../../test/support/gateway.js';
 import type { Mosquitto } from '../../test/support/mosquitto.js';
 import { isRunning, stopChild, track } from '../../test/support/procs.js';
@@ -100,7 +101,7 @@ export function deviceTopics(reg: Registry, prefix: string, type: string, kinds?
 export function heartbeatRate(reg: Registry, kinds?: readonly string[]): number {
   let r = 0;
   for (const s of reg.schools)
-    for (const d of s.devices) if (!kinds || kinds.includes(d.kind)) r += 1 / (d.heartbeatIntervalSec ?? reg.defaults.heartbeatIntervalSec[d.kind]);
+    for (const d of s.devices) if (!kinds || kinds.includes(d.kind)) r += 1 / heartbeatSec(reg, d);
   return r;
 }
 

@@ -10,7 +10,7 @@
  */
 import { InfluxDB } from '@influxdata/influxdb-client';
 import { heartbeatPoint } from '../../../gateway/modules/devices/index.js';
-import { loadRegistry } from '../../../gateway/registry.js';
+import { heartbeatSec, loadRegistry } from '../../../gateway/registry.js';
 import { startVictoria, type Victoria } from '../../../test/support/victoria.js';
 import {
   COUNTY_PATH,
@@ -136,7 +136,7 @@ export const exportCase: BenchCase = {
       const tenMin: string[] = [];
       for (const s of reg.schools)
         for (const d of s.devices) {
-          const interval = d.heartbeatIntervalSec ?? reg.defaults.heartbeatIntervalSec[d.kind];
+          const interval = heartbeatSec(reg, d);
           for (let k = 0; k < Math.floor(600 / interval); k++) tenMin.push(`${gw.prefix}/${s.id}/${d.id}/heartbeat`);
         }
       await pubs.setTopics('ten', tenMin);

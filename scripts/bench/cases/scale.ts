@@ -12,6 +12,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Registry } from '../../../gateway/contract/registry.js';
+import { heartbeatSec } from '../../../gateway/registry.js';
 import { makeTempDir } from '../../../test/support/procs.js';
 import {
   BareSubscriber,
@@ -42,7 +43,7 @@ function schedule(reg: Registry, prefix: string): string[] {
   const groups = new Map<number, string[]>();
   for (const s of reg.schools)
     for (const d of s.devices) {
-      const interval = d.heartbeatIntervalSec ?? reg.defaults.heartbeatIntervalSec[d.kind];
+      const interval = heartbeatSec(reg, d);
       if (CYCLE_S % interval !== 0) throw new Error(`interval ${interval} s does not divide the ${CYCLE_S} s cycle`);
       const g = groups.get(interval) ?? [];
       g.push(`${prefix}/${s.id}/${d.id}/heartbeat`);
