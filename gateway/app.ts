@@ -74,6 +74,8 @@ export async function buildGateway(config: GatewayConfig, log: Logger): Promise<
     ? new MqttClientBus({
         url: config.mqttUrl,
         clientId: config.mqttClientId,
+        username: config.mqttUsername,
+        password: config.mqttPassword,
         filter: topicNames.deviceFilter,
         statusTopic: topicNames.status,
         log: log.child({ module: 'mqtt' }),
