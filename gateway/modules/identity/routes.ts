@@ -102,6 +102,7 @@ export const credentialRoutes: FastifyPluginAsyncTypebox = async (app) => {
                     { additionalProperties: true },
                   ),
                 ),
+                missing: Type.Array(Type.String(), { description: 'devices of the registry with no secret yet (npm run devices -- credentials --only-missing)' }),
               },
               { additionalProperties: true },
             ),
@@ -118,8 +119,10 @@ export const credentialRoutes: FastifyPluginAsyncTypebox = async (app) => {
         // A device since removed from the registry gets no broker login.
         return d ? [{ device: h.device, school: d.school, kind: d.kind, sha256: h.sha256, brokerHash: h.brokerHash }] : [];
       });
+      const have = new Set(devices.map((d) => d.device));
+      const missing = [...registry.devices.keys()].filter((id) => !have.has(id));
       req.log.info({ devices: devices.length, by: req.principal!.user }, 'device credential hashes read');
-      return { devices };
+      return { devices, missing };
     },
   );
 };
