@@ -80,9 +80,11 @@ async function main(): Promise<void> {
   }
   const dir = path.resolve(v.out);
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const { devices, missing } = await fetchHashes();
-  const gatewayUser = v['gateway-user']!;
+  // Made before asking the gateway: a first run while the gateway is not up yet still leaves the
+  // password the gateway starts with (MQTT_PASSWORD_FILE).
   const password = gatewayPassword(dir);
+  const gatewayUser = v['gateway-user']!;
+  const { devices, missing } = await fetchHashes();
   if (missing.length) console.error(`broker-config: ${missing.length} devices have no secret yet and get no login (npm run devices -- credentials --only-missing): ${list(missing)}`);
 
   let written: number;

@@ -39,14 +39,11 @@ export function mosquittoFiles(i: MosquittoInput): Record<string, string> {
   const file = (name: string) => path.join(i.dir, name);
   const conf = [
     header.trimEnd(),
-    '# Every option below is global (per_listener_settings false), whatever listener it sits near.',
+    '# Options before the listener line are global (per_listener_settings false).',
     'per_listener_settings false',
     'allow_anonymous false',
     `password_file ${file(MOSQUITTO_FILES.passwords)}`,
     `acl_file ${file(MOSQUITTO_FILES.acl)}`,
-    // The client id is the user name: a device cannot take over another's session or client id.
-    // This stands in for the gateway's "client id must be the device id" check at CONNECT.
-    'use_username_as_clientid true',
     // Contract §6: a broker that loses the gateway's session in a crash drops every alarm re-sent
     // before the gateway subscribes again. Saved every second (the interval is seconds only with
     // autosave_on_changes false).
@@ -61,6 +58,10 @@ export function mosquittoFiles(i: MosquittoInput): Record<string, string> {
     // default 1000 would drop alarms silently during a long outage).
     'max_queued_messages 0',
     `listener ${i.port}${i.bind ? ` ${i.bind}` : ''}`,
+    // A listener's own setting: it must follow its `listener` line (before any, it would open a
+    // default listener on 1883). The client id is the user name, so a device cannot take over
+    // another's session; this stands in for the gateway's "client id must be the device id" check.
+    'use_username_as_clientid true',
   ].join('\n') + '\n';
 
   return { [MOSQUITTO_FILES.conf]: conf, [MOSQUITTO_FILES.passwords]: passwords, [MOSQUITTO_FILES.acl]: acl.join('\n') };
