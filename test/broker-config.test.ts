@@ -10,6 +10,9 @@ import { emqxFiles } from '../scripts/broker-config/emqx.js';
 import { deviceGrants, type DeviceHashes } from '../scripts/broker-config/grants.js';
 import { mosquittoFiles } from '../scripts/broker-config/mosquitto.js';
 import { mosquittoHash, verifyMosquittoHash } from '../gateway/modules/identity/mosquitto-hash.js';
+import Database from 'better-sqlite3';
+import path from 'node:path';
+import { buildInProcess } from './routes/harness.js';
 
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
 const devices: DeviceHashes[] = [
@@ -80,4 +83,35 @@ test('emqx: users to import (sha256, no salt), Erlang-term ACL ending in deny, s
   assert.match(conf, /use_username_as_clientid = true/);
   assert.match(conf, /path = "\/etc\/cg\/acl\.conf"/);
   assert.match(conf, /durable_sessions \{ enable = true \}/);
+});
+
+test('GET /api/devices/credentials/hashes (admin): the hashes of the secrets just made; a row from before broker hashes says null', async () => {
+  const g = await buildInProcess();
+  try {
+    const made = await g.call('POST', '/api/devices/credentials', { token: g.tokens.admin, body: { school: 'S001' } });
+    assert.equal(made.status, 201);
+    const secret = new Map<string, string>(made.body.credentials.map((c: { device: string; password: string }) => [c.device, c.password]));
+    assert.equal((await g.call('GET', '/api/devices/credentials/hashes', { token: g.tokens.operator })).status, 403);
+    assert.equal((await g.call('GET', '/api/devices/credentials/hashes')).status, 401);
+
+    const res = await g.call('GET', '/api/devices/credentials/hashes', { token: g.tokens.admin });
+    assert.equal(res.status, 200);
+    const rows = res.body.devices as DeviceHashes[];
+    const b = rows.find((r) => r.device === 'S001-AB01')!;
+    assert.equal(b.school, 'S001');
+    assert.equal(b.kind, 'alarm_button');
+    assert.equal(b.sha256, sha(secret.get('S001-AB01')!));
+    assert.ok(verifyMosquittoHash(b.brokerHash!, secret.get('S001-AB01')!));
+    assert.ok(!JSON.stringify(res.body).includes(secret.get('S001-AB01')!), 'never the secret itself');
+    assert.equal(res.body.missing.length, 0, 'the harness provisioned every device');
+
+    // A secret made before the gateway kept broker hashes: its row has none (the column was added to the old table).
+    const db = new Database(path.join(g.services.config.dataDir, 'ledger.sqlite'));
+    db.prepare('UPDATE device_credentials SET broker_hash = NULL WHERE device = ?').run('S001-AB02');
+    db.close();
+    const after = await g.call('GET', '/api/devices/credentials/hashes', { token: g.tokens.admin });
+    assert.equal((after.body.devices as DeviceHashes[]).find((r) => r.device === 'S001-AB02')!.brokerHash, null);
+  } finally {
+    await g.close();
+  }
 });
