@@ -45,6 +45,7 @@ function testLines(dir: string): string[] {
     'log_type warning',
     'log_type notice',
     'log_type information',
+    // MOSQUITTO_DEBUG=1: also every packet (e.g. "Denied PUBLISH"), to see what a broker test saw.
     ...(process.env.MOSQUITTO_DEBUG ? ['log_type debug'] : []),
     'log_timestamp_format %Y-%m-%dT%H:%M:%S',
   ];
