@@ -85,7 +85,9 @@ export const credentialRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/api/devices/credentials/hashes',
     {
-      preHandler: admin,
+      onRequest: admin,
+      // Hashes are not secrets, but who took them is worth knowing.
+      config: { audit: { action: 'device.credentials.export' } },
       schema: {
         tags: ['devices'],
         summary: "Every provisioned device's secret hashes, to write an external broker's password and ACL files (admin)",
