@@ -32,6 +32,8 @@ export interface Services {
 export interface Principal {
   user: string;
   role: Role;
+  /** A user bound to one school (contract §7) sees and records for it only. */
+  school?: string;
 }
 
 declare module 'fastify' {
