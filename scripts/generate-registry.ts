@@ -115,7 +115,7 @@ const CANTEEN_COVERS: Record<string, RegistryDevice['covers']> = {
  */
 const MISSING_PLACE: Record<string, { place: string; covers: NonNullable<RegistryDevice['covers']> }> = {
   S047: { place: '门卫室', covers: ['gate_inside'] },
-  S062: { place: '正门', covers: ['gate_inside'] },
+  S064: { place: '正门', covers: ['gate_inside'] },
   S080: { place: '门卫室', covers: ['gatehouse'] },
 };
 const CAMPUS_PLACES: readonly [string, string][] = [
