@@ -83,6 +83,8 @@ export async function buildGateway(config: GatewayConfig, log: Logger): Promise<
     ? new MqttClientBus({
         url: config.mqttUrl,
         clientId: config.mqttClientId,
+        username: config.mqttUsername,
+        password: config.mqttPassword,
         filter: topicNames.deviceFilter,
         statusTopic: topicNames.status,
         ca: config.tls.mqttCaFile === undefined ? undefined : readCa(config.tls.mqttCaFile, 'MQTT_CA_FILE'),

@@ -3,7 +3,9 @@
  * the one schema in `config/variables.ts`. Option names carry their units (ARCHITECTURE
  * "distilled" 2).
  */
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { ConfigError } from './config-error.js';
 import { fileURLToPath } from 'node:url';
 import { parseEnv, type Env } from './config/parse.js';
 import { declaration } from './config/variables.js';
@@ -34,6 +36,9 @@ export interface GatewayConfig {
   mqttPort: number;
   mqttHost: string;
   mqttClientId: string;
+  /** The gateway's own login at an external broker; the password is a secret (never logged). */
+  mqttUsername?: string;
+  mqttPassword?: string;
   topicPrefix: string;
   /** Certificates for HTTPS and mqtts, device CA, external broker CA: docs/tls.md. */
   tls: TlsSettings;
@@ -107,6 +112,8 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     mqttPort: v.MQTT_PORT,
     mqttHost: v.MQTT_HOST,
     mqttClientId: v.MQTT_CLIENT_ID,
+    mqttUsername: v.MQTT_USERNAME,
+    mqttPassword: v.MQTT_PASSWORD_FILE !== undefined ? readPasswordFile(path.resolve(v.MQTT_PASSWORD_FILE)) : undefined,
     topicPrefix: v.MQTT_TOPIC_PREFIX,
     tls: tlsSettings(v),
     dataDir: where('DATA_DIR'),
@@ -153,3 +160,17 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
   };
 }
 
+/** The one password in `file`, read once at start (a trailing newline trimmed; never quoted in an error). */
+function readPasswordFile(file: string): string {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw new ConfigError(file, '(file)', `cannot read the MQTT password file named by MQTT_PASSWORD_FILE (${e.code ?? e.message})`);
+  }
+  const password = text.replace(/\r?\n$/, '');
+  if (password === '') throw new ConfigError(file, '(file)', 'the MQTT password file named by MQTT_PASSWORD_FILE is empty');
+  if (/[\r\n]/.test(password)) throw new ConfigError(file, '(file)', 'the MQTT password file named by MQTT_PASSWORD_FILE must hold one line');
+  return password;
+}

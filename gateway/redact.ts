@@ -29,7 +29,7 @@ export function scrubSecrets(text: string, secrets: (string | undefined)[]): str
   return out;
 }
 
-const SECRET_KEYS = ['password', 'token', 'secret', 'adminPassword', 'authorization', 'cookie', 'passwordFile', 'apiKey'];
+const SECRET_KEYS = ['password', 'mqttPassword', 'token', 'secret', 'adminPassword', 'authorization', 'cookie', 'passwordFile', 'apiKey'];
 const URL_KEYS = ['url', 'mqttUrl', 'influxUrl'];
 
 /**

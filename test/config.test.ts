@@ -143,6 +143,24 @@ test('ONVIF credentials from the environment reach the config (and nothing else 
   assert.ok(!src.includes('process.env') && !src.includes('env.ONVIF_'), 'camera-watch.ts reads no environment');
 });
 
+test('MQTT_PASSWORD_FILE: read at start, one trailing newline trimmed; unreadable, empty or several lines named with the file, never quoted', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mqtt-pw-'));
+  const file = path.join(dir, 'gateway.password');
+  fs.writeFileSync(file, 's3cret-broker-pw\n');
+  const c = loadConfig({ MQTT_URL: 'mqtt://b:1883', MQTT_USERNAME: 'campus-gateway', MQTT_PASSWORD_FILE: file });
+  assert.equal(c.mqttUsername, 'campus-gateway');
+  assert.equal(c.mqttPassword, 's3cret-broker-pw');
+  expectFault({ MQTT_USERNAME: 'gw', MQTT_PASSWORD_FILE: path.join(dir, 'missing') }, path.join(dir, 'missing'), '(file)', /cannot read .*MQTT_PASSWORD_FILE \(ENOENT\)/);
+  fs.writeFileSync(file, '\n');
+  expectFault({ MQTT_USERNAME: 'gw', MQTT_PASSWORD_FILE: file }, file, '(file)', /is empty/);
+  fs.writeFileSync(file, 's3cret-broker-pw\nsecond\n');
+  const e = fault({ MQTT_USERNAME: 'gw', MQTT_PASSWORD_FILE: file });
+  assert.match(e.problem, /one line/);
+  assert.ok(!e.message.includes('s3cret'), e.message);
+  expectFault({ MQTT_USERNAME: 'gw' }, 'MQTT_PASSWORD_FILE', 'value', /must be set when MQTT_USERNAME is/);
+  expectFault({ MQTT_PASSWORD_FILE: file }, 'MQTT_USERNAME', 'value', /must be set when MQTT_PASSWORD_FILE is/);
+});
+
 // GatewayConfig field of each variable, written out independently of the schema, so a variable
 // that is parsed but wired to the wrong field (or to none) is caught.
 const FIELD: Record<string, (c: GatewayConfig) => unknown> = {
@@ -152,6 +170,8 @@ const FIELD: Record<string, (c: GatewayConfig) => unknown> = {
   MQTT_PORT: (c) => c.mqttPort,
   MQTT_HOST: (c) => c.mqttHost,
   MQTT_CLIENT_ID: (c) => c.mqttClientId,
+  MQTT_USERNAME: (c) => c.mqttUsername,
+  MQTT_PASSWORD_FILE: (c) => c.mqttPassword,
   MQTT_TOPIC_PREFIX: (c) => c.topicPrefix,
   DATA_DIR: (c) => c.dataDir,
   REGISTRY: (c) => c.registryPath,
@@ -203,7 +223,9 @@ const FIELD: Record<string, (c: GatewayConfig) => unknown> = {
 test('every declared variable reaches its config field, and nothing undeclared is read', () => {
   assert.deepEqual(Object.keys(ConfigSchema.properties).sort(), Object.keys(FIELD).sort());
   // Variables that need a partner to be valid get it here.
-  const base = { INFLUX_URL: 'http://db:8086', INFLUX_BUCKET: 'b', TLS_CERT_FILE: 'c.pem', TLS_KEY_FILE: 'k.pem', MQTT_URL: 'mqtts://b:8883' };
+  const pwFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'mqtt-pw-')), 'gateway.password');
+  fs.writeFileSync(pwFile, 'pw-from-file\n');
+  const base = { INFLUX_URL: 'http://db:8086', INFLUX_BUCKET: 'b', TLS_CERT_FILE: 'c.pem', TLS_KEY_FILE: 'k.pem', MQTT_URL: 'mqtts://b:8883', MQTT_USERNAME: 'gw', MQTT_PASSWORD_FILE: pwFile };
   for (const name of Object.keys(FIELD)) {
     const d = declaration(name)!;
     const [text, expected]: [string, unknown] =
@@ -213,6 +235,7 @@ test('every declared variable reaches its config field, and nothing undeclared i
       : d.envKind === 'url' ? [name === 'MQTT_URL' ? 'mqtts://elsewhere:8883' : 'https://elsewhere:8086', name === 'MQTT_URL' ? 'mqtts://elsewhere:8883' : 'https://elsewhere:8086']
       : d.envKind === 'hostports' ? ['h1:1,h2:2', 'h1:1,h2:2']
       : ['DATA_DIR', 'REGISTRY', 'POLICY', 'DASHBOARD_DIR'].includes(name) ? ['some/where', path.resolve('some/where')]
+      : name === 'MQTT_PASSWORD_FILE' ? [pwFile, 'pw-from-file']
       : name === 'MQTT_TOPIC_PREFIX' ? ['other/v2', 'other/v2']
       : ['some-value-1234', 'some-value-1234'];
     assert.equal(FIELD[name](loadConfig({ ...base, [name]: text })), expected, name);

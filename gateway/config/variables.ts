@@ -84,6 +84,18 @@ export const ConfigSchema = Type.Object({
   MQTT_PORT: int(1883, 0, 65535, { contract: true, description: 'port of the embedded broker' }),
   MQTT_HOST: text('0.0.0.0', { description: 'listen address of the embedded broker' }),
   MQTT_CLIENT_ID: text('campus-gateway', { maxLength: 256, description: 'fixed client id of the persistent session on an external broker' }),
+  MQTT_USERNAME: optionalText({
+    contract: true,
+    maxLength: 256,
+    // MQTT 3.1.1 allows no password without a user name, and broker-config gives its user one.
+    requiredWith: { name: 'MQTT_PASSWORD_FILE', why: 'a password needs a user name' },
+    description: "the gateway's own login at an external broker (`npm run broker-config` makes `campus-gateway`, the default `MQTT_CLIENT_ID`: Mosquitto then uses it as client id)",
+  }),
+  MQTT_PASSWORD_FILE: optionalText({
+    contract: true,
+    requiredWith: { name: 'MQTT_USERNAME', why: 'the broker asks the user for a password' },
+    description: "file holding the password of `MQTT_USERNAME` (read at start, trailing newline trimmed; e.g. broker-config's `gateway.password`)",
+  }),
   MQTT_TOPIC_PREFIX: text('campus/v1', {
     contract: true,
     // No wildcard, no whitespace, no trailing slash: the prefix is joined with `/{school}/{device}/{type}`.

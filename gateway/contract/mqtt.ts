@@ -13,6 +13,7 @@ export const DEVICE_KINDS = ['alarm_button', 'camera', 'gate', 'checkin_terminal
 export const CHECKIN_ROLES = ['guard', 'parent_volunteer', 'police', 'teacher'] as const;
 /** Contract §7: the platforms a school's NVR reports its link to. */
 export const UPLINK_TARGETS = ['police', 'county'] as const;
+export type CheckinRole = (typeof CHECKIN_ROLES)[number];
 export const CAMERA_ZONES = ['campus', 'dining', 'kitchen', 'storage'] as const;
 export type AlarmKind = (typeof ALARM_KINDS)[number];
 export type AiKind = (typeof AI_KINDS)[number];

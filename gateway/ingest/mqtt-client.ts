@@ -13,6 +13,9 @@ import { redactUrl } from '../redact.js';
 export interface MqttClientBusOptions {
   url: string;
   clientId: string;
+  /** The gateway's own broker login (MQTT_USERNAME, MQTT_PASSWORD_FILE); the password is never logged. */
+  username?: string;
+  password?: string;
   /** Topic filter to subscribe to (may be `$share/<group>/…` for several gateways). */
   filter: string;
   statusTopic: string;
@@ -32,7 +35,12 @@ export class MqttClientBus implements Bus {
       clientId: this.o.clientId,
       clean: false,
       protocolVersion: 4,
+      username: this.o.username,
+      password: this.o.password,
       reconnectPeriod: 1000,
+      // A broker that refuses us (its password file not yet holding our user, or not yet reloaded)
+      // may admit us a moment later: keep trying, as for a broker that is away.
+      reconnectOnConnackError: true,
       connectTimeout: 10_000,
       ...(this.o.ca ? { ca: this.o.ca } : {}),
       // Contract §2: the gateway's status is retained, `offline` its last will.

@@ -21,12 +21,38 @@ export interface Mosquitto {
   restart(): Promise<void>;
   /** the broker's log file so far */
   log(): Promise<string>;
+  /** SIGHUP: mosquitto re-reads its password and ACL files (and closes no connection) */
+  reload(): Promise<void>;
 }
 
 export interface MosquittoOptions {
   persistence?: boolean;
   port?: number;
   dir?: string;
+  /**
+   * A broker configuration to run instead of the test one (e.g. broker-config's mosquitto.conf):
+   * its listener must be on `port`. The test's log settings (and `user root` when root) are
+   * appended; `persistence` is then ignored (the given file decides).
+   */
+  configFile?: string;
+}
+
+/** Logging to DIR/mosquitto.log (which launch() watches for "running"), and the user to run as. */
+function testLines(dir: string): string[] {
+  const lines = [
+    `log_dest file ${path.join(dir, 'mosquitto.log')}`,
+    'log_type error',
+    'log_type warning',
+    'log_type notice',
+    'log_type information',
+    // MOSQUITTO_DEBUG=1: also every packet (e.g. "Denied PUBLISH"), to see what a broker test saw.
+    ...(process.env.MOSQUITTO_DEBUG ? ['log_type debug'] : []),
+    'log_timestamp_format %Y-%m-%dT%H:%M:%S',
+  ];
+  // Started as root, mosquitto drops to user "mosquitto", which cannot write our 0700 temp dir.
+  // "root" is the documented value that keeps it as it is.
+  if (process.getuid?.() === 0) lines.push('user root');
+  return lines;
 }
 
 function config(port: number, dir: string, persistence: boolean): string {
@@ -37,12 +63,7 @@ function config(port: number, dir: string, persistence: boolean): string {
     // Per-client queue of QoS 1/2 messages beyond those in flight; 0 = no limit (default 1000
     // would silently drop alarms queued for the gateway's persistent session while it is down).
     'max_queued_messages 0',
-    `log_dest file ${path.join(dir, 'mosquitto.log')}`,
-    'log_type error',
-    'log_type warning',
-    'log_type notice',
-    'log_type information',
-    'log_timestamp_format %Y-%m-%dT%H:%M:%S',
+    ...testLines(dir),
   ];
   if (persistence) {
     lines.push(
@@ -53,9 +74,6 @@ function config(port: number, dir: string, persistence: boolean): string {
       'autosave_on_changes false', // interval is seconds, not a change count
     );
   }
-  // Started as root, mosquitto drops to user "mosquitto", which cannot write our 0700 temp dir.
-  // "root" is the documented value that keeps it as it is.
-  if (process.getuid?.() === 0) lines.push('user root');
   return lines.join('\n') + '\n';
 }
 
@@ -65,7 +83,8 @@ export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Mosqu
   const persistence = opts.persistence ?? false;
   const confPath = path.join(dir, 'mosquitto.conf');
   const logPath = path.join(dir, 'mosquitto.log');
-  await writeFile(confPath, config(port, dir, persistence));
+  const given = opts.configFile ? await readFile(opts.configFile, 'utf8') : undefined;
+  await writeFile(confPath, given !== undefined ? `${given}\n# test harness\n${testLines(dir).join('\n')}\n` : config(port, dir, persistence));
 
   const output = new OutputBuffer(200_000);
   let child: ChildProcess | undefined;
@@ -129,6 +148,16 @@ export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Mosqu
       await launch();
     },
     log: readLog,
+    async reload() {
+      if (!child || !isRunning(child)) throw new Error('mosquitto is not running');
+      const before = (await readLog()).match(/Reloading config/g)?.length ?? 0;
+      child.kill('SIGHUP');
+      // Done once it logged the reload (it re-reads password and ACL files in the same step).
+      for (const deadline = Date.now() + 5000; ((await readLog()).match(/Reloading config/g)?.length ?? 0) <= before; ) {
+        if (Date.now() > deadline) throw new Error('mosquitto did not log "Reloading config" within 5 s of SIGHUP');
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    },
   };
   return broker;
 }

@@ -6,16 +6,20 @@
  * A fast hash is right here: the secrets are 192 random bits, so there is nothing to brute-force,
  * and a slow KDF per CONNECT would melt under a reconnect storm of a whole province's devices.
  * Operators' passwords, chosen by people, stay scrypt (gateway/auth/users.ts).
+ *
+ * For an external broker (contract §6, `npm run broker-config`) each secret also gets Mosquitto's
+ * own `$7$` hash, made at provisioning: the only moment the plaintext exists.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { GatewayModule, ModuleContext } from '../../core/module.js';
 import type { DomainEvent } from '../../core/events.js';
 import { credentialRoutes } from './routes.js';
+import { mosquittoHash } from './mosquitto-hash.js';
 
 declare module '../../core/events.js' {
   interface EventMap {
     /** A device's secret was made or replaced (only its hash is ever stored). */
-    device_credentials: { device: string; hash: string; by: string };
+    device_credentials: { device: string; hash: string; by: string; brokerHash?: string };
   }
 }
 
@@ -27,12 +31,23 @@ export interface DeviceCredential {
   password: string;
 }
 
+/** What an external broker needs to check a device's secret (never the secret itself). */
+export interface CredentialHashes {
+  device: string;
+  /** hex SHA-256 of the secret (EMQX: `sha256`, salt disabled) */
+  sha256: string;
+  /** Mosquitto `$7$` hash; null for secrets made before the gateway kept one (provision again) */
+  brokerHash: string | null;
+}
+
 export interface IdentityModule extends GatewayModule {
   /** Whether `password` is the current secret of `device`. */
   verify(device: string, password: Buffer | string | undefined): boolean;
   has(device: string): boolean;
   /** Makes new secrets for `devices` (ending the old ones, and closing their connections). */
   provision(devices: string[], by: string): Promise<DeviceCredential[]>;
+  /** The stored hashes of every device that has a secret. */
+  hashes(): Promise<CredentialHashes[]>;
 }
 
 const sha256 = (s: Buffer | string) => createHash('sha256').update(s).digest();
@@ -42,7 +57,8 @@ export function identityModule(ctx: ModuleContext): IdentityModule {
   return {
     name: 'identity',
     consumes: ['device_credentials'],
-    tables: [{ name: 'device_credentials', key: 'device', columns: { device: 'text', hash: 'text', created_at: 'integer' } }],
+    // broker_hash came later: the store adds the column to an older ledger, whose rows keep it null.
+    tables: [{ name: 'device_credentials', key: 'device', columns: { device: 'text', hash: 'text', created_at: 'integer', broker_hash: 'text' } }],
 
     async load() {
       hashes.clear();
@@ -50,8 +66,8 @@ export function identityModule(ctx: ModuleContext): IdentityModule {
     },
 
     apply(e, tx) {
-      const d = e.data as { device: string; hash: string };
-      tx.put('device_credentials', { device: d.device, hash: d.hash, created_at: e.receivedAtMs });
+      const d = e.data as { device: string; hash: string; brokerHash?: string };
+      tx.put('device_credentials', { device: d.device, hash: d.hash, created_at: e.receivedAtMs, broker_hash: d.brokerHash ?? null });
       hashes.set(d.device, Buffer.from(d.hash, 'hex'));
     },
 
@@ -63,13 +79,18 @@ export function identityModule(ctx: ModuleContext): IdentityModule {
 
     has: (device) => hashes.has(device),
 
+    async hashes() {
+      const rows = await ctx.store.find<{ device: string; hash: string; broker_hash: string | null }>('device_credentials', {});
+      return rows.map((r) => ({ device: r.device, sha256: r.hash, brokerHash: r.broker_hash ?? null }));
+    },
+
     async provision(devices, by) {
       const now = ctx.now();
       const made = devices.map((device) => {
         const d = ctx.registry.devices.get(device);
         if (!d) throw new Error(`unknown device "${device}"`);
         const password = randomBytes(24).toString('base64url'); // 192 bits
-        const e: DomainEvent = { type: 'device_credentials', school: d.school, device, atMs: now, receivedAtMs: now, data: { device, hash: sha256(password).toString('hex'), by } };
+        const e: DomainEvent = { type: 'device_credentials', school: d.school, device, atMs: now, receivedAtMs: now, data: { device, hash: sha256(password).toString('hex'), brokerHash: mosquittoHash(password), by } };
         return { device, password, done: ctx.dispatcher.execute(e) };
       });
       await Promise.all(made.map((m) => m.done));

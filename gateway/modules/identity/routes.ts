@@ -79,4 +79,56 @@ export const credentialRoutes: FastifyPluginAsyncTypebox = async (app) => {
       return reply.code(201).send({ credentials: rows });
     },
   );
+
+  // For `npm run broker-config` (contract §6): an external broker's own files are written from these.
+  // Hashes only; the secrets themselves were shown once and are gone.
+  app.get(
+    '/api/devices/credentials/hashes',
+    {
+      onRequest: admin,
+      // Hashes are not secrets, but who took them is worth knowing.
+      config: { audit: { action: 'device.credentials.export' } },
+      schema: {
+        tags: ['devices'],
+        summary: "Every provisioned device's secret hashes, to write an external broker's password and ACL files (admin)",
+        security: BEARER,
+        response: {
+          200: described(
+            Type.Object(
+              {
+                devices: Type.Array(
+                  Type.Object(
+                    {
+                      device: Type.String(),
+                      school: Type.String(),
+                      kind: Type.String(),
+                      sha256: Type.String({ description: 'hex SHA-256 of the secret (EMQX: sha256, salt disabled)' }),
+                      brokerHash: Type.Union([Type.String(), Type.Null()], { description: "Mosquitto `$7$` hash; null: made before the gateway kept one, provision again" }),
+                    },
+                    { additionalProperties: true },
+                  ),
+                ),
+                missing: Type.Array(Type.String(), { description: 'devices of the registry with no secret yet (npm run devices -- credentials --only-missing)' }),
+              },
+              { additionalProperties: true },
+            ),
+            'one entry per device of the registry that has a secret',
+          ),
+          ...AUTH_ERRORS,
+          ...INTERNAL,
+        },
+      },
+    },
+    async (req) => {
+      const devices = (await identity.hashes()).flatMap((h) => {
+        const d = registry.devices.get(h.device);
+        // A device since removed from the registry gets no broker login.
+        return d ? [{ device: h.device, school: d.school, kind: d.kind, sha256: h.sha256, brokerHash: h.brokerHash }] : [];
+      });
+      const have = new Set(devices.map((d) => d.device));
+      const missing = [...registry.devices.keys()].filter((id) => !have.has(id));
+      req.log.info({ devices: devices.length, by: req.principal!.user }, 'device credential hashes read');
+      return { devices, missing };
+    },
+  );
 };
