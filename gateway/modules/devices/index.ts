@@ -174,7 +174,7 @@ export function devicesModule(ctx: ModuleContext): DevicesModule {
   return {
     name: 'devices',
     dependsOn: ['alarms'], // an alarm press is also a sign of life, applied after the alarm itself
-    consumes: ['alarm', 'heartbeat', 'availability', 'camera', 'ai', 'gate', 'checkin'],
+    consumes: ['alarm', 'heartbeat', 'availability', 'camera', 'ai', 'gate', 'checkin', 'uplink'],
     frames: ['device', 'camera', 'maintenance'],
     tables: DEVICE_TABLES,
     get records() {
