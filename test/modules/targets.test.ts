@@ -229,3 +229,86 @@ test('a user of one school records for that school only', async () => {
   assert.equal((await g.call('GET', `/api/media/${photo}`, { token })).status, 403, "another school's photo");
   assert.equal((await g.call('POST', '/api/inspections', { token: g.tokens.viewer, body: { school: SCHOOL, item: 'perimeter', result: 'pass' } })).status, 403, 'a county viewer records nothing');
 });
+
+// Records dated in the past, and past days put on record from their facts (issue 10: the demo's 30 days of history).
+const OTHER = 'S003';
+const otherSchool = registry.schools.get(OTHER)!;
+const otherDevices = (kind: string) => [...registry.devices.values()].filter((d) => d.school === OTHER && d.kind === kind);
+const isoAgo = (days: number, hours = 0) => new Date(Date.now() - days * 86_400_000 - hours * 3_600_000).toISOString();
+async function otherVerdict(target: string) {
+  const res = await g.call('GET', `/api/schools/${OTHER}/targets`, { token: g.tokens.viewer });
+  return res.body.targets.find((t: { target: string }) => t.target === target) as { status: string; reasons: { zh: string; en: string }[] };
+}
+
+test('records may be dated in the past (`at`): a barrier inspection of 150 days ago is stale; a guard list recorded before a licence lapsed', async () => {
+  for (const gate of otherSchool.gates!) {
+    const res = await g.call('POST', '/api/inspections', { token: g.tokens.maintenance, body: { school: OTHER, item: 'barrier', gate: gate.id, result: 'pass', photo: PNG, at: isoAgo(150, 1) } });
+    assert.equal(res.status, 201, res.text);
+  }
+  const v = await waitFor('S003 hard_barriers unknown', async () => ((await otherVerdict('hard_barriers'))?.status === 'unknown' ? otherVerdict('hard_barriers') : undefined));
+  assert.ok(v.reasons.some((r) => /inspection is 150 days old \(over 120\)/.test(r.en)), JSON.stringify(v.reasons));
+  const refused: [string, RegExp][] = [
+    [new Date(Date.now() + 3_600_000).toISOString(), /in the future/],
+    [isoAgo(401), /more than 400 days ago/],
+    ['2026-11-01T09:00:00', /with an offset/],
+  ];
+  for (const [at, message] of refused) {
+    const res = await g.call('POST', '/api/inspections', { token: g.tokens.maintenance, body: { school: OTHER, item: 'perimeter', result: 'pass', at } });
+    assert.equal(res.status, 400, `${at}: ${res.text}`);
+    assert.match(res.body.message, message);
+  }
+  const lapsed = { person: 'LIC-OLD', name: '老保安', licence: 'LIC-OLD', licenceExpires: localDay(Date.now() - 10 * 86_400_000) };
+  const now = await g.call('PUT', `/api/schools/${OTHER}/guards`, { token: g.tokens.admin, body: [lapsed] });
+  assert.equal(now.status, 400, 'recorded today, an expired licence is refused');
+  const then = await g.call('PUT', `/api/schools/${OTHER}/guards?at=${encodeURIComponent(isoAgo(60))}`, { token: g.tokens.admin, body: [lapsed] });
+  assert.equal(then.status, 200, then.text);
+  assert.deepEqual(then.body.guards, [lapsed]);
+  const audit = await g.call('GET', '/api/audit?action=guards.replace', { token: g.tokens.admin });
+  assert.ok(JSON.stringify(audit.body).includes('"at"'), 'the dating is audited');
+});
+
+test('a past day not on record is put on record from its facts once its late events stop coming, once', async () => {
+  const dayMs = (daysAgo: number) => Date.now() - daysAgo * 86_400_000;
+  const D = localDay(dayMs(5));
+  const before = localDay(dayMs(6));
+  const atOn = (day: string, hhmm: string) => Date.parse(`${day}T${hhmm}:00+08:00`);
+  const gh = otherDevices('checkin_terminal').find((d) => d.post === 'gatehouse')!.id;
+  const send = (device: string, type: string, payload: unknown) => fleet.publishAsync(`campus/v1/${OTHER}/${device}/${type}`, JSON.stringify(payload), { qos: 1 });
+  for (const day of [before, D]) {
+    for (let h = 0; h < 24; h += 2) await send(gh, 'checkin', { ts: atOn(day, `${String(h).padStart(2, '0')}:15`), role: 'guard', post: 'gatehouse', person: 'LIC-OLD' });
+    for (const post of otherSchool.gates!.flatMap((x) => x.posts)) {
+      const terminal = otherDevices('checkin_terminal').find((d) => d.post === post)?.id ?? gh;
+      for (const hhmm of ['07:30', '16:50']) {
+        await send(terminal, 'checkin', { ts: atOn(day, hhmm), role: 'teacher', post, person: `T-${post}` });
+        if (!(day === D && post === 'side-1' && hhmm === '16:50')) await send(terminal, 'checkin', { ts: atOn(day, hhmm), role: 'parent_volunteer', post, person: `P-${post}` });
+      }
+    }
+  }
+  for (const b of otherDevices('alarm_button')) await send(b.id, 'alarm', { id: `t-${randomBytes(4).toString('hex')}`, ts: atOn(before, '10:00'), kind: 'panic', test: true });
+  await send(otherDevices('nvr')[0].id, 'uplink', { ts: atOn(D, '23:56'), target: 'police', up: true });
+  const store = g.services.store;
+  const rowsOf = (day: string) => store.find<{ school: string; target: string; status: string; reasons: string }>('target_daily', { where: [['day', '=', day]] });
+  const rows = await waitFor(`target_daily rows of ${D}`, async () => ((await rowsOf(D)).length > 0 ? rowsOf(D) : undefined), { timeoutMs: 30_000 });
+  const inScope = (t: string) => [...registry.schools.values()].filter((s) => t !== 'guard_posts' || s.area !== 'rural').length;
+  const targets = ['closed_campus', 'guard_posts', 'security_guards', 'hard_barriers', 'one_key_alarm', 'video_networked'];
+  assert.equal(rows.length, targets.reduce((n, t) => n + inScope(t), 0), 'every in-scope school, every target');
+  const mine = Object.fromEntries(rows.filter((r) => r.school === OTHER).map((r) => [r.target, { status: r.status, reasons: JSON.parse(r.reasons) as { zh: string; en: string }[] }]));
+  assert.equal(mine.guard_posts.status, 'not_met', JSON.stringify(mine.guard_posts));
+  assert.ok(mine.guard_posts.reasons.some((r) => r.en.startsWith(`${D} Afternoon dismissal peak (16:40–17:20): post side-1 had 1 people`)), JSON.stringify(mine.guard_posts.reasons));
+  assert.equal(mine.one_key_alarm.status, 'met', JSON.stringify(mine.one_key_alarm));
+  assert.equal(mine.video_networked.status, 'met', JSON.stringify(mine.video_networked));
+  assert.equal(mine.hard_barriers.status, 'unknown', 'the barrier inspections dated 150 days ago were 145 days old at the end of D');
+  assert.equal(mine.security_guards.status, 'not_met', 'the one guard on file had lapsed by D');
+  assert.ok(mine.security_guards.reasons.some((r) => r.zh.includes('老保安')), JSON.stringify(mine.security_guards.reasons));
+  // A day is judged, like the rows written at midnight, on the school day before it (here: no facts) plus its own failures.
+  const earlier = Object.fromEntries((await rowsOf(before)).filter((r) => r.school === OTHER).map((r) => [r.target, r]));
+  assert.equal(earlier.guard_posts?.status, 'unknown', JSON.stringify(earlier.guard_posts));
+  assert.match(earlier.guard_posts.reasons, new RegExp(`no check-in data at all on ${localDay(dayMs(7))}`));
+  // Late events for a day already on record change nothing there; a new past day is closed on its own.
+  const count = rows.length;
+  const E = localDay(dayMs(12));
+  await send(gh, 'checkin', { ts: atOn(D, '12:00'), role: 'guard', post: 'gatehouse', person: 'LIC-OLD' });
+  await send(gh, 'checkin', { ts: atOn(E, '12:00'), role: 'guard', post: 'gatehouse', person: 'LIC-OLD' });
+  await waitFor(`target_daily rows of ${E}`, async () => (await rowsOf(E)).length > 0, { timeoutMs: 30_000 });
+  assert.equal((await rowsOf(D)).length, count);
+});

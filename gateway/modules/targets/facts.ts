@@ -56,6 +56,8 @@ export interface DayFacts {
   checkins: Record<string, Checkin[]>;
   /** By gate id. */
   openings: Record<string, Opening[]>;
+  /** The school's last police uplink report of the day (a past day's verdicts are judged from it). */
+  uplink?: { up: boolean; atMs: number; ref: string };
 }
 
 export interface Inspection {

@@ -7,6 +7,11 @@
  * inputs changes and on the calendar: each peak window's and gatehouse slot's end, midnight, and
  * the moment a verdict would go stale (a test press ageing out, a repair deadline), through the
  * scheduler. A changed verdict is stored and sent as a `target` frame in the same commit.
+ *
+ * Each local midnight the day's verdicts go on record (`target_daily`, the monthly report). A past
+ * day the gateway did not close itself (it was down at midnight, or the day's events arrived late:
+ * a terminal that was offline, a history import) is closed from its kept facts instead: at start,
+ * and once late events for it have stopped arriving for a moment (`pastDayVerdicts`).
  */
 import type { GatewayModule, ModuleContext, Tx } from '../../core/module.js';
 import type { DomainEvent } from '../../core/events.js';
@@ -64,17 +69,26 @@ export interface TargetsModule extends GatewayModule {
   guards(school: string): GuardOnFile[];
   /** The schools a stored photo belongs to (empty: no such photo). */
   mediaSchools(sha256: string): string[];
+  /** Every in-scope school's verdicts as they stood at the end of a past local day, judged from the facts kept (KEEP_DAYS). */
+  pastDayVerdicts(day: string): Pick<SchoolVerdict, 'school' | 'target' | 'status' | 'reasons' | 'inScope' | 'evidence'>[];
 }
 
 const DAY_MS = 86_400_000;
 /** Per-day facts kept in memory and loaded at start: enough for the last school day after any holiday. */
 const KEEP_DAYS = 60;
+/** A past day with late events is closed once none has arrived for this long, and at most this much after the first. */
+export const LATE_QUIET_MS = 10_000;
+export const LATE_MAX_WAIT_MS = 120_000;
+/** Test presses kept per button: enough to know the last one before any past day still kept. */
+const KEEP_TESTS_DAYS = KEEP_DAYS + 62;
 const EVIDENCE_KINDS = new Set(['alarm_button', 'camera', 'nvr']);
 
 interface DeviceFacts {
   openSinceMs?: number;
   openRef?: string;
   lastTestMs?: number;
+  /** Test presses within KEEP_TESTS_DAYS, ascending: a past day is judged on the last one before its end. */
+  tests?: number[];
   uplink?: { up: boolean; atMs: number; ref: string };
 }
 
@@ -89,6 +103,13 @@ export function targetsModule(ctx: ModuleContext): TargetsModule {
   const guards = new Map<string, GuardOnFile[]>();
   const verdicts = new Map<string, Map<TargetId, SchoolVerdict>>();
   const mediaOwners = new Map<string, string[]>();
+  /** Every inspection of a school, ascending by time: a past day is judged on those made by its end. */
+  const inspectionLog = new Map<string, Inspection[]>();
+  /** Local days with verdicts on record (`target_daily`) within KEEP_DAYS. */
+  const closedDays = new Set<string>();
+  /** Past days not on record that late events arrived for, and since when the first waits. */
+  const pendingPast = new Set<string>();
+  let pendingSinceMs: number | undefined;
   const devicesBySchool = new Map<string, { id: string; kind: string; covers: string[]; gate?: string }[]>();
   for (const d of registry.devices.values()) {
     const list = devicesBySchool.get(d.school) ?? [];
@@ -193,28 +214,114 @@ export function targetsModule(ctx: ModuleContext): TargetsModule {
     tx.after(() => ctx.scheduler.at(`targets:${school}`, wake, () => ctx.dispatcher.transact((t) => evaluate(school, t)).catch((err) => ctx.log.warn({ err, school }, 'target evaluation failed'))));
   }
 
-  /** At local midnight: the day that ended gets its verdicts on record (the monthly report), as rows and points. */
+  /** Puts one day's verdicts on record (the monthly report), as rows and points. */
+  function record(day: string, list: Iterable<Pick<SchoolVerdict, 'school' | 'target' | 'status' | 'reasons' | 'inScope'>>, tx: Tx): void {
+    const lines: string[] = [];
+    for (const v of list) {
+      if (!v.inScope) continue;
+      tx.insert('target_daily', { school: v.school, day, target: v.target, status: v.status, reasons: JSON.stringify(v.reasons) });
+      const p = new Point('campus_target').tag('school', v.school).tag('region', registry.schools.get(v.school)!.region).tag('target', v.target);
+      lines.push(line(p.intField('met', v.status === 'met' ? 1 : 0).intField('not_met', v.status === 'not_met' ? 1 : 0).intField('unknown', v.status === 'unknown' ? 1 : 0).timestamp(policy.dayStartMs(day))));
+    }
+    tx.points(lines, tx.now);
+    closedDays.add(day);
+  }
+
+  /** At local midnight: the day that ended gets its verdicts on record. */
   function closeDay(tx: Tx): void {
     const day = policy.localDay(tx.now - 60_000);
-    const lines: string[] = [];
-    for (const [school, mine] of verdicts)
-      for (const v of mine.values()) {
-        if (!v.inScope) continue;
-        tx.insert('target_daily', { school, day, target: v.target, status: v.status, reasons: JSON.stringify(v.reasons) });
-        const p = new Point('campus_target').tag('school', school).tag('region', registry.schools.get(school)!.region).tag('target', v.target);
-        lines.push(line(p.intField('met', v.status === 'met' ? 1 : 0).intField('not_met', v.status === 'not_met' ? 1 : 0).intField('unknown', v.status === 'unknown' ? 1 : 0).timestamp(policy.dayStartMs(day))));
-      }
-    tx.points(lines, tx.now);
+    if (!closedDays.has(day)) record(day, [...verdicts.values()].flatMap((mine) => [...mine.values()]), tx);
     for (const school of registry.schools.keys()) evaluate(school, tx);
     // Facts older than any day a verdict can still judge leave memory (they stay in the ledger).
     const oldest = policy.localDay(tx.now - KEEP_DAYS * DAY_MS);
     for (const byDay of days.values()) for (const d of byDay.keys()) if (d < oldest) byDay.delete(d);
+    for (const d of closedDays) if (d < oldest) closedDays.delete(d);
+    closePastDays(tx);
+  }
+
+  /**
+   * One school's facts as they stood at the end of a past local day, from what is kept: that day's
+   * and the school day before it's check-ins and gate openings, the inspections made by then, the
+   * last test press of each button and the last police uplink report by then. Device outages of
+   * past days are not kept, so a reconstructed day judges every device as up; the guards on file
+   * are today's list.
+   */
+  function pastFactsOf(school: string, day: string): SchoolFacts {
+    const s = registry.schools.get(school)!;
+    const endMs = policy.dayStartMs(day) + DAY_MS - 1;
+    const byDay = days.get(school);
+    const judgedDay = policy.previousSchoolDay(day);
+    const own = devicesBySchool.get(school) ?? [];
+    const made = (inspectionLog.get(school) ?? []).filter((i) => i.atMs <= endMs);
+    const latest = (pred: (i: Inspection) => boolean) => made.filter(pred).at(-1);
+    let uplink: DayFacts['uplink'];
+    for (let k = 0; k <= 1 && !uplink; k++) uplink = byDay?.get(policy.localDay(endMs - k * DAY_MS))?.uplink;
+    return {
+      school: { id: s.id, students: s.students, boarders: s.boarders ?? 0, gates: (s.gates ?? []).map((g) => ({ id: g.id, name: g.name, posts: [...g.posts] })) },
+      windows: windows(school),
+      nowMs: endMs,
+      judged: judgedDay ? (byDay?.get(judgedDay) ?? emptyDay(judgedDay)) : undefined,
+      judgedUntilMs: endMs + 1,
+      today: policy.isSchoolDay(day) ? { ...(byDay?.get(day) ?? emptyDay(day)), nowMinute: 24 * 60 } : undefined,
+      perimeter: latest((i) => i.item === 'perimeter'),
+      barriers: Object.fromEntries((s.gates ?? []).map((g) => [g.id, latest((i) => i.item === 'barrier' && i.gate === g.id)])),
+      guards: guards.get(school) ?? [],
+      buttons: own.filter((d) => d.kind === 'alarm_button').map((d) => ({ id: d.id, online: true, lastTestMs: deviceFacts.get(d.id)?.tests?.filter((t) => t <= endMs).at(-1) })),
+      cameras: own.filter((d) => d.kind === 'camera').map((d) => ({ id: d.id, online: true, covers: d.covers })),
+      nvrs: own.filter((d) => d.kind === 'nvr').map((d, i) => ({ id: d.id, online: true, uplink: i === 0 ? uplink : undefined })),
+    };
+  }
+
+  /** Every in-scope school's verdicts at the end of a past day, judged from its kept facts. */
+  function pastDayVerdicts(day: string): Pick<SchoolVerdict, 'school' | 'target' | 'status' | 'reasons' | 'inScope' | 'evidence'>[] {
+    const out: Pick<SchoolVerdict, 'school' | 'target' | 'status' | 'reasons' | 'inScope' | 'evidence'>[] = [];
+    for (const school of registry.schools.keys()) {
+      const facts = pastFactsOf(school, day);
+      const s = registry.schools.get(school)!;
+      for (const target of TARGET_IDS) {
+        if (!policy.inScope(target, s)) continue;
+        const v = RULES[target](facts, policy.target(target) as never);
+        out.push({ school, target, status: v.status, reasons: v.reasons, inScope: true, evidence: v.evidence });
+      }
+    }
+    return out;
+  }
+
+  /** Puts on record every past day within KEEP_DAYS that has facts but no verdicts on record. */
+  function closePastDays(tx: Tx): void {
+    const today = policy.localDay(tx.now);
+    const withFacts = new Set<string>();
+    for (const byDay of days.values()) for (const d of byDay.keys()) if (d < today && !closedDays.has(d)) withFacts.add(d);
+    for (const d of pendingPast) if (d < today && !closedDays.has(d)) withFacts.add(d);
+    pendingPast.clear();
+    pendingSinceMs = undefined;
+    const oldest = policy.localDay(tx.now - KEEP_DAYS * DAY_MS);
+    for (const day of [...withFacts].sort()) if (day >= oldest) record(day, pastDayVerdicts(day), tx);
+  }
+
+  /** A late event for a past day not on record: that day is closed once late events stop coming. */
+  function late(atMs: number, tx: Tx): void {
+    const day = policy.localDay(atMs);
+    if (day >= policy.localDay(tx.now) || closedDays.has(day)) return;
+    pendingPast.add(day);
+    pendingSinceMs ??= tx.now;
+    const due = Math.min(tx.now + LATE_QUIET_MS, pendingSinceMs + LATE_MAX_WAIT_MS);
+    tx.after(() =>
+      ctx.scheduler.at('targets:late', due, () => ctx.dispatcher.transact(closePastDays).catch((err) => ctx.log.error({ err }, 'closing past days failed'))),
+    );
   }
   const scheduleMidnight = () => {
     const next = policy.dayStartMs(policy.localDay(ctx.now())) + DAY_MS;
     ctx.scheduler.at('targets:midnight', next, () =>
       ctx.dispatcher.transact(closeDay).catch((err) => ctx.log.error({ err }, 'closing the day failed')).finally(scheduleMidnight),
     );
+  };
+
+  const logInspection = (school: string, i: Inspection) => {
+    const log = inspectionLog.get(school) ?? [];
+    inspectionLog.set(school, log);
+    log.push(i);
+    log.sort((a, b) => a.atMs - b.atMs);
   };
 
   function apply(e: DomainEvent, tx: Tx): void {
@@ -226,6 +333,7 @@ export function targetsModule(ctx: ModuleContext): TargetsModule {
         if (day < policy.localDay(tx.now - KEEP_DAYS * DAY_MS)) return;
         const d = dayOf(e.school, day);
         if (addCheckin(d, c.post, { minute: policy.minuteOfDay(e.atMs), role: c.role, person: c.person, ref: `checkin:${e.device}:${iso(e.atMs)}` })) putDay(tx, e.school, d);
+        late(e.atMs, tx);
         break;
       }
       case 'gate': {
@@ -248,15 +356,18 @@ export function targetsModule(ctx: ModuleContext): TargetsModule {
           f.openRef = undefined;
         }
         putDevice(tx, e.device!);
+        late(e.atMs, tx);
         break;
       }
       case 'alarm': {
         if (!(e.data as AlarmPayload).test) return;
         const f = deviceFacts.get(e.device!) ?? {};
         deviceFacts.set(e.device!, f);
-        if ((f.lastTestMs ?? 0) >= e.atMs) return;
-        f.lastTestMs = e.atMs;
+        const keepFrom = tx.now - KEEP_TESTS_DAYS * DAY_MS;
+        if (e.atMs >= keepFrom && !f.tests?.includes(e.atMs)) f.tests = [...(f.tests ?? []).filter((t) => t >= keepFrom), e.atMs].sort((a, b) => a - b);
+        if ((f.lastTestMs ?? 0) < e.atMs) f.lastTestMs = e.atMs;
         putDevice(tx, e.device!);
+        late(e.atMs, tx);
         break;
       }
       case 'uplink': {
@@ -264,8 +375,18 @@ export function targetsModule(ctx: ModuleContext): TargetsModule {
         if (u.target !== 'police') return; // the county platform is not what the target asks
         const f = deviceFacts.get(e.device!) ?? {};
         deviceFacts.set(e.device!, f);
+        const report = { up: u.up, atMs: e.atMs, ref: `uplink:${e.device}:${iso(e.atMs)}` };
+        const day = policy.localDay(e.atMs);
+        if (day >= policy.localDay(tx.now - KEEP_DAYS * DAY_MS)) {
+          const d = dayOf(e.school, day);
+          if (!d.uplink || d.uplink.atMs <= e.atMs) {
+            d.uplink = report;
+            putDay(tx, e.school, d);
+          }
+        }
+        late(e.atMs, tx);
         if (f.uplink && f.uplink.atMs > e.atMs) return;
-        f.uplink = { up: u.up, atMs: e.atMs, ref: `uplink:${e.device}:${iso(e.atMs)}` };
+        f.uplink = report;
         putDevice(tx, e.device!);
         break;
       }
@@ -279,6 +400,7 @@ export function targetsModule(ctx: ModuleContext): TargetsModule {
         const { school: _s, by: _b, note: _n, ...kept } = i;
         if (i.item === 'perimeter' && (!mine.perimeter || mine.perimeter.atMs <= i.atMs)) mine.perimeter = kept;
         if (i.item === 'barrier' && i.gate && (!mine.barriers[i.gate] || mine.barriers[i.gate]!.atMs <= i.atMs)) mine.barriers[i.gate] = kept;
+        logInspection(i.school, kept);
         tx.put('inspections', { id: i.id, school: i.school, item: i.item, gate: i.gate ?? null, result: i.result, at: i.atMs, by: i.by, doc: i });
         break;
       }
@@ -324,6 +446,10 @@ export function targetsModule(ctx: ModuleContext): TargetsModule {
       guards.clear();
       verdicts.clear();
       mediaOwners.clear();
+      inspectionLog.clear();
+      closedDays.clear();
+      pendingPast.clear();
+      pendingSinceMs = undefined;
       for (const r of await ctx.store.find<{ sha256: string; schools: string[] }>('media', {})) mediaOwners.set(r.sha256, r.schools);
       const oldest = policy.localDay(ctx.now() - KEEP_DAYS * DAY_MS);
       for (const r of await ctx.store.find<DayFacts & { school: string }>('target_days', { where: [['day', '>=', oldest]] }))
@@ -331,7 +457,9 @@ export function targetsModule(ctx: ModuleContext): TargetsModule {
         const d = dayOf(r.school, r.day);
         d.checkins = r.checkins;
         d.openings = r.openings;
+        d.uplink = r.uplink;
       }
+      for (const r of await ctx.store.find<{ day: string }>('target_daily', { where: [['day', '>=', oldest]] })) closedDays.add(r.day);
       for (const r of await ctx.store.find<DeviceFacts & { device: string }>('target_devices', {})) {
         const { device, ...f } = r;
         deviceFacts.set(device, f);
@@ -342,6 +470,7 @@ export function targetsModule(ctx: ModuleContext): TargetsModule {
         const kept: Inspection = { id: r.id, item: r.item, gate: r.gate ?? undefined, result: r.result, atMs: r.atMs, photo: r.photo };
         if (r.item === 'perimeter') mine.perimeter = kept;
         if (r.item === 'barrier' && r.gate) mine.barriers[r.gate] = kept;
+        logInspection(r.school, kept);
       }
       for (const r of await ctx.store.find<{ school: string; guards: GuardOnFile[] }>('school_guards', {})) guards.set(r.school, r.guards);
       for (const r of await ctx.store.find<SchoolVerdict>('target_verdicts', {})) {
@@ -355,12 +484,15 @@ export function targetsModule(ctx: ModuleContext): TargetsModule {
       // Everything judged afresh at start: time has passed while the gateway was away.
       await ctx.dispatcher.transact((tx) => {
         for (const school of registry.schools.keys()) evaluate(school, tx);
+        // Days that ended while the gateway was away.
+        closePastDays(tx);
       });
       scheduleMidnight();
     },
 
     stop() {
       ctx.scheduler.cancel('targets:midnight');
+      ctx.scheduler.cancel('targets:late');
       for (const school of registry.schools.keys()) ctx.scheduler.cancel(`targets:${school}`);
     },
 
@@ -397,6 +529,7 @@ export function targetsModule(ctx: ModuleContext): TargetsModule {
     inspections: (school) => inspections.get(school) ?? { barriers: {} },
     guards: (school) => guards.get(school) ?? [],
     mediaSchools: (sha256) => mediaOwners.get(sha256) ?? [],
+    pastDayVerdicts,
 
     snapshot() {
       const schools: Record<string, Record<string, Status>> = {};

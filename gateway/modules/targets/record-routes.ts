@@ -17,6 +17,20 @@ import type { TargetsModule } from './index.js';
 export const INSPECTION_ITEMS = ['perimeter', 'barrier', 'gatehouse', 'visitor_register', 'fire_safety', 'other'] as const;
 const DATE = '^[0-9]{4}-[0-9]{2}-[0-9]{2}$';
 const OPEN = { additionalProperties: true };
+/** How far back a record may be dated (`at`): a year's paper records and then some. */
+export const MAX_BACKDATE_DAYS = 400;
+/** A device-free record may be dated this far ahead of the gateway's clock (a phone's clock). */
+const FUTURE_SLACK_MS = 5 * 60_000;
+
+/** The instant a record is dated: `at` (ISO-8601 with offset) within MAX_BACKDATE_DAYS and not in the future, else now. */
+export function recordTime(at: string | undefined, now: number, field = 'at'): number {
+  if (at === undefined) return now;
+  const ms = /(Z|[+-][0-9]{2}:[0-9]{2})$/.test(at) ? Date.parse(at) : NaN;
+  if (Number.isNaN(ms)) throw new HttpError(400, 'bad_request', `${field}: "${at.slice(0, 40)}" is not an ISO-8601 time with an offset (e.g. 2026-09-01T09:30:00+08:00)`);
+  if (ms > now + FUTURE_SLACK_MS) throw new HttpError(400, 'bad_request', `${field}: ${at} is in the future`);
+  if (ms < now - MAX_BACKDATE_DAYS * 86_400_000) throw new HttpError(400, 'bad_request', `${field}: ${at} is more than ${MAX_BACKDATE_DAYS} days ago`);
+  return Math.min(ms, now);
+}
 
 const InspectionBody = Type.Object(
   {
@@ -26,6 +40,7 @@ const InspectionBody = Type.Object(
     result: lit(['pass', 'fail'] as const),
     note: Type.Optional(Type.String({ maxLength: 2000 })),
     photo: Type.Optional(Type.String({ minLength: 1, description: 'base64 JPEG or PNG, at most 4 MiB (a `data:image/…;base64,` prefix is accepted)' })),
+    at: Type.Optional(Type.String({ minLength: 1, maxLength: 40, description: `when the inspection was made, ISO-8601 with offset (a paper record entered later); not in the future, at most ${MAX_BACKDATE_DAYS} days ago. Default: now` })),
   },
   { additionalProperties: false },
 );
@@ -54,7 +69,7 @@ export const recordRoutes: FastifyPluginAsyncTypebox = async (app) => {
       onRequest: viewer,
       // A 4 MiB photo is about 5.6 MB of base64.
       bodyLimit: 6 * 1024 * 1024,
-      config: { audit: { action: 'inspection.record', target: (req) => (req.body as { school?: string } | undefined)?.school, detail: (req) => { const b = req.body as { item?: string; gate?: string; result?: string } | undefined; return { item: b?.item, gate: b?.gate, result: b?.result }; } } },
+      config: { audit: { action: 'inspection.record', target: (req) => (req.body as { school?: string } | undefined)?.school, detail: (req) => { const b = req.body as { item?: string; gate?: string; result?: string; at?: string } | undefined; return { item: b?.item, gate: b?.gate, result: b?.result, ...(b?.at ? { at: b.at } : {}) }; } } },
       schema: {
         tags: ['targets'],
         summary: 'Records an inspection (perimeter, barrier of a gate, …) with an optional photo (maintenance+, or a user of that school)',
@@ -77,6 +92,7 @@ export const recordRoutes: FastifyPluginAsyncTypebox = async (app) => {
       if (b.item === 'barrier' && b.gate === undefined) throw new HttpError(400, 'bad_request', 'gate: a barrier inspection names the gate it checked');
       if (b.gate !== undefined && !gates.some((g) => g.id === b.gate))
         throw new HttpError(400, 'bad_request', `gate: school ${b.school} has no gate "${b.gate}" (it has ${gates.map((g) => g.id).join(', ') || 'none'})`);
+      const now = recordTime(b.at, Date.now());
       let photo: string | undefined;
       if (b.photo !== undefined) {
         try {
@@ -89,12 +105,11 @@ export const recordRoutes: FastifyPluginAsyncTypebox = async (app) => {
         await dispatcher.execute({ type: 'media', school: b.school, atMs: Date.now(), receivedAtMs: Date.now(), data: { sha256: photo, school: b.school } });
       }
       const id = `insp-${randomUUID()}`;
-      const now = Date.now();
       await dispatcher.execute({
         type: 'inspection',
         school: b.school,
         atMs: now,
-        receivedAtMs: now,
+        receivedAtMs: Date.now(),
         data: { id, school: b.school, item: b.item, gate: b.gate, result: b.result, atMs: now, photo, note: b.note, by: req.principal!.user },
       });
       return reply.code(201).send({ id, ...(photo ? { photo } : {}) });
@@ -128,12 +143,13 @@ export const recordRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/api/schools/:id/guards',
     {
       onRequest: viewer,
-      config: { audit: { action: 'guards.replace', target: (req) => (req.params as { id?: string }).id, detail: (req) => ({ guards: Array.isArray(req.body) ? req.body.length : undefined }) } },
+      config: { audit: { action: 'guards.replace', target: (req) => (req.params as { id?: string }).id, detail: (req) => ({ guards: Array.isArray(req.body) ? req.body.length : undefined, ...((req.query as { at?: string }).at ? { at: (req.query as { at?: string }).at } : {}) }) } },
       schema: {
         tags: ['targets'],
         summary: "Replaces a school's licensed guards (admin, or a user of that school)",
         security: BEARER,
         params: Type.Object({ id: Id }, { additionalProperties: false }),
+        querystring: Type.Object({ at: Type.Optional(Type.String({ minLength: 1, maxLength: 40, description: `when the list was in force, ISO-8601 with offset (entering the records of an earlier date): licences are checked against that day; not in the future, at most ${MAX_BACKDATE_DAYS} days ago. Default: now` })) }, { additionalProperties: false }),
         body: Type.Array(Guard, { maxItems: 200 }),
         response: { 200: described(Type.Object({ school: Type.String(), guards: Type.Array(Guard) }, OPEN), 'the guards now on file'), ...BAD_REQUEST, ...AUTH_ERRORS, 404: errorReply('no such school'), ...INTERNAL },
       },
@@ -143,7 +159,8 @@ export const recordRoutes: FastifyPluginAsyncTypebox = async (app) => {
       if (!registry.schools.has(school)) throw new HttpError(404, 'not_found', `no school "${school}" in the registry`);
       ensureMayRecordFor(req, school, 'admin');
       const guards = req.body as GuardOnFile[];
-      const today = app.gw.policy.localDay(Date.now());
+      const now = recordTime((req.query as { at?: string }).at, Date.now());
+      const today = app.gw.policy.localDay(now);
       const seen = new Map<string, number>();
       guards.forEach((g, i) => {
         for (const key of [`person ${g.person}`, `licence ${g.licence}`]) {
@@ -153,8 +170,7 @@ export const recordRoutes: FastifyPluginAsyncTypebox = async (app) => {
         if (Number.isNaN(Date.parse(`${g.licenceExpires}T00:00:00Z`))) throw new HttpError(400, 'bad_request', `/${i}/licenceExpires: "${g.licenceExpires}" is not a date`);
         if (g.licenceExpires < today) throw new HttpError(400, 'bad_request', `/${i}/licenceExpires: ${g.name}'s licence expired on ${g.licenceExpires}; record only guards with a valid licence`);
       });
-      const now = Date.now();
-      await dispatcher.execute({ type: 'guards', school, atMs: now, receivedAtMs: now, data: { school, guards, by: req.principal!.user } });
+      await dispatcher.execute({ type: 'guards', school, atMs: now, receivedAtMs: Date.now(), data: { school, guards, by: req.principal!.user } });
       return { school, guards: targets.guards(school) };
     },
   );
