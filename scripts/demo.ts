@@ -4,7 +4,11 @@
  * every start), so it may print fixed demo credentials; `npm start` never does.
  *
  * The gateway runs as its own process (gateway/server.ts is the only thing that listens), the
- * simulator in this one, speaking only MQTT like real devices.
+ * simulator in this one, speaking only MQTT like real devices. Before the simulator starts, the
+ * seed (`scripts/seed.ts`) gives the county 30 days of history through the gateway's real inputs
+ * (guards and inspections over HTTP, device messages with past timestamps over MQTT), so the
+ * 6 × 100% rates and the month's daily verdicts are meaningful at once; `DEMO_HISTORY_DAYS=0`
+ * skips it.
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -12,6 +16,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildDashboard } from './build-dashboard.js';
 import { startSimulator } from './simulate.js';
+import { seedHistory } from './seed.js';
+import { loadRegistry } from '../gateway/registry.js';
+import { loadPolicy } from '../gateway/policy.js';
 import { startOnvifSim } from './onvif-sim/index.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -26,6 +33,7 @@ const USERS = [
 ] as const;
 
 async function main(): Promise<void> {
+  const started = Date.now();
   if (!process.env.DATA_DIR) fs.rmSync(DATA_DIR, { recursive: true, force: true });
   await buildDashboard(path.join(ROOT, 'dist', 'dashboard'));
 
@@ -72,7 +80,18 @@ async function main(): Promise<void> {
   // Contract §6: every simulated device logs in as itself, with a throwaway secret made at each start.
   const made = (await post(base, '/api/devices/credentials', {}, token)) as { credentials?: { device: string; password: string }[] };
   const credentials = new Map((made.credentials ?? []).map((c) => [c.device, c.password]));
-  const sim = await startSimulator({ url: mqttUrl, credentials, alarmEverySec: 60, aiEverySec: 15, flapEverySec: 60, gates: true, checkins: true, daySec: 900, quiet: true });
+  const registry = loadRegistry(process.env.REGISTRY ?? registryFile);
+  const policy = loadPolicy(process.env.POLICY ?? path.join(ROOT, 'config', 'policy.json'), registry, { unknownSchools: 'ignore' });
+  const historyDays = Number(process.env.DEMO_HISTORY_DAYS ?? 30);
+  const untilMs = Date.now();
+  let seeded = '';
+  if (historyDays > 0) {
+    const log = (line: string) => process.stdout.write(`${line}\n`);
+    log(`demo   seeding ${historyDays} days of history …`);
+    const seed = await seedHistory({ base, token, mqttUrl, credentials, registry, policy, days: historyDays, untilMs, log });
+    seeded = `  History:      ${historyDays} days seeded through HTTP and MQTT (${seed.published} device messages, ${seed.http} requests) in ${(seed.tookMs / 1000).toFixed(1)} s; planned failures: npm run simulate -- --help`;
+  }
+  const sim = await startSimulator({ url: mqttUrl, credentials, registry, policy, planFromMs: untilMs, alarmEverySec: 60, aiEverySec: 15, flapEverySec: 60, gates: true, checkins: true, uplinkEverySec: 180, testEverySec: 90, quiet: true });
 
   process.stdout.write(
     [
@@ -84,6 +103,8 @@ async function main(): Promise<void> {
       '  Demo users:   ' + USERS.map((u) => `${u.user} / ${u.password} (${u.role})`).join(', '),
       `  Simulating ${sim.stats.schools} schools, ${sim.stats.devices} devices over MQTT, each logged in with its own secret; ${onvifCams.length} cameras answer ONVIF at ${cameraSim.baseUrl}`,
       `  (take one down: curl -XPOST ${cameraSim.baseUrl}/_control/${onvifCams[0].id} -d '{"down":true}'). Ctrl-C to stop.`,
+      ...(seeded ? [seeded] : []),
+      `  Up in ${((Date.now() - started) / 1000).toFixed(1)} s.`,
       '',
     ].join('\n') + '\n',
   );

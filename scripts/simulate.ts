@@ -1,9 +1,13 @@
 /**
  * Device simulator for the demo county. It speaks only MQTT, as real devices do: one connection
- * per school (like a school's edge box), heartbeats spread evenly, one-key alarms, canteen
- * analytics, availability flaps, gates and duty check-ins, and it shows the alarm lamp feedback.
+ * per device, each logged in as itself, heartbeats spread evenly, one-key alarms, canteen
+ * analytics, availability flaps, and it shows the alarm lamp feedback. For the 6 × 100% targets
+ * it plays the county's day (`scripts/scenario.ts`) on the real clock in the county's local time:
+ * gate openings in the open windows, check-ins at the gate posts in the peaks on school days,
+ * guard rounds at the gatehouse round the clock, the NVRs' police uplink keepalives, test presses
+ * of the alarm buttons, and the scenario's planned failures at fixed schools.
  *
- *   npm run simulate -- --heartbeat-scale 0.1 --alarm-every-sec 20 --gates --checkins --day-sec 600
+ *   npm run simulate -- --credentials devices.csv --gates --checkins
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -13,6 +17,8 @@ import { ConfigError } from '../gateway/config-error.js';
 import { loadRegistry, type IndexedDevice, type RegistryIndex } from '../gateway/registry.js';
 import type { RegistrySchool } from '../gateway/contract/registry.js';
 import type { AiKind, AlarmKind, DeviceTopic } from '../gateway/contract/mqtt.js';
+import { loadPolicy, type PolicyIndex } from '../gateway/policy.js';
+import { FAILURES, createScenario, type PlannedEvent } from './scenario.js';
 
 export interface SimulatorOptions {
   url?: string;
@@ -29,10 +35,18 @@ export interface SimulatorOptions {
   aiEverySec?: number;
   /** Mean seconds between availability flaps; 0 = none. */
   flapEverySec?: number;
+  /** Gate controllers open and close per the scenario (the policy's open windows, school days). */
   gates?: boolean;
+  /** Check-ins per the scenario: gate posts in the peaks on school days, gatehouse rounds round the clock. */
   checkins?: boolean;
-  /** Length of a simulated school day in seconds, starting at 06:30; 0 = follow the real clock (UTC+8). */
-  daySec?: number;
+  /** Policy file path, or an index already loaded (calendar, windows, utcOffset). Default config/policy.json. */
+  policy?: string | PolicyIndex;
+  /** Scenario events before this instant are not played (the demo seed sent them). Default: the start. */
+  planFromMs?: number;
+  /** Seconds between each NVR's police uplink keepalive; 0 = none. */
+  uplinkEverySec?: number;
+  /** Mean seconds between test presses (each button in turn); 0 = none. */
+  testEverySec?: number;
   durationSec?: number;
   quiet?: boolean;
   log?: (line: string) => void;
@@ -42,7 +56,7 @@ export interface SimulatorOptions {
 
 export interface SimulatorStats {
   schools: number; devices: number; /** devices connected */ connected: number;
-  heartbeats: number; alarms: number; ai: number; flaps: number; gates: number; checkins: number; feedback: number; errors: number;
+  heartbeats: number; alarms: number; ai: number; flaps: number; gates: number; checkins: number; uplinks: number; tests: number; feedback: number; errors: number;
 }
 
 export interface Simulator {
@@ -79,14 +93,11 @@ const ALARM_MIX: [AlarmKind, number][] = [['panic', 70], ['intrusion', 12], ['me
 const AI_MIX: [AiKind, number][] = [['no_hat', 30], ['no_mask', 25], ['no_uniform', 15], ['phone', 10], ['smoking', 5], ['rodent', 5], ['other', 10]];
 const AI_MIX_STORAGE: [AiKind, number][] = [['rodent', 50], ['no_hat', 15], ['no_mask', 15], ['other', 20]];
 const LAMP: Record<string, string> = { received: 'amber steady', acknowledged: 'green blinking', dispatched: 'green steady', resolved: 'off' };
-// Minutes after midnight (UTC+8). Gates open for arrival and dismissal; duty posts report before opening.
-const GATE_TIMES: [number, 'open' | 'closed'][] = [[6 * 60 + 40, 'open'], [8 * 60 + 10, 'closed'], [16 * 60 + 40, 'open'], [17 * 60 + 40, 'closed']];
-const POST_TIMES = [6 * 60 + 30, 16 * 60 + 30];
 
 export async function startSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
   const o = {
     url: 'mqtt://127.0.0.1:1883', registry: 'config/county.json', prefix: 'campus/v1', heartbeatScale: 1,
-    alarmEverySec: 45, aiEverySec: 20, flapEverySec: 90, daySec: 0, quiet: false,
+    alarmEverySec: 45, aiEverySec: 20, flapEverySec: 90, uplinkEverySec: 180, testEverySec: 120, quiet: false,
     // An option passed as undefined keeps its default.
     ...(Object.fromEntries(Object.entries(options).filter(([, x]) => x !== undefined)) as SimulatorOptions),
   };
@@ -94,11 +105,15 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const info = (line: string) => { if (!o.quiet) log(line); };
   const index = typeof o.registry === 'string' ? loadRegistry(o.registry) : o.registry;
   const chosen = index.registry.schools.slice(0, o.schools ?? undefined);
+  const policy = typeof o.policy === 'object' ? o.policy : loadPolicy(o.policy ?? 'config/policy.json', index, { unknownSchools: 'ignore' });
+  const scenario = createScenario(index, policy);
   const t0 = Date.now();
+  const planFrom = o.planFromMs ?? t0;
   const stats: SimulatorStats = {
     schools: chosen.length, devices: 0, connected: 0,
-    heartbeats: 0, alarms: 0, ai: 0, flaps: 0, gates: 0, checkins: 0, feedback: 0, errors: 0,
+    heartbeats: 0, alarms: 0, ai: 0, flaps: 0, gates: 0, checkins: 0, uplinks: 0, tests: 0, feedback: 0, errors: 0,
   };
+  const wireLocal = (ms: number) => new Date(ms + policy.offsetMs).toISOString().replace('Z', policy.policy.utcOffset);
   const sentAt = new Map<string, number>(); // `${device}/${alarmId}` → when sent, for feedback latency
 
   const topic = (d: IndexedDevice, type: DeviceTopic) => `${o.prefix}/${d.school}/${d.id}/${type}`;
@@ -140,8 +155,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       if (dev.d.kind === 'alarm_button') dev.client.subscribe(`${topic(dev.d, 'alarm')}/state`, { qos: 1 });
       // Retained availability, re-sent on every connect: an embedded broker may have restarted empty.
       publish(dev, 'availability', dev.downUntil ? 'offline' : 'online', 1, true);
-      // Tell the gateway where each gate stands now; later the schedule drives it.
-      if (o.gates && dev.d.kind === 'gate') gateState(dev, gateNow(simMinute(Date.now())));
+      // Tell the gateway where each gate stands now; later the scenario drives it.
+      if (o.gates && dev.d.kind === 'gate') gateNow(dev, Date.now());
       resolve();
     });
     dev.client.on('close', () => { stats.connected = all.filter((x) => x.client.connected).length; });
@@ -212,41 +227,49 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     info(`flap   ${dev.s.school.id} ${dev.d.id} back online`);
   }
 
-  // School-day schedule (gates, duty posts): minute-of-day events, fired when the clock passes them.
-  const simMinute = (now: number) =>
-    o.daySec > 0 ? (390 + ((now - t0) / (o.daySec * 1000)) * 1440) % 1440 : ((now + 8 * 3600_000) / 60_000) % 1440;
-  const schedule: { minute: number; run: () => void }[] = [];
-  const gateState = (dev: SimDevice, state: 'open' | 'closed') => {
-    if (!up(dev)) return;
-    publish(dev, 'gate', { ts: wireTs(), state }, 1);
+  // The scenario's day (gates, check-ins, uplinks) on the real clock, one local day at a time.
+  const byId = new Map(all.map((dev) => [dev.d.id, dev]));
+  const wanted = (e: PlannedEvent) => (e.type === 'gate' ? o.gates : e.type === 'checkin' ? o.checkins : e.type === 'uplink' ? o.uplinkEverySec > 0 : false);
+  let planDay = '';
+  let plan: PlannedEvent[] = [];
+  let planAt = 0;
+  const loadPlan = (now: number) => {
+    planDay = policy.localDay(now);
+    plan = schools.flatMap((s) => scenario.dayEvents(s.school.id, planDay, planFrom)).filter(wanted).sort((a, b) => a.atMs - b.atMs);
+    planAt = 0;
+    while (planAt < plan.length && plan[planAt].atMs < Math.max(planFrom, now)) planAt++;
+  };
+  const play = (e: PlannedEvent) => {
+    const dev = byId.get(e.device);
+    // Terminals and controllers store and forward: a planned event is sent even while the device "flaps" (QoS 1 waits for the link).
+    if (!dev) return;
+    publish(dev, e.type, { ts: wireLocal(e.atMs), ...e.payload }, 1);
+    if (e.type === 'gate') stats.gates++;
+    else if (e.type === 'checkin') stats.checkins++;
+    else if (e.type === 'uplink') stats.uplinks++;
+  };
+  /** A gate's state now per today's plan, said on (re)connect; the gateway ignores a state it already has. */
+  const gateNow = (dev: SimDevice, now: number) => {
+    const last = scenario.dayEvents(dev.s.school.id, policy.localDay(now), planFrom).filter((e) => e.device === dev.d.id && e.atMs <= now).at(-1);
+    publish(dev, 'gate', { ts: wireLocal(now), state: (last?.payload.state as string | undefined) ?? 'closed' }, 1);
     stats.gates++;
   };
-  const gateNow = (m: number) => (GATE_TIMES.some(([a, st], i) => st === 'open' && m >= a && m < GATE_TIMES[i + 1][0]) ? 'open' : 'closed');
-  const checkin = (dev: SimDevice, role: 'guard' | 'parent_volunteer', person: string) => {
-    if (!up(dev)) return;
-    // The post the terminal stands at (contract §7: a registry post, else the check-in is refused).
-    publish(dev, 'checkin', { ts: wireTs(), role, post: dev.d.post ?? 'gatehouse', person }, 1);
-    stats.checkins++;
-  };
-  for (const dev of all) {
-    const jitter = rand(-8, 8); // schools do not all open at the same minute
-    if (o.gates && dev.d.kind === 'gate')
-      for (const [m, state] of GATE_TIMES) schedule.push({ minute: m + jitter, run: () => gateState(dev, state) });
-    if (o.checkins && dev.d.kind === 'checkin_terminal') {
-      // Parent volunteers (护学岗) stand at primary schools and kindergartens.
-      const volunteers = dev.d.post !== 'gatehouse' && ['primary', 'kindergarten', 'nine_year'].includes(dev.s.school.type) ? randInt(1, 3) : 0;
-      for (const m of POST_TIMES) {
-        schedule.push({ minute: m + jitter, run: () => checkin(dev, 'guard', `保安${randInt(1, 6)}号`) });
-        for (let v = 1; v <= volunteers; v++) schedule.push({ minute: m + jitter + rand(2, 15), run: () => checkin(dev, 'parent_volunteer', `家长志愿者${v}`) });
-      }
-    }
+  const nvrs = all.filter((dev) => dev.d.kind === 'nvr');
+  const nextUplink = new Map(nvrs.map((dev) => [dev.d.id, t0 + Math.random() * o.uplinkEverySec * 1000]));
+  const buttons = all.filter((dev) => dev.d.kind === 'alarm_button').sort((a, b) => (a.d.id < b.d.id ? -1 : 1));
+  let nextTestButton = Math.floor(Math.random() * Math.max(1, buttons.length));
+  let nextTest = t0 + (o.testEverySec > 0 ? expo(o.testEverySec) : Infinity);
+  function testPress(now: number) {
+    const dev = buttons[nextTestButton++ % buttons.length];
+    if (!dev || !up(dev)) return;
+    const id = `test-${now.toString(36)}-${++dev.seq}`;
+    publish(dev, 'alarm', { id, ts: wireLocal(now), kind: 'panic', zone: dev.d.place, test: true }, 1);
+    sentAt.set(`${dev.d.id}/${id}`, now);
+    stats.tests++;
+    info(`test   ${dev.s.school.id} ${dev.d.id} monthly test press id=${id}`);
   }
-  const passed = (m: number, from: number, to: number) => {
-    const x = ((m % 1440) + 1440) % 1440;
-    return from <= to ? x > from && x <= to : x > from || x <= to;
-  };
+  loadPlan(t0);
 
-  let lastMinute = simMinute(t0);
   let nextAlarm = t0 + (o.alarmEverySec > 0 ? expo(o.alarmEverySec) : Infinity);
   let nextAi = t0 + (o.aiEverySec > 0 ? expo(o.aiEverySec) : Infinity);
   let nextFlap = t0 + (o.flapEverySec > 0 ? expo(o.flapEverySec) : Infinity);
@@ -262,15 +285,22 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
         dev.nextHb = Math.max(dev.nextHb + dev.intervalMs * rand(0.97, 1.03), now); // small jitter keeps phases apart
       }
     }
-    const minute = simMinute(now);
-    for (const e of schedule) if (passed(e.minute, lastMinute, minute)) e.run();
-    lastMinute = minute;
+    if (policy.localDay(now) !== planDay) loadPlan(now);
+    while (planAt < plan.length && plan[planAt].atMs <= now) play(plan[planAt++]);
+    if (o.uplinkEverySec > 0)
+      for (const dev of nvrs) {
+        if (now < nextUplink.get(dev.d.id)!) continue;
+        nextUplink.set(dev.d.id, now + o.uplinkEverySec * 1000 * rand(0.9, 1.1));
+        publish(dev, 'uplink', { ts: wireLocal(now), target: 'police', up: scenario.uplinkUp(dev.s.school.id, now, planFrom) }, 1);
+        stats.uplinks++;
+      }
+    for (; now >= nextTest; nextTest += expo(o.testEverySec)) testPress(now);
     for (; now >= nextAlarm; nextAlarm += expo(o.alarmEverySec)) alarm();
     for (; now >= nextAi; nextAi += expo(o.aiEverySec)) ai();
     for (; now >= nextFlap; nextFlap += expo(o.flapEverySec)) flap(now);
     if (now >= nextSummary) {
       nextSummary += 60_000;
-      info(`stats  ${stats.connected}/${stats.devices} devices connected · heartbeats ${stats.heartbeats} · alarms ${stats.alarms} · ai ${stats.ai} · flaps ${stats.flaps} · gates ${stats.gates} · checkins ${stats.checkins} · feedback ${stats.feedback} · errors ${stats.errors}`);
+      info(`stats  ${stats.connected}/${stats.devices} devices connected · heartbeats ${stats.heartbeats} · alarms ${stats.alarms} · ai ${stats.ai} · flaps ${stats.flaps} · gates ${stats.gates} · checkins ${stats.checkins} · uplinks ${stats.uplinks} · tests ${stats.tests} · feedback ${stats.feedback} · errors ${stats.errors}`);
     }
   }, TICK_MS);
 
@@ -289,7 +319,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
         const timeout = new Promise<'timeout'>((r) => setTimeout(r, 5000, 'timeout').unref());
         if ((await Promise.race([dev.client.endAsync(), timeout])) === 'timeout') await dev.client.endAsync(true);
       }));
-      info(`stop   sent heartbeats ${stats.heartbeats} · alarms ${stats.alarms} · ai ${stats.ai} · flaps ${stats.flaps} · gates ${stats.gates} · checkins ${stats.checkins} · feedback ${stats.feedback} · errors ${stats.errors}`);
+      info(`stop   sent heartbeats ${stats.heartbeats} · alarms ${stats.alarms} · ai ${stats.ai} · flaps ${stats.flaps} · gates ${stats.gates} · checkins ${stats.checkins} · uplinks ${stats.uplinks} · tests ${stats.tests} · feedback ${stats.feedback} · errors ${stats.errors}`);
       resolveDone();
     })();
     return stopping;
@@ -304,7 +334,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   ]);
   clearTimeout(waitTimer);
   if (!stopping) log(`sim    ${stats.connected}/${all.length} devices of ${schools.length} schools connected to ${o.url}` +
-    `${waited ? '' : ' (others keep retrying)'} · alarms every ~${o.alarmEverySec || '∞'} s · ai every ~${o.aiEverySec || '∞'} s · flaps every ~${o.flapEverySec || '∞'} s · heartbeat ×${o.heartbeatScale}`);
+    `${waited ? '' : ' (others keep retrying)'} · alarms every ~${o.alarmEverySec || '∞'} s · ai every ~${o.aiEverySec || '∞'} s · flaps every ~${o.flapEverySec || '∞'} s · heartbeat ×${o.heartbeatScale}` +
+    ` · scenario: gates ${o.gates ? 'on' : 'off'}, check-ins ${o.checkins ? 'on' : 'off'}, uplinks every ${o.uplinkEverySec || '∞'} s, test presses every ~${o.testEverySec || '∞'} s`);
   return { stop, done, stats };
 }
 
@@ -328,7 +359,9 @@ async function main() {
       'alarm-every-sec': { type: 'string', default: '45' },
       'ai-every-sec': { type: 'string', default: '20' },
       'flap-every-sec': { type: 'string', default: '90' },
-      'day-sec': { type: 'string', default: '0' },
+      policy: { type: 'string', default: 'config/policy.json' },
+      'uplink-every-sec': { type: 'string', default: '180' },
+      'test-every-sec': { type: 'string', default: '120' },
       'duration-sec': { type: 'string' },
       gates: { type: 'boolean', default: false },
       checkins: { type: 'boolean', default: false },
@@ -338,11 +371,26 @@ async function main() {
     },
   });
   if (v.help) {
-    console.log(`usage: npm run simulate -- [--url mqtt://127.0.0.1:1883] [--registry config/county.json] [--prefix campus/v1]
-  [--schools N] [--heartbeat-scale X] [--alarm-every-sec N] [--ai-every-sec N] [--flap-every-sec N]
-  [--gates] [--checkins] [--day-sec N] [--duration-sec N] [--quiet]      (0 turns an "every" off)
+    console.log(`usage: npm run simulate -- [--url mqtt://127.0.0.1:1883] [--registry config/county.json] [--policy config/policy.json]
+  [--prefix campus/v1] [--schools N] [--heartbeat-scale X] [--alarm-every-sec N] [--ai-every-sec N] [--flap-every-sec N]
+  [--gates] [--checkins] [--uplink-every-sec N] [--test-every-sec N] [--duration-sec N] [--quiet]   (0 turns an "every" off)
   [--credentials FILE]   the CSV of POST /api/devices/credentials?format=csv (or npm run devices -- credentials):
-                         each device logs in as itself (contract §6); without it, devices connect anonymously`);
+                         each device logs in as itself (contract §6); without it, devices connect anonymously
+
+The 6 × 100% targets' inputs follow the real clock in the policy's local time (utcOffset), school
+days and windows from the policy (scripts/scenario.ts):
+  --gates      each gate controller opens at the start of each open window and closes before its end (school days)
+  --checkins   each gate post has 2-3 people (guard + parent volunteer or teacher, sometimes police or a
+               teacher) in each peak on school days; a guard round at the gatehouse in every 2-hour slot,
+               round the clock; every licensed guard reports on duty once per school day (person = licence id)
+  uplinks      each NVR reports its police uplink every --uplink-every-sec (default 180 s; GB/T 28181 keepalive)
+  tests        an alarm button (each in turn) makes a test press every ~--test-every-sec (default 120 s)
+Planned failures, every day, at fixed schools:
+  ${FAILURES.gateLeftOpen.school} closed_campus     gate "${FAILURES.gateLeftOpen.gate}" opened again 18:10 and left open until about 19:05
+  ${FAILURES.shortPost.school} guard_posts       post ${FAILURES.shortPost.post} has only its guard in the ${FAILURES.shortPost.peak} peak
+  ${FAILURES.lapsedLicence.school} security_guards   one of the guards it needs has a licence that lapsed (seeded by npm run demo)
+  ${FAILURES.staleBarrier.school} hard_barriers     gate "${FAILURES.staleBarrier.gate}" barrier inspection ${FAILURES.staleBarrier.ageDays} days old (seeded by npm run demo)
+  ${FAILURES.uplinkDown.school} video_networked   the NVR reports its police uplink down`);
     return;
   }
   const num = (name: string, s: string | undefined, positive = false): number | undefined => {
@@ -364,7 +412,9 @@ async function main() {
       alarmEverySec: num('alarm-every-sec', v['alarm-every-sec']),
       aiEverySec: num('ai-every-sec', v['ai-every-sec']),
       flapEverySec: num('flap-every-sec', v['flap-every-sec']),
-      daySec: num('day-sec', v['day-sec']),
+      policy: v.policy,
+      uplinkEverySec: num('uplink-every-sec', v['uplink-every-sec']),
+      testEverySec: num('test-every-sec', v['test-every-sec']),
       durationSec: num('duration-sec', v['duration-sec'], true),
       gates: v.gates, checkins: v.checkins, quiet: v.quiet,
     });

@@ -211,8 +211,16 @@ export function targetsModule(ctx: ModuleContext): TargetsModule {
       for (const m of ends) if (start + m * 60_000 > nowMs) wake = Math.min(wake, start + m * 60_000);
     }
     if ((devicesBySchool.get(school) ?? []).some((d) => deviceFacts.get(d.id)?.openSinceMs !== undefined)) wake = Math.min(wake, nowMs + 60_000);
-    tx.after(() => ctx.scheduler.at(`targets:${school}`, wake, () => ctx.dispatcher.transact((t) => evaluate(school, t)).catch((err) => ctx.log.warn({ err, school }, 'target evaluation failed'))));
+    tx.after(() => wakeAt(school, wake));
   }
+  const wakeAt = (school: string, ms: number) =>
+    ctx.scheduler.at(`targets:${school}`, ms, () => ctx.dispatcher.transact((t) => evaluate(school, t)).catch((err) => ctx.log.warn({ err, school }, 'target evaluation failed')));
+  /** Judges the school within a minute rather than now (a gate opening on a past day: its closing usually follows at once). */
+  const soon = (school: string, tx: Tx) =>
+    tx.after(() => {
+      const due = ctx.scheduler.dueAt(`targets:${school}`);
+      if (due === undefined || due > tx.now + 60_000) wakeAt(school, tx.now + 60_000);
+    });
 
   /** Puts one day's verdicts on record (the monthly report), as rows and points. */
   function record(day: string, list: Iterable<Pick<SchoolVerdict, 'school' | 'target' | 'status' | 'reasons' | 'inScope'>>, tx: Tx): void {
@@ -324,8 +332,15 @@ export function targetsModule(ctx: ModuleContext): TargetsModule {
     log.sort((a, b) => a.atMs - b.atMs);
   };
 
+  /** Does a verdict now look at this local day (today, or the last school day before it)? */
+  const judges = (day: string, nowMs: number) => {
+    const today = policy.localDay(nowMs);
+    return day === today || day === policy.previousSchoolDay(today);
+  };
+
   function apply(e: DomainEvent, tx: Tx): void {
     const device = e.device ? registry.devices.get(e.device) : undefined;
+    let judged = true;
     switch (e.type) {
       case 'checkin': {
         const c = e.data as CheckinPayload;
@@ -334,6 +349,7 @@ export function targetsModule(ctx: ModuleContext): TargetsModule {
         const d = dayOf(e.school, day);
         if (addCheckin(d, c.post, { minute: policy.minuteOfDay(e.atMs), role: c.role, person: c.person, ref: `checkin:${e.device}:${iso(e.atMs)}` })) putDay(tx, e.school, d);
         late(e.atMs, tx);
+        if (!judges(day, tx.now)) return; // a day no verdict looks at (a late or imported one) changes no verdict
         break;
       }
       case 'gate': {
@@ -344,9 +360,16 @@ export function targetsModule(ctx: ModuleContext): TargetsModule {
           if (f.openSinceMs !== undefined) return; // already open: the first opening counts
           f.openSinceMs = e.atMs;
           f.openRef = `gate:${e.device}:${iso(e.atMs)}`;
+          // Opened on a day before any judged one (a late or imported event): judged within a minute, unless closed meanwhile.
+          if (policy.localDay(e.atMs) < (policy.previousSchoolDay(policy.localDay(tx.now)) ?? policy.localDay(tx.now))) {
+            judged = false;
+            soon(e.school, tx);
+          }
         } else {
           if (f.openSinceMs === undefined) return;
-          for (const part of splitByDay(policy, f.openSinceMs, Math.max(e.atMs, f.openSinceMs), f.openRef!)) {
+          const parts = splitByDay(policy, f.openSinceMs, Math.max(e.atMs, f.openSinceMs), f.openRef!);
+          judged = parts.some((part) => judges(part.day, tx.now));
+          for (const part of parts) {
             const d = dayOf(e.school, part.day);
             const gate = device?.gate ?? e.device!;
             (d.openings[gate] ??= []).push(part.opening);
@@ -357,6 +380,7 @@ export function targetsModule(ctx: ModuleContext): TargetsModule {
         }
         putDevice(tx, e.device!);
         late(e.atMs, tx);
+        if (!judged) return;
         break;
       }
       case 'alarm': {
@@ -365,9 +389,11 @@ export function targetsModule(ctx: ModuleContext): TargetsModule {
         deviceFacts.set(e.device!, f);
         const keepFrom = tx.now - KEEP_TESTS_DAYS * DAY_MS;
         if (e.atMs >= keepFrom && !f.tests?.includes(e.atMs)) f.tests = [...(f.tests ?? []).filter((t) => t >= keepFrom), e.atMs].sort((a, b) => a - b);
-        if ((f.lastTestMs ?? 0) < e.atMs) f.lastTestMs = e.atMs;
+        const newest = (f.lastTestMs ?? 0) < e.atMs;
+        if (newest) f.lastTestMs = e.atMs;
         putDevice(tx, e.device!);
         late(e.atMs, tx);
+        if (!newest) return; // an older test press changes no verdict
         break;
       }
       case 'uplink': {

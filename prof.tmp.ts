@@ -1,0 +1,17 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { REPO_ROOT, login, startGateway } from './test/support/gateway.js';
+import { mqttLoginFor } from './test/support/mqtt.js';
+import { loadRegistry } from './gateway/registry.js';
+import { loadPolicy } from './gateway/policy.js';
+import { seedHistory } from './scripts/seed.js';
+const days = Number(process.argv[2] ?? 5);
+const registry = loadRegistry(path.join(REPO_ROOT, 'config/county.json'));
+fs.rmSync('/tmp/prof', { recursive: true, force: true });
+const g = await startGateway({ env: process.env.PROF ? { NODE_OPTIONS: '--import /work/wt-sim/scripts/bench/cpu-prof.mjs', BENCH_CPU_PROF_DIR: '/tmp/prof' } : {} });
+const token = await login(g.url, 'admin', g.adminPassword);
+const policy = loadPolicy(path.join(REPO_ROOT, 'config/policy.json'), registry);
+const r = await seedHistory({ base: g.url, token, mqttUrl: g.mqttUrl, credentials: mqttLoginFor(g.mqttUrl)!.devices, registry, policy, days, log: console.log });
+console.log(r.tookMs, r.published);
+await g.stop();
+process.exit(0);
