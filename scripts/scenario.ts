@@ -18,14 +18,15 @@
  *   volunteer or teacher, a third person (police at the main gate, else a teacher) about a third of
  *   the time; a post without its own terminal checks in at its gate's terminal (or the gatehouse's);
  * - each gate controller opens at the start of each open window and closes just before its end.
- * Each alarm button is test-pressed once in the last 28 days (`testPresses`).
+ * Each alarm button is test-pressed monthly: once in the last 28 days and 30 days before that (`testPresses`).
+ * Perimeter and barrier inspections passed 35–105 days ago (before the 30 days of history), with a photo.
  *
  * The failures (FAILURES), at fixed schools:
  * - S005 closed_campus: the side gate is opened again 18:10 and left open until about 19:05 every school day;
  * - S012 guard_posts: post side-1 has only its guard in the afternoon peak every school day;
  * - S008 security_guards: exactly the guards it needs on file, one of whose licences lapsed 9 days ago
  *   (the list recorded 45 days ago, when it was valid);
- * - S015 hard_barriers: the main gate's barrier inspection is 150 days old (stale: unknown);
+ * - S015 hard_barriers: the main gate's barrier inspection is 155 days old (stale: unknown);
  * - S018 video_networked: the NVR has reported its police uplink down since two days ago.
  */
 import type { PolicyIndex } from '../gateway/policy.js';
@@ -38,7 +39,7 @@ export const FAILURES = {
   gateLeftOpen: { school: 'S005', gate: 'side', target: 'closed_campus' },
   shortPost: { school: 'S012', post: 'side-1', peak: 'afternoon', target: 'guard_posts' },
   lapsedLicence: { school: 'S008', lapsedDaysAgo: 9, target: 'security_guards' },
-  staleBarrier: { school: 'S015', gate: 'main', ageDays: 150, target: 'hard_barriers' },
+  staleBarrier: { school: 'S015', gate: 'main', ageDays: 155, target: 'hard_barriers' },
   uplinkDown: { school: 'S018', sinceDaysAgo: 2, target: 'video_networked' },
 } as const;
 
@@ -99,11 +100,11 @@ export interface Scenario {
   policy: PolicyIndex;
   /** The guards a school has on file (person = licence id), as recorded GUARDS_RECORDED_DAYS_AGO before `nowMs`. */
   guards(school: string, nowMs: number): GuardRecord[];
-  /** A school's perimeter and barrier inspections: passed, within the last 100 days (S015's main barrier: 150 days ago). */
+  /** A school's perimeter and barrier inspections: passed, 35–105 days ago (S015's main barrier: 155 days ago). */
   inspections(school: string, nowMs: number): PlannedInspection[];
   /** What a school's gates, check-in terminals and NVR say on one local day, in time order. */
   dayEvents(school: string, day: string, nowMs: number): PlannedEvent[];
-  /** One test press per alarm button within the 28 days before `nowMs`. */
+  /** Each alarm button's monthly test presses: one within the 28 days before `nowMs`, one 30 days before that. */
   testPresses(nowMs: number, schools?: readonly string[]): PlannedEvent[];
   /** Is the school's police uplink down at this instant (S018 since two days before `nowMs`… of the run)? */
   uplinkUp(school: string, atMs: number, nowMs: number): boolean;
@@ -148,12 +149,12 @@ export function createScenario(registry: RegistryIndex, policy: PolicyIndex): Sc
     const r = rng(`inspections|${school}`);
     const s = schoolOf(school);
     const daysAgo = (lo: number, hi: number) => nowMs - (lo + r() * (hi - lo)) * DAY_MS;
-    const out: PlannedInspection[] = [{ school, item: 'perimeter', result: 'pass', atMs: daysAgo(15, 100), note: '围墙、围栏完好，无破损、无攀爬痕迹' }];
+    const out: PlannedInspection[] = [{ school, item: 'perimeter', result: 'pass', atMs: daysAgo(35, 105), note: '围墙、围栏完好，无破损、无攀爬痕迹' }];
     for (const g of s.gates ?? []) {
       const stale = school === FAILURES.staleBarrier.school && g.id === FAILURES.staleBarrier.gate;
       out.push({
         school, item: 'barrier', gate: g.id, result: 'pass',
-        atMs: stale ? nowMs - (FAILURES.staleBarrier.ageDays * DAY_MS + 3 * 3_600_000) : daysAgo(5, 100),
+        atMs: stale ? nowMs - (FAILURES.staleBarrier.ageDays * DAY_MS + 3 * 3_600_000) : daysAgo(35, 105),
         note: `${g.name}防冲撞设施（升降柱、隔离墩）完好，接送区与车行道隔离`,
       });
     }
@@ -221,9 +222,11 @@ export function createScenario(registry: RegistryIndex, policy: PolicyIndex): Sc
     for (const school of schools)
       for (const b of devices(school).buttons) {
         const h = hash(`test|${b.id}`);
-        const day = policy.localDay(nowMs - (1 + (h % 27)) * DAY_MS);
-        const atMs = policy.dayStartMs(day) + (9 * 60 + ((h >>> 8) % 480)) * 60_000;
-        out.push({ atMs, school, device: b.id, type: 'alarm', payload: { id: `test-${b.id}-${day}`, kind: 'panic', zone: b.place, test: true } });
+        for (const daysAgo of [1 + (h % 27), 31 + (h % 27)]) {
+          const day = policy.localDay(nowMs - daysAgo * DAY_MS);
+          const atMs = policy.dayStartMs(day) + (9 * 60 + ((h >>> 8) % 480)) * 60_000;
+          out.push({ atMs, school, device: b.id, type: 'alarm', payload: { id: `test-${b.id}-${day}`, kind: 'panic', zone: b.place, test: true } });
+        }
       }
     return out.sort((a, b) => a.atMs - b.atMs);
   }
@@ -231,9 +234,14 @@ export function createScenario(registry: RegistryIndex, policy: PolicyIndex): Sc
   return { registry, policy, guards, inspections, dayEvents, testPresses, uplinkUp };
 }
 
-/** The local days from `days` ago up to today, oldest first. */
+/**
+ * The local days of `days` days of history up to today, oldest first: from the school day before
+ * the first of them (so the first day's verdicts have a last school day to judge), to today.
+ */
 export function lastDays(policy: PolicyIndex, nowMs: number, days: number): string[] {
+  const first = policy.localDay(nowMs - days * DAY_MS);
+  const from = policy.previousSchoolDay(first) ?? first;
   const out: string[] = [];
-  for (let i = days; i >= 0; i--) out.push(policy.localDay(nowMs - i * DAY_MS));
-  return [...new Set(out)];
+  for (let ms = policy.dayStartMs(from) + DAY_MS / 2; policy.localDay(ms) <= policy.localDay(nowMs); ms += DAY_MS) out.push(policy.localDay(ms));
+  return out;
 }

@@ -295,12 +295,12 @@ export function targetsModule(ctx: ModuleContext): TargetsModule {
     return out;
   }
 
-  /** Puts on record every past day within KEEP_DAYS that has facts but no verdicts on record. */
+  /** Puts on record every past day within KEEP_DAYS that has day facts but no verdicts on record. */
   function closePastDays(tx: Tx): void {
     const today = policy.localDay(tx.now);
     const withFacts = new Set<string>();
+    // Days with facts of their own (check-ins, gate openings, uplink reports); a late test press alone makes no day.
     for (const byDay of days.values()) for (const d of byDay.keys()) if (d < today && !closedDays.has(d)) withFacts.add(d);
-    for (const d of pendingPast) if (d < today && !closedDays.has(d)) withFacts.add(d);
     pendingPast.clear();
     pendingSinceMs = undefined;
     const oldest = policy.localDay(tx.now - KEEP_DAYS * DAY_MS);
