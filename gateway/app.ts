@@ -34,6 +34,7 @@ import type { IdentityModule } from './modules/identity/index.js';
 import { subscribeAllowed } from './ingest/mqtt-acl.js';
 import { roleRank } from './auth/users.js';
 import { LiveHub } from './push/hub.js';
+import { loadPolicy } from './policy.js';
 import { loadRegistry } from './registry.js';
 import { authRoutes } from './routes/auth.js';
 import { auditOnSend } from './modules/audit/hook.js';
@@ -56,6 +57,8 @@ const RAW_EVENT_TYPES = ['heartbeat', 'availability', 'camera', 'ai', 'gate', 'c
 
 export async function buildGateway(config: GatewayConfig, log: Logger): Promise<BuiltGateway> {
   const registry = loadRegistry(config.registryPath);
+  const policy = loadPolicy(config.policyPath, registry, { unknownSchools: config.policyIsDefault ? 'ignore' : 'refuse' });
+  for (const w of policy.warnings) log.warn(w);
   const users = new UserStore(config.dataDir);
   const created = await users.init(config.adminPassword);
   const metrics = createMetrics();
@@ -136,7 +139,7 @@ export async function buildGateway(config: GatewayConfig, log: Logger): Promise<
     return { kind: 'user', user: username };
   }
 
-  const modules = buildModules(MODULES, { config, registry, store, dispatcher, scheduler, bus, metrics, log, now: Date.now });
+  const modules = buildModules(MODULES, { config, registry, policy, store, dispatcher, scheduler, bus, metrics, log, now: Date.now });
   const byName = new Map(modules.map((m) => [m.name, m]));
   const module = <T,>(name: string): T => {
     const m = byName.get(name);
@@ -171,7 +174,7 @@ export async function buildGateway(config: GatewayConfig, log: Logger): Promise<
     (err) => log.error({ err: err.message, file: users.file }, 'users file changed but cannot be read: the accounts stay as they were'),
   );
 
-  const services: Services = { config, registry, store, dispatcher, metrics, bus, hub, users, loginThrottle, modules, module, startedAt: Date.now() };
+  const services: Services = { config, registry, policy, store, dispatcher, metrics, bus, hub, users, loginThrottle, modules, module, startedAt: Date.now() };
 
   const app = Fastify({
     // HTTPS replaces HTTP on GATEWAY_PORT (contract §5); /live is then wss on the same server.

@@ -44,6 +44,10 @@ export interface GatewayConfig {
   tls: TlsSettings;
   dataDir: string;
   registryPath: string;
+  /** The county's policy (contract §7). */
+  policyPath: string;
+  /** POLICY was not set: the demo county's policy (its school entries are ignored if the registry lacks those schools). */
+  policyIsDefault: boolean;
   influx?: InfluxConfig;
   adminPassword?: string;
   logLevel: string;
@@ -99,7 +103,7 @@ export interface GatewayConfig {
 export function loadConfig(env: Env = process.env): GatewayConfig {
   const { values: v, set } = parseEnv(env);
   // A path someone sets is relative to where they are; some defaults live in the installation.
-  const where = (name: 'DATA_DIR' | 'REGISTRY' | 'DASHBOARD_DIR') =>
+  const where = (name: 'DATA_DIR' | 'REGISTRY' | 'POLICY' | 'DASHBOARD_DIR') =>
     !set.has(name) && declaration(name)!.defaultInRepo ? path.resolve(REPO_ROOT, v[name]) : path.resolve(v[name]);
   return {
     host: v.GATEWAY_HOST,
@@ -114,6 +118,8 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     tls: tlsSettings(v),
     dataDir: where('DATA_DIR'),
     registryPath: where('REGISTRY'),
+    policyPath: where('POLICY'),
+    policyIsDefault: !set.has('POLICY'),
     influx: v.INFLUX_URL !== undefined ? { url: v.INFLUX_URL, token: v.INFLUX_TOKEN, org: v.INFLUX_ORG, bucket: v.INFLUX_BUCKET } : undefined,
     adminPassword: v.GATEWAY_ADMIN_PASSWORD,
     logLevel: v.LOG_LEVEL,

@@ -8,7 +8,7 @@ import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { ValueErrorType, type ValueError } from '@sinclair/typebox/errors';
 import { ConfigError } from './config-error.js';
 import { jsonErrorPlace } from './config/json-file.js';
-import { Registry, type RegistryDevice, type RegistrySchool } from './contract/registry.js';
+import { GATEHOUSE_POST, Registry, type RegistryDevice, type RegistrySchool } from './contract/registry.js';
 import { CAMERA_ZONES } from './contract/mqtt.js';
 
 export type { Registry, RegistryDevice, RegistrySchool } from './contract/registry.js';
@@ -24,7 +24,16 @@ export interface RegistryIndex {
   devices: Map<string, IndexedDevice>;
   /** The device's own interval, else its kind's default. Throws for an unknown device id. */
   heartbeatIntervalSec(deviceId: string): number;
+  /**
+   * The school's posts (contract §7): every post of its gates, and `gatehouse`. An unknown school
+   * has none. Do not change the set: schools without gates share one.
+   */
+  posts(schoolId: string): ReadonlySet<string>;
 }
+
+/** The posts of a school that registers no gates: only its gatehouse. */
+const GATEHOUSE_ONLY: ReadonlySet<string> = new Set([GATEHOUSE_POST]);
+const NO_POSTS: ReadonlySet<string> = new Set();
 
 const checker = TypeCompiler.Compile(Registry);
 /** An NVR's heartbeat when the registry gives none: GB/T 28181's keepalive interval. */
@@ -63,6 +72,7 @@ export function indexRegistry(registry: Registry, source: string): RegistryIndex
   const devices = new Map<string, IndexedDevice>();
   const schoolAt = new Map<string, string>();
   const deviceAt = new Map<string, string>();
+  const posts = new Map<string, ReadonlySet<string>>();
   registry.schools.forEach((school, i) => {
     const at = `/schools/${i}`;
     // `_gateway` is the gateway's own topic segment (campus/v1/_gateway/status); a school there would collide.
@@ -71,6 +81,25 @@ export function indexRegistry(registry: Registry, source: string): RegistryIndex
     if (prev) throw new ConfigError(source, `${at}/id`, `duplicate school id "${school.id}" (already used at ${prev})`);
     schoolAt.set(school.id, `${at}/id`);
     schools.set(school.id, school);
+
+    // Gates and their posts: ids unique within the school; `gatehouse` is every school's own post.
+    const gateAt = new Map<string, string>();
+    const postAt = new Map<string, string>();
+    school.gates?.forEach((gate, g) => {
+      const gat = `${at}/gates/${g}`;
+      const prevGate = gateAt.get(gate.id);
+      if (prevGate) throw new ConfigError(source, `${gat}/id`, `duplicate gate id "${gate.id}" in school "${school.id}" (already used at ${prevGate})`);
+      gateAt.set(gate.id, `${gat}/id`);
+      gate.posts.forEach((post, k) => {
+        const pat = `${gat}/posts/${k}`;
+        if (post === GATEHOUSE_POST)
+          throw new ConfigError(source, pat, `post id "${GATEHOUSE_POST}" is reserved for the school's gatehouse (门卫室), which every school has; name a gate's post otherwise (e.g. "${gate.id}-1")`);
+        const prevPost = postAt.get(post);
+        if (prevPost) throw new ConfigError(source, pat, `duplicate post id "${post}" in school "${school.id}" (already used at ${prevPost}); post ids must be unique within a school`);
+        postAt.set(post, pat);
+      });
+    });
+    if (postAt.size > 0) posts.set(school.id, new Set([...postAt.keys(), GATEHOUSE_POST]));
 
     school.devices.forEach((device, j) => {
       const dat = `${at}/devices/${j}`;
@@ -81,6 +110,20 @@ export function indexRegistry(registry: Registry, source: string): RegistryIndex
         throw new ConfigError(source, `${dat}/zone`, `camera "${device.id}" has no zone (one of ${CAMERA_ZONES.join(', ')})`);
       if (device.kind !== 'camera' && device.zone !== undefined)
         throw new ConfigError(source, `${dat}/zone`, `only a camera has a zone, but "${device.id}" is of kind ${device.kind}`);
+      if (device.gate !== undefined) {
+        if (device.kind !== 'gate')
+          throw new ConfigError(source, `${dat}/gate`, `only a gate controller names a gate, but "${device.id}" is of kind ${device.kind}`);
+        if (!gateAt.has(device.gate))
+          throw new ConfigError(source, `${dat}/gate`, `gate controller "${device.id}" names gate "${device.gate}", which school "${school.id}" does not have (${gateAt.size ? `its gates: ${[...gateAt.keys()].join(', ')}` : 'it registers no gates'})`);
+      }
+      if (device.covers !== undefined && device.kind !== 'camera')
+        throw new ConfigError(source, `${dat}/covers`, `only a camera covers places, but "${device.id}" is of kind ${device.kind}`);
+      if (device.post !== undefined) {
+        if (device.kind !== 'checkin_terminal')
+          throw new ConfigError(source, `${dat}/post`, `only a check-in terminal stands at a post, but "${device.id}" is of kind ${device.kind}`);
+        if (device.post !== GATEHOUSE_POST && !postAt.has(device.post))
+          throw new ConfigError(source, `${dat}/post`, `check-in terminal "${device.id}" stands at post "${device.post}", which school "${school.id}" does not have (its posts: ${[...postAt.keys(), GATEHOUSE_POST].join(', ')})`);
+      }
       deviceAt.set(device.id, `${dat}/id`);
       devices.set(device.id, { ...device, school: school.id });
     });
@@ -97,6 +140,7 @@ export function indexRegistry(registry: Registry, source: string): RegistryIndex
       if (!d) throw new Error(`unknown device "${deviceId}"`);
       return heartbeatSec(registry, d);
     },
+    posts: (schoolId) => posts.get(schoolId) ?? (schools.has(schoolId) ? GATEHOUSE_ONLY : NO_POSTS),
   };
 }
 

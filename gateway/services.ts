@@ -5,6 +5,7 @@ import type { GatewayModule } from './core/module.js';
 import type { Bus } from './ingest/bus.js';
 import type { Metrics } from './metrics.js';
 import type { LiveHub } from './push/hub.js';
+import type { PolicyIndex } from './policy.js';
 import type { RegistryIndex } from './registry.js';
 import type { Store } from './store/store.js';
 import type { UserStore } from './auth/users.js';
@@ -14,6 +15,8 @@ import type { Role } from './contract/api.js';
 export interface Services {
   config: GatewayConfig;
   registry: RegistryIndex;
+  /** The county's policy (contract §7). */
+  policy: PolicyIndex;
   store: Store;
   dispatcher: Dispatcher;
   metrics: Metrics;
@@ -32,6 +35,8 @@ export interface Services {
 export interface Principal {
   user: string;
   role: Role;
+  /** A user bound to one school (contract §7) sees and records for it only. */
+  school?: string;
 }
 
 declare module 'fastify' {

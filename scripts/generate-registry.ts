@@ -1,14 +1,14 @@
 /**
  * Generates the demo county registry (config/county.json): 示范县, 84 schools and kindergartens
- * with their one-key alarm buttons, gates, check-in terminals, campus cameras and canteen
- * (明厨亮灶) cameras. Seeded, so re-running gives the same file byte for byte.
+ * with their gates and guard posts, one-key alarm buttons, gate controllers, check-in terminals,
+ * campus cameras and the places they cover, canteen (明厨亮灶) cameras, and one NVR each. Seeded, so re-running gives the same file byte for byte.
  *
  *   npm run registry [-- out.json]
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Registry, RegistryDevice, RegistrySchool } from '../gateway/contract/registry.js';
+import type { Registry, RegistryDevice, RegistryGate, RegistrySchool } from '../gateway/contract/registry.js';
 import { indexRegistry } from '../gateway/registry.js';
 
 /** mulberry32: tiny, seedable, good enough for plausible demo data. */
@@ -23,6 +23,10 @@ function prng(seed: number) {
   };
 }
 const rnd = prng(0x5eed2026);
+// The contract §7 fields (area, boarders, gates, camera places, NVRs) draw from their own stream, so
+// the older fields (students, device counts, addresses) and every id stay exactly as they were.
+const rnd7 = prng(0x6a7e2026);
+const int7 = (lo: number, hi: number) => lo + Math.floor(rnd7() * (hi - lo + 1));
 const int = (lo: number, hi: number) => lo + Math.floor(rnd() * (hi - lo + 1));
 const pick = <T>(xs: readonly T[]) => xs[Math.floor(rnd() * xs.length)];
 
@@ -65,6 +69,55 @@ const townIdx = new Map(TOWNS.map(([t], i) => [t, i]));
 plans.sort((a, b) => townIdx.get(a.region)! - townIdx.get(b.region)! || STAGE.indexOf(a.type) - STAGE.indexOf(b.type));
 
 const GATES = [['正门', 'main gate'], ['侧门', 'side gate']] as const;
+/** The gates' ids in the registry, and a third gate (东门) that some large schools have. */
+const GATE_IDS = ['main', 'side', 'east'] as const;
+const EAST_GATE = ['东门', 'east gate'] as const;
+
+/**
+ * City, town or countryside (contract §7 scope): 城关镇 is the county seat; the other 镇 seats are
+ * towns, but their nine-year schools and second primary schools serve the villages around; a 乡 is
+ * countryside. About 36% urban, 36% town, 29% rural.
+ */
+function areaOf(p: Plan): NonNullable<RegistrySchool['area']> {
+  if (p.region === '城关镇') return 'urban';
+  if (p.region.endsWith('乡')) return 'rural';
+  return p.name.includes('九年一贯制') || p.name.includes('第二小学') ? 'rural' : 'town';
+}
+
+/** Students who board: senior, vocational and special schools many, town and village schools some, kindergartens none. */
+function boardersOf(type: SchoolType, area: RegistrySchool['area'], students: number): number {
+  const share =
+    type === 'high' ? 0.4 + rnd7() * 0.3
+    : type === 'vocational' ? 0.5 + rnd7() * 0.2
+    : type === 'special' ? 0.3 + rnd7() * 0.2
+    : type === 'middle' ? (area === 'urban' ? 0.1 + rnd7() * 0.15 : 0.3 + rnd7() * 0.3)
+    : type === 'nine_year' ? (area === 'urban' ? 0.05 + rnd7() * 0.1 : 0.2 + rnd7() * 0.3)
+    : type === 'primary' && area === 'rural' ? rnd7() * 0.15
+    : 0;
+  return Math.round(students * share);
+}
+
+/** What each campus camera looks at (GB/T 29315 places; `video_networked` requires the first four kinds). */
+const CAMPUS_COVERS: Record<string, RegistryDevice['covers']> = {
+  正门: ['gate_outside'], 侧门: ['gate_outside'], 门卫室: ['gatehouse', 'gate_inside'], 操场: ['gathering'],
+  围墙东侧: ['perimeter'], 围墙西侧: ['perimeter'], 围墙南侧: ['perimeter'], 围墙北侧: ['perimeter'],
+  教学楼一楼大厅: ['gathering'], 校园主干道: ['gathering'], 教学楼二楼走廊: ['corridor'], 教学楼三楼走廊: ['corridor'],
+  办公楼大厅: ['gathering'], 停车场: ['other'], 实验楼走廊: ['corridor'], 图书馆: ['gathering'], 宿舍楼入口: ['dormitory_entrance'],
+  宿舍楼走廊: ['corridor'], 体育馆: ['gathering'], 教学楼楼梯口: ['corridor'], 配电房: ['other'],
+};
+const CANTEEN_COVERS: Record<string, RegistryDevice['covers']> = {
+  售餐窗口: ['other'], 就餐区: ['gathering'], 餐厅入口: ['canteen_entrance'], 餐厅出口: ['canteen_entrance'],
+};
+/**
+ * Realistic failures for the `video_networked` target: in these schools a required place has no
+ * camera (the 门卫室 camera was re-aimed at the playground; the main gate camera only sees inside; the
+ * kindergarten's gatehouse camera shows the room but not the gate).
+ */
+const MISSING_PLACE: Record<string, { place: string; covers: NonNullable<RegistryDevice['covers']> }> = {
+  S047: { place: '门卫室', covers: ['gate_inside'] },
+  S064: { place: '正门', covers: ['gate_inside'] },
+  S080: { place: '门卫室', covers: ['gatehouse'] },
+};
 const CAMPUS_PLACES: readonly [string, string][] = [
   ['正门', 'main gate'], ['门卫室', 'guard room'], ['操场', 'sports ground'], ['围墙东侧', 'east wall'], ['围墙西侧', 'west wall'],
   ['围墙南侧', 'south wall'], ['围墙北侧', 'north wall'], ['教学楼一楼大厅', 'teaching building lobby'], ['校园主干道', 'main campus road'],
@@ -99,23 +152,34 @@ const schools: RegistrySchool[] = plans.map((p, i) => {
   const id = `S${String(i + 1).padStart(3, '0')}`;
   const s = students[i];
   const gates = s >= 900 ? 2 : 1;
+  const area = areaOf(p);
+  const east = s >= 2200 && rnd7() < 0.5; // a third gate (东门) at some large schools
+  const schoolGates: RegistryGate[] = [
+    ...GATES.slice(0, gates).map(([g, en], k): RegistryGate => ({
+      id: GATE_IDS[k], name: g, nameEn: en[0].toUpperCase() + en.slice(1),
+      posts: k === 0 && s >= 900 ? ['main-1', 'main-2'] : [`${GATE_IDS[k]}-1`],
+    })),
+    ...(east ? [{ id: 'east', name: EAST_GATE[0], nameEn: 'East gate', posts: ['east-1'] }] : []),
+  ];
   const devices: RegistryDevice[] = [];
-  const dev = (suffix: string, kind: RegistryDevice['kind'], name: string, nameEn: string, place: string, zone?: RegistryDevice['zone']) =>
-    devices.push({ id: `${id}-${suffix}`, kind, name, nameEn, place, ...(zone ? { zone } : {}) });
+  const dev = (suffix: string, kind: RegistryDevice['kind'], name: string, nameEn: string, place: string, zone?: RegistryDevice['zone'], extra: Partial<RegistryDevice> = {}) =>
+    devices.push({ id: `${id}-${suffix}`, kind, name, nameEn, place, ...(zone ? { zone } : {}), ...extra });
 
   // One-key alarms: one per gate guard booth, one in the duty room, a foot pedal at the main booth of large schools.
   let ab = 0;
   for (const [g, en] of GATES.slice(0, gates)) dev(`AB${pad(++ab)}`, 'alarm_button', `${g}岗亭一键报警按钮`, `One-key alarm button, ${en} guard booth`, `校门岗亭（${g}）`);
   dev(`AB${pad(++ab)}`, 'alarm_button', '值班室一键报警按钮', 'One-key alarm button, duty room', '值班室');
   if (s >= 1800) dev(`AB${pad(++ab)}`, 'alarm_button', '正门岗亭脚踏报警', 'Foot alarm pedal, main gate guard booth', '校门岗亭（正门）');
-  GATES.slice(0, gates).forEach(([g, en], k) => dev(`GATE${k + 1}`, 'gate', `${g}门禁道闸`, `Access gate, ${en}`, g));
-  GATES.slice(0, gates).forEach(([g, en], k) => dev(`CHK${k + 1}`, 'checkin_terminal', `${g}护学岗签到终端`, `Duty check-in terminal, ${en}`, `${g}护学岗`));
+  GATES.slice(0, gates).forEach(([g, en], k) => dev(`GATE${k + 1}`, 'gate', `${g}门禁道闸`, `Access gate, ${en}`, g, undefined, { gate: GATE_IDS[k] }));
+  GATES.slice(0, gates).forEach(([g, en], k) =>
+    dev(`CHK${k + 1}`, 'checkin_terminal', `${g}护学岗签到终端`, `Duty check-in terminal, ${en}`, `${g}护学岗`, undefined, { post: schoolGates[k].posts[0] }));
 
   const campusPlaces = gates === 2 ? [CAMPUS_PLACES[0], ['侧门', 'side gate'] as [string, string], ...CAMPUS_PLACES.slice(1)] : CAMPUS_PLACES;
   const campus = Math.min(20, Math.max(6, Math.round(6 + s / 200 + rnd() * 2 - 1)));
   for (let k = 0; k < campus; k++) {
     const [pl, en] = campusPlaces[k];
-    dev(`CAM${pad(k + 1)}`, 'camera', `${pl}摄像机`, `Camera, ${en}`, pl, 'campus');
+    const covers = MISSING_PLACE[id]?.place === pl ? MISSING_PLACE[id].covers : CAMPUS_COVERS[pl];
+    dev(`CAM${pad(k + 1)}`, 'camera', `${pl}摄像机`, `Camera, ${en}`, pl, 'campus', { covers });
   }
 
   const n = canteen[i];
@@ -128,12 +192,22 @@ const schools: RegistrySchool[] = plans.map((p, i) => {
       const [pl, en] = places[k % places.length];
       const pos = Math.floor(k / places.length) + 1; // a big kitchen has several cameras on one area
       const place = `食堂${pl}${pos > 1 ? `（${pos}号位）` : ''}`;
-      dev(`KC${pad(++kc)}`, 'camera', `${place}摄像机`, `Canteen camera, ${en}${pos > 1 ? ` (position ${pos})` : ''}`, place, zone);
+      const covers = zone === 'kitchen' ? (['canteen_kitchen'] as const) : zone === 'storage' ? (['other'] as const) : CANTEEN_COVERS[pl];
+      dev(`KC${pad(++kc)}`, 'camera', `${place}摄像机`, `Canteen camera, ${en}${pos > 1 ? ` (position ${pos})` : ''}`, place, zone, { covers: [...covers!] });
     }
   }
 
+  // Contract §7 devices, after the older ones so their positions stay: the east gate's controller
+  // and terminal, the gatehouse's check-in terminal, the school's NVR (its police and county uplinks).
+  if (east) {
+    dev(`GATE3`, 'gate', `${EAST_GATE[0]}门禁道闸`, `Access gate, ${EAST_GATE[1]}`, EAST_GATE[0], undefined, { gate: 'east' });
+    dev(`CHK3`, 'checkin_terminal', `${EAST_GATE[0]}护学岗签到终端`, `Duty check-in terminal, ${EAST_GATE[1]}`, `${EAST_GATE[0]}护学岗`, undefined, { post: 'east-1' });
+  }
+  dev('CHKGH', 'checkin_terminal', '门卫室值守签到终端', 'Duty check-in terminal, gatehouse', '门卫室', undefined, { post: 'gatehouse' });
+  dev('NVR01', 'nvr', '视频监控硬盘录像机', 'Network video recorder', '监控室');
+
   return {
-    id, name: p.name, nameEn: p.nameEn, type: p.type, students: s, region: p.region,
+    id, name: p.name, nameEn: p.nameEn, type: p.type, students: s, boarders: boardersOf(p.type, area, s), area, gates: schoolGates, region: p.region,
     address: `示范县${p.region}${pick(STREETS)}${int(1, 188)}号`,
     devices,
   };
@@ -142,7 +216,7 @@ const schools: RegistrySchool[] = plans.map((p, i) => {
 const registry: Registry = {
   version: 1,
   county: { id: 'demo-county', name: '示范县', nameEn: 'Demo County', region: '示范市' },
-  defaults: { heartbeatIntervalSec: { alarm_button: 30, camera: 60, gate: 60, checkin_terminal: 60 } },
+  defaults: { heartbeatIntervalSec: { alarm_button: 30, camera: 60, gate: 60, checkin_terminal: 60, nvr: 60 } },
   schools,
 };
 
@@ -160,5 +234,6 @@ writeFileSync(out, `${text}\n`);
 const count = (f: (d: RegistryDevice) => boolean) => [...index.devices.values()].filter(f).length;
 const byType = STAGE.map((t) => `${t} ${schools.filter((s) => s.type === t).length}`).join(', ');
 console.log(`wrote ${relative(process.cwd(), out)}: ${schools.length} schools (${byType}), ${index.devices.size} devices`);
-console.log(`  alarm_button ${count((d) => d.kind === 'alarm_button')}, gate ${count((d) => d.kind === 'gate')}, checkin_terminal ${count((d) => d.kind === 'checkin_terminal')}`);
+console.log(`  alarm_button ${count((d) => d.kind === 'alarm_button')}, gate ${count((d) => d.kind === 'gate')}, checkin_terminal ${count((d) => d.kind === 'checkin_terminal')}, nvr ${count((d) => d.kind === 'nvr')}`);
+console.log(`  areas ${(['urban', 'town', 'rural'] as const).map((a) => `${a} ${schools.filter((s) => s.area === a).length}`).join(', ')}; boarders ${schools.reduce((n, s) => n + (s.boarders ?? 0), 0)}; gates ${schools.reduce((n, s) => n + (s.gates?.length ?? 0), 0)}`);
 console.log(`  camera campus ${count((d) => d.zone === 'campus')}, canteen ${count((d) => d.kind === 'camera' && d.zone !== 'campus')} (dining ${count((d) => d.zone === 'dining')}, kitchen ${count((d) => d.zone === 'kitchen')}, storage ${count((d) => d.zone === 'storage')})`);

@@ -224,7 +224,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const gateNow = (m: number) => (GATE_TIMES.some(([a, st], i) => st === 'open' && m >= a && m < GATE_TIMES[i + 1][0]) ? 'open' : 'closed');
   const checkin = (dev: SimDevice, role: 'guard' | 'parent_volunteer', person: string) => {
     if (!up(dev)) return;
-    publish(dev, 'checkin', { ts: wireTs(), role, post: dev.d.place ?? dev.d.name, person }, 1);
+    // The post the terminal stands at (contract §7: a registry post, else the check-in is refused).
+    publish(dev, 'checkin', { ts: wireTs(), role, post: dev.d.post ?? 'gatehouse', person }, 1);
     stats.checkins++;
   };
   for (const dev of all) {
@@ -233,7 +234,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       for (const [m, state] of GATE_TIMES) schedule.push({ minute: m + jitter, run: () => gateState(dev, state) });
     if (o.checkins && dev.d.kind === 'checkin_terminal') {
       // Parent volunteers (护学岗) stand at primary schools and kindergartens.
-      const volunteers = ['primary', 'kindergarten', 'nine_year'].includes(dev.s.school.type) ? randInt(1, 3) : 0;
+      const volunteers = dev.d.post !== 'gatehouse' && ['primary', 'kindergarten', 'nine_year'].includes(dev.s.school.type) ? randInt(1, 3) : 0;
       for (const m of POST_TIMES) {
         schedule.push({ minute: m + jitter, run: () => checkin(dev, 'guard', `保安${randInt(1, 6)}号`) });
         for (let v = 1; v <= volunteers; v++) schedule.push({ minute: m + jitter + rand(2, 15), run: () => checkin(dev, 'parent_volunteer', `家长志愿者${v}`) });

@@ -175,6 +175,7 @@ const FIELD: Record<string, (c: GatewayConfig) => unknown> = {
   MQTT_TOPIC_PREFIX: (c) => c.topicPrefix,
   DATA_DIR: (c) => c.dataDir,
   REGISTRY: (c) => c.registryPath,
+  POLICY: (c) => c.policyPath,
   DASHBOARD_DIR: (c) => c.dashboardDir,
   INFLUX_URL: (c) => c.influx?.url,
   INFLUX_TOKEN: (c) => c.influx?.token,
@@ -233,7 +234,7 @@ test('every declared variable reaches its config field, and nothing undeclared i
       : d.envKind === 'enum' ? [(d.anyOf as { const: string }[]).find((s) => s.const !== d.default)!.const, (d.anyOf as { const: string }[]).find((s) => s.const !== d.default)!.const]
       : d.envKind === 'url' ? [name === 'MQTT_URL' ? 'mqtts://elsewhere:8883' : 'https://elsewhere:8086', name === 'MQTT_URL' ? 'mqtts://elsewhere:8883' : 'https://elsewhere:8086']
       : d.envKind === 'hostports' ? ['h1:1,h2:2', 'h1:1,h2:2']
-      : ['DATA_DIR', 'REGISTRY', 'DASHBOARD_DIR'].includes(name) ? ['some/where', path.resolve('some/where')]
+      : ['DATA_DIR', 'REGISTRY', 'POLICY', 'DASHBOARD_DIR'].includes(name) ? ['some/where', path.resolve('some/where')]
       : name === 'MQTT_PASSWORD_FILE' ? [pwFile, 'pw-from-file']
       : name === 'MQTT_TOPIC_PREFIX' ? ['other/v2', 'other/v2']
       : ['some-value-1234', 'some-value-1234'];
@@ -269,7 +270,7 @@ test('defaults are what the README says', () => {
   for (const [name, row] of rows) {
     const actual = FIELD[name](c);
     const literal = /^`(.*)`$/.exec(row.def)?.[1];
-    if (['DATA_DIR', 'REGISTRY', 'DASHBOARD_DIR'].includes(name)) {
+    if (['DATA_DIR', 'REGISTRY', 'POLICY', 'DASHBOARD_DIR'].includes(name)) {
       // Paths: the default is relative to the working directory (data) or to the installation.
       assert.equal(actual, path.resolve(name === 'DATA_DIR' ? process.cwd() : REPO_ROOT, literal!), name);
     } else if (literal !== undefined) {
@@ -287,6 +288,10 @@ test('a set path is relative to the working directory, a default one to the inst
   assert.equal(loadConfig({}).registryPath, path.join(REPO_ROOT, 'config', 'county.json'));
   assert.equal(loadConfig({ REGISTRY: 'county.json' }).registryPath, path.resolve(process.cwd(), 'county.json'));
   assert.equal(loadConfig({ DATA_DIR: '/var/lib/gw' }).dataDir, '/var/lib/gw');
+  assert.equal(loadConfig({}).policyPath, path.join(REPO_ROOT, 'config', 'policy.json'));
+  assert.equal(loadConfig({}).policyIsDefault, true);
+  assert.equal(loadConfig({ POLICY: 'policy.json' }).policyPath, path.resolve(process.cwd(), 'policy.json'));
+  assert.equal(loadConfig({ POLICY: 'policy.json' }).policyIsDefault, false);
 });
 
 test('units: each number declares the unit its name carries, and the README shows it with the range', () => {

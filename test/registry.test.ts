@@ -43,8 +43,12 @@ test('the generated demo county loads', () => {
   for (const s of schools) {
     const count = (k: string) => s.devices.filter((d) => d.kind === k).length;
     assert.ok(count('alarm_button') >= 2 && count('alarm_button') <= 4, `${s.id} alarm buttons`);
-    assert.ok(count('gate') >= 1 && count('gate') <= 2, `${s.id} gates`);
-    assert.ok(count('checkin_terminal') >= 1 && count('checkin_terminal') <= 2, `${s.id} check-in terminals`);
+    assert.ok(count('gate') >= 1 && count('gate') <= 3, `${s.id} gate controllers`);
+    assert.equal(count('gate'), s.gates?.length, `${s.id}: one controller per gate`);
+    assert.equal(count('checkin_terminal'), count('gate') + 1, `${s.id}: a check-in terminal per gate and one in the gatehouse`);
+    assert.equal(count('nvr'), 1, `${s.id} NVR`);
+    assert.ok(s.area !== undefined && s.boarders !== undefined, `${s.id} area and boarders`);
+    if (s.type === 'kindergarten') assert.equal(s.boarders, 0);
     const campus = s.devices.filter((d) => d.zone === 'campus').length;
     assert.ok(campus >= 6 && campus <= 20, `${s.id} campus cameras ${campus}`);
     for (const d of s.devices) assert.equal(index.devices.get(d.id)?.school, s.id);
@@ -53,6 +57,19 @@ test('the generated demo county loads', () => {
   for (const t of ['kindergarten', 'primary', 'middle', 'high', 'nine_year', 'vocational', 'special']) assert.ok(types.has(t), t);
   assert.equal(schools.filter((s) => s.type === 'vocational').length, 1);
   assert.equal(schools.filter((s) => s.type === 'special').length, 1);
+  const areas = (a: string) => schools.filter((s) => s.area === a).length;
+  for (const a of ['urban', 'town', 'rural']) assert.ok(areas(a) >= 20 && areas(a) <= 34, `${a} ${areas(a)}`);
+  // Most schools cover every required place with a camera; a few (realistic failures) miss one.
+  const REQUIRED = ['gate_inside', 'gate_outside', 'gatehouse', 'canteen_kitchen'];
+  const missing = schools.filter((s) => {
+    const covered = new Set(s.devices.flatMap((d) => d.covers ?? []));
+    return REQUIRED.some((p) => !covered.has(p as never));
+  });
+  assert.deepEqual(missing.map((s) => s.id), ['S047', 'S064', 'S080']);
+  assert.equal(index.heartbeatIntervalSec('S001-NVR01'), 60);
+  assert.deepEqual([...index.posts('S001')].sort(), ['east-1', 'gatehouse', 'main-1', 'main-2', 'side-1']);
+  assert.equal(index.devices.get('S001-GATE1')?.gate, 'main');
+  assert.equal(index.devices.get('S001-CHKGH')?.post, 'gatehouse');
   assert.equal(index.heartbeatIntervalSec('S001-AB01'), 30);
   assert.equal(index.heartbeatIntervalSec('S001-CAM01'), 60);
   assert.throws(() => index.heartbeatIntervalSec('nope'));
@@ -124,4 +141,64 @@ test('indexRegistry checks an in-memory registry too', () => {
   r.schools[1].id = '_gateway';
   assert.throws(() => indexRegistry(r, 'REGISTRY'), (err: unknown) =>
     err instanceof ConfigError && err.source === 'REGISTRY' && err.where === '/schools/1/id');
+});
+
+test('gates and posts: ids unique within a school, and "gatehouse" is reserved', () => {
+  const r = fresh();
+  assert.equal(r.schools[0].gates![1].id, 'side');
+  r.schools[0].gates![1].id = 'main';
+  rejects(file(r), '/schools/0/gates/1/id', /duplicate gate id "main" in school "S001" \(already used at \/schools\/0\/gates\/0\/id\)/);
+
+  const r2 = fresh();
+  r2.schools[0].gates![2].posts.push('main-2');
+  rejects(file(r2), '/schools/0/gates/2/posts/1', /duplicate post id "main-2" in school "S001" \(already used at \/schools\/0\/gates\/0\/posts\/1\)/);
+
+  const r3 = fresh();
+  r3.schools[4].gates![0].posts[0] = 'gatehouse';
+  rejects(file(r3), '/schools/4/gates/0/posts/0', /post id "gatehouse" is reserved for the school's gatehouse/);
+
+  // The same gate and post ids in two schools are fine.
+  const r4 = fresh();
+  assert.equal(r4.schools[1].gates![0].id, r4.schools[0].gates![0].id);
+  assert.doesNotThrow(() => indexRegistry(r4, 'mem'));
+});
+
+test("a gate controller names one of its school's gates; only gate controllers do", () => {
+  const r = fresh();
+  const gi = r.schools[83].devices.findIndex((d) => d.kind === 'gate');
+  r.schools[83].devices[gi].gate = 'east';
+  rejects(file(r), `/schools/83/devices/${gi}/gate`, /gate controller "S084-GATE1" names gate "east", which school "S084" does not have \(its gates: main\)/);
+
+  const r2 = fresh();
+  r2.schools[0].devices[0].gate = 'main';
+  rejects(file(r2), '/schools/0/devices/0/gate', /only a gate controller names a gate, but "S001-AB01" is of kind alarm_button/);
+
+  const r3 = fresh();
+  delete r3.schools[83].gates;
+  rejects(file(r3), `/schools/83/devices/${gi}/gate`, /it registers no gates/);
+});
+
+test('covers only on cameras; a terminal stands at one of its school\'s posts', () => {
+  const r = fresh();
+  r.schools[0].devices[0].covers = ['gatehouse'];
+  rejects(file(r), '/schools/0/devices/0/covers', /only a camera covers places, but "S001-AB01" is of kind alarm_button/);
+
+  const r2 = fresh();
+  const ti = r2.schools[83].devices.findIndex((d) => d.kind === 'checkin_terminal');
+  r2.schools[83].devices[ti].post = 'side-1';
+  rejects(file(r2), `/schools/83/devices/${ti}/post`, /check-in terminal "S084-CHK1" stands at post "side-1", which school "S084" does not have \(its posts: main-1, gatehouse\)/);
+
+  const r3 = fresh();
+  r3.schools[0].devices[0].post = 'gatehouse';
+  rejects(file(r3), '/schools/0/devices/0/post', /only a check-in terminal stands at a post/);
+});
+
+test('posts: gate posts and the gatehouse; a school without gates has only its gatehouse', () => {
+  const r = fresh();
+  delete r.schools[5].gates;
+  r.schools[5].devices = r.schools[5].devices.filter((d) => d.gate === undefined && (d.post === undefined || d.post === 'gatehouse'));
+  const index = indexRegistry(r, 'mem');
+  assert.deepEqual([...index.posts(r.schools[5].id)], ['gatehouse']);
+  assert.deepEqual([...index.posts('S084')], ['main-1', 'gatehouse']);
+  assert.equal(index.posts('nope').size, 0);
 });

@@ -28,6 +28,25 @@ test('a broken registry stops the gateway, naming the file, the place and the fa
   assert.match(r.stderr, new RegExp(`invalid configuration: ${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} at /schools/2/devices/1/kind: `));
 });
 
+test('a broken policy stops the gateway, naming the file, the place and the fault', () => {
+  const policy = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'config/policy.json'), 'utf8'));
+  policy.windows.peaks[1].to = '16:00';
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pol-'));
+  const file = path.join(dir, 'policy.json');
+  fs.writeFileSync(file, JSON.stringify(policy));
+  const r = start({ POLICY: file });
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, new RegExp(`invalid configuration: ${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} at /windows/peaks/1/to: peak 16:40–16:00 ends at or before it starts`));
+
+  // A set POLICY that names a school the registry lacks stops it too.
+  const fresh = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'config/policy.json'), 'utf8'));
+  fresh.targets.one_key_alarm.scope = { exclude: ['S404'] };
+  fs.writeFileSync(file, JSON.stringify(fresh));
+  const r2 = start({ POLICY: file });
+  assert.equal(r2.status, 1);
+  assert.match(r2.stderr, /at \/targets\/one_key_alarm\/scope\/exclude\/0: excludes school "S404", which is not in the registry/);
+});
+
 test('a bad environment variable stops the gateway, naming the variable', () => {
   for (const [name, value, fault] of [
     ['GATEWAY_PORT', 'eighty', /GATEWAY_PORT at value: "eighty" is not a whole number/],

@@ -46,7 +46,7 @@ export function verifyToken(app: FastifyInstance, token: string | undefined): Se
   if (!current || current.tokenVersion !== (p.ver ?? 0)) {
     throw new HttpError(401, 'token_revoked', 'this login was ended (the account was changed or deleted): log in again');
   }
-  return { user: p.sub, role: current.role, expiresAtMs: typeof p.exp === 'number' ? p.exp * 1000 : Infinity };
+  return { user: p.sub, role: current.role, school: current.school, expiresAtMs: typeof p.exp === 'number' ? p.exp * 1000 : Infinity };
 }
 
 /** Verifies the request's token and that it holds at least `min`. Query tokens only where `allowQuery`. */
@@ -67,4 +67,23 @@ export function requireRole(app: FastifyInstance, min: Role, allowQuery = false)
   return async (req) => {
     authenticate(app, req, min, allowQuery);
   };
+}
+
+/**
+ * Contract §7: a user bound to a school may see and act for that school only. Throws 403
+ * `other_school` for any other; county users (no school) pass.
+ */
+export function ensureSchool(req: FastifyRequest, school: string): void {
+  const mine = req.principal?.school;
+  if (mine !== undefined && mine !== school) throw new HttpError(403, 'other_school', `you are a user of school ${mine}: you cannot see or record for school ${school}`);
+}
+
+/**
+ * Who may record for a school (inspections, guards): a user bound to that school, whatever their
+ * role, or a county user of at least `min`.
+ */
+export function ensureMayRecordFor(req: FastifyRequest, school: string, min: Role): void {
+  const p = req.principal!;
+  if (p.school !== undefined) return ensureSchool(req, school);
+  if (roleRank(p.role) < roleRank(min)) throw new HttpError(403, 'forbidden', `recording for a school needs the ${min} role, or a user of that school; you are ${p.role}`);
 }

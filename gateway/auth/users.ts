@@ -21,6 +21,8 @@ const USER_RE = /^[A-Za-z0-9_.@-]{1,64}$/;
 export interface StoredUser {
   user: string;
   role: Role;
+  /** Bound to one school (contract §7): sees and records for it only. Absent: the whole county. */
+  school?: string;
   salt: string;
   hash: string;
   N: number;
@@ -94,7 +96,7 @@ export class UserStore {
         return onError(err as Error);
       }
       const before = this.users;
-      const same = (a: StoredUser, b: StoredUser) => a.hash === b.hash && a.salt === b.salt && a.role === b.role && (a.tokenVersion ?? 0) === (b.tokenVersion ?? 0);
+      const same = (a: StoredUser, b: StoredUser) => a.hash === b.hash && a.salt === b.salt && a.role === b.role && a.school === b.school && (a.tokenVersion ?? 0) === (b.tokenVersion ?? 0);
       // An unchanged account keeps its object: a password check under way compares identities (verify).
       const next = new Map([...read].map(([name, u]) => [name, before.get(name) && same(before.get(name)!, u) ? before.get(name)! : u]));
       this.users = next;
@@ -132,7 +134,7 @@ export class UserStore {
    * The file is written before the change is made in memory: a failed write (disk full) leaves no
    * account that works until the next restart.
    */
-  async set(user: string, password: string, role: Role): Promise<void> {
+  async set(user: string, password: string, role: Role, school?: string): Promise<void> {
     if (!USER_RE.test(user)) throw new Error('user name must match [A-Za-z0-9_.@-]{1,64}');
     if (password.length < 8) throw new Error('password must be at least 8 characters');
     const salt = randomBytes(16);
@@ -141,6 +143,7 @@ export class UserStore {
     const next = new Map(this.users).set(user, {
       user,
       role,
+      ...(school ? { school } : {}),
       salt: salt.toString('base64'),
       hash: hash.toString('base64'),
       N: SCRYPT.N,
@@ -165,9 +168,9 @@ export class UserStore {
     return true;
   }
 
-  get(user: string): { user: string; role: Role; tokenVersion: number } | undefined {
+  get(user: string): { user: string; role: Role; school?: string; tokenVersion: number } | undefined {
     const u = this.users.get(user);
-    return u && { user: u.user, role: u.role, tokenVersion: u.tokenVersion ?? 0 };
+    return u && { user: u.user, role: u.role, school: u.school, tokenVersion: u.tokenVersion ?? 0 };
   }
 
   admins(): number {
@@ -176,8 +179,8 @@ export class UserStore {
     return n;
   }
 
-  list(): { user: string; role: Role; createdAt: string }[] {
-    return [...this.users.values()].map(({ user, role, createdAt }) => ({ user, role, createdAt }));
+  list(): { user: string; role: Role; school?: string; createdAt: string }[] {
+    return [...this.users.values()].map(({ user, role, school, createdAt }) => ({ user, role, ...(school ? { school } : {}), createdAt }));
   }
 
   /**

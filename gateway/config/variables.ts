@@ -105,6 +105,12 @@ export const ConfigSchema = Type.Object({
   }),
   DATA_DIR: text('./data', { contract: true, description: 'ledger, users file, token secret' }),
   REGISTRY: text('config/county.json', { contract: true, defaultInRepo: true, description: 'the school/device registry' }),
+  POLICY: text('config/policy.json', {
+    contract: true,
+    defaultInRepo: true,
+    description:
+      "the county's policy: target thresholds and scope, school calendar, open and peak windows: [docs/policy.md](docs/policy.md). Unset with another `REGISTRY`, the demo county's school overrides are ignored with a warning",
+  }),
   DASHBOARD_DIR: text('dist/dashboard', { defaultInRepo: true, description: 'the built wall screen the gateway serves (`npm run build`)' }),
   INFLUX_URL: url(['http:', 'https:'], {
     contract: true,

@@ -1,6 +1,6 @@
 /** Contract §3–4: HTTP shapes and live-feed frames. The dashboard imports these types too. */
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
-import { ErrorBody, lit } from './common.js';
+import { ErrorBody, ID_PATTERN, lit } from './common.js';
 import { ALARM_KINDS, CAMERA_ZONES, DEVICE_KINDS, type DeviceKind } from './mqtt.js';
 
 
@@ -132,6 +132,19 @@ export interface Snapshot {
   schools: SchoolStatus[];
   /** Open maintenance alarms (offline alarm buttons and cameras). */
   maintenance: MaintenanceAlarmView[];
+  /** The 6 × 100% targets (contract §7): the county's rates, and each school's status per target. */
+  targets?: { rates: TargetRateView[]; schools: Record<string, Partial<Record<string, 'met' | 'not_met' | 'unknown'>>> };
+}
+
+export interface TargetRateView {
+  id: string;
+  name: string;
+  nameEn: string;
+  rate: number | null;
+  met: number;
+  notMet: number;
+  unknown: number;
+  inScope: number;
 }
 
 /** A maintenance alarm: an alarm button or camera gone offline (domain/maintenance.ts). */
@@ -220,12 +233,14 @@ export const AUTH_ERRORS = {
 export const BAD_REQUEST = { 400: errorReply('the query, path or body does not match the schema (`bad_request`), with what is wrong') };
 export const INTERNAL = { 500: errorReply('internal error; the message never shows internals (see the gateway log)') };
 
-export const UserView = Type.Object({ user: Type.String(), role: Role, createdAt: Type.String() }, OPEN);
+/** Contract §7: a user bound to one school sees and records for that school only. */
+const UserSchool = Type.Optional(Type.String({ pattern: ID_PATTERN, description: 'the school this user is bound to (sees and records for it only); absent: the whole county' }));
+export const UserView = Type.Object({ user: Type.String(), role: Role, school: UserSchool, createdAt: Type.String() }, OPEN);
 export const UsersReply = Type.Object({ users: Type.Array(UserView) }, OPEN);
-export const UserSaved = Type.Object({ user: Type.String(), role: Role }, { ...OPEN, description: 'the account was created or replaced' });
+export const UserSaved = Type.Object({ user: Type.String(), role: Role, school: UserSchool }, { ...OPEN, description: 'the account was created or replaced' });
 export const UserName = Type.String({ pattern: '^[A-Za-z0-9_.@-]{1,64}$' });
 export const UserBody = Type.Object(
-  { user: UserName, password: Type.String({ minLength: 8, maxLength: 256 }), role: Role },
+  { user: UserName, password: Type.String({ minLength: 8, maxLength: 256 }), role: Role, school: UserSchool },
   { additionalProperties: false },
 );
 export const UserParams = Type.Object({ user: UserName }, { additionalProperties: false });

@@ -17,6 +17,8 @@ export type TargetId = (typeof TARGET_IDS)[number];
 const HHMM = Type.String({ pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$', description: 'local time of day, HH:MM' });
 const DATE = Type.String({ pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2}$', description: 'local date, YYYY-MM-DD' });
 const OPEN = { additionalProperties: false };
+/** Contract §7: gate inside and outside, 门卫室, canteen kitchen. */
+export const DEFAULT_REQUIRED_PLACES = ['gate_inside', 'gate_outside', 'gatehouse', 'canteen_kitchen'] as const;
 
 export const TimeWindow = Type.Object({ from: HHMM, to: HHMM }, OPEN);
 export const PeakWindow = Type.Object({ id: Id, name: Type.String({ minLength: 1, maxLength: 64 }), nameEn: Type.Optional(Type.String({ maxLength: 64 })), from: HHMM, to: HHMM }, OPEN);
@@ -47,9 +49,9 @@ export const Policy = Type.Object(
         /** ISO weekdays that are school days (1 = Monday … 7 = Sunday). */
         weekdays: Type.Array(Type.Integer({ minimum: 1, maximum: 7 }), { minItems: 1, maxItems: 7 }),
         /** Days off inside a term (national holidays, 放假). */
-        holidays: Type.Array(DateRange),
+        holidays: Type.Array(DateRange, { default: [] }),
         /** Weekend days that are school days (调休补课). */
-        extraSchoolDays: Type.Array(DATE),
+        extraSchoolDays: Type.Array(DATE, { default: [] }),
       },
       OPEN,
     ),
@@ -63,7 +65,7 @@ export const Policy = Type.Object(
       OPEN,
     ),
     /** A school's own windows instead of the county's (a kindergarten's later arrival). */
-    schools: Type.Record(Id, Type.Object({ open: Type.Optional(Type.Array(TimeWindow, { minItems: 1 })), peaks: Type.Optional(Type.Array(PeakWindow, { minItems: 1 })) }, OPEN)),
+    schools: Type.Record(Id, Type.Object({ open: Type.Optional(Type.Array(TimeWindow, { minItems: 1 })), peaks: Type.Optional(Type.Array(PeakWindow, { minItems: 1 })) }, OPEN), { default: {} }),
     targets: Type.Object(
       {
         closed_campus: Type.Object(
@@ -75,15 +77,15 @@ export const Policy = Type.Object(
             gatehouseSlotHours: Type.Integer({ minimum: 1, maximum: 24, default: 2 }),
             perimeterInspectionMaxAgeDays: days(120),
           },
-          OPEN,
+          { ...OPEN, default: {} },
         ),
         guard_posts: Type.Object(
           {
             scope: Type.Optional(Scope),
             minPeoplePerPost: Type.Integer({ minimum: 1, maximum: 20, default: 2 }),
-            roles: Type.Array(lit(CHECKIN_ROLES), { minItems: 1 }),
+            roles: Type.Array(lit(CHECKIN_ROLES), { minItems: 1, default: [...CHECKIN_ROLES] }),
           },
-          OPEN,
+          { ...OPEN, default: {} },
         ),
         security_guards: Type.Object(
           {
@@ -95,7 +97,7 @@ export const Policy = Type.Object(
             /** One more guard per this many boarders or part. */
             boardersPerExtra: Type.Integer({ minimum: 1, maximum: 100_000, default: 200 }),
           },
-          OPEN,
+          { ...OPEN, default: {} },
         ),
         hard_barriers: Type.Object(
           {
@@ -103,7 +105,7 @@ export const Policy = Type.Object(
             inspectionMaxAgeDays: days(120),
             photoRequired: Type.Boolean({ default: true }),
           },
-          OPEN,
+          { ...OPEN, default: {} },
         ),
         one_key_alarm: Type.Object(
           {
@@ -111,19 +113,19 @@ export const Policy = Type.Object(
             maxDownHours: Type.Integer({ minimum: 1, maximum: 24 * 30, default: 24 }),
             testPressMaxAgeDays: days(31, 366),
           },
-          OPEN,
+          { ...OPEN, default: {} },
         ),
         video_networked: Type.Object(
           {
             scope: Type.Optional(Scope),
             maxDownHours: Type.Integer({ minimum: 1, maximum: 24 * 30, default: 24 }),
             uplinkMaxAgeMin: minutes(10),
-            requiredPlaces: Type.Array(lit(CAMERA_PLACES)),
+            requiredPlaces: Type.Array(lit(CAMERA_PLACES), { default: [...DEFAULT_REQUIRED_PLACES] }),
           },
-          OPEN,
+          { ...OPEN, default: {} },
         ),
       },
-      OPEN,
+      { ...OPEN, default: {} },
     ),
   },
   OPEN,

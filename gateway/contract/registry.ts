@@ -45,6 +45,8 @@ export const RegistryDevice = Type.Object(
     covers: Type.Optional(Type.Array(lit(CAMERA_PLACES), { maxItems: 8 })),
     /** A gate controller: the id of the school's gate it opens. */
     gate: Type.Optional(Id),
+    /** A check-in terminal: the post it stands at (a gate post, or `gatehouse`); its check-ins may still name any post of the school. */
+    post: Type.Optional(Id),
   },
   { additionalProperties: false },
 );

@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import type { GatewayConfig } from '../config.js';
 import type { Bus } from '../ingest/bus.js';
 import type { Metrics } from '../metrics.js';
+import type { PolicyIndex } from '../policy.js';
 import type { RegistryIndex } from '../registry.js';
 import type { Store, TableSpec } from '../store/store.js';
 import type { Dispatcher } from './dispatcher.js';
@@ -36,6 +37,8 @@ export interface Tx {
 export interface ModuleContext {
   config: GatewayConfig;
   registry: RegistryIndex;
+  /** The county's policy (contract §7): calendar, windows, target thresholds and scope. */
+  policy: PolicyIndex;
   store: Store;
   dispatcher: Dispatcher;
   scheduler: Scheduler;

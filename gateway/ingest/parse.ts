@@ -90,6 +90,13 @@ export function parseDeviceMessage(
   }
   const ts = parseWireTime((body as { ts: unknown }).ts);
   if (!ts.ok) return fail(ts.reason);
+  if (topicType === 'checkin') {
+    // Contract §7: a check-in names one of the school's posts, so the rules can count people per post.
+    const post = (body as { post: string }).post;
+    const posts = registry.posts(schoolId);
+    if (!posts.has(post))
+      return fail(`field "post" "${post.slice(0, 64)}" is not a post of school "${schoolId}" (its posts: ${[...posts].slice(0, 20).join(', ')})`);
+  }
   return {
     ok: true,
     input: { topic: topicType, school: schoolId, device, payload: body as never, deviceTsMs: ts.ms, receivedAtMs },

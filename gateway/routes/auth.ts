@@ -85,7 +85,7 @@ export const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/api/users',
     {
       onRequest: requireRole(app, 'admin'),
-      config: { audit: { action: 'user.save', target: (req) => (req.body as { user?: string } | undefined)?.user, detail: (req) => ({ role: (req.body as { role?: string } | undefined)?.role }) } },
+      config: { audit: { action: 'user.save', target: (req) => (req.body as { user?: string } | undefined)?.user, detail: (req) => ({ role: (req.body as { role?: string } | undefined)?.role, school: (req.body as { school?: string } | undefined)?.school }) } },
       schema: {
         tags: ['users'],
         summary: "Create or replace an account (admin); the password is hashed at once. Replacing one ends its tokens and closes its live sockets",
@@ -95,18 +95,21 @@ export const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (req, reply) => {
-      const { user, role } = req.body;
+      const { user, role, school } = req.body;
+      if (school !== undefined && !app.gw.registry.schools.has(school)) throw new HttpError(400, 'bad_request', `school: no school "${school}" in the registry`);
+      // An admin manages every account: one bound to a school could still make county users.
+      if (school !== undefined && role === 'admin') throw new HttpError(400, 'bad_request', 'school: an admin is a county user and cannot be bound to a school');
       if (role !== 'admin' && users.get(user)?.role === 'admin' && users.admins() === 1) {
         throw new HttpError(409, 'last_admin', `"${user}" is the last admin: make another admin before taking the role away`);
       }
       try {
-        await users.set(user, req.body.password, role);
+        await users.set(user, req.body.password, role, school);
       } catch (err) {
         if (err instanceof Busy) return refuse(reply, 503, 'busy', 'too many password checks at once: try again in a moment', err.retryAfterSec);
         throw err;
       }
       req.log.info({ user, role, by: req.principal?.user, from: req.ip }, 'user saved');
-      return reply.code(201).send({ user, role });
+      return reply.code(201).send({ user, role, ...(school ? { school } : {}) });
     },
   );
 

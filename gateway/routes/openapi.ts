@@ -41,6 +41,7 @@ export const TAGS = [
   { name: 'devices', description: 'Device identity: MQTT secrets, one per device (admin)' },
   { name: 'maintenance', description: 'Offline alarm buttons and cameras, camera uptime' },
   { name: 'onvif', description: 'ONVIF camera discovery' },
+  { name: 'targets', description: 'The 6 × 100% campus safety targets (六个100%): rates, verdicts, reasons and evidence' },
   { name: 'audit', description: 'Who did what, when and from where: the append-only, hash-chained audit trail (admin)' },
   { name: 'docs', description: 'This description' },
 ];

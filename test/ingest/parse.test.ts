@@ -55,3 +55,24 @@ test('a device clock far off is not a refusal', () => {
   assert.ok(r.ok);
   assert.equal(r.input.deviceTsMs, NOW - 3 * 86_400_000);
 });
+
+test("a check-in must name one of its school's posts (a gate's post, or gatehouse)", () => {
+  const terminal = school.devices.find((d) => d.kind === 'checkin_terminal')!;
+  const topic = `${P}/${school.id}/${terminal.id}/checkin`;
+  const checkin = (post: string, role = 'guard') => parse(topic, JSON.stringify({ ts: NOW, role, post, person: 'LIC-0001' }));
+  for (const post of ['main-1', 'main-2', 'side-1', 'gatehouse']) {
+    const r = checkin(post);
+    assert.ok(r.ok, post);
+    assert.equal(r.input.topic, 'checkin');
+  }
+  assert.ok(checkin('main-1', 'police').ok);
+  assert.ok(checkin('main-1', 'teacher').ok);
+  assert.match(reason(checkin('正门护学岗')), /field "post" "正门护学岗" is not a post of school "S001" \(its posts: main-1, main-2, side-1, east-1, gatehouse\)/);
+  assert.match(reason(checkin('Gatehouse')), /not a post of school "S001"/);
+  // Another school's post is not this school's.
+  const small = registry.registry.schools.find((s) => s.gates?.length === 1)!;
+  const smallTerminal = small.devices.find((d) => d.kind === 'checkin_terminal')!;
+  const r = parseDeviceMessage(registry, P, `${P}/${small.id}/${smallTerminal.id}/checkin`, Buffer.from(JSON.stringify({ ts: NOW, role: 'guard', post: 'side-1' })), NOW);
+  assert.match(reason(r), new RegExp(`"side-1" is not a post of school "${small.id}" \\(its posts: main-1, gatehouse\\)`));
+  assert.match(reason(checkin('main-1', 'janitor')), /field "role" must be one of guard, parent_volunteer, police, teacher/);
+});

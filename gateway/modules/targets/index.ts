@@ -1,0 +1,418 @@
+/**
+ * The 6 × 100% targets (contract §7): every school judged on evidence, the county's six rates.
+ *
+ * Facts are projections kept as events arrive (check-ins and gate openings per school and local
+ * day, each button's last test press, each NVR's police uplink, inspections, guards on file), so a
+ * verdict never rests on raw events that retention deletes. A school is evaluated when one of its
+ * inputs changes and on the calendar: each peak window's and gatehouse slot's end, midnight, and
+ * the moment a verdict would go stale (a test press ageing out, a repair deadline), through the
+ * scheduler. A changed verdict is stored and sent as a `target` frame in the same commit.
+ */
+import type { GatewayModule, ModuleContext, Tx } from '../../core/module.js';
+import type { DomainEvent } from '../../core/events.js';
+import type { AlarmPayload, CheckinPayload, GatePayload, UplinkPayload } from '../../contract/mqtt.js';
+import { TARGET_IDS, type TargetId } from '../../contract/policy.js';
+import { Point, line } from '../../core/points.js';
+import type { DevicesModule } from '../devices/index.js';
+import type { PolicyIndex } from '../../policy.js';
+import { addCheckin, emptyDay, splitByDay } from './day-facts.js';
+import type { DayFacts, GuardOnFile, Inspection, Peak, SchoolFacts, Status, Verdict, Window } from './facts.js';
+import { RULES, TARGET_NAMES } from './rules.js';
+import { recordRoutes } from './record-routes.js';
+import { targetRoutes } from './routes.js';
+
+declare module '../../core/events.js' {
+  interface EventMap {
+    uplink: UplinkPayload;
+    /** An inspection recorded by a person (contract §7 `POST /api/inspections`). */
+    inspection: Inspection & { school: string; note?: string; by: string };
+    /** A photo stored for a school's record (who may see it). */
+    media: { sha256: string; school: string };
+    /** A school's licensed guards replaced (contract §7 `PUT /api/schools/{id}/guards`). */
+    guards: { school: string; guards: GuardOnFile[]; by: string };
+  }
+}
+
+/** A school's verdict on one target, as kept and shown. */
+export interface SchoolVerdict extends Verdict {
+  school: string;
+  target: TargetId;
+  inScope: boolean;
+  /** Since when the status is what it is. */
+  since: number;
+  evaluatedAt: number;
+}
+
+export interface TargetRate {
+  id: TargetId;
+  name: string;
+  nameEn: string;
+  /** met / inScope; null with no school in scope. */
+  rate: number | null;
+  met: number;
+  notMet: number;
+  unknown: number;
+  inScope: number;
+}
+
+export interface TargetsModule extends GatewayModule {
+  verdict(school: string, target: TargetId): SchoolVerdict | undefined;
+  rates(school?: string): TargetRate[];
+  /** Every in-scope school's verdict on a target. */
+  schools(target: TargetId, status?: Status): SchoolVerdict[];
+  /** The newest inspection of each kind a school has (perimeter, and barrier per gate). */
+  inspections(school: string): { perimeter?: Inspection; barriers: Record<string, Inspection | undefined> };
+  guards(school: string): GuardOnFile[];
+  /** The schools a stored photo belongs to (empty: no such photo). */
+  mediaSchools(sha256: string): string[];
+}
+
+const DAY_MS = 86_400_000;
+/** Per-day facts kept in memory and loaded at start: enough for the last school day after any holiday. */
+const KEEP_DAYS = 60;
+const EVIDENCE_KINDS = new Set(['alarm_button', 'camera', 'nvr']);
+
+interface DeviceFacts {
+  openSinceMs?: number;
+  openRef?: string;
+  lastTestMs?: number;
+  uplink?: { up: boolean; atMs: number; ref: string };
+}
+
+const toMinutes = (hhmm: string) => Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3, 5));
+const iso = (ms: number) => new Date(ms).toISOString();
+
+export function targetsModule(ctx: ModuleContext): TargetsModule {
+  const { registry } = ctx;
+  const policy = ctx.policy as PolicyIndex;
+  const days = new Map<string, Map<string, DayFacts>>();
+  const deviceFacts = new Map<string, DeviceFacts>();
+  const inspections = new Map<string, { perimeter?: Inspection; barriers: Record<string, Inspection | undefined> }>();
+  const guards = new Map<string, GuardOnFile[]>();
+  const verdicts = new Map<string, Map<TargetId, SchoolVerdict>>();
+  const mediaOwners = new Map<string, string[]>();
+  const devicesBySchool = new Map<string, { id: string; kind: string; covers: string[]; gate?: string }[]>();
+  for (const d of registry.devices.values()) {
+    const list = devicesBySchool.get(d.school) ?? [];
+    list.push({ id: d.id, kind: d.kind, covers: [...(d.covers ?? [])], gate: d.gate });
+    devicesBySchool.set(d.school, list);
+  }
+  const devices = () => ctx.module<DevicesModule>('devices');
+
+  const dayOf = (school: string, day: string): DayFacts => {
+    let byDay = days.get(school);
+    if (!byDay) days.set(school, (byDay = new Map()));
+    let d = byDay.get(day);
+    if (!d) byDay.set(day, (d = emptyDay(day)));
+    return d;
+  };
+  const putDay = (tx: Tx, school: string, d: DayFacts) => tx.put('target_days', { id: `${school}|${d.day}`, school, day: d.day, doc: { school, ...d } });
+  const putDevice = (tx: Tx, id: string) => tx.put('target_devices', { device: id, doc: { device: id, ...deviceFacts.get(id) } });
+  const windows = (school: string): { open: Window[]; peaks: Peak[] } => {
+    const w = policy.windowsFor(school);
+    return {
+      open: w.open.map((x) => ({ from: toMinutes(x.from), to: toMinutes(x.to) })),
+      peaks: w.peaks.map((p) => ({ id: p.id, name: p.name, nameEn: p.nameEn, from: toMinutes(p.from), to: toMinutes(p.to) })),
+    };
+  };
+
+  /** A copy of a day's facts with the gate openings still under way added up to `nowMs`. */
+  function withOngoing(school: string, d: DayFacts | undefined, day: string, nowMs: number): DayFacts {
+    const copy: DayFacts = { day, checkins: d?.checkins ?? {}, openings: { ...d?.openings } };
+    for (const dev of devicesBySchool.get(school) ?? []) {
+      const f = deviceFacts.get(dev.id);
+      if (f?.openSinceMs === undefined) continue;
+      for (const part of splitByDay(policy, f.openSinceMs, nowMs, f.openRef!))
+        if (part.day === day) copy.openings[dev.gate ?? dev.id] = [...(copy.openings[dev.gate ?? dev.id] ?? []), part.opening];
+    }
+    return copy;
+  }
+
+  function factsOf(school: string, nowMs: number): SchoolFacts {
+    const s = registry.schools.get(school)!;
+    const today = policy.localDay(nowMs);
+    const judgedDay = policy.previousSchoolDay(today);
+    const byDay = days.get(school);
+    const live = devices().records;
+    const health = (id: string) => {
+      const r = live.get(id);
+      return { id, online: r?.online ?? undefined, downSinceMs: r && r.online === false ? (r.since ?? undefined) : undefined };
+    };
+    const own = devicesBySchool.get(school) ?? [];
+    const insp = inspections.get(school);
+    return {
+      school: { id: s.id, students: s.students, boarders: s.boarders ?? 0, gates: (s.gates ?? []).map((g) => ({ id: g.id, name: g.name, posts: [...g.posts] })) },
+      windows: windows(school),
+      nowMs,
+      judged: judgedDay ? withOngoing(school, byDay?.get(judgedDay), judgedDay, nowMs) : undefined,
+      judgedUntilMs: policy.dayStartMs(today) + DAY_MS,
+      today: policy.isSchoolDay(today) ? { ...withOngoing(school, byDay?.get(today), today, nowMs), nowMinute: policy.minuteOfDay(nowMs) } : undefined,
+      perimeter: insp?.perimeter,
+      barriers: insp?.barriers ?? {},
+      guards: guards.get(school) ?? [],
+      buttons: own.filter((d) => d.kind === 'alarm_button').map((d) => ({ ...health(d.id), lastTestMs: deviceFacts.get(d.id)?.lastTestMs })),
+      cameras: own.filter((d) => d.kind === 'camera').map((d) => ({ ...health(d.id), covers: d.covers })),
+      nvrs: own.filter((d) => d.kind === 'nvr').map((d) => ({ ...health(d.id), uplink: deviceFacts.get(d.id)?.uplink })),
+    };
+  }
+
+  /** Judges one school on all six, stores what changed, and sets its next wake-up. */
+  function evaluate(school: string, tx: Tx): void {
+    const nowMs = tx.now;
+    const facts = factsOf(school, nowMs);
+    const mine = verdicts.get(school) ?? new Map<TargetId, SchoolVerdict>();
+    verdicts.set(school, mine);
+    const s = registry.schools.get(school)!;
+    let wake = facts.judgedUntilMs!;
+    for (const target of TARGET_IDS) {
+      const inScope = policy.inScope(target, s);
+      const v: Verdict = inScope
+        ? RULES[target](facts, policy.policy.targets[target] as never)
+        : { status: 'unknown', reasons: [{ zh: '本校不在此项考核范围内', en: 'not in scope for this school' }], evidence: [], staleAt: null };
+      if (v.staleAt !== null && v.staleAt > nowMs) wake = Math.min(wake, v.staleAt);
+      const before = mine.get(target);
+      const same = before && before.status === v.status && before.inScope === inScope && JSON.stringify(before.reasons) === JSON.stringify(v.reasons);
+      if (same) {
+        before.evaluatedAt = nowMs;
+        before.staleAt = v.staleAt;
+        before.evidence = v.evidence;
+        continue;
+      }
+      const next: SchoolVerdict = { ...v, school, target, inScope, since: before && before.status === v.status ? before.since : nowMs, evaluatedAt: nowMs };
+      mine.set(target, next);
+      tx.put('target_verdicts', { id: `${school}|${target}`, school, target, status: next.status, since: next.since, doc: next });
+      if (!before || before.status !== next.status || before.inScope !== inScope)
+        tx.feed('target', { school, target, status: next.status, previous: before?.status ?? null, inScope, since: iso(next.since), reasons: next.reasons }, nowMs);
+    }
+    // The calendar: the end of each peak window and gatehouse slot today, and every minute while a gate stands open.
+    if (facts.today) {
+      const start = policy.dayStartMs(facts.today.day);
+      const slot = policy.policy.targets.closed_campus.gatehouseSlotHours * 60;
+      const ends = [...facts.windows.peaks.map((p) => p.to), ...Array.from({ length: Math.floor(1440 / slot) }, (_, i) => (i + 1) * slot)];
+      for (const m of ends) if (start + m * 60_000 > nowMs) wake = Math.min(wake, start + m * 60_000);
+    }
+    if ((devicesBySchool.get(school) ?? []).some((d) => deviceFacts.get(d.id)?.openSinceMs !== undefined)) wake = Math.min(wake, nowMs + 60_000);
+    tx.after(() => ctx.scheduler.at(`targets:${school}`, wake, () => ctx.dispatcher.transact((t) => evaluate(school, t)).catch((err) => ctx.log.warn({ err, school }, 'target evaluation failed'))));
+  }
+
+  /** At local midnight: the day that ended gets its verdicts on record (the monthly report), as rows and points. */
+  function closeDay(tx: Tx): void {
+    const day = policy.localDay(tx.now - 60_000);
+    const lines: string[] = [];
+    for (const [school, mine] of verdicts)
+      for (const v of mine.values()) {
+        if (!v.inScope) continue;
+        tx.insert('target_daily', { school, day, target: v.target, status: v.status, reasons: JSON.stringify(v.reasons) });
+        const p = new Point('campus_target').tag('school', school).tag('region', registry.schools.get(school)!.region).tag('target', v.target);
+        lines.push(line(p.intField('met', v.status === 'met' ? 1 : 0).intField('not_met', v.status === 'not_met' ? 1 : 0).intField('unknown', v.status === 'unknown' ? 1 : 0).timestamp(policy.dayStartMs(day))));
+      }
+    tx.points(lines, tx.now);
+    for (const school of registry.schools.keys()) evaluate(school, tx);
+    // Facts older than any day a verdict can still judge leave memory (they stay in the ledger).
+    const oldest = policy.localDay(tx.now - KEEP_DAYS * DAY_MS);
+    for (const byDay of days.values()) for (const d of byDay.keys()) if (d < oldest) byDay.delete(d);
+  }
+  const scheduleMidnight = () => {
+    const next = policy.dayStartMs(policy.localDay(ctx.now())) + DAY_MS;
+    ctx.scheduler.at('targets:midnight', next, () =>
+      ctx.dispatcher.transact(closeDay).catch((err) => ctx.log.error({ err }, 'closing the day failed')).finally(scheduleMidnight),
+    );
+  };
+
+  function apply(e: DomainEvent, tx: Tx): void {
+    const device = e.device ? registry.devices.get(e.device) : undefined;
+    switch (e.type) {
+      case 'checkin': {
+        const c = e.data as CheckinPayload;
+        const day = policy.localDay(e.atMs);
+        if (day < policy.localDay(tx.now - KEEP_DAYS * DAY_MS)) return;
+        const d = dayOf(e.school, day);
+        if (addCheckin(d, c.post, { minute: policy.minuteOfDay(e.atMs), role: c.role, person: c.person, ref: `checkin:${e.device}:${iso(e.atMs)}` })) putDay(tx, e.school, d);
+        break;
+      }
+      case 'gate': {
+        const g = e.data as GatePayload;
+        const f = deviceFacts.get(e.device!) ?? {};
+        deviceFacts.set(e.device!, f);
+        if (g.state === 'open') {
+          if (f.openSinceMs !== undefined) return; // already open: the first opening counts
+          f.openSinceMs = e.atMs;
+          f.openRef = `gate:${e.device}:${iso(e.atMs)}`;
+        } else {
+          if (f.openSinceMs === undefined) return;
+          for (const part of splitByDay(policy, f.openSinceMs, Math.max(e.atMs, f.openSinceMs), f.openRef!)) {
+            const d = dayOf(e.school, part.day);
+            const gate = device?.gate ?? e.device!;
+            (d.openings[gate] ??= []).push(part.opening);
+            putDay(tx, e.school, d);
+          }
+          f.openSinceMs = undefined;
+          f.openRef = undefined;
+        }
+        putDevice(tx, e.device!);
+        break;
+      }
+      case 'alarm': {
+        if (!(e.data as AlarmPayload).test) return;
+        const f = deviceFacts.get(e.device!) ?? {};
+        deviceFacts.set(e.device!, f);
+        if ((f.lastTestMs ?? 0) >= e.atMs) return;
+        f.lastTestMs = e.atMs;
+        putDevice(tx, e.device!);
+        break;
+      }
+      case 'uplink': {
+        const u = e.data as UplinkPayload;
+        if (u.target !== 'police') return; // the county platform is not what the target asks
+        const f = deviceFacts.get(e.device!) ?? {};
+        deviceFacts.set(e.device!, f);
+        if (f.uplink && f.uplink.atMs > e.atMs) return;
+        f.uplink = { up: u.up, atMs: e.atMs, ref: `uplink:${e.device}:${iso(e.atMs)}` };
+        putDevice(tx, e.device!);
+        break;
+      }
+      case 'device_transition':
+        if (!device || !EVIDENCE_KINDS.has(device.kind)) return;
+        break;
+      case 'inspection': {
+        const i = e.data as DomainEvent<'inspection'>['data'];
+        const mine = inspections.get(i.school) ?? { barriers: {} };
+        inspections.set(i.school, mine);
+        const { school: _s, by: _b, note: _n, ...kept } = i;
+        if (i.item === 'perimeter' && (!mine.perimeter || mine.perimeter.atMs <= i.atMs)) mine.perimeter = kept;
+        if (i.item === 'barrier' && i.gate && (!mine.barriers[i.gate] || mine.barriers[i.gate]!.atMs <= i.atMs)) mine.barriers[i.gate] = kept;
+        tx.put('inspections', { id: i.id, school: i.school, item: i.item, gate: i.gate ?? null, result: i.result, at: i.atMs, by: i.by, doc: i });
+        break;
+      }
+      case 'media': {
+        const m = e.data as { sha256: string; school: string };
+        const owners = mediaOwners.get(m.sha256) ?? [];
+        if (owners.includes(m.school)) return;
+        mediaOwners.set(m.sha256, [...owners, m.school]);
+        tx.put('media', { sha256: m.sha256, doc: { sha256: m.sha256, schools: mediaOwners.get(m.sha256) } });
+        return;
+      }
+      case 'guards': {
+        const g = e.data as DomainEvent<'guards'>['data'];
+        guards.set(g.school, g.guards);
+        tx.put('school_guards', { school: g.school, doc: { school: g.school, guards: g.guards, by: g.by, at: tx.now } });
+        break;
+      }
+      default:
+        return;
+    }
+    evaluate(e.school, tx);
+  }
+
+  return {
+    name: 'targets',
+    dependsOn: ['devices'],
+    consumes: ['checkin', 'gate', 'alarm', 'uplink', 'device_transition', 'inspection', 'guards', 'media'],
+    frames: ['target'],
+    tables: [
+      { name: 'target_days', key: 'id', columns: { id: 'text', school: 'text', day: 'text' }, doc: true, indexes: [{ columns: ['day'] }] },
+      { name: 'target_devices', key: 'device', columns: { device: 'text' }, doc: true },
+      { name: 'target_verdicts', key: 'id', columns: { id: 'text', school: 'text', target: 'text', status: 'text', since: 'integer' }, doc: true },
+      { name: 'target_daily', columns: { school: 'text', day: 'text', target: 'text', status: 'text', reasons: 'text' }, indexes: [{ columns: ['day', 'school'] }] },
+      { name: 'inspections', key: 'id', columns: { id: 'text', school: 'text', item: 'text', gate: 'text', result: 'text', at: 'integer', by: 'text' }, doc: true, indexes: [{ columns: ['school', 'at'] }] },
+      { name: 'school_guards', key: 'school', columns: { school: 'text' }, doc: true },
+      { name: 'media', key: 'sha256', columns: { sha256: 'text' }, doc: true },
+    ],
+
+    async load() {
+      days.clear();
+      deviceFacts.clear();
+      inspections.clear();
+      guards.clear();
+      verdicts.clear();
+      mediaOwners.clear();
+      for (const r of await ctx.store.find<{ sha256: string; schools: string[] }>('media', {})) mediaOwners.set(r.sha256, r.schools);
+      const oldest = policy.localDay(ctx.now() - KEEP_DAYS * DAY_MS);
+      for (const r of await ctx.store.find<DayFacts & { school: string }>('target_days', { where: [['day', '>=', oldest]] }))
+      {
+        const d = dayOf(r.school, r.day);
+        d.checkins = r.checkins;
+        d.openings = r.openings;
+      }
+      for (const r of await ctx.store.find<DeviceFacts & { device: string }>('target_devices', {})) {
+        const { device, ...f } = r;
+        deviceFacts.set(device, f);
+      }
+      for (const r of await ctx.store.find<Inspection & { school: string }>('inspections', { orderBy: [['at', 'asc']] })) {
+        const mine = inspections.get(r.school) ?? { barriers: {} };
+        inspections.set(r.school, mine);
+        const kept: Inspection = { id: r.id, item: r.item, gate: r.gate ?? undefined, result: r.result, atMs: r.atMs, photo: r.photo };
+        if (r.item === 'perimeter') mine.perimeter = kept;
+        if (r.item === 'barrier' && r.gate) mine.barriers[r.gate] = kept;
+      }
+      for (const r of await ctx.store.find<{ school: string; guards: GuardOnFile[] }>('school_guards', {})) guards.set(r.school, r.guards);
+      for (const r of await ctx.store.find<SchoolVerdict>('target_verdicts', {})) {
+        const mine = verdicts.get(r.school) ?? new Map();
+        verdicts.set(r.school, mine);
+        mine.set(r.target, r);
+      }
+    },
+
+    async start() {
+      // Everything judged afresh at start: time has passed while the gateway was away.
+      await ctx.dispatcher.transact((tx) => {
+        for (const school of registry.schools.keys()) evaluate(school, tx);
+      });
+      scheduleMidnight();
+    },
+
+    stop() {
+      ctx.scheduler.cancel('targets:midnight');
+      for (const school of registry.schools.keys()) ctx.scheduler.cancel(`targets:${school}`);
+    },
+
+    apply,
+
+    verdict: (school, target) => verdicts.get(school)?.get(target),
+
+    rates(school) {
+      return TARGET_IDS.map((id) => {
+        const r: TargetRate = { id, name: TARGET_NAMES[id].zh, nameEn: TARGET_NAMES[id].en, rate: null, met: 0, notMet: 0, unknown: 0, inScope: 0 };
+        for (const [s, mine] of verdicts) {
+          if (school && s !== school) continue;
+          const v = mine.get(id);
+          if (!v?.inScope) continue;
+          r.inScope++;
+          if (v.status === 'met') r.met++;
+          else if (v.status === 'not_met') r.notMet++;
+          else r.unknown++;
+        }
+        r.rate = r.inScope > 0 ? r.met / r.inScope : null;
+        return r;
+      });
+    },
+
+    schools(target, status) {
+      const out: SchoolVerdict[] = [];
+      for (const mine of verdicts.values()) {
+        const v = mine.get(target);
+        if (v?.inScope && (!status || v.status === status)) out.push(v);
+      }
+      return out.sort((a, b) => a.school.localeCompare(b.school));
+    },
+
+    inspections: (school) => inspections.get(school) ?? { barriers: {} },
+    guards: (school) => guards.get(school) ?? [],
+    mediaSchools: (sha256) => mediaOwners.get(sha256) ?? [],
+
+    snapshot() {
+      const schools: Record<string, Record<string, Status>> = {};
+      for (const [school, mine] of verdicts) {
+        const row: Record<string, Status> = {};
+        for (const v of mine.values()) if (v.inScope) row[v.target] = v.status;
+        schools[school] = row;
+      }
+      return { targets: { rates: this.rates(), schools } };
+    },
+
+    async routes(app) {
+      await app.register(targetRoutes);
+      await app.register(recordRoutes);
+    },
+  };
+}

@@ -1,0 +1,161 @@
+/**
+ * What no device can say (contract §7): inspections with photos, a school's licensed guards, and
+ * the photos themselves. Recorded by county maintenance staff (guards: admins) or by users of
+ * that school, each checked whole before anything is stored.
+ */
+import { randomUUID } from 'node:crypto';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import { ensureMayRecordFor, ensureSchool, requireRole } from '../../auth/guard.js';
+import { AUTH_ERRORS, BAD_REQUEST, BEARER, INTERNAL, described, errorReply } from '../../contract/api.js';
+import { Id, lit } from '../../contract/common.js';
+import { HttpError } from '../../errors.js';
+import { MediaRefused, MediaStore, decodePhoto } from '../../store/media.js';
+import type { GuardOnFile } from './facts.js';
+import type { TargetsModule } from './index.js';
+
+export const INSPECTION_ITEMS = ['perimeter', 'barrier', 'gatehouse', 'visitor_register', 'fire_safety', 'other'] as const;
+const DATE = '^[0-9]{4}-[0-9]{2}-[0-9]{2}$';
+const OPEN = { additionalProperties: true };
+
+const InspectionBody = Type.Object(
+  {
+    school: Id,
+    item: lit(INSPECTION_ITEMS),
+    gate: Type.Optional(Id),
+    result: lit(['pass', 'fail'] as const),
+    note: Type.Optional(Type.String({ maxLength: 2000 })),
+    photo: Type.Optional(Type.String({ minLength: 1, description: 'base64 JPEG or PNG, at most 4 MiB (a `data:image/…;base64,` prefix is accepted)' })),
+  },
+  { additionalProperties: false },
+);
+const Guard = Type.Object(
+  {
+    person: Type.String({ minLength: 1, maxLength: 128, description: 'the id the guard checks in with (their licence id, contract §7)' }),
+    name: Type.String({ minLength: 1, maxLength: 64 }),
+    licence: Type.String({ minLength: 1, maxLength: 64, description: '保安员证 number' }),
+    licenceExpires: Type.String({ pattern: DATE, description: 'last valid day, YYYY-MM-DD' }),
+  },
+  { additionalProperties: false },
+);
+
+export const recordRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const { registry, dispatcher, config } = app.gw;
+  const targets = app.gw.module<TargetsModule>('targets');
+  const media = new MediaStore(config.dataDir);
+  const viewer = requireRole(app, 'viewer');
+  const knownSchool = (id: string) => {
+    if (!registry.schools.has(id)) throw new HttpError(400, 'bad_request', `school: no school "${id}" in the registry`);
+  };
+
+  app.post(
+    '/api/inspections',
+    {
+      onRequest: viewer,
+      // A 4 MiB photo is about 5.6 MB of base64.
+      bodyLimit: 6 * 1024 * 1024,
+      config: { audit: { action: 'inspection.record', target: (req) => (req.body as { school?: string } | undefined)?.school, detail: (req) => { const b = req.body as { item?: string; gate?: string; result?: string } | undefined; return { item: b?.item, gate: b?.gate, result: b?.result }; } } },
+      schema: {
+        tags: ['targets'],
+        summary: 'Records an inspection (perimeter, barrier of a gate, …) with an optional photo (maintenance+, or a user of that school)',
+        security: BEARER,
+        body: InspectionBody,
+        response: {
+          201: described(Type.Object({ id: Type.String(), photo: Type.Optional(Type.String({ description: 'sha256 of the photo: GET /api/media/{sha256}' })) }, OPEN), 'recorded'),
+          ...BAD_REQUEST,
+          ...AUTH_ERRORS,
+          413: errorReply('the photo is over 4 MiB (`photo_too_large`), or the body over 6 MB'),
+          ...INTERNAL,
+        },
+      },
+    },
+    async (req, reply) => {
+      const b = req.body;
+      knownSchool(b.school);
+      ensureMayRecordFor(req, b.school, 'maintenance');
+      const gates = registry.schools.get(b.school)!.gates ?? [];
+      if (b.item === 'barrier' && b.gate === undefined) throw new HttpError(400, 'bad_request', 'gate: a barrier inspection names the gate it checked');
+      if (b.gate !== undefined && !gates.some((g) => g.id === b.gate))
+        throw new HttpError(400, 'bad_request', `gate: school ${b.school} has no gate "${b.gate}" (it has ${gates.map((g) => g.id).join(', ') || 'none'})`);
+      let photo: string | undefined;
+      if (b.photo !== undefined) {
+        try {
+          photo = media.put(decodePhoto(b.photo)).sha256;
+        } catch (err) {
+          if (!(err instanceof MediaRefused)) throw err;
+          throw new HttpError(err.code === 'photo_too_large' ? 413 : 400, err.code, `photo: ${err.message}`);
+        }
+        // The photo's school, so a school's users cannot read another school's photos.
+        await dispatcher.execute({ type: 'media', school: b.school, atMs: Date.now(), receivedAtMs: Date.now(), data: { sha256: photo, school: b.school } });
+      }
+      const id = `insp-${randomUUID()}`;
+      const now = Date.now();
+      await dispatcher.execute({
+        type: 'inspection',
+        school: b.school,
+        atMs: now,
+        receivedAtMs: now,
+        data: { id, school: b.school, item: b.item, gate: b.gate, result: b.result, atMs: now, photo, note: b.note, by: req.principal!.user },
+      });
+      return reply.code(201).send({ id, ...(photo ? { photo } : {}) });
+    },
+  );
+
+  app.get(
+    '/api/media/:sha256',
+    {
+      onRequest: viewer,
+      schema: {
+        tags: ['targets'],
+        summary: 'A stored photo by its sha256 (viewer+; a school user: their school’s only)',
+        security: BEARER,
+        params: Type.Object({ sha256: Type.String({ pattern: '^[0-9a-f]{64}$' }) }, { additionalProperties: false }),
+        response: { 200: { description: 'the JPEG or PNG', content: { 'image/jpeg': { schema: { type: 'string', format: 'binary' } }, 'image/png': { schema: { type: 'string', format: 'binary' } } } }, ...BAD_REQUEST, ...AUTH_ERRORS, 404: errorReply('no such photo'), ...INTERNAL },
+      },
+    },
+    async (req, reply) => {
+      const owners = targets.mediaSchools(req.params.sha256);
+      const found = owners.length === 0 ? undefined : media.get(req.params.sha256);
+      if (!found) throw new HttpError(404, 'not_found', 'no such photo');
+      const mine = req.principal!.school;
+      if (mine !== undefined && !owners.includes(mine)) ensureSchool(req, owners[0]);
+      // Content-addressed: the bytes behind a name never change.
+      return reply.header('content-type', found.type).header('cache-control', 'private, max-age=31536000, immutable').send(found.bytes);
+    },
+  );
+
+  app.put(
+    '/api/schools/:id/guards',
+    {
+      onRequest: viewer,
+      config: { audit: { action: 'guards.replace', target: (req) => (req.params as { id?: string }).id, detail: (req) => ({ guards: Array.isArray(req.body) ? req.body.length : undefined }) } },
+      schema: {
+        tags: ['targets'],
+        summary: "Replaces a school's licensed guards (admin, or a user of that school)",
+        security: BEARER,
+        params: Type.Object({ id: Id }, { additionalProperties: false }),
+        body: Type.Array(Guard, { maxItems: 200 }),
+        response: { 200: described(Type.Object({ school: Type.String(), guards: Type.Array(Guard) }, OPEN), 'the guards now on file'), ...BAD_REQUEST, ...AUTH_ERRORS, 404: errorReply('no such school'), ...INTERNAL },
+      },
+    },
+    async (req) => {
+      const school = req.params.id;
+      if (!registry.schools.has(school)) throw new HttpError(404, 'not_found', `no school "${school}" in the registry`);
+      ensureMayRecordFor(req, school, 'admin');
+      const guards = req.body as GuardOnFile[];
+      const today = new Date(Date.now() + 8 * 3_600_000).toISOString().slice(0, 10);
+      const seen = new Map<string, number>();
+      guards.forEach((g, i) => {
+        for (const key of [`person ${g.person}`, `licence ${g.licence}`]) {
+          if (seen.has(key)) throw new HttpError(400, 'bad_request', `/${i}: ${key} is listed twice (also at /${seen.get(key)})`);
+          seen.set(key, i);
+        }
+        if (Number.isNaN(Date.parse(`${g.licenceExpires}T00:00:00Z`))) throw new HttpError(400, 'bad_request', `/${i}/licenceExpires: "${g.licenceExpires}" is not a date`);
+        if (g.licenceExpires < today) throw new HttpError(400, 'bad_request', `/${i}/licenceExpires: ${g.name}'s licence expired on ${g.licenceExpires}; record only guards with a valid licence`);
+      });
+      const now = Date.now();
+      await dispatcher.execute({ type: 'guards', school, atMs: now, receivedAtMs: now, data: { school, guards, by: req.principal!.user } });
+      return { school, guards: targets.guards(school) };
+    },
+  );
+};
