@@ -104,7 +104,7 @@ export class TargetsView {
         attrs: { type: 'button', 'aria-label': rateAria(r), 'aria-haspopup': 'dialog' },
       },
       h('span', { class: 't-name' }, tk('tshort', r.id)),
-      h('span', { class: 't-rate', testid: 'target-percent' }, ratePercent(r)),
+      h('span', { class: `t-rate${ratePercent(r).length > 4 ? ' long' : ''}`, testid: 'target-percent' }, ratePercent(r)),
       h('span', { class: 't-counts' }, count('met', r.met), count('not_met', r.notMet), count('unknown', r.unknown)),
     );
     btn.addEventListener('click', () => this.ctx.open(r.id, btn));
