@@ -16,7 +16,9 @@ import { Point, line } from '../../core/points.js';
 import type { DevicesModule } from '../devices/index.js';
 import { addCheckin, emptyDay, splitByDay } from './day-facts.js';
 import type { DayFacts, GuardOnFile, Inspection, Peak, SchoolFacts, Status, Verdict, Window } from './facts.js';
+import type { DailyRow } from './report.js';
 import { RULES, TARGET_NAMES } from './rules.js';
+import type { Condition } from '../../store/store.js';
 import { recordRoutes } from './record-routes.js';
 import { targetRoutes } from './routes.js';
 
@@ -64,6 +66,8 @@ export interface TargetsModule extends GatewayModule {
   guards(school: string): GuardOnFile[];
   /** The schools a stored photo belongs to (empty: no such photo). */
   mediaSchools(sha256: string): string[];
+  /** Each school's verdicts as they stood at the end of each day in [fromDay, toDay] (local dates). */
+  daily(fromDay: string, toDay: string, school?: string): Promise<DailyRow[]>;
 }
 
 const DAY_MS = 86_400_000;
@@ -398,14 +402,22 @@ export function targetsModule(ctx: ModuleContext): TargetsModule {
     guards: (school) => guards.get(school) ?? [],
     mediaSchools: (sha256) => mediaOwners.get(sha256) ?? [],
 
-    snapshot() {
+    async daily(fromDay, toDay, school) {
+      const where: Condition[] = [['day', '>=', fromDay], ['day', '<=', toDay]];
+      if (school) where.push(['school', '=', school]);
+      const rows = await ctx.store.find<{ school: string; day: string; target: TargetId; status: Status; reasons: string }>('target_daily', { where, orderBy: [['day', 'asc'], ['school', 'asc']] });
+      return rows.map((r) => ({ ...r, reasons: JSON.parse(r.reasons) as DailyRow['reasons'] }));
+    },
+
+    snapshot(only) {
       const schools: Record<string, Record<string, Status>> = {};
       for (const [school, mine] of verdicts) {
+        if (only && school !== only) continue;
         const row: Record<string, Status> = {};
         for (const v of mine.values()) if (v.inScope) row[v.target] = v.status;
         schools[school] = row;
       }
-      return { targets: { rates: this.rates(), schools } };
+      return { targets: { rates: this.rates(only), schools } };
     },
 
     async routes(app) {
