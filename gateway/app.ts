@@ -154,7 +154,7 @@ export async function buildGateway(config: GatewayConfig, log: Logger): Promise<
   hub = new LiveHub({
     store,
     // Each module's part of the snapshot (contract §4: alarms, devices, schools, maintenance, …).
-    snapshot: () => Object.assign({}, ...modules.map((m) => m.snapshot?.() ?? {})) as Snapshot,
+    snapshot: (school) => Object.assign({}, ...modules.map((m) => m.snapshot?.(school) ?? {})) as Snapshot,
     log: log.child({ module: 'live' }),
     metrics,
     resumeGraceMs: config.wsResumeGraceMs,

@@ -12,6 +12,7 @@ import { exportModule } from './export/index.js';
 import { auditModule } from './audit/index.js';
 import { identityModule } from './identity/index.js';
 import { overviewModule } from './overview/index.js';
+import { targetsModule } from './targets/index.js';
 
 export const MODULES: Readonly<Record<string, ModuleFactory>> = {
   alarms: alarmsModule,
@@ -23,4 +24,5 @@ export const MODULES: Readonly<Record<string, ModuleFactory>> = {
   battery: batteryModule,
   identity: identityModule,
   audit: auditModule,
+  targets: targetsModule,
 };

@@ -174,7 +174,7 @@ export function devicesModule(ctx: ModuleContext): DevicesModule {
   return {
     name: 'devices',
     dependsOn: ['alarms'], // an alarm press is also a sign of life, applied after the alarm itself
-    consumes: ['alarm', 'heartbeat', 'availability', 'camera', 'ai', 'gate', 'checkin'],
+    consumes: ['alarm', 'heartbeat', 'availability', 'camera', 'ai', 'gate', 'checkin', 'uplink'],
     frames: ['device', 'camera', 'maintenance'],
     tables: DEVICE_TABLES,
     get records() {
@@ -223,13 +223,14 @@ export function devicesModule(ctx: ModuleContext): DevicesModule {
       sign(id, signOf(e), e.receivedAtMs, tx);
     },
 
-    snapshot() {
+    snapshot(school) {
       const devices: Record<string, { online: boolean; status: string; lastSeen: string | null; since: string | null }> = {};
-      for (const id of registry.devices.keys()) {
+      for (const [id, d] of registry.devices) {
+        if (school && d.school !== school) continue;
         const s = liveness.records.get(id);
         devices[id] = { online: s?.online === true, status: statusOf(s), lastSeen: s?.lastSeen ? iso(s.lastSeen) : null, since: s?.since ? iso(s.since) : null };
       }
-      return { devices, maintenance: [...maintenance.values()] };
+      return { devices, maintenance: [...maintenance.values()].filter((m) => !school || m.school === school) };
     },
 
     collect() {

@@ -14,10 +14,11 @@ import type { AlarmPayload, CheckinPayload, GatePayload, UplinkPayload } from '.
 import { TARGET_IDS, type TargetId } from '../../contract/policy.js';
 import { Point, line } from '../../core/points.js';
 import type { DevicesModule } from '../devices/index.js';
-import type { PolicyIndex } from '../../policy.js';
 import { addCheckin, emptyDay, splitByDay } from './day-facts.js';
 import type { DayFacts, GuardOnFile, Inspection, Peak, SchoolFacts, Status, Verdict, Window } from './facts.js';
+import type { DailyRow } from './report.js';
 import { RULES, TARGET_NAMES } from './rules.js';
+import type { Condition } from '../../store/store.js';
 import { recordRoutes } from './record-routes.js';
 import { targetRoutes } from './routes.js';
 
@@ -65,6 +66,8 @@ export interface TargetsModule extends GatewayModule {
   guards(school: string): GuardOnFile[];
   /** The schools a stored photo belongs to (empty: no such photo). */
   mediaSchools(sha256: string): string[];
+  /** Each school's verdicts as they stood at the end of each day in [fromDay, toDay] (local dates). */
+  daily(fromDay: string, toDay: string, school?: string): Promise<DailyRow[]>;
 }
 
 const DAY_MS = 86_400_000;
@@ -79,12 +82,11 @@ interface DeviceFacts {
   uplink?: { up: boolean; atMs: number; ref: string };
 }
 
-const toMinutes = (hhmm: string) => Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3, 5));
 const iso = (ms: number) => new Date(ms).toISOString();
 
 export function targetsModule(ctx: ModuleContext): TargetsModule {
   const { registry } = ctx;
-  const policy = ctx.policy as PolicyIndex;
+  const { policy } = ctx;
   const days = new Map<string, Map<string, DayFacts>>();
   const deviceFacts = new Map<string, DeviceFacts>();
   const inspections = new Map<string, { perimeter?: Inspection; barriers: Record<string, Inspection | undefined> }>();
@@ -111,8 +113,8 @@ export function targetsModule(ctx: ModuleContext): TargetsModule {
   const windows = (school: string): { open: Window[]; peaks: Peak[] } => {
     const w = policy.windowsFor(school);
     return {
-      open: w.open.map((x) => ({ from: toMinutes(x.from), to: toMinutes(x.to) })),
-      peaks: w.peaks.map((p) => ({ id: p.id, name: p.name, nameEn: p.nameEn, from: toMinutes(p.from), to: toMinutes(p.to) })),
+      open: w.open.map((x) => ({ from: x.fromMin, to: x.toMin })),
+      peaks: w.peaks.map((p) => ({ id: p.id, name: p.name, nameEn: p.nameEn, from: p.fromMin, to: p.toMin })),
     };
   };
 
@@ -167,7 +169,7 @@ export function targetsModule(ctx: ModuleContext): TargetsModule {
     for (const target of TARGET_IDS) {
       const inScope = policy.inScope(target, s);
       const v: Verdict = inScope
-        ? RULES[target](facts, policy.policy.targets[target] as never)
+        ? RULES[target](facts, policy.target(target) as never)
         : { status: 'unknown', reasons: [{ zh: '本校不在此项考核范围内', en: 'not in scope for this school' }], evidence: [], staleAt: null };
       if (v.staleAt !== null && v.staleAt > nowMs) wake = Math.min(wake, v.staleAt);
       const before = mine.get(target);
@@ -187,7 +189,7 @@ export function targetsModule(ctx: ModuleContext): TargetsModule {
     // The calendar: the end of each peak window and gatehouse slot today, and every minute while a gate stands open.
     if (facts.today) {
       const start = policy.dayStartMs(facts.today.day);
-      const slot = policy.policy.targets.closed_campus.gatehouseSlotHours * 60;
+      const slot = policy.target('closed_campus').gatehouseSlotHours * 60;
       const ends = [...facts.windows.peaks.map((p) => p.to), ...Array.from({ length: Math.floor(1440 / slot) }, (_, i) => (i + 1) * slot)];
       for (const m of ends) if (start + m * 60_000 > nowMs) wake = Math.min(wake, start + m * 60_000);
     }
@@ -400,14 +402,22 @@ export function targetsModule(ctx: ModuleContext): TargetsModule {
     guards: (school) => guards.get(school) ?? [],
     mediaSchools: (sha256) => mediaOwners.get(sha256) ?? [],
 
-    snapshot() {
+    async daily(fromDay, toDay, school) {
+      const where: Condition[] = [['day', '>=', fromDay], ['day', '<=', toDay]];
+      if (school) where.push(['school', '=', school]);
+      const rows = await ctx.store.find<{ school: string; day: string; target: TargetId; status: Status; reasons: string }>('target_daily', { where, orderBy: [['day', 'asc'], ['school', 'asc']] });
+      return rows.map((r) => ({ ...r, reasons: JSON.parse(r.reasons) as DailyRow['reasons'] }));
+    },
+
+    snapshot(only) {
       const schools: Record<string, Record<string, Status>> = {};
       for (const [school, mine] of verdicts) {
+        if (only && school !== only) continue;
         const row: Record<string, Status> = {};
         for (const v of mine.values()) if (v.inScope) row[v.target] = v.status;
         schools[school] = row;
       }
-      return { targets: { rates: this.rates(), schools } };
+      return { targets: { rates: this.rates(only), schools } };
     },
 
     async routes(app) {

@@ -143,7 +143,7 @@ export const recordRoutes: FastifyPluginAsyncTypebox = async (app) => {
       if (!registry.schools.has(school)) throw new HttpError(404, 'not_found', `no school "${school}" in the registry`);
       ensureMayRecordFor(req, school, 'admin');
       const guards = req.body as GuardOnFile[];
-      const today = new Date(Date.now() + 8 * 3_600_000).toISOString().slice(0, 10);
+      const today = app.gw.policy.localDay(Date.now());
       const seen = new Map<string, number>();
       guards.forEach((g, i) => {
         for (const key of [`person ${g.person}`, `licence ${g.licence}`]) {

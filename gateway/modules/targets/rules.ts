@@ -172,22 +172,24 @@ export function securityGuards(f: SchoolFacts, t: Thresholds['security_guards'])
   }
   const onFile = new Map(f.guards.map((g) => [g.person, g]));
   const counted = new Set<string>();
+  const notOnFile = new Set<string>();
+  const lapsed = new Map<string, string>();
   for (const c of Object.values(j.checkins).flat()) {
     if (c.role !== 'guard' || !c.person || counted.has(c.person)) continue;
     const g = onFile.get(c.person);
-    if (!g) {
-      out.fail(`${j.day} 签到保安 ${c.person} 未登记`, `${j.day}: guard ${c.person} checked in but is not on file`);
-      out.cite(c.ref);
-    } else if (g.licenceExpires < j.day) {
-      out.fail(`${j.day} 保安 ${g.name} 的保安员证已于 ${g.licenceExpires} 过期`, `${j.day}: guard ${g.name}'s licence expired on ${g.licenceExpires}`);
-      out.cite(c.ref);
-    } else {
+    if (!g) notOnFile.add(c.person);
+    else if (g.licenceExpires < j.day) lapsed.set(g.name, g.licenceExpires);
+    else {
       counted.add(c.person);
       out.cite(c.ref);
     }
   }
-  if (counted.size < need)
+  // Only licensed guards count; the others are named only when the school falls short.
+  if (counted.size < need) {
     out.fail(`${j.day} 在岗持证保安 ${counted.size} 人，应配 ${need} 人（学生 ${f.school.students}、住校生 ${f.school.boarders}）`, `${j.day}: ${counted.size} licensed guards on duty, ${need} required (${f.school.students} students, ${f.school.boarders} boarders)`);
+    for (const [name, expired] of lapsed) out.fail(`保安 ${name} 的保安员证已于 ${expired} 过期，不计入`, `guard ${name}'s licence expired on ${expired}: not counted`);
+    if (notOnFile.size > 0) out.fail(`${notOnFile.size} 人以保安身份签到但未登记（${[...notOnFile].slice(0, 3).join('、')}），不计入`, `${notOnFile.size} people checked in as guards but are not on file (${[...notOnFile].slice(0, 3).join(', ')}): not counted`);
+  }
   // A licence that lapses while the verdict stands.
   for (const g of f.guards) if (counted.has(g.person)) out.staleAt(Date.parse(`${g.licenceExpires}T00:00:00Z`) + DAY_MS);
   return out.verdict();
@@ -212,10 +214,18 @@ export function hardBarriers(f: SchoolFacts, t: Thresholds['hard_barriers']): Ve
   return out.verdict();
 }
 
+/** Devices never heard from, as one reason (a new school's 40 cameras are one fact, not 40). */
+function neverSeen(out: Findings, devices: readonly { id: string; online?: boolean }[], what: { zh: string; unit: string; en: string }): void {
+  const ids = devices.filter((d) => d.online === undefined).map((d) => d.id);
+  if (ids.length === 0) return;
+  const list = ids.length <= 3 ? ids.join('、') : `${ids.slice(0, 3).join('、')} 等`;
+  const listEn = ids.length <= 3 ? ids.join(', ') : `${ids.slice(0, 3).join(', ')}, …`;
+  out.unknown(`${ids.length} ${what.unit}${what.zh}从未上线（${list}）`, `${ids.length} ${what.en}${ids.length > 1 ? 's' : ''} never heard from (${listEn})`);
+}
+
 /** A device down for longer than allowed fails; one down for less says when it will. */
 function downTooLong(out: Findings, d: { id: string; online?: boolean; downSinceMs?: number }, nowMs: number, maxDownHours: number, what: { zh: string; en: string }): void {
-  if (d.online === undefined) return out.unknown(`${what.zh} ${d.id} 从未上线`, `${what.en} ${d.id} has never been heard from`);
-  if (d.online || d.downSinceMs === undefined) return;
+  if (d.online === undefined || d.online || d.downSinceMs === undefined) return;
   out.cite(`device:${d.id}`);
   const deadline = d.downSinceMs + maxDownHours * HOUR_MS;
   const hours = Math.floor((nowMs - d.downSinceMs) / HOUR_MS);
@@ -226,12 +236,12 @@ function downTooLong(out: Findings, d: { id: string; online?: boolean; downSince
 export function oneKeyAlarm(f: SchoolFacts, t: Thresholds['one_key_alarm']): Verdict {
   const out = new Findings();
   if (f.buttons.length === 0) out.fail('未登记一键报警装置', 'no one-key alarm button in the registry');
+  neverSeen(out, f.buttons, { zh: '一键报警', unit: '个', en: 'alarm button' });
+  const untested = f.buttons.filter((b) => b.lastTestMs === undefined).map((b) => b.id);
+  if (untested.length > 0) out.unknown(`${untested.length} 个一键报警无测试记录（${untested.slice(0, 3).join('、')}${untested.length > 3 ? ' 等' : ''}）`, `${untested.length} alarm button(s) with no test press on record (${untested.slice(0, 3).join(', ')}${untested.length > 3 ? ', …' : ''})`);
   for (const b of f.buttons) {
     downTooLong(out, b, f.nowMs, t.maxDownHours, { zh: '一键报警', en: 'alarm button' });
-    if (b.lastTestMs === undefined) {
-      out.unknown(`一键报警 ${b.id} 无测试记录`, `alarm button ${b.id}: no test press on record`);
-      continue;
-    }
+    if (b.lastTestMs === undefined) continue;
     const age = ageDays(f.nowMs, b.lastTestMs);
     if (f.nowMs - b.lastTestMs > t.testPressMaxAgeDays * DAY_MS)
       out.fail(`一键报警 ${b.id} 上次测试在 ${age} 天前（须每 ${t.testPressMaxAgeDays} 天内）`, `alarm button ${b.id}: last test press ${age} days ago (due every ${t.testPressMaxAgeDays} days)`);
@@ -243,6 +253,7 @@ export function oneKeyAlarm(f: SchoolFacts, t: Thresholds['one_key_alarm']): Ver
 export function videoNetworked(f: SchoolFacts, t: Thresholds['video_networked']): Verdict {
   const out = new Findings();
   if (f.cameras.length === 0) out.fail('未登记摄像机', 'no cameras in the registry');
+  neverSeen(out, f.cameras, { zh: '摄像机', unit: '台', en: 'camera' });
   for (const c of f.cameras) downTooLong(out, c, f.nowMs, t.maxDownHours, { zh: '摄像机', en: 'camera' });
   const covered = new Set(f.cameras.flatMap((c) => c.covers));
   for (const place of t.requiredPlaces)
