@@ -46,7 +46,7 @@ export interface TargetsSlice {
   changedAt: string | null;
 }
 
-/** What the snapshot carries under `targets` (the gateway adds it with the targets module). */
+/** What the snapshot carries under `targets` (the targets module), checked field by field: a feed is input. */
 interface TargetsSnapshot {
   rates?: TargetRate[];
   schools?: Record<string, Partial<Record<string, TargetStatus>>>;
@@ -102,7 +102,7 @@ function cleanSchools(raw: unknown): TargetsSlice['schools'] {
 
 /** A snapshot without `targets` (a gateway without the module) keeps what we had. */
 export function loadTargets(prev: TargetsSlice, snapshot: Partial<Snapshot>): TargetsSlice {
-  const t = (snapshot as { targets?: TargetsSnapshot }).targets;
+  const t = snapshot.targets as TargetsSnapshot | undefined;
   if (!t || typeof t !== 'object') return prev;
   const named = Array.isArray(t.rates) ? t.rates.filter((r) => r && typeof r.id === 'string') : [];
   // Without per-school statuses the gateway's own figures are all we have; with them, count (the same figures, and the base frames build on).

@@ -131,7 +131,8 @@ type Mode =
   | { kind: 'target'; target: string; list: Load<{ notMet: TargetVerdict[]; unknown: TargetVerdict[] }> }
   | { kind: 'school'; school: string; from: string | null; verdicts: Load<TargetVerdict[]> };
 
-/** In the list, a school shows this many evidence items; its own page shows all. */
+/** In the list, a school shows this many reasons and evidence items; its own page shows all. */
+const LIST_REASONS = 4;
 const LIST_EVIDENCE = 6;
 const errText = (err: unknown) => t('drill.error', { msg: err instanceof Error ? err.message : String(err) });
 
@@ -366,7 +367,7 @@ export class TargetDrillView {
         ),
         h('span', { class: 'drill-since', testid: 'drill-since' }, t('drill.since', { t: sinceLabel(v.since, Date.now()) })),
       ),
-      this.reasons(v),
+      this.reasons(v, LIST_REASONS),
       this.evidence(v.evidence, LIST_EVIDENCE),
     );
   }
@@ -402,20 +403,24 @@ export class TargetDrillView {
         h('span', { testid: 'verdict-since' }, t('drill.since', { t: sinceLabel(v.since, now) })),
         v.staleAt && h('span', { class: 'stale-at' }, t('drill.staleAt', { t: sinceLabel(v.staleAt, now) })),
       ),
-      this.reasons(v),
+      this.reasons(v, Infinity),
       this.evidence(v.evidence, Infinity),
     );
   }
 
   /** Each reason in the screen's language, the other one beside it. */
-  private reasons(v: TargetVerdict): HTMLElement | null {
+  private reasons(v: TargetVerdict, max: number): HTMLElement | null {
     if (!v.reasons.length) return null;
     const en = lang() === 'en';
-    return h(
+    const shown = v.reasons.slice(0, max);
+    const list = h(
       'ul',
       { class: 'reasons', testid: 'drill-reasons', attrs: { 'aria-label': t('drill.reasons') } },
-      ...v.reasons.map((r) => h('li', { class: 'reason-line', testid: 'drill-reason' }, h('span', { class: 'r-main' }, en ? r.en : r.zh), h('span', { class: 'alt' }, en ? r.zh : r.en))),
+      ...shown.map((r) => h('li', { class: 'reason-line', testid: 'drill-reason' }, h('span', { class: 'r-main' }, en ? r.en : r.zh), h('span', { class: 'alt' }, en ? r.zh : r.en))),
     );
+    // The rest is one click away, on the school's own page.
+    if (v.reasons.length > shown.length) list.append(h('li', { class: 'reason-more' }, t('drill.more', { n: v.reasons.length - shown.length })));
+    return list;
   }
 
   private evidence(ids: readonly string[], max: number): HTMLElement {

@@ -241,6 +241,25 @@ describe('wall screen: the six targets', { timeout: 240_000 }, () => {
     assert.ok(await page.getByTestId('targets-drill-overlay').isHidden());
   });
 
+  it('speaks English when switched, with the Chinese beside it in the drill-down', async () => {
+    await page.getByTestId('lang-toggle').click();
+    const panel = page.getByTestId('targets-panel');
+    await panel.locator('.pane-title', { hasText: '6 × 100%' }).waitFor({ timeout: 5000 });
+    assert.deepEqual(await page.locator('.targets-legend .status-word').allTextContents(), ['met', 'not met', 'unknown']);
+    assert.match((await cell(page, 'one_key_alarm').getAttribute('aria-label')) ?? '', /^One-key alarm: .* met; \d+ met, \d+ not met, \d+ unknown/);
+    await cell(page, 'one_key_alarm').click();
+    await page.getByTestId('drill-school').first().waitFor({ timeout: 10_000 });
+    assert.match((await page.locator('#drill-title').textContent()) ?? '', /^One-key alarm\s*一键报警$/);
+    const reason = page.getByTestId('drill-reason').first();
+    const [main, beside] = [(await reason.locator('.r-main').textContent()) ?? '', (await reason.locator('.alt').textContent()) ?? ''];
+    assert.ok(/alarm button/.test(main) && !/[\u4e00-\u9fff]/.test(main) && /一键报警/.test(beside), `English first, Chinese beside: ${main} | ${beside}`);
+    await page.screenshot({ path: path.join(RESULTS, 'targets-drill-en-1920x1080.png') });
+    await page.keyboard.press('Escape');
+    await page.getByTestId('targets-drill').waitFor({ state: 'detached', timeout: 5000 });
+    await page.getByTestId('lang-toggle').click();
+    await panel.locator('.pane-title', { hasText: '六个100%' }).waitFor({ timeout: 5000 });
+  });
+
   it('reads at 3840×2160: the same layout, twice the size', async () => {
     const small = await cell(page, 'one_key_alarm').getByTestId('target-percent').boundingBox();
     await page.setViewportSize({ width: 3840, height: 2160 });
