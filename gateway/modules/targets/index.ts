@@ -303,7 +303,31 @@ export function targetsModule(ctx: ModuleContext): TargetsModule {
       default:
         return;
     }
-    evaluate(e.school, tx);
+    tx.after(() => touch(e.school));
+  }
+
+  /**
+   * Schools whose facts changed are judged once per round, in one job after the commit that
+   * changed them: a burst (a county's cameras coming back after a power cut) is one evaluation per
+   * school, not one per event, and never slows the commit that carries an alarm.
+   */
+  const dirty = new Set<string>();
+  let round: Promise<void> | undefined;
+  function touch(school: string): void {
+    dirty.add(school);
+    if (round) return;
+    round = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() =>
+        ctx.dispatcher.transact((tx) => {
+          for (const s of dirty) evaluate(s, tx);
+          dirty.clear();
+        }),
+      )
+      .catch((err) => ctx.log.warn({ err }, 'target evaluation failed'))
+      .finally(() => {
+        round = undefined;
+        if (dirty.size > 0) touch([...dirty][0]);
+      });
   }
 
   return {
