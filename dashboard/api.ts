@@ -1,5 +1,6 @@
 /** REST client (contract §3) and the session token, kept in sessionStorage. */
 import type { Alarm, AlarmAction, Device, Role, SchoolStatus } from '../gateway/contract/api.js';
+import type { TargetRate, TargetStatus } from './state/targets.js';
 import type { UptimeReport, UptimeWindow } from './uptime.js';
 
 export interface Session {
@@ -46,6 +47,22 @@ export class ApiError extends Error {
     super(message);
     this.name = 'ApiError';
   }
+}
+
+/** One school's verdict on one target (GET /api/targets/{id}/schools, GET /api/schools/{id}/targets). */
+export interface TargetVerdict {
+  school: string;
+  schoolName: string;
+  target: string;
+  name: string;
+  nameEn: string;
+  status: TargetStatus;
+  inScope: boolean;
+  since: string;
+  evaluatedAt: string;
+  staleAt: string | null;
+  reasons: { zh: string; en: string }[];
+  evidence: string[];
 }
 
 export const canAct = (role: Role | undefined): boolean => role === 'operator' || role === 'admin';
@@ -139,6 +156,26 @@ export class Api {
   /** Camera uptime per camera, school and zone (maintenance, operator, admin; 403 for viewers). */
   uptime(window: UptimeWindow = '24h'): Promise<UptimeReport> {
     return this.request('GET', `/api/cameras/uptime?window=${encodeURIComponent(window)}`);
+  }
+
+  /** The six targets' county rates (contract §7). */
+  targets(): Promise<{ evaluatedAt: string; targets: TargetRate[] }> {
+    return this.request('GET', '/api/targets');
+  }
+
+  /** Each in-scope school's verdict on one target, optionally of one status only. */
+  targetSchools(target: string, status?: TargetStatus): Promise<{ target: string; schools: TargetVerdict[] }> {
+    return this.request('GET', `/api/targets/${encodeURIComponent(target)}/schools${status ? `?status=${encodeURIComponent(status)}` : ''}`);
+  }
+
+  /** One school's six verdicts. */
+  schoolTargets(school: string): Promise<{ school: string; targets: TargetVerdict[] }> {
+    return this.request('GET', `/api/schools/${encodeURIComponent(school)}/targets`);
+  }
+
+  /** A stored photo (GET /api/media/{sha256}, bearer token) as a Blob, for an object URL. */
+  async media(sha: string): Promise<Blob> {
+    return (await this.download(`/api/media/${encodeURIComponent(sha)}`, sha)).blob;
   }
 
   /**

@@ -13,6 +13,7 @@ import { lang, loadLang, setLang, stateLabel, t } from './i18n.js';
 import { LiveConnection, type LiveStatus } from './live.js';
 import { Siren } from './sound.js';
 import { applyLocalAlarm, downDevices, initialState, realAlarms, reduce, summary, testAlarms, withSchools, type WallState } from './state/index.js';
+import { targetChangeOf, type TargetRate } from './state/targets.js';
 import { UptimePoller, canSeeUptime, uptimePollMs, type UptimeResult } from './uptime.js';
 import { AlarmListView } from './views/alarms.js';
 import { h } from './views/dom.js';
@@ -23,6 +24,7 @@ import { MaintenanceView, type UptimeView } from './views/maintenance.js';
 import { NoteDialog } from './views/note-dialog.js';
 import { PopupView } from './views/popup.js';
 import { SchoolsView } from './views/schools.js';
+import { TargetDrillView, TargetsView } from './views/targets.js';
 import { TickerView } from './views/ticker.js';
 
 interface WallViews {
@@ -36,6 +38,8 @@ interface WallViews {
   testsSection: HTMLElement;
   schools: SchoolsView;
   maintenance: MaintenanceView;
+  targets: TargetsView;
+  drill: TargetDrillView;
   ticker: TickerView;
   popup: PopupView;
   note: NoteDialog;
@@ -63,6 +67,8 @@ class App {
   /** GET /api/cameras/uptime, for the maintenance panel (maintenance, operator, admin). */
   private uptimePoller: UptimePoller | null = null;
   private uptime: UptimeView = { state: 'off' };
+  /** The rates the open drill-down was last drawn with. */
+  private drillRates: TargetRate[] | null = null;
 
   constructor(private readonly root: HTMLElement) {
     this.api.onUnauthorized(() => this.toLogin(t('login.expired')));
@@ -144,6 +150,14 @@ class App {
         nameEn: (id) => this.deviceNamesEn.get(id),
         exportCsv: () => this.exportUptimeCsv(),
       }),
+      targets: new TargetsView({ open: (id, from) => this.views?.drill.openTarget(id, from) }),
+      drill: new TargetDrillView({
+        targetSchools: (id, status) => this.api.targetSchools(id, status),
+        schoolTargets: (id) => this.api.schoolTargets(id),
+        media: (sha) => this.api.media(sha),
+        schools: () => this.state.schools,
+        rate: (id) => this.state.targets.rates.find((r) => r.id === id),
+      }),
       ticker: new TickerView((id) => this.deviceNames.get(id) ?? id),
       popup: new PopupView({
         canAct: listCtx.canAct,
@@ -171,10 +185,12 @@ class App {
         { class: 'screen', testid: 'wall' },
         views.header.el,
         views.header.banner,
-        // Right column: the county overview on top, the quiet maintenance panel below it.
-        h('main', { class: 'body' }, alarmsPane, h('div', { class: 'side' }, views.schools.el, views.maintenance.el)),
+        // Right column: the six targets' rates on top, the county overview, the quiet maintenance panel below.
+        h('main', { class: 'body' }, alarmsPane, h('div', { class: 'side' }, views.targets.el, views.schools.el, views.maintenance.el)),
         views.ticker.el,
       ),
+      // Under the alarm pop-up: a new alarm comes over an open drill-down.
+      views.drill.el,
       views.popup.el,
       views.note.el,
     );
@@ -229,6 +245,8 @@ class App {
     this.uptime = { state: 'off' };
     if (this.clock) clearInterval(this.clock);
     this.clock = null;
+    this.views?.drill.close();
+    this.drillRates = null;
     this.siren.set('off');
     delete document.body.dataset.siren;
     document.body.classList.remove('has-escalated');
@@ -289,7 +307,11 @@ class App {
   }
 
   private onFrame(frame: FeedFrame): void {
+    const before = this.state;
     this.state = reduce(this.state, frame);
+    // A school's verdict changed: an open drill-down showing that target or school refreshes.
+    const change = frame.type === 'target' && this.state !== before ? targetChangeOf(frame) : null;
+    if (change) this.views?.drill.onChange(change);
     // A camera went down or came back: the worst-cameras list may have changed (refresh soon, throttled).
     if (frame.type === 'maintenance' && (frame.data as { deviceKind?: string } | null)?.deviceKind === 'camera') this.uptimePoller?.poke();
     if (this.state.resync) {
@@ -364,6 +386,9 @@ class App {
     v.schools.update(s.schools, s.schoolOrder, summary(s), this.county);
     v.maintenance.update({ down: downDevices(s), schools: s.schools, schoolOrder: s.schoolOrder, county: this.county, uptime: this.uptime }, force);
     v.ticker.update(s.activity, s.schools, lang(), force);
+    v.targets.update(s.targets, force);
+    if (v.drill.isOpen && (force || this.drillRates !== s.targets.rates)) v.drill.redraw();
+    this.drillRates = s.targets.rates;
 
     // Pop-up: the unacknowledged real alarm waiting longest (escalated first), unless dismissed.
     for (const id of this.dismissed) if (!s.alarms[id] || s.alarms[id].state !== 'raised') this.dismissed.delete(id);

@@ -154,7 +154,7 @@ export async function buildGateway(config: GatewayConfig, log: Logger): Promise<
   hub = new LiveHub({
     store,
     // Each module's part of the snapshot (contract §4: alarms, devices, schools, maintenance, …).
-    snapshot: () => Object.assign({}, ...modules.map((m) => m.snapshot?.() ?? {})) as Snapshot,
+    snapshot: (school) => Object.assign({}, ...modules.map((m) => m.snapshot?.(school) ?? {})) as Snapshot,
     log: log.child({ module: 'live' }),
     metrics,
     resumeGraceMs: config.wsResumeGraceMs,
@@ -257,7 +257,7 @@ export async function buildGateway(config: GatewayConfig, log: Logger): Promise<
 
 /**
  * Headers on every answer (the wall screen's too): the screen loads nothing but the gateway's
- * own files (its bundle, its font, a data: favicon) and talks only to the gateway (HTTP and the
+ * own files (its bundle, its font, a data: favicon; blob: images are photos it fetched itself) and talks only to the gateway (HTTP and the
  * /live WebSocket of the same host), so the CSP allows exactly that. No
  * `upgrade-insecure-requests` and no HSTS: the gateway is often reached over plain HTTP on a LAN.
  */
@@ -269,7 +269,8 @@ const securityHeaders = {
       'default-src': ["'self'"],
       'script-src': ["'self'"],
       'style-src': ["'self'"],
-      'img-src': ["'self'", 'data:'],
+      // blob:: inspection photos (contract §7), fetched with the bearer token and shown through an object URL made by the page itself.
+      'img-src': ["'self'", 'data:', 'blob:'],
       'font-src': ["'self'"],
       // 'self' covers ws:/wss: of the same host in CSP 3 browsers; older ones need it spelled out.
       'connect-src': ["'self'", (req: { headers: { host?: string } }) => sameHostSockets(req.headers.host)],

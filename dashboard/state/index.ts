@@ -14,6 +14,7 @@ import { deviceChangeOf, devicesSlice, flips } from './devices.js';
 import { maintenanceSlice } from './maintenance.js';
 import { schoolOrderSlice, schoolsFrom, schoolsSlice, withAlarmCounts, withDeviceFlip } from './schools.js';
 import { combineSlices, type SliceState } from './slice.js';
+import { targetsSlice } from './targets.js';
 
 export { ACTIVITY_MAX, type Activity, type ActivityKind } from './activity.js';
 export { realAlarms, testAlarms } from './alarms.js';
@@ -28,6 +29,7 @@ export const SLICES = {
   schools: schoolsSlice,
   schoolOrder: schoolOrderSlice,
   activity: activitySlice,
+  targets: targetsSlice,
 };
 
 const slices = combineSlices(SLICES);

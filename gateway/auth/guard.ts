@@ -87,3 +87,14 @@ export function ensureMayRecordFor(req: FastifyRequest, school: string, min: Rol
   if (p.school !== undefined) return ensureSchool(req, school);
   if (roleRank(p.role) < roleRank(min)) throw new HttpError(403, 'forbidden', `recording for a school needs the ${min} role, or a user of that school; you are ${p.role}`);
 }
+
+/**
+ * The school a listing is limited to: the one asked for, and for a school's own user always
+ * theirs (asking for another is 403 `other_school`).
+ */
+export function scopedSchool(req: FastifyRequest, asked: string | undefined): string | undefined {
+  const mine = req.principal?.school;
+  if (mine === undefined) return asked;
+  if (asked !== undefined) ensureSchool(req, asked);
+  return mine;
+}

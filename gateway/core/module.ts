@@ -65,8 +65,8 @@ export interface GatewayModule {
   apply?(e: DomainEvent, tx: Tx): void;
   /** The event is a redelivery of one already stored (same device, type and sourceId). */
   duplicate?(e: DomainEvent, tx: Tx): void;
-  /** This module's part of the live snapshot (contract §4). */
-  snapshot?(): Record<string, unknown>;
+  /** This module's part of the live snapshot (contract §4); for a school's own users, that school's part only (contract §7). */
+  snapshot?(school?: string): Record<string, unknown>;
   /** HTTP routes: a Fastify plugin (registered with this module's name as its plugin name). */
   routes?: FastifyPluginAsync;
   /** This module's part of GET /health; `degraded: true` turns the status to degraded. */

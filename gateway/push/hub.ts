@@ -21,7 +21,8 @@ import type { Metrics } from '../metrics.js';
 
 export interface HubOptions {
   store: Store;
-  snapshot: () => Snapshot;
+  /** The snapshot for everyone, or for one school's own users (contract §7: they see their school only). */
+  snapshot: (school?: string) => Snapshot;
   log: Logger;
   metrics: Metrics;
   resumeGraceMs: number;
@@ -39,6 +40,8 @@ export interface HubOptions {
 export interface LiveSession {
   user: string;
   expiresAtMs: number;
+  /** A school's own user: only frames of that school (and county-wide ones without a school) reach it. */
+  school?: string;
 }
 
 /** Close code for "you fell behind; reconnect and take a fresh snapshot" (4000–4999: private use, RFC 6455 §7.4.2). */
@@ -57,9 +60,17 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 /** Sockets connecting at once share one snapshot this young (same feed seq): 300 screens, one encoding. */
 const SNAPSHOT_REUSE_MS = 1000;
 
+/** A frame serialized once for every screen, with the school it concerns (if any). */
+type Encoded = [seq: number, data: Buffer, school: string | undefined];
+const encode = (f: FeedFrame): Encoded => {
+  const school = (f.data as { school?: unknown } | null)?.school;
+  return [f.seq, Buffer.from(JSON.stringify(f)), typeof school === 'string' ? school : undefined];
+};
+
 interface Client {
   ws: WebSocket;
   user: string;
+  school?: string;
   expiresAtMs: number;
   live: boolean;
   lastSeq: number;
@@ -76,7 +87,8 @@ export class LiveHub {
   private readonly perUser = new Map<string, Set<Client>>();
   private readonly maxPerUser: number;
   private readonly maxClients: number;
-  private lastSnapshot?: { seq: number; at: number; data: Buffer };
+  /** By school ('' for the county): screens connecting at once share one encoding. */
+  private readonly lastSnapshot = new Map<string, { seq: number; at: number; data: Buffer }>();
   private readonly maxReplay: number;
   private readonly pinger: NodeJS.Timeout;
   /** A poke while frames are being read: read again once that read is done. */
@@ -112,7 +124,7 @@ export class LiveHub {
       ws.close(CLOSE_TOO_MANY, refused.reason === 'user' ? 'too many sockets for this user' : 'too many live sockets');
       return;
     }
-    const client: Client = { ws, user: session.user, expiresAtMs: session.expiresAtMs, live: false, lastSeq: 0, alive: true };
+    const client: Client = { ws, user: session.user, school: session.school, expiresAtMs: session.expiresAtMs, live: false, lastSeq: 0, alive: true };
     this.clients.add(client);
     let mine = this.perUser.get(client.user);
     if (!mine) this.perUser.set(client.user, (mine = new Set()));
@@ -184,7 +196,7 @@ export class LiveHub {
       if (frames === null || frames.length > this.maxReplay) return this.startSnapshot(client);
       client.live = true;
       client.lastSeq = since;
-      this.sendFrames(client, frames.map((f) => [f.seq, Buffer.from(JSON.stringify(f))]));
+      this.sendFrames(client, frames.map(encode));
       this.poke(); // whatever was committed while the replay was read
     })().catch((err) => this.o.log.warn({ err }, 'could not replay the feed to a resuming client'));
   }
@@ -195,9 +207,11 @@ export class LiveHub {
     const seq = this.o.store.lastFeedSeq();
     client.lastSeq = seq;
     const now = Date.now();
-    let snap = this.lastSnapshot;
+    const key = client.school ?? '';
+    let snap = this.lastSnapshot.get(key);
     if (!snap || snap.seq !== seq || now - snap.at > SNAPSHOT_REUSE_MS) {
-      snap = this.lastSnapshot = { seq, at: now, data: Buffer.from(JSON.stringify({ seq, type: 'snapshot', data: this.o.snapshot() })) };
+      snap = { seq, at: now, data: Buffer.from(JSON.stringify({ seq, type: 'snapshot', data: this.o.snapshot(client.school) })) };
+      this.lastSnapshot.set(key, snap);
     }
     this.send(client, snap.data);
   }
@@ -230,14 +244,17 @@ export class LiveHub {
     }
     if (frames.length === 0) return;
     // Serialize each frame once, whatever the number of screens.
-    const encoded: [number, Buffer][] = frames.map((f: FeedFrame) => [f.seq, Buffer.from(JSON.stringify(f))]);
+    const encoded = frames.map(encode);
     for (const c of this.clients) if (c.live) this.sendFrames(c, encoded);
   }
 
-  private sendFrames(client: Client, encoded: [number, Buffer][]): void {
-    for (const [seq, data] of encoded) {
+  private sendFrames(client: Client, encoded: Encoded[]): void {
+    for (const [seq, data, school] of encoded) {
       if (seq <= client.lastSeq) continue;
-      if (!this.send(client, data)) return;
+      // Another school's frame is skipped, not sent: its seq still counts as seen, so a resume works.
+      if (client.school === undefined || school === undefined || school === client.school) {
+        if (!this.send(client, data)) return;
+      }
       client.lastSeq = seq;
     }
   }

@@ -312,3 +312,65 @@ test('a past day not on record is put on record from its facts once its late eve
   await waitFor(`target_daily rows of ${E}`, async () => (await rowsOf(E)).length > 0, { timeoutMs: 30_000 });
   assert.equal((await rowsOf(D)).length, count);
 });
+
+test("a school's own user sees that school only: listings, single records, reports and the live feed", async () => {
+  const pw = randomBytes(12).toString('base64url');
+  await g.call('POST', '/api/users', { token: g.tokens.admin, body: { user: 's002-operator', password: pw, role: 'operator', school: 'S002' } });
+  const token = (await g.call('POST', '/api/login', { body: { user: 's002-operator', password: pw } })).body.token;
+  const get = (url: string) => g.call('GET', url, { token });
+
+  const schools = await get('/api/schools');
+  assert.deepEqual(schools.body.schools.map((s: { id: string }) => s.id), ['S002']);
+  const devices = await get('/api/devices');
+  assert.ok(devices.body.devices.length > 0 && devices.body.devices.every((d: { school: string }) => d.school === 'S002'));
+  assert.equal((await get('/api/devices?school=S001')).status, 403);
+  assert.equal((await get('/api/alarms?school=S001')).status, 403);
+  const s001Alarm = (await g.call('GET', '/api/alarms?school=S001', { token: g.tokens.viewer })).body.alarms[0];
+  assert.ok(s001Alarm, 'S001 has alarms (its test presses)');
+  assert.equal((await get(`/api/alarms/${s001Alarm.id}`)).status, 403);
+  assert.equal((await g.call('POST', `/api/alarms/${s001Alarm.id}/ack`, { token, body: {} })).status, 403, 'nor act on them');
+  assert.deepEqual((await get('/api/alarms?state=all')).body.alarms.filter((a: { school: string }) => a.school !== 'S002'), []);
+  assert.equal((await get(`/api/schools/${SCHOOL}/targets`)).status, 403);
+  assert.deepEqual((await get('/api/targets/hard_barriers/schools')).body.schools.map((s: { school: string }) => s.school), ['S002']);
+  assert.equal((await get('/api/targets')).body.targets[0].inScope, 1, 'the rates are of their school');
+  assert.equal((await get('/api/onvif/discover')).status, 403);
+
+  const url = `http://127.0.0.1:${(g.app.server.address() as import('node:net').AddressInfo).port}`;
+  const mine = await openLive(url, token);
+  try {
+    const snap = await mine.next((f) => f.type === 'snapshot');
+    assert.deepEqual(snap.data.schools.map((s: { id: string }) => s.id), ['S002']);
+    assert.ok(Object.keys(snap.data.devices).every((id) => registry.devices.get(id)?.school === 'S002'));
+    assert.deepEqual(Object.keys(snap.data.targets.schools), ['S002']);
+    assert.ok(snap.data.alarms.every((a: { school: string }) => a.school === 'S002'));
+    // An S001 change reaches the county screen and not theirs; an S002 change reaches both.
+    const nvr = devicesOf('nvr')[0];
+    await publish(nvr.id, 'uplink', { ts: Date.now() + 2, target: 'police', up: true });
+    await live.next((f) => f.type === 'target' && f.data.school === SCHOOL && f.data.target === 'video_networked' && f.data.status === 'met', 10_000);
+    const other = registry.schools.get('S002')!;
+    const button = [...registry.devices.values()].find((d) => d.school === other.id && d.kind === 'alarm_button')!;
+    await fleet.publishAsync(`campus/v1/S002/${button.id}/heartbeat`, JSON.stringify({ ts: Date.now() }), { qos: 1 });
+    await fleet.publishAsync(`campus/v1/S002/${button.id}/alarm`, JSON.stringify({ id: `own-${randomBytes(3).toString('hex')}`, ts: Date.now(), kind: 'panic' }), { qos: 1 });
+    await mine.next((f) => f.type === 'alarm' && f.data.school === 'S002', 10_000);
+    assert.deepEqual(mine.frames.filter((f) => f.data?.school !== undefined && f.data.school !== 'S002').map((f) => `${f.type}:${f.data.school}`), [], 'no frame of another school');
+  } finally {
+    await mine.close();
+  }
+});
+
+test("the month's report: JSON, CSV and printable HTML with a CSP of its own; a bad month is refused", async () => {
+  const month = today.slice(0, 7);
+  const json = await g.call('GET', `/api/reports/targets?month=${month}`, { token: g.tokens.viewer });
+  assert.equal(json.status, 200, json.text);
+  assert.equal(json.body.month, month);
+  assert.deepEqual(json.body.targets.map((t: { id: string }) => t.id), ['closed_campus', 'guard_posts', 'security_guards', 'hard_barriers', 'one_key_alarm', 'video_networked']);
+  const html = await g.call('GET', `/api/reports/targets?month=${month}&format=html`, { token: g.tokens.viewer });
+  assert.equal(html.status, 200);
+  assert.match(String(html.headers['content-type']), /^text\/html/);
+  assert.match(String(html.headers['content-security-policy']), /^default-src 'none'; style-src 'unsafe-inline'/);
+  assert.match(html.text, /校园安全“六个100%”达标情况月报/);
+  const csv = await g.call('GET', `/api/reports/targets?month=${month}&format=csv`, { token: g.tokens.viewer });
+  assert.match(String(csv.headers['content-disposition']), new RegExp(`targets-${month}\\.csv`));
+  assert.equal((await g.call('GET', '/api/reports/targets?month=2026-13', { token: g.tokens.viewer })).status, 400);
+  assert.equal((await g.call('GET', `/api/reports/targets?month=${month}`)).status, 401);
+});

@@ -214,8 +214,8 @@ export function alarmsModule(ctx: ModuleContext): AlarmsModule {
       });
     },
 
-    snapshot() {
-      return { alarms: [...open.values()].sort((a, b) => b.raisedAt.localeCompare(a.raisedAt)) };
+    snapshot(school) {
+      return { alarms: [...open.values()].filter((a) => !school || a.school === school).sort((a, b) => b.raisedAt.localeCompare(a.raisedAt)) };
     },
 
     get,

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { ALARM_ACTIONS, AUTH_ERRORS, ActionBody, Alarm, AlarmsReply, BAD_REQUEST, BEARER, INTERNAL, IllegalTransitionReply, described, errorReply, type AlarmAction } from '../../contract/api.js';
-import { requireRole } from '../../auth/guard.js';
+import { ensureSchool, requireRole, scopedSchool } from '../../auth/guard.js';
 import { HttpError, queryTime } from '../../errors.js';
 import { AlarmNotFound, IllegalTransition, type AlarmsModule } from './index.js';
 
@@ -48,12 +48,13 @@ export const alarmRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get('/api/alarms', { onRequest: viewer, schema: listSchema }, async (req) => {
     const q = req.query;
-    return { alarms: await alarms.list({ open: (q.state ?? 'open') === 'open', school: q.school, sinceMs: queryTime('since', q.since), limit: q.limit ?? 100 }) };
+    return { alarms: await alarms.list({ open: (q.state ?? 'open') === 'open', school: scopedSchool(req, q.school), sinceMs: queryTime('since', q.since), limit: q.limit ?? 100 }) };
   });
 
   app.get('/api/alarms/:alarmId', { onRequest: viewer, schema: oneSchema }, async (req) => {
     const alarm = await alarms.get(req.params.alarmId);
     if (!alarm) throw new HttpError(404, 'not_found', `no alarm with id "${req.params.alarmId}"`);
+    ensureSchool(req, alarm.school);
     return alarm;
   });
 
@@ -70,6 +71,8 @@ export const alarmRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
       async (req) => {
         try {
+          const current = await alarms.get(req.params.alarmId);
+          if (current) ensureSchool(req, current.school);
           const alarm = await alarms.act(req.params.alarmId, action as AlarmAction, req.principal!.user, req.body?.note);
           req.log.info({ alarm: alarm.id, action, by: req.principal!.user }, 'alarm action');
           return alarm;

@@ -11,7 +11,7 @@
  */
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { requireRole } from '../../auth/guard.js';
+import { requireRole, scopedSchool } from '../../auth/guard.js';
 import { AUTH_ERRORS, BEARER, INTERNAL, described } from '../../contract/api.js';
 import { iso } from '../../contract/common.js';
 import type { HeartbeatPayload } from '../../contract/mqtt.js';
@@ -57,7 +57,10 @@ export function batteryModule(ctx: ModuleContext): BatteryModule {
           },
         },
       },
-      async () => ({ lowPercent: LOW_PERCENT, recoveredPercent: RECOVERED_PERCENT, devices: [...low.values()].sort((a, b) => a.battery - b.battery) }),
+      async (req) => {
+        const only = scopedSchool(req, undefined);
+        return { lowPercent: LOW_PERCENT, recoveredPercent: RECOVERED_PERCENT, devices: [...low.values()].filter((b) => !only || b.school === only).sort((a, b) => a.battery - b.battery) };
+      },
     );
   };
 
@@ -92,7 +95,7 @@ export function batteryModule(ctx: ModuleContext): BatteryModule {
       }
     },
 
-    snapshot: () => ({ batteryLow: [...low.values()] }),
+    snapshot: (school) => ({ batteryLow: [...low.values()].filter((b) => !school || b.school === school) }),
     routes,
   };
 }

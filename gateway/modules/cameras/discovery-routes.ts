@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { AUTH_ERRORS, BAD_REQUEST, BEARER, DiscoveryReply, INTERNAL, described } from '../../contract/api.js';
 import { requireRole } from '../../auth/guard.js';
+import { HttpError } from '../../errors.js';
 import { discover } from '../../ingest/onvif/index.js';
 
 interface DiscoveryResult {
@@ -40,7 +41,11 @@ export const onvifRoutes: FastifyPluginAsyncTypebox = async (app) => {
         querystring: Type.Object({ refresh: Type.Optional(Type.Boolean()), timeoutMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 30_000 })) }, { additionalProperties: false }),
       },
     },
-    async (req) => (req.query.refresh || !last ? run(req.query.timeoutMs ?? 3000) : last),
+    async (req) => {
+      // What the network holds is the county's business: a school's own user gets none of it.
+      if (req.principal!.school !== undefined) throw new HttpError(403, 'other_school', 'ONVIF discovery scans the county network: county users only');
+      return req.query.refresh || !last ? run(req.query.timeoutMs ?? 3000) : last;
+    },
   );
 
   if (config.onvif.discoveryIntervalSec > 0) {

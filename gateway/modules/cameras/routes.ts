@@ -3,7 +3,7 @@ import { Type } from '@sinclair/typebox';
 import { CAMERA_ZONES } from '../../contract/mqtt.js';
 import { lit } from '../../contract/common.js';
 import { AUTH_ERRORS, BAD_REQUEST, BEARER, INTERNAL, UptimeReport, described } from '../../contract/api.js';
-import { requireRole } from '../../auth/guard.js';
+import { requireRole, scopedSchool } from '../../auth/guard.js';
 import { UPTIME_WINDOWS, cameraUptimeReport, uptimeCsv, type TransitionRow, type UptimeWindow } from './camera-uptime.js';
 
 const UPTIME_CSV_COLUMNS = 'id, name, school, zone, uptime_ratio, up_s, down_s, unknown_s, outages, longest_outage_s, mttr_s, down_since';
@@ -48,7 +48,8 @@ export const uptimeRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (req, reply) => {
-      const { window = '24h', school, zone, format = 'json' } = req.query;
+      const { window = '24h', zone, format = 'json' } = req.query;
+      const school = scopedSchool(req, req.query.school);
       const toMs = Date.now();
       const fromMs = toMs - UPTIME_WINDOWS[window];
       const cameras = [...registry.devices.values()].filter((d) => d.kind === 'camera' && (!school || d.school === school) && (!zone || d.zone === zone));

@@ -223,13 +223,14 @@ export function devicesModule(ctx: ModuleContext): DevicesModule {
       sign(id, signOf(e), e.receivedAtMs, tx);
     },
 
-    snapshot() {
+    snapshot(school) {
       const devices: Record<string, { online: boolean; status: string; lastSeen: string | null; since: string | null }> = {};
-      for (const id of registry.devices.keys()) {
+      for (const [id, d] of registry.devices) {
+        if (school && d.school !== school) continue;
         const s = liveness.records.get(id);
         devices[id] = { online: s?.online === true, status: statusOf(s), lastSeen: s?.lastSeen ? iso(s.lastSeen) : null, since: s?.since ? iso(s.since) : null };
       }
-      return { devices, maintenance: [...maintenance.values()] };
+      return { devices, maintenance: [...maintenance.values()].filter((m) => !school || m.school === school) };
     },
 
     collect() {

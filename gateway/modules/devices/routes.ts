@@ -3,7 +3,7 @@ import { Type } from '@sinclair/typebox';
 import { lit } from '../../contract/common.js';
 import { DEVICE_KINDS } from '../../contract/mqtt.js';
 import { AUTH_ERRORS, BAD_REQUEST, BEARER, DevicesReply, INTERNAL, MaintenanceReply, described } from '../../contract/api.js';
-import { requireRole } from '../../auth/guard.js';
+import { requireRole, scopedSchool } from '../../auth/guard.js';
 import type { DevicesModule } from './index.js';
 import { deviceView } from './views.js';
 
@@ -34,7 +34,8 @@ export const deviceRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (req) => {
-      const { status, school, kind } = req.query;
+      const { status, kind } = req.query;
+      const school = scopedSchool(req, req.query.school);
       const out = [];
       for (const d of registry.devices.values()) {
         if (school && d.school !== school) continue;
@@ -66,7 +67,8 @@ export const deviceRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (req) => {
-      const { state = 'open', school, limit = 1000 } = req.query;
+      const { state = 'open', limit = 1000 } = req.query;
+      const school = scopedSchool(req, req.query.school);
       if (state === 'open') return { alarms: [...devices.maintenance.values()].filter((m) => !school || m.school === school).slice(0, limit) };
       return { alarms: await devices.listMaintenance({ school, limit }) };
     },

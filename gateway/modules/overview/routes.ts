@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { AUTH_ERRORS, BEARER, INTERNAL, SchoolsReply, StatsReply, described } from '../../contract/api.js';
-import { requireRole } from '../../auth/guard.js';
+import { requireRole, scopedSchool } from '../../auth/guard.js';
 import type { AlarmsModule } from '../alarms/index.js';
 import type { DevicesModule } from '../devices/index.js';
 import { devicesByKind, schoolStatuses } from '../devices/views.js';
@@ -24,10 +24,10 @@ export const overviewRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const devices = app.gw.module<DevicesModule>('devices');
   const viewer = requireRole(app, 'viewer');
 
-  app.get('/api/schools', { onRequest: viewer, schema: schoolsSchema }, async () => ({
-    county: registry.registry.county,
-    schools: schoolStatuses(registry, devices.records, alarms.open.values()),
-  }));
+  app.get('/api/schools', { onRequest: viewer, schema: schoolsSchema }, async (req) => {
+    const only = scopedSchool(req, undefined);
+    return { county: registry.registry.county, schools: schoolStatuses(registry, devices.records, alarms.open.values()).filter((s) => !only || s.id === only) };
+  });
 
   /** Activity over the last minute and device counts: what the wall screen's header shows. */
   app.get('/api/stats', { onRequest: viewer, schema: statsSchema }, async () => {

@@ -21,7 +21,9 @@ import { Point, line } from '../../core/points.js';
 import type { DevicesModule } from '../devices/index.js';
 import { addCheckin, emptyDay, splitByDay } from './day-facts.js';
 import type { DayFacts, GuardOnFile, Inspection, Peak, SchoolFacts, Status, Verdict, Window } from './facts.js';
+import type { DailyRow } from './report.js';
 import { RULES, TARGET_NAMES } from './rules.js';
+import type { Condition } from '../../store/store.js';
 import { recordRoutes } from './record-routes.js';
 import { targetRoutes } from './routes.js';
 
@@ -71,6 +73,8 @@ export interface TargetsModule extends GatewayModule {
   mediaSchools(sha256: string): string[];
   /** Every in-scope school's verdicts as they stood at the end of a past local day, judged from the facts kept (KEEP_DAYS). */
   pastDayVerdicts(day: string): Pick<SchoolVerdict, 'school' | 'target' | 'status' | 'reasons' | 'inScope' | 'evidence'>[];
+  /** Each school's verdicts as they stood at the end of each day in [fromDay, toDay] (local dates). */
+  daily(fromDay: string, toDay: string, school?: string): Promise<DailyRow[]>;
 }
 
 const DAY_MS = 86_400_000;
@@ -215,12 +219,7 @@ export function targetsModule(ctx: ModuleContext): TargetsModule {
   }
   const wakeAt = (school: string, ms: number) =>
     ctx.scheduler.at(`targets:${school}`, ms, () => ctx.dispatcher.transact((t) => evaluate(school, t)).catch((err) => ctx.log.warn({ err, school }, 'target evaluation failed')));
-  /** Judges the school within a minute rather than now (a gate opening on a past day: its closing usually follows at once). */
-  const soon = (school: string, tx: Tx) =>
-    tx.after(() => {
-      const due = ctx.scheduler.dueAt(`targets:${school}`);
-      if (due === undefined || due > tx.now + 60_000) wakeAt(school, tx.now + 60_000);
-    });
+
 
   /** Puts one day's verdicts on record (the monthly report), as rows and points. */
   function record(day: string, list: Iterable<Pick<SchoolVerdict, 'school' | 'target' | 'status' | 'reasons' | 'inScope'>>, tx: Tx): void {
@@ -360,11 +359,6 @@ export function targetsModule(ctx: ModuleContext): TargetsModule {
           if (f.openSinceMs !== undefined) return; // already open: the first opening counts
           f.openSinceMs = e.atMs;
           f.openRef = `gate:${e.device}:${iso(e.atMs)}`;
-          // Opened on a day before any judged one (a late or imported event): judged within a minute, unless closed meanwhile.
-          if (policy.localDay(e.atMs) < (policy.previousSchoolDay(policy.localDay(tx.now)) ?? policy.localDay(tx.now))) {
-            judged = false;
-            soon(e.school, tx);
-          }
         } else {
           if (f.openSinceMs === undefined) return;
           const parts = splitByDay(policy, f.openSinceMs, Math.max(e.atMs, f.openSinceMs), f.openRef!);
@@ -447,7 +441,31 @@ export function targetsModule(ctx: ModuleContext): TargetsModule {
       default:
         return;
     }
-    evaluate(e.school, tx);
+    tx.after(() => touch(e.school));
+  }
+
+  /**
+   * Schools whose facts changed are judged once per round, in one job after the commit that
+   * changed them: a burst (a county's cameras coming back after a power cut) is one evaluation per
+   * school, not one per event, and never slows the commit that carries an alarm.
+   */
+  const dirty = new Set<string>();
+  let round: Promise<void> | undefined;
+  function touch(school: string): void {
+    dirty.add(school);
+    if (round) return;
+    round = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() =>
+        ctx.dispatcher.transact((tx) => {
+          for (const s of dirty) evaluate(s, tx);
+          dirty.clear();
+        }),
+      )
+      .catch((err) => ctx.log.warn({ err }, 'target evaluation failed'))
+      .finally(() => {
+        round = undefined;
+        if (dirty.size > 0) touch([...dirty][0]);
+      });
   }
 
   return {
@@ -557,14 +575,22 @@ export function targetsModule(ctx: ModuleContext): TargetsModule {
     mediaSchools: (sha256) => mediaOwners.get(sha256) ?? [],
     pastDayVerdicts,
 
-    snapshot() {
+    async daily(fromDay, toDay, school) {
+      const where: Condition[] = [['day', '>=', fromDay], ['day', '<=', toDay]];
+      if (school) where.push(['school', '=', school]);
+      const rows = await ctx.store.find<{ school: string; day: string; target: TargetId; status: Status; reasons: string }>('target_daily', { where, orderBy: [['day', 'asc'], ['school', 'asc']] });
+      return rows.map((r) => ({ ...r, reasons: JSON.parse(r.reasons) as DailyRow['reasons'] }));
+    },
+
+    snapshot(only) {
       const schools: Record<string, Record<string, Status>> = {};
       for (const [school, mine] of verdicts) {
+        if (only && school !== only) continue;
         const row: Record<string, Status> = {};
         for (const v of mine.values()) if (v.inScope) row[v.target] = v.status;
         schools[school] = row;
       }
-      return { targets: { rates: this.rates(), schools } };
+      return { targets: { rates: this.rates(only), schools } };
     },
 
     async routes(app) {

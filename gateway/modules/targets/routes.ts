@@ -1,10 +1,11 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import { requireRole } from '../../auth/guard.js';
+import { ensureSchool, requireRole } from '../../auth/guard.js';
 import { AUTH_ERRORS, BAD_REQUEST, BEARER, INTERNAL, described, errorReply } from '../../contract/api.js';
 import { Id, lit } from '../../contract/common.js';
 import { TARGET_IDS, type TargetId } from '../../contract/policy.js';
 import { HttpError } from '../../errors.js';
+import { buildReport, reportCsv, reportHtml } from './report.js';
 import { TARGET_NAMES } from './rules.js';
 import type { SchoolVerdict, TargetsModule } from './index.js';
 
@@ -81,8 +82,9 @@ export const targetRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (req) => {
-      if (req.query.school) knownSchool(req.query.school);
-      return { evaluatedAt: iso(Date.now()), targets: targets.rates(req.query.school) };
+      const school = req.query.school ?? req.principal!.school;
+      if (school) (knownSchool(school), ensureSchool(req, school));
+      return { evaluatedAt: iso(Date.now()), targets: targets.rates(school) };
     },
   );
 
@@ -99,7 +101,59 @@ export const targetRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: described(Type.Object({ target: lit(TARGET_IDS), schools: Type.Array(VerdictView) }, OPEN), 'the verdicts, by school id'), ...BAD_REQUEST, ...AUTH_ERRORS, ...INTERNAL },
       },
     },
-    async (req) => ({ target: req.params.id, schools: targets.schools(req.params.id as TargetId, req.query.status).map(view) }),
+    async (req) => {
+      const mine = req.principal!.school;
+      return { target: req.params.id, schools: targets.schools(req.params.id as TargetId, req.query.status).filter((v) => !mine || v.school === mine).map(view) };
+    },
+  );
+
+  app.get(
+    '/api/reports/targets',
+    {
+      onRequest: viewer,
+      schema: {
+        tags: ['targets'],
+        summary: "The month's report for the inspectorate: daily verdicts per school and target, the rates, the failing schools and why (viewer+); JSON, CSV or printable HTML",
+        security: BEARER,
+        querystring: Type.Object(
+          { month: Type.String({ pattern: '^[0-9]{4}-(0[1-9]|1[0-2])$', description: 'YYYY-MM' }), format: Type.Optional(lit(['json', 'csv', 'html'] as const)) },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: {
+            description: 'the report (JSON), its daily rows as CSV with a BOM (`format=csv`), or printable zh-CN HTML for A4 (`format=html`)',
+            content: {
+              'application/json': { schema: Type.Object({ month: Type.String(), days: Type.Array(Type.String()), targets: Type.Array(Type.Object({}, OPEN)), failing: Type.Array(Type.Object({}, OPEN)), daily: Type.Array(Type.Object({}, OPEN)) }, OPEN) },
+              'text/csv': { schema: { type: 'string' } },
+              'text/html': { schema: { type: 'string' } },
+            },
+          },
+          ...BAD_REQUEST,
+          ...AUTH_ERRORS,
+          ...INTERNAL,
+        },
+      },
+    },
+    async (req, reply) => {
+      const { month, format } = req.query;
+      const [y, m] = month.split('-').map(Number);
+      const last = new Date(Date.UTC(y, m, 0)).getUTCDate();
+      // A school's own users get their school's report.
+      const school = req.principal!.school;
+      const rows = await targets.daily(`${month}-01`, `${month}-${String(last).padStart(2, '0')}`, school);
+      const names = new Map([...registry.schools.values()].map((s) => [s.id, s.name]));
+      const county = school ? names.get(school)! : registry.registry.county.name;
+      const report = buildReport(month, county, rows, names, Date.now());
+      if (format === 'csv')
+        return reply.header('content-type', 'text/csv; charset=utf-8').header('content-disposition', `attachment; filename="targets-${month}.csv"`).send(reportCsv(report, names));
+      if (format === 'html')
+        return reply
+          .header('content-type', 'text/html; charset=utf-8')
+          // Its only style is inline and it runs nothing: a CSP of its own that allows exactly that.
+          .header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+          .send(reportHtml(report));
+      return report;
+    },
   );
 
   app.get(
@@ -116,6 +170,7 @@ export const targetRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (req) => {
       knownSchool(req.params.id);
+      ensureSchool(req, req.params.id);
       const list = TARGET_IDS.map((t) => targets.verdict(req.params.id, t)).filter((v): v is SchoolVerdict => v !== undefined);
       return { school: req.params.id, targets: list.map(view) };
     },
