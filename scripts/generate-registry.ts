@@ -1,7 +1,9 @@
 /**
  * Generates the demo county registry (config/county.json): 示范县, 84 schools and kindergartens
  * with their gates and guard posts, one-key alarm buttons, gate controllers, check-in terminals,
- * campus cameras and the places they cover, canteen (明厨亮灶) cameras, and one NVR each. Seeded, so re-running gives the same file byte for byte.
+ * campus cameras and the places they cover, canteen (明厨亮灶) cameras, and one NVR each; each school
+ * its 统一社会信用代码 and canteens with their areas, each canteen camera its canteen, area, NVR
+ * serial and channel, and GB/T 28181 id. Seeded, so re-running gives the same file byte for byte.
  *
  *   npm run registry [-- out.json]
  */
