@@ -10,12 +10,16 @@ import { Value } from '@sinclair/typebox/value';
 import { ValueErrorType, type ValueError } from '@sinclair/typebox/errors';
 import { ConfigError } from './config-error.js';
 import { jsonErrorPlace } from './config/json-file.js';
-import { Policy, TARGET_IDS, type PeakWindow, type Scope, type TargetId, type TimeWindow } from './contract/policy.js';
+import { Policy, TARGET_IDS, type AiRule, type CanteenPolicy, type Meal, type PeakWindow, type Scope, type TargetId, type TimeWindow } from './contract/policy.js';
+import type { AiKind } from './contract/mqtt.js';
 import type { RegistrySchool } from './contract/registry.js';
 import { Calendar, dayNumber, dayString, isoWeekday, parseHhmm, parseUtcOffset, type DayRange } from './domain/calendar.js';
 import type { RegistryIndex } from './registry.js';
 
-export type { Policy, TargetId } from './contract/policy.js';
+export type { Policy, TargetId, CanteenPolicy, AiRule, Meal } from './contract/policy.js';
+
+/** A meal with its serving window in minutes since local midnight, `fromMin` inclusive, `toMin` exclusive. */
+export type MinuteMeal = Meal & { fromMin: number; toMin: number };
 
 /** A window with its minutes since local midnight, `fromMin` inclusive, `toMin` exclusive. */
 export type MinuteWindow = TimeWindow & { fromMin: number; toMin: number };
@@ -49,6 +53,16 @@ export interface PolicyIndex {
   inScope(target: TargetId, school: Pick<RegistrySchool, 'id' | 'area'>): boolean;
   /** The target's thresholds. */
   target<T extends TargetId>(id: T): Policy['targets'][T];
+  /** Contract §8: the canteen section, defaults filled. */
+  canteen: CanteenPolicy;
+  /** The AI kind's rule (areas, minimum confidence, dedupe window, deadline). */
+  aiRule(kind: AiKind): AiRule;
+  /**
+   * The meals a school's canteen serves on a school day, by serving time: its own list
+   * (`canteen.schoolMeals`), else `boardingMeals` when the registry gives it boarders, else `dayMeals`.
+   * An unknown school gets the day meals.
+   */
+  mealsFor(schoolId: string): readonly MinuteMeal[];
 }
 
 export interface PolicyOptions {
@@ -177,7 +191,57 @@ export function indexPolicy(data: unknown, source: string, registry: RegistryInd
     scopes.set(t, { areas: scope?.areas ? new Set(scope.areas) : undefined, exclude });
   }
 
+  // Canteens (contract §8).
+  const canteen = policy.canteen;
+  unique(canteen.requiredAreas, '/canteen/requiredAreas', 'area', fail);
+  for (const [kind, rule] of Object.entries(canteen.ai)) unique(rule.areas, `/canteen/ai/${kind}/areas`, 'area', fail);
+  const mealIds = new Map<string, number>();
+  const meals = canteen.meals.map((m, i) => {
+    const where = `/canteen/meals/${i}`;
+    if (mealIds.has(m.id)) fail(`${where}/id`, `meal id "${m.id}" is used twice (already at /canteen/meals/${mealIds.get(m.id)})`);
+    mealIds.set(m.id, i);
+    const fromMin = parseHhmm(m.from)!;
+    const toMin = parseHhmm(m.to)!;
+    if (toMin <= fromMin) fail(`${where}/to`, `meal "${m.id}" is served ${m.from}–${m.to}: it ends at or before it starts (a meal cannot cross midnight)`);
+    return { ...m, fromMin, toMin, i };
+  });
+  const byServe = [...meals].sort((a, b) => a.fromMin - b.fromMin);
+  for (let k = 1; k < byServe.length; k++) {
+    const [a, b] = [byServe[k - 1], byServe[k]];
+    if (b.fromMin < a.toMin) fail(`/canteen/meals/${b.i}`, `meal "${b.id}" (${b.from}–${b.to}) overlaps meal "${a.id}" (${a.from}–${a.to}, /canteen/meals/${a.i})`);
+  }
+  const mealById = new Map(byServe.map(({ i: _i, ...m }) => [m.id, m as MinuteMeal]));
+  const mealList = (ids: string[], where: string): readonly MinuteMeal[] => {
+    unique(ids, where, 'meal', fail);
+    ids.forEach((id, i) => {
+      if (!mealById.has(id)) fail(`${where}/${i}`, `meal "${id}" is not one of the county's meals (/canteen/meals: ${[...mealIds.keys()].join(', ')})`);
+    });
+    return [...ids].map((id) => mealById.get(id)!).sort((a, b) => a.fromMin - b.fromMin);
+  };
+  const boardingMeals = mealList(canteen.boardingMeals, '/canteen/boardingMeals');
+  const dayMeals = mealList(canteen.dayMeals, '/canteen/dayMeals');
+  const schoolMeals = new Map<string, readonly MinuteMeal[]>();
+  for (const [id, list] of Object.entries(canteen.schoolMeals)) {
+    const where = `/canteen/schoolMeals/${pointerKey(id)}`;
+    if (!registry.schools.has(id)) {
+      const problem = `meals for school "${id}", which is not in the registry (${registry.source})`;
+      if (options.unknownSchools === 'ignore') {
+        warnings.push(`${source} at ${where}: ${problem}; ignored`);
+        continue;
+      }
+      fail(where, problem);
+    }
+    schoolMeals.set(id, mealList(list, where));
+  }
+
   return {
+    canteen,
+    aiRule: (kind) => canteen.ai[kind],
+    mealsFor(schoolId) {
+      const own = schoolMeals.get(schoolId);
+      if (own) return own;
+      return (registry.schools.get(schoolId)?.boarders ?? 0) > 0 ? boardingMeals : dayMeals;
+    },
     policy,
     source,
     offsetMs,
@@ -231,6 +295,15 @@ function windows(
     });
   }
   return { open: openW as MinuteWindow[], peaks: peakW as MinutePeak[] };
+}
+
+/** Refuses a list that names a value twice. */
+function unique(list: readonly string[], where: string, what: string, fail: (where: string, problem: string) => never): void {
+  const seen = new Map<string, number>();
+  list.forEach((v, i) => {
+    if (seen.has(v)) fail(`${where}/${i}`, `${what} "${v}" is listed twice (already at ${where}/${seen.get(v)})`);
+    seen.set(v, i);
+  });
 }
 
 const pointerKey = (key: string) => key.replace(/~/g, '~0').replace(/\//g, '~1');

@@ -8,8 +8,10 @@ import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { ValueErrorType, type ValueError } from '@sinclair/typebox/errors';
 import { ConfigError } from './config-error.js';
 import { jsonErrorPlace } from './config/json-file.js';
+import { ID_PATTERN } from './contract/common.js';
 import { GATEHOUSE_POST, Registry, type RegistryDevice, type RegistrySchool } from './contract/registry.js';
-import { CAMERA_ZONES } from './contract/mqtt.js';
+import { CAMERA_ZONES, CANTEEN_ZONES } from './contract/mqtt.js';
+import { creditCodeProblem } from './domain/credit-code.js';
 
 export type { Registry, RegistryDevice, RegistrySchool } from './contract/registry.js';
 export { ConfigError } from './config-error.js';
@@ -29,6 +31,12 @@ export interface RegistryIndex {
    * has none. Do not change the set: schools without gates share one.
    */
   posts(schoolId: string): ReadonlySet<string>;
+  /** The school whose 统一社会信用代码 this is (a vendor push names schools so), or undefined. */
+  schoolByCreditCode(code: string): RegistrySchool | undefined;
+  /** The camera a vendor's platform calls (NVR serial, channel), or undefined. */
+  cameraByVendorRef(nvrSerial: string, channel: number): IndexedDevice | undefined;
+  /** The camera with this GB/T 28181 id, or undefined. */
+  cameraByGb28181Id(id: string): IndexedDevice | undefined;
 }
 
 /** The posts of a school that registers no gates: only its gatehouse. */
@@ -73,6 +81,15 @@ export function indexRegistry(registry: Registry, source: string): RegistryIndex
   const schoolAt = new Map<string, string>();
   const deviceAt = new Map<string, string>();
   const posts = new Map<string, ReadonlySet<string>>();
+  // Vendor lookups (contract §8): only for the schools and cameras that carry the field, so a
+  // registry without them (the 200,000-device scale bench) pays nothing. Values are the pointers
+  // first seen, for duplicate messages; the devices are looked up again by id.
+  const byCreditCode = new Map<string, string>();
+  const creditCodeAt = new Map<string, string>();
+  const byVendorRef = new Map<string, string>();
+  const vendorRefAt = new Map<string, string>();
+  const byGb = new Map<string, string>();
+  const gbAt = new Map<string, string>();
   registry.schools.forEach((school, i) => {
     const at = `/schools/${i}`;
     // `_gateway` is the gateway's own topic segment (campus/v1/_gateway/status); a school there would collide.
@@ -101,6 +118,32 @@ export function indexRegistry(registry: Registry, source: string): RegistryIndex
     });
     if (postAt.size > 0) posts.set(school.id, new Set([...postAt.keys(), GATEHOUSE_POST]));
 
+    if (school.creditCode !== undefined) {
+      const problem = creditCodeProblem(school.creditCode);
+      if (problem) throw new ConfigError(source, `${at}/creditCode`, problem);
+      const prevCode = creditCodeAt.get(school.creditCode);
+      if (prevCode)
+        throw new ConfigError(source, `${at}/creditCode`, `duplicate 统一社会信用代码 "${school.creditCode}" (already used at ${prevCode}); a credit code names one school`);
+      creditCodeAt.set(school.creditCode, `${at}/creditCode`);
+      byCreditCode.set(school.creditCode, school.id);
+    }
+
+    // Canteens and their areas (contract §8): ids unique within the school, no area twice.
+    const canteenAreas = new Map<string, ReadonlySet<string>>();
+    const canteenAt = new Map<string, string>();
+    school.canteens?.forEach((c, k) => {
+      const cat = `${at}/canteens/${k}`;
+      const prevCanteen = canteenAt.get(c.id);
+      if (prevCanteen) throw new ConfigError(source, `${cat}/id`, `duplicate canteen id "${c.id}" in school "${school.id}" (already used at ${prevCanteen})`);
+      canteenAt.set(c.id, `${cat}/id`);
+      const seen = new Map<string, number>();
+      c.areas.forEach((a, m) => {
+        if (seen.has(a)) throw new ConfigError(source, `${cat}/areas/${m}`, `canteen "${c.id}" lists area "${a}" twice (already at ${cat}/areas/${seen.get(a)})`);
+        seen.set(a, m);
+      });
+      canteenAreas.set(c.id, new Set(c.areas));
+    });
+
     school.devices.forEach((device, j) => {
       const dat = `${at}/devices/${j}`;
       const prevDevice = deviceAt.get(device.id);
@@ -124,6 +167,34 @@ export function indexRegistry(registry: Registry, source: string): RegistryIndex
         if (device.post !== GATEHOUSE_POST && !postAt.has(device.post))
           throw new ConfigError(source, `${dat}/post`, `check-in terminal "${device.id}" stands at post "${device.post}", which school "${school.id}" does not have (its posts: ${[...postAt.keys(), GATEHOUSE_POST].join(', ')})`);
       }
+      if (device.canteen !== undefined || device.area !== undefined) {
+        const field = device.canteen !== undefined ? 'canteen' : 'area';
+        if (device.kind !== 'camera' || !(CANTEEN_ZONES as readonly string[]).includes(device.zone!))
+          throw new ConfigError(source, `${dat}/${field}`, `only a canteen camera (zone ${CANTEEN_ZONES.join(', ')}) names a canteen or area, but "${device.id}" is ${device.kind === 'camera' ? `a camera in zone ${device.zone}` : `of kind ${device.kind}`}`);
+        if (device.canteen === undefined)
+          throw new ConfigError(source, `${dat}/canteen`, `camera "${device.id}" names area "${device.area}" but not its canteen (one of ${canteenAt.size ? [...canteenAt.keys()].join(', ') : `none: school "${school.id}" registers no canteens`})`);
+        const areas = canteenAreas.get(device.canteen);
+        if (!areas)
+          throw new ConfigError(source, `${dat}/canteen`, `camera "${device.id}" names canteen "${device.canteen}", which school "${school.id}" does not have (${canteenAt.size ? `its canteens: ${[...canteenAt.keys()].join(', ')}` : 'it registers no canteens'})`);
+        if (device.area !== undefined && !areas.has(device.area))
+          throw new ConfigError(source, `${dat}/area`, `camera "${device.id}" watches area "${device.area}", which canteen "${device.canteen}" of school "${school.id}" does not have (its areas: ${[...areas].join(', ')})`);
+      }
+      if (device.vendorRef !== undefined) {
+        if (device.kind !== 'camera') throw new ConfigError(source, `${dat}/vendorRef`, `only a camera has a vendor reference, but "${device.id}" is of kind ${device.kind}`);
+        const key = vendorKey(device.vendorRef.nvrSerial, device.vendorRef.channel);
+        const prevRef = vendorRefAt.get(key);
+        if (prevRef)
+          throw new ConfigError(source, `${dat}/vendorRef`, `NVR "${device.vendorRef.nvrSerial}" channel ${device.vendorRef.channel} is already the camera at ${prevRef}; a vendor reference names one camera in the county`);
+        vendorRefAt.set(key, `${dat}/vendorRef`);
+        byVendorRef.set(key, device.id);
+      }
+      if (device.gb28181Id !== undefined) {
+        if (device.kind !== 'camera') throw new ConfigError(source, `${dat}/gb28181Id`, `only a camera has a GB/T 28181 id here, but "${device.id}" is of kind ${device.kind}`);
+        const prevGb = gbAt.get(device.gb28181Id);
+        if (prevGb) throw new ConfigError(source, `${dat}/gb28181Id`, `duplicate GB/T 28181 id "${device.gb28181Id}" (already used at ${prevGb}); it must be unique across the county`);
+        gbAt.set(device.gb28181Id, `${dat}/gb28181Id`);
+        byGb.set(device.gb28181Id, device.id);
+      }
       deviceAt.set(device.id, `${dat}/id`);
       devices.set(device.id, { ...device, school: school.id });
     });
@@ -141,8 +212,23 @@ export function indexRegistry(registry: Registry, source: string): RegistryIndex
       return heartbeatSec(registry, d);
     },
     posts: (schoolId) => posts.get(schoolId) ?? (schools.has(schoolId) ? GATEHOUSE_ONLY : NO_POSTS),
+    schoolByCreditCode(code) {
+      const id = byCreditCode.get(code);
+      return id === undefined ? undefined : schools.get(id);
+    },
+    cameraByVendorRef(nvrSerial, channel) {
+      const id = byVendorRef.get(vendorKey(nvrSerial, channel));
+      return id === undefined ? undefined : devices.get(id);
+    },
+    cameraByGb28181Id(gbId) {
+      const id = byGb.get(gbId);
+      return id === undefined ? undefined : devices.get(id);
+    },
   };
 }
+
+/** NUL cannot occur in a serial (its pattern), so the key is unambiguous. */
+const vendorKey = (nvrSerial: string, channel: number) => `${nvrSerial}\u0000${channel}`;
 
 /** TypeBox's messages made specific: allowed values, the field's name, what was found. */
 function describe(e: ValueError): string {
@@ -152,7 +238,12 @@ function describe(e: ValueError): string {
     return `must be one of ${consts.map((c: unknown) => JSON.stringify(c)).join(', ')}${got}`;
   if (e.type === ValueErrorType.ObjectRequiredProperty) return `required field "${lastKey(e.path)}" is missing`;
   if (e.type === ValueErrorType.ObjectAdditionalProperties) return `unknown field "${lastKey(e.path)}"`;
-  if (e.type === ValueErrorType.StringPattern) return `"${truncate(String(e.value), 80)}" is not a valid id (letters, digits, _ and -, 1–64 characters)`;
+  if (e.type === ValueErrorType.StringPattern) {
+    const d = (e.schema as { description?: string }).description;
+    if (d) return `"${truncate(String(e.value), 80)}" is not a ${d}`;
+    if ((e.schema as { pattern?: string }).pattern === ID_PATTERN) return `"${truncate(String(e.value), 80)}" is not a valid id (letters, digits, _ and -, 1–64 characters)`;
+    return `"${truncate(String(e.value), 80)}" is not valid (must match ${(e.schema as { pattern?: string }).pattern})`;
+  }
   return `${e.message.toLowerCase()}${got}`;
 }
 

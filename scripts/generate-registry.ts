@@ -1,15 +1,19 @@
 /**
  * Generates the demo county registry (config/county.json): 示范县, 84 schools and kindergartens
  * with their gates and guard posts, one-key alarm buttons, gate controllers, check-in terminals,
- * campus cameras and the places they cover, canteen (明厨亮灶) cameras, and one NVR each. Seeded, so re-running gives the same file byte for byte.
+ * campus cameras and the places they cover, canteen (明厨亮灶) cameras, and one NVR each; each school
+ * its 统一社会信用代码 and canteens with their areas, each canteen camera its canteen, area, NVR
+ * serial and channel, and GB/T 28181 id. Seeded, so re-running gives the same file byte for byte.
  *
  *   npm run registry [-- out.json]
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Registry, RegistryDevice, RegistryGate, RegistrySchool } from '../gateway/contract/registry.js';
+import type { Registry, RegistryCanteen, RegistryDevice, RegistryGate, RegistrySchool } from '../gateway/contract/registry.js';
 import { indexRegistry } from '../gateway/registry.js';
+import { CANTEEN_AREAS, type CanteenArea } from '../gateway/contract/mqtt.js';
+import { creditCodeCheckChar } from '../gateway/domain/credit-code.js';
 
 /** mulberry32: tiny, seedable, good enough for plausible demo data. */
 function prng(seed: number) {
@@ -27,6 +31,9 @@ const rnd = prng(0x5eed2026);
 // the older fields (students, device counts, addresses) and every id stay exactly as they were.
 const rnd7 = prng(0x6a7e2026);
 const int7 = (lo: number, hi: number) => lo + Math.floor(rnd7() * (hi - lo + 1));
+// The contract §8 fields (canteens and their areas, credit codes, vendor references) draw from a
+// third stream, so that every field generated before them stays exactly as it was.
+const rnd8 = prng(0xca27ee08);
 const int = (lo: number, hi: number) => lo + Math.floor(rnd() * (hi - lo + 1));
 const pick = <T>(xs: readonly T[]) => xs[Math.floor(rnd() * xs.length)];
 
@@ -132,6 +139,44 @@ const CANTEEN_PLACES: Record<'dining' | 'kitchen' | 'storage', readonly [string,
   storage: [['主食库', 'staple food store'], ['副食库', 'non-staple food store'], ['冷库', 'cold store'], ['调料库', 'seasoning store']],
 };
 
+/** The canteen area (contract §8) each canteen camera place watches. */
+const CANTEEN_AREA_OF: Record<string, CanteenArea> = {
+  烹饪区: 'processing', 切配区: 'processing', 粗加工区: 'processing', 面点间: 'processing', 凉菜专间: 'special_room',
+  洗消间: 'washing', 备餐间: 'serving', 留样间: 'sample', 售餐窗口: 'serving', 就餐区: 'dining', 餐厅入口: 'dining', 餐厅出口: 'dining',
+  主食库: 'storage', 副食库: 'storage', 冷库: 'storage', 调料库: 'storage',
+};
+/**
+ * A kindergarten's (and the special school's) small kitchen: no separate 洗消间 or 留样间 unless a
+ * camera watches one (otherwise tableware is washed and samples kept in the processing room).
+ */
+const SMALL_KITCHEN_AREAS: CanteenArea[] = ['processing', 'special_room', 'serving', 'storage', 'dining'];
+/** Schools whose students eat in two canteens (第一食堂, 第二食堂): the largest boarding schools. */
+const TWO_CANTEENS = new Set(['S002', 'S031']);
+/** The demo county's administrative division code (GB/T 2260 shape; fictional). */
+const DIVISION = '150199';
+const CODE_CHARS = '0123456789ABCDEFGHJKLMNPQRTUWXY';
+/** GB 11714 organisation code: 8 characters and a check (weights 3 7 9 10 5 8 4 2, mod 11; 10 → X). */
+function orgCode(): string {
+  const body = Array.from({ length: 8 }, () => String(Math.floor(rnd8() * 10))).join('');
+  const W = [3, 7, 9, 10, 5, 8, 4, 2];
+  const c = 11 - ([...body].reduce((n, ch, i) => n + Number(ch) * W[i], 0) % 11);
+  return body + (c === 10 ? 'X' : c === 11 ? '0' : String(c));
+}
+const usedCodes = new Set<string>();
+/** A public school is a 事业单位 registered by 机构编制 (`12`); a private kindergarten a 民办非企业单位 (`52`). */
+function creditCodeFor(isPrivate: boolean): string {
+  for (;;) {
+    const first17 = `${isPrivate ? '52' : '12'}${DIVISION}${orgCode()}`;
+    const code = first17 + creditCodeCheckChar(first17)!;
+    if (!usedCodes.has(code)) return usedCodes.add(code), code;
+  }
+}
+/** A Dahua-style NVR serial: 15 capital letters and digits. */
+const nvrSerial = () => Array.from({ length: 15 }, () => CODE_CHARS[Math.floor(rnd8() * CODE_CHARS.length)]).join('');
+/** GB/T 28181 camera id: centre (division + 2), industry 11 (教育), type 131 (camera), network 7, serial 6. */
+const gbId = (n: number) => `${DIVISION}00111317${String(n).padStart(6, '0')}`;
+let gbSerial = 0;
+
 // Canteen cameras: the county's 明厨亮灶 roll-out has about 1,425 of them. Kindergartens have small
 // kitchens; the rest scale with students and are then fitted to the total by largest remainder.
 const CANTEEN_TOTAL = 1425;
@@ -148,6 +193,7 @@ exact.map((x, i) => ({ i, frac: x - Math.floor(x) })).filter(({ i }) => !isKg[i]
   .sort((a, b) => b.frac - a.frac || a.i - b.i).slice(0, short).forEach(({ i }) => canteen[i]++);
 
 const pad = (n: number) => String(n).padStart(2, '0');
+let kgOrdinal = 0;
 const schools: RegistrySchool[] = plans.map((p, i) => {
   const id = `S${String(i + 1).padStart(3, '0')}`;
   const s = students[i];
@@ -185,6 +231,16 @@ const schools: RegistrySchool[] = plans.map((p, i) => {
   const n = canteen[i];
   const storage = Math.max(1, Math.round(n * 0.15));
   const dining = Math.max(1, Math.round(n * 0.3));
+  // Contract §8: the school's canteens; each canteen camera names its canteen, area, and where the
+  // canteen's own NVR (one per canteen, 64 channels) and the GB/T 28181 platform know it.
+  const small = isKg[i];
+  const canteens: RegistryCanteen[] = TWO_CANTEENS.has(id)
+    ? [{ id: 'c1', name: '第一食堂', nameEn: 'Canteen No. 1', areas: [...CANTEEN_AREAS] }, { id: 'c2', name: '第二食堂', nameEn: 'Canteen No. 2', areas: [...CANTEEN_AREAS] }]
+    : [{ id: 'main', name: small ? '幼儿园厨房' : '学生食堂', nameEn: small ? 'Kitchen' : "Students' canteen", areas: small ? [...SMALL_KITCHEN_AREAS] : [...CANTEEN_AREAS] }];
+  const serials = canteens.map(() => nvrSerial());
+  const channels = canteens.map(() => 0);
+  /** A big school's second canteen has the second, fourth… camera of each place. */
+  const canteenFor = (pos: number) => (canteens.length === 2 && pos % 2 === 0 ? 1 : 0);
   let kc = 0;
   for (const [zone, count] of [['kitchen', n - storage - dining], ['dining', dining], ['storage', storage]] as const) {
     const places = CANTEEN_PLACES[zone];
@@ -193,8 +249,18 @@ const schools: RegistrySchool[] = plans.map((p, i) => {
       const pos = Math.floor(k / places.length) + 1; // a big kitchen has several cameras on one area
       const place = `食堂${pl}${pos > 1 ? `（${pos}号位）` : ''}`;
       const covers = zone === 'kitchen' ? (['canteen_kitchen'] as const) : zone === 'storage' ? (['other'] as const) : CANTEEN_COVERS[pl];
-      dev(`KC${pad(++kc)}`, 'camera', `${place}摄像机`, `Canteen camera, ${en}${pos > 1 ? ` (position ${pos})` : ''}`, place, zone, { covers: [...covers!] });
+      const c = canteenFor(pos);
+      dev(`KC${pad(++kc)}`, 'camera', `${place}摄像机`, `Canteen camera, ${en}${pos > 1 ? ` (position ${pos})` : ''}`, place, zone, {
+        covers: [...covers!], canteen: canteens[c].id, area: CANTEEN_AREA_OF[pl],
+        vendorRef: { nvrSerial: serials[c], channel: ++channels[c] }, gb28181Id: gbId(++gbSerial),
+      });
     }
+  }
+
+  // A small kitchen that does have a camera on a 洗消间 or 留样间 has that room.
+  for (const c of canteens) {
+    const watched = new Set(devices.filter((d) => d.canteen === c.id).map((d) => d.area!));
+    c.areas = CANTEEN_AREAS.filter((a) => c.areas.includes(a) || watched.has(a));
   }
 
   // Contract §7 devices, after the older ones so their positions stay: the east gate's controller
@@ -208,6 +274,8 @@ const schools: RegistrySchool[] = plans.map((p, i) => {
 
   return {
     id, name: p.name, nameEn: p.nameEn, type: p.type, students: s, boarders: boardersOf(p.type, area, s), area, gates: schoolGates, region: p.region,
+    // Every fifth kindergarten is private (民办).
+    creditCode: creditCodeFor(p.type === 'kindergarten' && kgOrdinal++ % 5 === 4), canteens,
     address: `示范县${p.region}${pick(STREETS)}${int(1, 188)}号`,
     devices,
   };

@@ -207,3 +207,75 @@ test('calendar primitives', () => {
   assert.equal(cal.previousSchoolDay('1970-01-05'), '1970-01-04');
   assert.throws(() => cal.dayStartMs('soon'), /not a date/);
 });
+
+// Contract §8: the canteen section.
+
+test('canteen: the demo policy, its meals per school and AI rules', () => {
+  const p = loadPolicy(POLICY, registry);
+  assert.equal(p.canteen.records.sampleMinGrams, 125);
+  assert.equal(p.canteen.records.sampleMinKeepHours, 48);
+  assert.deepEqual(p.canteen.requiredAreas, ['processing', 'special_room', 'serving', 'washing', 'storage', 'sample']);
+  assert.equal(p.aiRule('rodent').deadlineHours, 2);
+  assert.equal(p.aiRule('fire_unattended').deadlineHours, 2);
+  assert.equal(p.aiRule('no_mask').deadlineHours, 24);
+  assert.equal(p.aiRule('no_mask').dedupeWindowMin, 10);
+  // A boarding school: three meals; a day school: lunch; S020's own: breakfast and lunch.
+  assert.ok((registry.schools.get('S001')!.boarders ?? 0) > 0);
+  assert.deepEqual(p.mealsFor('S001').map((m) => [m.id, m.fromMin, m.toMin]), [['breakfast', 400, 440], ['lunch', 700, 750], ['dinner', 1050, 1100]]);
+  const day = [...registry.schools.values()].find((s) => !s.boarders && s.id !== 'S020')!;
+  assert.deepEqual(p.mealsFor(day.id).map((m) => m.id), ['lunch']);
+  assert.deepEqual(p.mealsFor('S020').map((m) => m.id), ['breakfast', 'lunch']);
+  assert.deepEqual(p.mealsFor('nope').map((m) => m.id), ['lunch']);
+});
+
+test('canteen: every default filled from the schema when the section is absent', () => {
+  const p = fresh() as unknown as Record<string, unknown>;
+  delete p.canteen;
+  const idx = loadPolicy(file(p), registry);
+  const c = idx.canteen;
+  assert.deepEqual(c.requiredAreas, ['processing', 'special_room', 'serving', 'washing', 'storage', 'sample']);
+  assert.equal(c.meals.length, 3);
+  assert.deepEqual(c.boardingMeals, ['breakfast', 'lunch', 'dinner']);
+  assert.deepEqual(c.dayMeals, ['lunch']);
+  assert.deepEqual(c.schoolMeals, {});
+  assert.deepEqual(c.records, { sampleWithinMin: 30, sampleMinGrams: 125, sampleMinKeepHours: 48, shiftLeadMin: 120, accompanyGraceMin: 30, deadlineHours: 24 });
+  for (const [kind, rule] of Object.entries(c.ai)) {
+    assert.equal(rule.dedupeWindowMin, 10, kind);
+    assert.equal(rule.minConfidence, 0.6, kind);
+    assert.equal(rule.deadlineHours, kind === 'rodent' || kind === 'fire_unattended' ? 2 : 24, kind);
+  }
+  assert.deepEqual(c.ai.fire_unattended.areas, ['processing']);
+  // A rule given in part keeps the defaults of the rest; defaults are not shared between loads.
+  const q = fresh();
+  (q.canteen.ai as Record<string, unknown>).rodent = { minConfidence: 0.8 };
+  const r = loadPolicy(file(q), registry).aiRule('rodent');
+  assert.deepEqual(r, { areas: ['processing', 'special_room', 'serving', 'washing', 'storage', 'sample', 'dining'], minConfidence: 0.8, dedupeWindowMin: 10, deadlineHours: 2 });
+  r.areas.pop();
+  assert.equal(loadPolicy(file(p), registry).aiRule('rodent').areas.length, 7);
+});
+
+test('canteen: faults name the place', () => {
+  rejects(edit((p) => (p.canteen.meals[1].to = '11:30')), '/canteen/meals/1/to', /meal "lunch" is served 11:40–11:30: it ends at or before it starts/);
+  rejects(edit((p) => (p.canteen.meals[1].to = '11:40')), '/canteen/meals/1/to', /ends at or before it starts/);
+  rejects(edit((p) => (p.canteen.meals[2].from = '12:00')), '/canteen/meals/2', /meal "dinner" \(12:00–18:20\) overlaps meal "lunch" \(11:40–12:30, \/canteen\/meals\/1\)/);
+  // Touching meals do not overlap (a window's end is exclusive).
+  assert.doesNotThrow(() => loadPolicy(file(edit((p) => (p.canteen.meals[2].from = '12:30'))), registry));
+  rejects(edit((p) => (p.canteen.meals[2].id = 'lunch')), '/canteen/meals/2/id', /meal id "lunch" is used twice \(already at \/canteen\/meals\/1\)/);
+  rejects(edit((p) => (p.canteen.records.sampleWithinMin = 0)), '/canteen/records/sampleWithinMin', /greater or equal to 1 \(got 0\)/);
+  rejects(edit((p) => (p.canteen.ai.rodent.deadlineHours = 0)), '/canteen/ai/rodent/deadlineHours', /greater or equal to 1 \(got 0\)/);
+  rejects(edit((p) => (p.canteen.ai.rodent.minConfidence = 1.5)), '/canteen/ai/rodent/minConfidence', /less or equal to 1 \(got 1.5\)/);
+  rejects(edit((p) => (p.canteen.ai.no_mask.areas = [])), '/canteen/ai/no_mask/areas', /length to be greater or equal to 1/);
+  rejects(edit((p) => (p.canteen.ai.no_mask.areas = ['serving', 'serving'])), '/canteen/ai/no_mask/areas/1', /area "serving" is listed twice \(already at \/canteen\/ai\/no_mask\/areas\/0\)/);
+  rejects(edit((p) => ((p.canteen.ai as Record<string, unknown>).no_apron = {})), '/canteen/ai/no_apron', /unknown field "no_apron"/);
+  rejects(edit((p) => ((p.canteen.requiredAreas as string[])[0] = 'kitchen')), '/canteen/requiredAreas/0', /must be one of "processing", "special_room"/);
+  rejects(edit((p) => p.canteen.requiredAreas.push('processing')), '/canteen/requiredAreas/6', /area "processing" is listed twice/);
+  rejects(edit((p) => (p.canteen.boardingMeals = ['breakfast', 'supper'])), '/canteen/boardingMeals/1', /meal "supper" is not one of the county's meals \(\/canteen\/meals: breakfast, lunch, dinner\)/);
+  rejects(edit((p) => (p.canteen.dayMeals = ['lunch', 'lunch'])), '/canteen/dayMeals/1', /meal "lunch" is listed twice/);
+  rejects(edit((p) => (p.canteen.schoolMeals.S020 = ['brunch'])), '/canteen/schoolMeals/S020/0', /meal "brunch" is not one of the county's meals/);
+  rejects(edit((p) => (p.canteen.schoolMeals.S999 = ['lunch'])), '/canteen/schoolMeals/S999', /meals for school "S999", which is not in the registry/);
+  // With unknownSchools: ignore, the demo policy on another registry warns instead.
+  const idx = indexPolicy(edit((p) => (p.canteen.schoolMeals.S999 = ['lunch'])), 'mem', registry, { unknownSchools: 'ignore' });
+  assert.match(idx.warnings.join('\n'), /meals for school "S999".*ignored/);
+  // An empty own list: a school whose canteen serves no meals.
+  assert.deepEqual(indexPolicy(edit((p) => (p.canteen.schoolMeals.S001 = [])), 'mem', registry).mealsFor('S001'), []);
+});

@@ -202,3 +202,137 @@ test('posts: gate posts and the gatehouse; a school without gates has only its g
   assert.deepEqual([...index.posts('S084')], ['main-1', 'gatehouse']);
   assert.equal(index.posts('nope').size, 0);
 });
+
+// Contract §8: canteens and their areas, credit codes, vendor references.
+
+test('the demo county: canteens with areas, credit codes, vendor references and their lookups', () => {
+  const index = loadRegistry(COUNTY);
+  const schools = index.registry.schools;
+  for (const s of schools) {
+    assert.ok(s.creditCode, `${s.id} credit code`);
+    assert.equal(index.schoolByCreditCode(s.creditCode!)?.id, s.id);
+    assert.ok(s.canteens && s.canteens.length >= 1, `${s.id} canteens`);
+    for (const d of s.devices.filter((d) => d.kind === 'camera' && d.zone !== 'campus')) {
+      assert.ok(d.canteen && d.area && d.vendorRef && d.gb28181Id, `${d.id} canteen, area, vendorRef, gb28181Id`);
+      assert.equal(index.cameraByVendorRef(d.vendorRef!.nvrSerial, d.vendorRef!.channel)?.id, d.id);
+      assert.equal(index.cameraByGb28181Id(d.gb28181Id!)?.id, d.id);
+    }
+  }
+  assert.equal(schools.filter((s) => s.canteens!.length === 2).length, 2, 'two schools have two canteens');
+  const kg = schools.find((s) => s.type === 'kindergarten')!;
+  assert.ok(kg.canteens![0].areas.length < 7, 'a kindergarten kitchen has fewer areas');
+  assert.equal(index.schoolByCreditCode('91350100M000100Y43'), undefined);
+  assert.equal(index.cameraByVendorRef('nope', 1), undefined);
+  assert.equal(index.cameraByGb28181Id('00000000000000000000'), undefined);
+  // Campus cameras carry none of it.
+  assert.equal(index.devices.get('S001-CAM01')?.vendorRef, undefined);
+});
+
+test('credit code: charset, shape and GB 32100-2015 check character', async () => {
+  const { creditCodeProblem, creditCodeCheckChar } = await import('../gateway/domain/credit-code.js');
+  // Real-format codes: the standard's own example and a registered company's.
+  assert.equal(creditCodeProblem('91350100M000100Y43'), undefined);
+  assert.equal(creditCodeProblem('91440300708461136T'), undefined);
+  assert.equal(creditCodeCheckChar('91350100M000100Y4'), '3');
+  assert.match(creditCodeProblem('91350100M000100Y44')!, /check character.*should be "3", not "4"/);
+  assert.match(creditCodeProblem('91350100M000100Y4')!, /17 characters, not 18/);
+  assert.match(creditCodeProblem('91350100M000I00Y43')!, /"I" at position 13/);
+  assert.match(creditCodeProblem('913501A0M000100Y43')!, /administrative division/);
+  // A sum that is 0 mod 31 has check character 0 (31 written as 0).
+  for (let n = 0; n < 2000; n++) {
+    const first17 = `12150199${String(n).padStart(9, '0')}`;
+    const c = creditCodeCheckChar(first17)!;
+    assert.equal(creditCodeProblem(first17 + c), undefined);
+  }
+
+  const r = fresh();
+  r.schools[2].creditCode = '91350100M000100Y44';
+  rejects(file(r), '/schools/2/creditCode', /should be "3", not "4"/);
+  const r2 = fresh();
+  r2.schools[2].creditCode = '91350100M000100O43';
+  rejects(file(r2), '/schools/2/creditCode', /is not a 统一社会信用代码 \(18 characters of 0-9 and A-Z without I, O, Z, S, V\)/);
+  const r3 = fresh();
+  r3.schools[7].creditCode = r3.schools[1].creditCode;
+  rejects(file(r3), '/schools/7/creditCode', /duplicate 统一社会信用代码 ".*" \(already used at \/schools\/1\/creditCode\)/);
+});
+
+test('canteens: ids unique within a school, no area twice, area values checked', () => {
+  const r = fresh();
+  r.schools[1].canteens![1].id = 'c1';
+  rejects(file(r), '/schools/1/canteens/1/id', /duplicate canteen id "c1" in school "S002" \(already used at \/schools\/1\/canteens\/0\/id\)/);
+  const r2 = fresh();
+  r2.schools[0].canteens![0].areas.push('dining');
+  rejects(file(r2), '/schools/0/canteens/0/areas', /expected array length to be less or equal to 7/);
+  const r3 = fresh();
+  r3.schools[0].canteens![0].areas = ['processing', 'dining', 'processing'];
+  r3.schools[0].devices = r3.schools[0].devices.filter((d) => d.area === undefined || d.area === 'processing' || d.area === 'dining');
+  rejects(file(r3), '/schools/0/canteens/0/areas/2', /canteen "main" lists area "processing" twice \(already at \/schools\/0\/canteens\/0\/areas\/0\)/);
+  const r4 = fresh();
+  (r4.schools[0].canteens![0].areas as string[])[0] = 'roof';
+  rejects(file(r4), '/schools/0/canteens/0/areas/0', /must be one of "processing", "special_room", "serving", "washing", "storage", "sample", "dining" \(got "roof"\)/);
+});
+
+test('a canteen camera names a canteen of its school and one of its areas; only canteen cameras do', () => {
+  const r = fresh();
+  const kc = r.schools[0].devices.findIndex((d) => d.id === 'S001-KC01');
+  r.schools[0].devices[kc].canteen = 'c9';
+  rejects(file(r), `/schools/0/devices/${kc}/canteen`, /camera "S001-KC01" names canteen "c9", which school "S001" does not have \(its canteens: main\)/);
+
+  const kg = fresh();
+  const k = kg.schools.findIndex((s) => s.type === 'kindergarten' && !s.canteens![0].areas.includes('washing'));
+  const ki = kg.schools[k].devices.findIndex((d) => d.canteen !== undefined);
+  kg.schools[k].devices[ki].area = 'washing';
+  rejects(file(kg), `/schools/${k}/devices/${ki}/area`, /watches area "washing", which canteen "main" of school "S0\d\d" does not have \(its areas: processing, special_room, serving, /);
+
+  const r2 = fresh();
+  delete r2.schools[0].devices[kc].canteen;
+  rejects(file(r2), `/schools/0/devices/${kc}/canteen`, /camera "S001-KC01" names area "processing" but not its canteen \(one of main\)/);
+
+  const r3 = fresh();
+  const cam = r3.schools[0].devices.findIndex((d) => d.id === 'S001-CAM01');
+  r3.schools[0].devices[cam].area = 'dining';
+  rejects(file(r3), `/schools/0/devices/${cam}/area`, /only a canteen camera \(zone dining, kitchen, storage\) names a canteen or area, but "S001-CAM01" is a camera in zone campus/);
+
+  const r4 = fresh();
+  r4.schools[0].devices[0].canteen = 'main';
+  rejects(file(r4), '/schools/0/devices/0/canteen', /but "S001-AB01" is of kind alarm_button/);
+
+  const r5 = fresh();
+  delete r5.schools[0].canteens;
+  rejects(file(r5), `/schools/0/devices/${r5.schools[0].devices.findIndex((d) => d.canteen)}/canteen`, /it registers no canteens/);
+});
+
+test('vendor references and GB/T 28181 ids: on cameras only, unique across the county', () => {
+  const r = fresh();
+  const a = r.schools[0].devices.findIndex((d) => d.id === 'S001-KC02');
+  const b = r.schools[5].devices.findIndex((d) => d.vendorRef);
+  r.schools[5].devices[b].vendorRef = { ...r.schools[0].devices[a].vendorRef! };
+  rejects(file(r), `/schools/5/devices/${b}/vendorRef`, new RegExp(`NVR ".{15}" channel 2 is already the camera at /schools/0/devices/${a}/vendorRef`));
+
+  const r2 = fresh();
+  r2.schools[5].devices[b].gb28181Id = r2.schools[0].devices[a].gb28181Id;
+  rejects(file(r2), `/schools/5/devices/${b}/gb28181Id`, new RegExp(`duplicate GB/T 28181 id "\\d{20}" \\(already used at /schools/0/devices/${a}/gb28181Id\\)`));
+
+  const r3 = fresh();
+  r3.schools[0].devices[a].gb28181Id = '1501990011131700000';
+  rejects(file(r3), `/schools/0/devices/${a}/gb28181Id`, /"1501990011131700000" is not a GB\/T 28181 id \(20 digits\)/);
+
+  const r4 = fresh();
+  r4.schools[0].devices[0].vendorRef = { nvrSerial: 'X1', channel: 1 };
+  rejects(file(r4), '/schools/0/devices/0/vendorRef', /only a camera has a vendor reference, but "S001-AB01" is of kind alarm_button/);
+
+  const r5 = fresh();
+  r5.schools[0].devices[0].gb28181Id = '15019900111317999999';
+  rejects(file(r5), '/schools/0/devices/0/gb28181Id', /only a camera has a GB\/T 28181 id/);
+
+  const r6 = fresh();
+  r6.schools[0].devices[a].vendorRef!.channel = 0;
+  rejects(file(r6), `/schools/0/devices/${a}/vendorRef/channel`, /expected integer to be greater or equal to 1 \(got 0\)/);
+
+  // The same channel number on two NVRs is two cameras.
+  const r7 = fresh();
+  const idx = indexRegistry(r7, 'mem');
+  const one = r7.schools[0].devices[a].vendorRef!;
+  assert.equal(idx.cameraByVendorRef(one.nvrSerial, one.channel)?.id, 'S001-KC02');
+  assert.equal(idx.cameraByVendorRef(one.nvrSerial, 999), undefined);
+});

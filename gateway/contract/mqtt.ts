@@ -7,7 +7,15 @@ import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { WireTime, lit } from './common.js';
 
 export const ALARM_KINDS = ['panic', 'duress', 'intrusion', 'fire', 'medical'] as const;
-export const AI_KINDS = ['no_hat', 'no_mask', 'no_uniform', 'rodent', 'smoking', 'phone', 'other'] as const;
+/**
+ * Contract §1 and §8: a canteen (明厨亮灶) camera's analytics kinds, the categories vendors ship:
+ * 未戴厨师帽, 未戴口罩, 未穿工服, 老鼠, 抽烟, 玩手机, then 未戴手套, 赤膊, 垃圾桶未盖, 动火离人, 离岗/睡岗,
+ * 区域入侵, 猫狗.
+ */
+export const AI_KINDS = [
+  'no_hat', 'no_mask', 'no_uniform', 'rodent', 'smoking', 'phone', 'other',
+  'no_gloves', 'bare_chested', 'bin_uncovered', 'fire_unattended', 'off_post', 'intrusion', 'animal',
+] as const;
 export const DEVICE_KINDS = ['alarm_button', 'camera', 'gate', 'checkin_terminal', 'nvr'] as const;
 /** Contract §7: who may report on duty at a post. */
 export const CHECKIN_ROLES = ['guard', 'parent_volunteer', 'police', 'teacher'] as const;
@@ -15,6 +23,15 @@ export const CHECKIN_ROLES = ['guard', 'parent_volunteer', 'police', 'teacher'] 
 export const UPLINK_TARGETS = ['police', 'county'] as const;
 export type CheckinRole = (typeof CHECKIN_ROLES)[number];
 export const CAMERA_ZONES = ['campus', 'dining', 'kitchen', 'storage'] as const;
+/** The canteen zones of CAMERA_ZONES: a camera in one of them may name its canteen and area (contract §8). */
+export const CANTEEN_ZONES = ['dining', 'kitchen', 'storage'] as const;
+/**
+ * Contract §8: a canteen's areas: 加工制作 (processing and cooking), 专间 (special room: cold dishes,
+ * pastry decoration), 备餐 (serving preparation), 洗消 (washing and disinfection), 库房 (storage),
+ * 留样 (food samples), 就餐 (dining).
+ */
+export const CANTEEN_AREAS = ['processing', 'special_room', 'serving', 'washing', 'storage', 'sample', 'dining'] as const;
+export type CanteenArea = (typeof CANTEEN_AREAS)[number];
 export type AlarmKind = (typeof ALARM_KINDS)[number];
 export type AiKind = (typeof AI_KINDS)[number];
 export type DeviceKind = (typeof DEVICE_KINDS)[number];

@@ -1,7 +1,7 @@
 /** The school/device registry (config/county.json): its schema and types. Validated at start. */
 import { Type, type Static } from '@sinclair/typebox';
 import { Id, lit } from './common.js';
-import { CAMERA_ZONES, DEVICE_KINDS } from './mqtt.js';
+import { CAMERA_ZONES, CANTEEN_AREAS, DEVICE_KINDS } from './mqtt.js';
 
 
 export const SCHOOL_TYPES = ['kindergarten', 'primary', 'middle', 'high', 'nine_year', 'vocational', 'special'] as const;
@@ -28,6 +28,37 @@ export const RegistryGate = Type.Object(
   { additionalProperties: false },
 );
 
+/**
+ * 统一社会信用代码 (GB 32100-2015): 18 characters from the 31 of `0-9A-Z` without I, O, Z, S, V;
+ * characters 3–8 are the administrative division (digits). The check character (the 18th) is
+ * verified by the registry loader (`domain/credit-code.ts`).
+ */
+export const CREDIT_CODE_PATTERN = '^[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}$';
+/** A GB/T 28181 device id: 20 digits (centre code 8, industry 2, type 3, network 1, serial 6). */
+export const GB28181_ID_PATTERN = '^[0-9]{20}$';
+
+/** Contract §8: one canteen of a school (a school may have a students' and a staff canteen). */
+export const RegistryCanteen = Type.Object(
+  {
+    /** Unique within the school (`main`, `c2`). */
+    id: Id,
+    name: Type.String({ minLength: 1, maxLength: 128 }),
+    nameEn: Type.Optional(Type.String({ maxLength: 128 })),
+    /** The areas this canteen has (a kindergarten kitchen may have no separate 洗消 or 留样 room); no area twice. */
+    areas: Type.Array(lit(CANTEEN_AREAS), { minItems: 1, maxItems: CANTEEN_AREAS.length }),
+  },
+  { additionalProperties: false },
+);
+
+/** Where a vendor's analytics platform finds a camera: the NVR's serial number and its channel (from 1). */
+export const VendorRef = Type.Object(
+  {
+    nvrSerial: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.:-]+$' }),
+    channel: Type.Integer({ minimum: 1, maximum: 1024 }),
+  },
+  { additionalProperties: false },
+);
+
 export const RegistryDevice = Type.Object(
   {
     id: Id,
@@ -47,6 +78,14 @@ export const RegistryDevice = Type.Object(
     gate: Type.Optional(Id),
     /** A check-in terminal: the post it stands at (a gate post, or `gatehouse`); its check-ins may still name any post of the school. */
     post: Type.Optional(Id),
+    /** A canteen camera (zone dining, kitchen or storage): the id of its school's canteen (contract §8). */
+    canteen: Type.Optional(Id),
+    /** A canteen camera: the canteen area it watches, one of its canteen's `areas` (needs `canteen`). */
+    area: Type.Optional(lit(CANTEEN_AREAS)),
+    /** A camera: where a vendor's platform finds it (NVR serial + channel); unique across the county. */
+    vendorRef: Type.Optional(VendorRef),
+    /** A camera: its GB/T 28181 id (20 digits); unique across the county. */
+    gb28181Id: Type.Optional(Type.String({ pattern: GB28181_ID_PATTERN, description: 'GB/T 28181 id (20 digits)' })),
   },
   { additionalProperties: false },
 );
@@ -64,6 +103,10 @@ export const RegistrySchool = Type.Object(
     area: Type.Optional(lit(SCHOOL_AREAS)),
     /** The school's gates and their guard posts. Absent: none registered (guard posts are then unknown). */
     gates: Type.Optional(Type.Array(RegistryGate, { maxItems: 32 })),
+    /** 统一社会信用代码 (GB 32100-2015), how vendors' platforms name the school; unique across the county. */
+    creditCode: Type.Optional(Type.String({ pattern: CREDIT_CODE_PATTERN, description: '统一社会信用代码 (18 characters of 0-9 and A-Z without I, O, Z, S, V)' })),
+    /** Its canteens (contract §8). Absent: none registered. */
+    canteens: Type.Optional(Type.Array(RegistryCanteen, { maxItems: 16 })),
     /** Administrative region (township), so a city or province gateway can group schools. */
     region: Type.String({ minLength: 1, maxLength: 64 }),
     address: Type.Optional(Type.String({ maxLength: 256 })),
@@ -111,3 +154,5 @@ export type Registry = Static<typeof Registry>;
 export type RegistrySchool = Static<typeof RegistrySchool>;
 export type RegistryDevice = Static<typeof RegistryDevice>;
 export type RegistryGate = Static<typeof RegistryGate>;
+export type RegistryCanteen = Static<typeof RegistryCanteen>;
+export type VendorRef = Static<typeof VendorRef>;

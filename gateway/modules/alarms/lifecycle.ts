@@ -8,6 +8,7 @@
 import type { Alarm, AlarmAction, AlarmState, HistoryEntry } from '../../contract/api.js';
 import type { AlarmFeedback, AlarmKind } from '../../contract/mqtt.js';
 import { iso } from '../../contract/common.js';
+import { nextState, type TransitionTable } from '../../domain/transitions.js';
 
 export interface RaiseInput {
   id: string;
@@ -52,7 +53,7 @@ export function raiseAlarm(i: RaiseInput): Alarm {
 }
 
 /** Which state each action leads to, from which states. */
-const TRANSITIONS: Record<AlarmAction, { to: AlarmState; from: readonly AlarmState[] }> = {
+export const TRANSITIONS: TransitionTable<AlarmState, AlarmAction> = {
   ack: { to: 'acknowledged', from: ['raised'] },
   dispatch: { to: 'dispatched', from: ['acknowledged'] },
   resolve: { to: 'resolved', from: ['acknowledged', 'dispatched'] },
@@ -68,11 +69,11 @@ export class IllegalTransition extends Error {
 }
 
 export function applyAction(alarm: Alarm, action: AlarmAction, by: string, atMs: number, note?: string): Alarm {
-  const rule = TRANSITIONS[action];
-  if (!rule.from.includes(alarm.state)) throw new IllegalTransition(alarm, action);
-  const entry: HistoryEntry = { state: rule.to, at: iso(atMs), by };
+  const to = nextState(TRANSITIONS, alarm.state, action);
+  if (to === undefined) throw new IllegalTransition(alarm, action);
+  const entry: HistoryEntry = { state: to, at: iso(atMs), by };
   if (note !== undefined && note.trim() !== '') entry.note = note.trim();
-  return { ...alarm, state: rule.to, history: [...alarm.history, entry] };
+  return { ...alarm, state: to, history: [...alarm.history, entry] };
 }
 
 /** Escalation applies only while nobody has acknowledged; test presses never escalate. */

@@ -1,0 +1,131 @@
+/**
+ * Contract §8: canteens (明厨亮灶): rectification cases (整改) and their ledger, and the canteen's
+ * records (留样, 晨检, 陪餐, 消毒). Schemas here, types from them; the routes, the screen and the
+ * simulator share them.
+ */
+import { Type, type Static } from '@sinclair/typebox';
+import { Id, WireTime, lit } from './common.js';
+import { AI_KINDS } from './mqtt.js';
+
+export const CASE_STATES = ['open', 'notified', 'rectifying', 'submitted', 'closed'] as const;
+export type CaseState = (typeof CASE_STATES)[number];
+export const CASE_ACTIONS = ['notify', 'start', 'submit', 'close', 'reject'] as const;
+export type CaseAction = (typeof CASE_ACTIONS)[number];
+/** What opened a case: an AI event, a missing or abnormal record, a failed inspection. */
+export const CASE_SOURCES = ['ai', 'record', 'inspection'] as const;
+export type CaseSource = (typeof CASE_SOURCES)[number];
+/** The record findings that open a case (gateway/modules/canteen/records.ts). */
+export const FINDING_CODES = [
+  'sample_missing', 'dish_unsampled', 'sample_underweight', 'sample_short_keep',
+  'morning_check_missing', 'morning_check_abnormal', 'accompany_missing',
+] as const;
+export type FindingCode = (typeof FINDING_CODES)[number];
+
+const SHA256 = Type.String({ pattern: '^[0-9a-f]{64}$', description: 'a photo\'s SHA-256 in the media store' });
+const Text = (max: number) => Type.String({ minLength: 1, maxLength: max });
+
+export const Reason = Type.Object({ zh: Type.String(), en: Type.String() });
+export type Reason = Static<typeof Reason>;
+
+/** One step of a case: who, when, and what they said; `submit` carries the photo and the measure taken. */
+export const CaseEntry = Type.Object({
+  action: lit(['open', ...CASE_ACTIONS] as const),
+  /** The state after the step. */
+  state: lit(CASE_STATES),
+  by: Type.String(),
+  at: Type.String({ description: 'ISO-8601' }),
+  note: Type.Optional(Type.String()),
+  photo: Type.Optional(SHA256),
+  measure: Type.Optional(Type.String()),
+});
+export type CaseEntry = Static<typeof CaseEntry>;
+
+export const Case = Type.Object({
+  id: Type.String(),
+  school: Id,
+  canteen: Type.Optional(Id),
+  /** The camera, for a case from an AI event. */
+  device: Type.Optional(Id),
+  source: lit(CASE_SOURCES),
+  /** The AI kind (source `ai`). */
+  kind: Type.Optional(lit(AI_KINDS)),
+  /** The record finding (source `record`). */
+  finding: Type.Optional(lit(FINDING_CODES)),
+  reason: Reason,
+  state: lit(CASE_STATES),
+  openedAt: Type.String(),
+  /** Past this (and not closed) the case is overdue: derived, never a state. */
+  deadlineAt: Type.String(),
+  /** Events that joined it (an AI case: every frame of the same rat within the dedupe window). */
+  events: Type.Integer({ minimum: 1 }),
+  lastEventAt: Type.String(),
+  /** The opening event's snapshot in the media store. */
+  snapshot: Type.Optional(SHA256),
+  history: Type.Array(CaseEntry),
+});
+export type Case = Static<typeof Case>;
+
+/** The body of `POST /api/canteen/cases/{id}/{action}`. */
+export const CaseActionBody = Type.Object(
+  {
+    note: Type.Optional(Type.String({ maxLength: 2000 })),
+    /** `submit`: the rectification photo, by its SHA-256 in the media store. */
+    photo: Type.Optional(SHA256),
+    /** `submit`: the measure taken (已更换防鼠网…). */
+    measure: Type.Optional(Type.String({ maxLength: 2000 })),
+  },
+  { additionalProperties: false },
+);
+export type CaseActionBody = Static<typeof CaseActionBody>;
+
+// Records (contract §8: `POST /api/canteen/records`). Times on the wire as everywhere (ISO with an
+// offset, or epoch ms); the record's own time is `takenAt` for a sample and `at` for the others.
+const RecordBase = { school: Id, canteen: Type.Optional(Id), id: Type.Optional(Text(128)) };
+
+export const SampleRecord = Type.Object(
+  {
+    kind: Type.Literal('sample'),
+    ...RecordBase,
+    dish: Text(128),
+    meal: Id,
+    /** Weight in grams (art. 40: at least 125 g). */
+    grams: Type.Number(),
+    takenAt: WireTime,
+    keptUntil: WireTime,
+    person: Text(64),
+    /**
+     * The meal's full menu, on any of its samples (the union counts): every dish on it needs a
+     * sample. Without one, the meal's dishes are those sampled.
+     */
+    menu: Type.Optional(Type.Array(Text(128), { maxItems: 64 })),
+  },
+  { additionalProperties: false },
+);
+export const MorningCheckRecord = Type.Object(
+  {
+    kind: Type.Literal('morning_check'),
+    ...RecordBase,
+    person: Text(64),
+    result: lit(['normal', 'abnormal'] as const),
+    /** 发热, 腹泻, 皮肤伤口… (with `abnormal`). */
+    symptom: Type.Optional(Type.String({ maxLength: 256 })),
+    at: WireTime,
+  },
+  { additionalProperties: false },
+);
+export const AccompanyRecord = Type.Object(
+  { kind: Type.Literal('accompany'), ...RecordBase, leader: Text(64), meal: Id, at: WireTime, note: Type.Optional(Type.String({ maxLength: 2000 })) },
+  { additionalProperties: false },
+);
+export const DisinfectionRecord = Type.Object(
+  { kind: Type.Literal('disinfection'), ...RecordBase, what: Text(128), method: Text(128), meal: Id, at: WireTime, person: Type.Optional(Text(64)) },
+  { additionalProperties: false },
+);
+export const CanteenRecord = Type.Union([SampleRecord, MorningCheckRecord, AccompanyRecord, DisinfectionRecord]);
+export type SampleRecord = Static<typeof SampleRecord>;
+export type MorningCheckRecord = Static<typeof MorningCheckRecord>;
+export type AccompanyRecord = Static<typeof AccompanyRecord>;
+export type DisinfectionRecord = Static<typeof DisinfectionRecord>;
+export type CanteenRecord = Static<typeof CanteenRecord>;
+export const RECORD_KINDS = ['sample', 'morning_check', 'accompany', 'disinfection'] as const;
+export type RecordKind = (typeof RECORD_KINDS)[number];
