@@ -5,11 +5,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { REPO_ROOT, api, login, startGateway, type GatewayProc } from './support/gateway.js';
 import { connectDevice, type MqttClient } from './support/mqtt.js';
 import { waitFor } from './support/wait.js';
+import { makeTempDir } from './support/procs.js';
 import { exportSeries, startVictoria, type Victoria, type ExportedSeries } from './support/victoria.js';
 import { loadRegistry } from '../gateway/registry.js';
 
@@ -181,4 +183,36 @@ test('a point the database refuses is quarantined with its reason; the good poin
     assert.ok(rows[0].len > 300_000);
     assert.match(rows[0].reason, /^400: .*too long line/);
   });
+});
+
+test("each school's daily verdict per target lands as points at the day's local start (Grafana charts a rate over a term)", async () => {
+  // A term around today, every day a school day, so the day three days ago is one whatever the date.
+  const dir = await makeTempDir('export-targets-');
+  const policy = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'config/policy.json'), 'utf8'));
+  const local = (ms: number) => new Date(ms + 8 * 3_600_000).toISOString().slice(0, 10);
+  policy.calendar = { terms: [{ name: 'test term', from: local(Date.now() - 40 * 86_400_000), to: local(Date.now() + 40 * 86_400_000) }], weekdays: [1, 2, 3, 4, 5, 6, 7], holidays: [], extraSchoolDays: [] };
+  fs.writeFileSync(path.join(dir, 'policy.json'), JSON.stringify(policy));
+  const vm = await startVictoria();
+  const gw = await startGateway({ env: { ...FAST_EXPORT, POLICY: path.join(dir, 'policy.json'), INFLUX_URL: vm.url, INFLUX_TOKEN: 'test-token', INFLUX_ORG: 'bureau', INFLUX_BUCKET: 'campus' } });
+  const device = await connectDevice(gw.mqttUrl);
+  try {
+    const day = local(Date.now() - 3 * 86_400_000);
+    const terminal = devices.find((d) => d.kind === 'checkin_terminal' && d.post === 'gatehouse')!;
+    await device.publishAsync(`campus/v1/${terminal.school}/${terminal.id}/checkin`, JSON.stringify({ ts: Date.parse(`${day}T09:00:00+08:00`), role: 'guard', post: 'gatehouse', person: 'LIC-1' }), { qos: 1 });
+    // The day had facts and no verdicts on record: once its late events stop, it is put on record, and exported.
+    const series = await exportSeries(vm.url, `{__name__=~"campus_target_(met|not_met|unknown)",school="${terminal.school}"}`, { until: (s) => s.length >= 18, timeoutMs: 60_000 });
+    const dayStart = Date.parse(`${day}T00:00:00+08:00`);
+    const targets = new Set(series.map((s) => s.metric.target));
+    assert.deepEqual([...targets].sort(), ['closed_campus', 'guard_posts', 'hard_barriers', 'one_key_alarm', 'security_guards', 'video_networked']);
+    for (const s of series) {
+      assert.deepEqual(s.timestamps, [dayStart], `${s.metric.__name__} ${s.metric.target}: one point, at the day's local start`);
+      assert.equal(s.metric.region, registry.schools.get(terminal.school)!.region);
+    }
+    // Exactly one of met / not_met / unknown is 1 for each target that day.
+    for (const t of targets) assert.equal(series.filter((s) => s.metric.target === t).reduce((n, s) => n + s.values[0], 0), 1, t);
+  } finally {
+    await device.endAsync(true);
+    await gw.stop();
+    await vm.stop();
+  }
 });
