@@ -2,8 +2,7 @@
  * The command-center wall screen: boot, login, and the wiring of REST + live feed + views.
  * The model lives in state/ (pure, one slice per module); the views only draw it.
  */
-import '@fontsource/noto-sans-sc/400.css';
-import '@fontsource/noto-sans-sc/700.css';
+import './fonts.css';
 import './styles.css';
 
 import type { Alarm, AlarmAction, FeedFrame } from '../gateway/contract/api.js';

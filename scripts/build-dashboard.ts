@@ -24,7 +24,8 @@ export async function buildDashboard(outDir = 'dist/dashboard'): Promise<BuildRe
   await mkdir(out, { recursive: true });
   const result = await build({
     absWorkingDir: root,
-    entryPoints: { app: join(root, 'dashboard/main.ts') },
+    // fonts.css: the font alone, for the printable report (gateway/modules/targets/report.ts).
+    entryPoints: { app: join(root, 'dashboard/main.ts'), fonts: join(root, 'dashboard/fonts.css') },
     outdir: out,
     bundle: true,
     format: 'esm',

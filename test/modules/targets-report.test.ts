@@ -57,3 +57,9 @@ test('HTML: a printable zh-CN A4 page with the rates and the failing schools, ev
   assert.doesNotMatch(html, /<script|第二<小学>/);
   assert.match(html, /侧门 1 人签到（2 天）/);
 });
+
+test('a month with nothing on record says so: never "every school met"', () => {
+  const html = reportHtml(buildReport('2026-08', '示范县', [], names, 0));
+  assert.match(html, /本月尚无记录的上学日/);
+  assert.doesNotMatch(html, /均达标/);
+});

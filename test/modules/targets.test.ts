@@ -367,7 +367,7 @@ test("the month's report: JSON, CSV and printable HTML with a CSP of its own; a 
   const html = await g.call('GET', `/api/reports/targets?month=${month}&format=html`, { token: g.tokens.viewer });
   assert.equal(html.status, 200);
   assert.match(String(html.headers['content-type']), /^text\/html/);
-  assert.match(String(html.headers['content-security-policy']), /^default-src 'none'; style-src 'unsafe-inline'/);
+  assert.match(String(html.headers['content-security-policy']), /^default-src 'none'; style-src 'self' 'unsafe-inline'; font-src 'self';/);
   assert.match(html.text, /校园安全“六个100%”达标情况月报/);
   const csv = await g.call('GET', `/api/reports/targets?month=${month}&format=csv`, { token: g.tokens.viewer });
   assert.match(String(csv.headers['content-disposition']), new RegExp(`targets-${month}\\.csv`));

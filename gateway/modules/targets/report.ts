@@ -125,9 +125,12 @@ export function reportHtml(r: TargetsReport): string {
             `<tr><td>${esc(f.name)}<br><small>${esc(f.school)}</small></td><td>${esc(TARGET_NAMES[f.target].zh)}</td><td class="n">${f.notMetDays}</td><td class="n">${f.unknownDays}</td><td>${f.reasons.map((x) => `${esc(x.zh)}（${x.days} 天）`).join('<br>')}</td></tr>`,
         )
         .join('')
-    : '<tr><td colspan="5">本月所有学校每日均达标。</td></tr>';
+    : r.days.length === 0
+      ? '<tr><td colspan="5">本月尚无记录的上学日：没有可判定的数据（不是全部达标）。</td></tr>'
+      : '<tr><td colspan="5">本月所有学校每日均达标。</td></tr>';
   return `<!doctype html>
 <html lang="zh-CN"><head><meta charset="utf-8"><title>${esc(title)}</title>
+<link rel="stylesheet" href="/fonts.css">
 <style>
 @page { size: A4 portrait; margin: 16mm 14mm; }
 body { font-family: "Noto Sans SC", "Source Han Sans SC", "Microsoft YaHei", sans-serif; font-size: 10.5pt; color: #000; }

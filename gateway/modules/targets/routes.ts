@@ -149,8 +149,8 @@ export const targetRoutes: FastifyPluginAsyncTypebox = async (app) => {
       if (format === 'html')
         return reply
           .header('content-type', 'text/html; charset=utf-8')
-          // Its only style is inline and it runs nothing: a CSP of its own that allows exactly that.
-          .header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+          // It runs nothing; its style is inline plus the wall screen's bundled font: a CSP of its own that allows exactly that.
+          .header('content-security-policy', "default-src 'none'; style-src 'self' 'unsafe-inline'; font-src 'self'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
           .send(reportHtml(report));
       return report;
     },
