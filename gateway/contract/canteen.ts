@@ -5,7 +5,7 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { Id, WireTime, lit } from './common.js';
-import { AI_KINDS } from './mqtt.js';
+import { AI_KINDS, CANTEEN_AREAS } from './mqtt.js';
 
 export const CASE_STATES = ['open', 'notified', 'rectifying', 'submitted', 'closed'] as const;
 export type CaseState = (typeof CASE_STATES)[number];
@@ -46,6 +46,8 @@ export const Case = Type.Object({
   canteen: Type.Optional(Id),
   /** The camera, for a case from an AI event. */
   device: Type.Optional(Id),
+  /** The canteen area the camera watches (registry), for a case from an AI event. */
+  area: Type.Optional(lit(CANTEEN_AREAS)),
   source: lit(CASE_SOURCES),
   /** The AI kind (source `ai`). */
   kind: Type.Optional(lit(AI_KINDS)),
@@ -61,6 +63,8 @@ export const Case = Type.Object({
   lastEventAt: Type.String(),
   /** The opening event's snapshot in the media store. */
   snapshot: Type.Optional(SHA256),
+  /** When the overdue escalation went out (once per case; the flag itself is derived from `deadlineAt`). */
+  escalatedAt: Type.Optional(Type.String()),
   history: Type.Array(CaseEntry),
 });
 export type Case = Static<typeof Case>;

@@ -7,6 +7,7 @@ import { activityModule } from './activity/index.js';
 import { alarmsModule } from './alarms/index.js';
 import { batteryModule } from './battery/index.js';
 import { camerasModule } from './cameras/index.js';
+import { canteenModule } from './canteen/index.js';
 import { devicesModule } from './devices/index.js';
 import { exportModule } from './export/index.js';
 import { auditModule } from './audit/index.js';
@@ -25,4 +26,5 @@ export const MODULES: Readonly<Record<string, ModuleFactory>> = {
   identity: identityModule,
   audit: auditModule,
   targets: targetsModule,
+  canteen: canteenModule,
 };

@@ -42,6 +42,7 @@ export const TAGS = [
   { name: 'maintenance', description: 'Offline alarm buttons and cameras, camera uptime' },
   { name: 'onvif', description: 'ONVIF camera discovery' },
   { name: 'targets', description: 'The 6 × 100% campus safety targets (六个100%): rates, verdicts, reasons and evidence' },
+  { name: 'canteen', description: 'Canteens (明厨亮灶): rectification cases and their workflow open → notified → rectifying → submitted → closed, records (留样, 晨检, 陪餐, 消毒), the daily summary' },
   { name: 'audit', description: 'Who did what, when and from where: the append-only, hash-chained audit trail (admin)' },
   { name: 'docs', description: 'This description' },
 ];

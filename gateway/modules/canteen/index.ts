@@ -1,0 +1,427 @@
+/**
+ * Canteens (明厨亮灶, contract §8, issue 11): AI events become rectification cases (整改), records
+ * (留样, 晨检, 陪餐, 消毒) are kept per school and day and judged at their deadlines, and a case
+ * past its deadline escalates on the wall.
+ *
+ * - An `ai` event from a canteen camera (zone dining, kitchen or storage) is counted (events by kind
+ *   per school and local day) and, through the policy's AI rule and `dedupe.ts`, opens a case per
+ *   (camera, kind) or joins the open one. The activity module consumes the same event for its `ai`
+ *   frame and point; both may.
+ * - A case action (`canteen_case`, an operator's command) moves the case through `cases.ts`; the
+ *   module refuses it inside the commit (nothing stored) when the state does not allow it.
+ * - A record (`canteen_record`) is stored and its school's day judged at once (`records.ts`
+ *   `judgeDay`); each new finding opens one case (its stable key, per school and day, in
+ *   `canteen_findings`), and the scheduler wakes the school at the next deadline (`nextAtMs`).
+ *   A school is judged from its first record on (a school not yet recording on the gateway is not
+ *   flooded with "missing" cases), and its workers on shift are those with a morning check within
+ *   the last ROSTER_DAYS days (no roster in the registry yet).
+ * - Overdue: each open case's deadline is a scheduler job (re-armed from the table at start); when
+ *   it passes, a `case` frame with `overdue: true` goes out once (`escalatedAt`).
+ *
+ * Every change of a case is a `case` frame carrying `school`, so a school's users get only theirs.
+ */
+import { createHash } from 'node:crypto';
+import type { Case, CaseAction, Reason } from '../../contract/canteen.js';
+import { iso } from '../../contract/common.js';
+import { CANTEEN_ZONES, type AiKind, type AiPayload } from '../../contract/mqtt.js';
+import type { DomainEvent } from '../../core/events.js';
+import type { GatewayModule, ModuleContext, Tx } from '../../core/module.js';
+import { Point, line } from '../../core/points.js';
+import { applyCaseAction, caseActions, isClosed, isOverdue, joinEvent, openCase } from './cases.js';
+import { caseKey, decideAiEvent, type OpenCaseRef } from './dedupe.js';
+import { judgeDay, mealCompleteness, type Accompany, type DayInput, type Disinfection, type MealCompleteness, type MorningCheck, type ParsedRecord, type Sample } from './records.js';
+import { canteenRoutes } from './routes.js';
+import type { DevicesModule } from '../devices/index.js';
+
+/** An operator's or school user's step on a case (contract §8 `POST /api/canteen/cases/{id}/{action}`). */
+export interface CaseCommand {
+  case: string;
+  action: CaseAction;
+  by: string;
+  note?: string;
+  /** `submit`: the photo's SHA-256, already in the media store. */
+  photo?: string;
+  measure?: string;
+}
+
+declare module '../../core/events.js' {
+  interface EventMap {
+    canteen_case: CaseCommand;
+    /** A canteen record, checked by the route (`checkRecord`). */
+    canteen_record: { school: string; canteen?: string; record: ParsedRecord; by: string };
+  }
+}
+
+export class CaseNotFound extends Error {
+  readonly code = 'not_found';
+}
+
+/** A case as shown: with its derived `overdue` flag and the actions its state allows. */
+export type CaseView = Case & { overdue: boolean; actions: CaseAction[] };
+
+export interface CanteenSchoolSummary {
+  school: string;
+  /** Required areas (policy, where the school's canteens have them) with a camera online / required. */
+  coverage: { required: number; covered: number; rate: number | null; missing: string[] };
+  aiEvents: Partial<Record<AiKind, number>>;
+  cases: { open: number; overdue: number };
+  /** Per meal (its school-day meals); empty on a day that is not a school day. */
+  meals: MealCompleteness[];
+}
+
+export interface CanteenModule extends GatewayModule {
+  get(id: string): Promise<CaseView | undefined>;
+  list(q: { state?: string; school?: string; limit?: number }): Promise<CaseView[]>;
+  /** Runs an action; throws CaseNotFound, IllegalCaseAction or CaseActionIncomplete (nothing stored then). */
+  act(cmd: CaseCommand, school: string): Promise<CaseView>;
+  summary(day: string, school?: string): CanteenSchoolSummary[];
+}
+
+const DAY_MS = 86_400_000;
+/** A worker with a morning check within this many days is expected on shift (no roster yet); records kept in memory as long. */
+export const ROSTER_DAYS = 7;
+
+const KIND_NAMES: Record<AiKind, Reason> = {
+  no_hat: { zh: '未戴厨师帽', en: 'no chef hat' },
+  no_mask: { zh: '未戴口罩', en: 'no mask' },
+  no_uniform: { zh: '未穿工作服', en: 'no work clothes' },
+  rodent: { zh: '发现老鼠', en: 'rodent' },
+  smoking: { zh: '吸烟', en: 'smoking' },
+  phone: { zh: '玩手机', en: 'using a phone' },
+  other: { zh: '其他异常', en: 'other' },
+  no_gloves: { zh: '未戴手套', en: 'no gloves' },
+  bare_chested: { zh: '赤膊', en: 'bare-chested' },
+  bin_uncovered: { zh: '垃圾桶未盖', en: 'bin uncovered' },
+  fire_unattended: { zh: '动火离人', en: 'fire left unattended' },
+  off_post: { zh: '离岗/睡岗', en: 'off post' },
+  intrusion: { zh: '区域入侵', en: 'intrusion' },
+  animal: { zh: '发现猫狗', en: 'animal (cat, dog)' },
+};
+const SHA256_RE = /^[0-9a-f]{64}$/;
+
+interface DayRecords {
+  samples: Sample[];
+  checks: MorningCheck[];
+  accompany: Accompany[];
+  disinfection: Disinfection[];
+}
+const emptyRecords = (): DayRecords => ({ samples: [], checks: [], accompany: [], disinfection: [] });
+
+export function canteenModule(ctx: ModuleContext): CanteenModule {
+  const { registry, policy, store, scheduler, dispatcher } = ctx;
+  /** Cases not closed, by id (all of them are in `canteen_cases`). */
+  const open = new Map<string, Case>();
+  /** Open AI cases by (camera, kind), for dedupe. */
+  const openAi = new Map<string, OpenCaseRef>();
+  /** AI events by school, local day and kind. */
+  const aiDays = new Map<string, Partial<Record<AiKind, number>>>();
+  /** Records by school and local day, within ROSTER_DAYS. */
+  const records = new Map<string, Map<string, DayRecords>>();
+  /** Finding keys (`school|day|key`) that opened a case. */
+  const findings = new Set<string>();
+  const canteenSchools = [...registry.schools.values()].filter((s) => (s.canteens?.length ?? 0) > 0).map((s) => s.id);
+
+  const view = (c: Case, nowMs = ctx.now()): CaseView => ({ ...c, overdue: isOverdue(c, nowMs), actions: caseActions(c) });
+  const row = (c: Case) => ({ id: c.id, school: c.school, state: c.state, source: c.source, opened: Date.parse(c.openedAt), device: c.device ?? null, kind: c.kind ?? null, doc: c });
+
+  /** Stores a case, sends its frame, keeps the in-memory indexes and (after the commit) its deadline job. */
+  function save(c: Case, tx: Tx, action: string, previous: string | null): void {
+    tx.put('canteen_cases', row(c));
+    if (isClosed(c)) open.delete(c.id);
+    else open.set(c.id, c);
+    if (c.source === 'ai' && c.device && c.kind) {
+      const key = caseKey(c.device, c.kind);
+      if (isClosed(c)) {
+        if (openAi.get(key)?.caseId === c.id) openAi.delete(key);
+      } else openAi.set(key, { caseId: c.id, lastEventMs: Date.parse(c.lastEventAt) });
+    }
+    const last = c.history.at(-1)!;
+    tx.feed('case', { ...frameOf(c, tx.now), action, previous, by: last.by, ...(last.note ? { note: last.note } : {}) }, tx.now);
+    if (action === 'open' || action === 'close') {
+      const p = new Point('canteen_case').tag('school', c.school).tag('region', registry.schools.get(c.school)?.region ?? '').tag('source', c.source);
+      if (c.kind) p.tag('kind', c.kind);
+      if (c.finding) p.tag('finding', c.finding);
+      p.intField(action === 'open' ? 'opened' : 'closed', 1).timestamp(tx.now);
+      tx.points([line(p)], tx.now);
+    }
+    tx.after(() => arm(c));
+  }
+
+  const frameOf = (c: Case, nowMs: number) => {
+    const { history: _h, ...rest } = c;
+    return { ...rest, overdue: isOverdue(c, nowMs) };
+  };
+
+  /** The overdue escalation: a job at the deadline of each case not closed and not yet escalated. */
+  function arm(c: Case): void {
+    const key = `canteen:overdue:${c.id}`;
+    if (isClosed(c) || c.escalatedAt) return scheduler.cancel(key);
+    if (scheduler.has(key)) return;
+    scheduler.at(key, Date.parse(c.deadlineAt), () =>
+      dispatcher
+        .transact((tx) => {
+          const cur = open.get(c.id);
+          if (!cur || cur.escalatedAt || !isOverdue(cur, tx.now)) return;
+          const next: Case = { ...cur, escalatedAt: iso(tx.now) };
+          tx.put('canteen_cases', row(next));
+          open.set(next.id, next);
+          tx.feed('case', { ...frameOf(next, tx.now), action: 'overdue', previous: cur.state, escalated: true }, tx.now);
+        })
+        .catch((err) => {
+          ctx.log.error({ err, case: c.id }, 'could not record the overdue escalation; retrying in 5 s');
+          scheduler.at(key, ctx.now() + 5000, () => arm(open.get(c.id) ?? c));
+        }),
+    );
+  }
+
+  function onAi(e: DomainEvent, tx: Tx): void {
+    const device = e.device ? registry.devices.get(e.device) : undefined;
+    if (!device || device.kind !== 'camera' || !(CANTEEN_ZONES as readonly string[]).includes(device.zone ?? '')) return;
+    const d = e.data as AiPayload & { snapshot?: unknown };
+    const day = policy.localDay(e.atMs);
+    const counts = aiDays.get(`${e.school}|${day}`) ?? {};
+    counts[d.kind] = (counts[d.kind] ?? 0) + 1;
+    aiDays.set(`${e.school}|${day}`, counts);
+    tx.put('canteen_ai_days', { id: `${e.school}|${day}`, school: e.school, day, doc: { school: e.school, day, counts } });
+
+    const rule = policy.aiRule(d.kind);
+    const decision = decideAiEvent({ camera: device.id, area: device.area, kind: d.kind, confidence: d.confidence, atMs: e.atMs }, rule, openAi);
+    if (decision.action === 'count') return;
+    const snapshot = typeof d.snapshot === 'string' && SHA256_RE.test(d.snapshot) ? d.snapshot : undefined;
+    if (decision.action === 'join') {
+      const cur = open.get(decision.caseId)!;
+      const next = joinEvent(cur, e.atMs);
+      if (!next.snapshot && snapshot) next.snapshot = snapshot;
+      open.set(next.id, next);
+      openAi.set(caseKey(device.id, d.kind), { caseId: next.id, lastEventMs: Date.parse(next.lastEventAt) });
+      tx.put('canteen_cases', row(next));
+      return;
+    }
+    const name = KIND_NAMES[d.kind];
+    const c: Case = {
+      ...openCase({
+        id: `ai-${device.id}-${d.kind}-${e.atMs}`,
+        school: e.school,
+        canteen: device.canteen,
+        device: device.id,
+        source: 'ai',
+        kind: d.kind,
+        reason: { zh: `${device.name}：${name.zh}`, en: `${device.nameEn ?? device.id}: ${name.en}` },
+        atMs: e.atMs,
+        deadlineHours: rule.deadlineHours,
+        by: device.id,
+        snapshot,
+      }),
+      ...(device.area ? { area: device.area } : {}),
+    };
+    save(c, tx, 'open', null);
+  }
+
+  function onCommand(cmd: CaseCommand, tx: Tx): void {
+    const cur = open.get(cmd.case) ?? closedCache.get(cmd.case);
+    if (!cur) throw new CaseNotFound(`no case with id "${cmd.case}"`);
+    const next = applyCaseAction(cur, cmd.action, { by: cmd.by, atMs: tx.now, note: cmd.note, photo: cmd.photo, measure: cmd.measure });
+    // The photo's school, so the school's users (and no other school's) may read it (targets module).
+    if (cmd.photo) tx.emit({ type: 'media', school: cur.school, atMs: tx.now, receivedAtMs: tx.now, data: { sha256: cmd.photo, school: cur.school } });
+    closedCache.delete(cur.id);
+    save(next, tx, cmd.action, cur.state);
+  }
+  /** A closed case an action is about to be refused for (409 with its state): read before the command. */
+  const closedCache = new Map<string, Case>();
+
+  // Records and their rules.
+  const recordsOf = (school: string, day: string): DayRecords => {
+    let byDay = records.get(school);
+    if (!byDay) records.set(school, (byDay = new Map()));
+    let d = byDay.get(day);
+    if (!d) byDay.set(day, (d = emptyRecords()));
+    return d;
+  };
+  const addRecord = (school: string, r: ParsedRecord) => {
+    const atMs = r.kind === 'sample' ? r.takenAtMs : r.atMs;
+    const d = recordsOf(school, policy.localDay(atMs));
+    const { kind: _k, ...rest } = r;
+    if (r.kind === 'sample') d.samples = [...d.samples.filter((x) => x.id !== r.id), rest as Sample];
+    else if (r.kind === 'morning_check') d.checks = [...d.checks.filter((x) => x.id !== r.id), rest as MorningCheck];
+    else if (r.kind === 'accompany') d.accompany = [...d.accompany.filter((x) => x.id !== r.id), rest as Accompany];
+    else d.disinfection = [...d.disinfection.filter((x) => x.id !== r.id), rest as Disinfection];
+    return atMs;
+  };
+
+  function dayInput(school: string, day: string): DayInput {
+    const dayStartMs = policy.dayStartMs(day);
+    const byDay = records.get(school);
+    const mine = byDay?.get(day) ?? emptyRecords();
+    const workers = new Set<string>();
+    for (const [d, r] of byDay ?? []) if (d <= day && d >= policy.localDay(dayStartMs - ROSTER_DAYS * DAY_MS)) for (const c of r.checks) workers.add(c.person);
+    return {
+      dayStartMs,
+      meals: policy.isSchoolDay(day) ? policy.mealsFor(school) : [],
+      limits: policy.canteen.records,
+      ...mine,
+      workers: [...workers].map((person) => ({ person })),
+    };
+  }
+
+  /** Opens a case per new finding of the school's day; arms the next wake-up (today's only). */
+  function judge(school: string, day: string, tx: Tx): void {
+    if (!records.has(school)) return; // not on the record system yet
+    const { findings: found, nextAtMs } = judgeDay(dayInput(school, day), tx.now);
+    for (const f of found) {
+      const key = `${school}|${day}|${f.key}`;
+      if (findings.has(key)) continue;
+      findings.add(key);
+      tx.put('canteen_findings', { id: key, school, day, doc: { school, day, key: f.key } });
+      const c = openCase({
+        id: `rec-${school}-${day}-${createHash('sha256').update(f.key).digest('hex').slice(0, 10)}`,
+        school,
+        source: 'record',
+        finding: f.code,
+        reason: f.reason,
+        atMs: Math.min(f.atMs, tx.now),
+        deadlineHours: policy.canteen.records.deadlineHours,
+        by: 'scheduler',
+      });
+      save(c, tx, 'open', null);
+    }
+    if (day === policy.localDay(tx.now)) {
+      const wake = nextAtMs ?? policy.dayStartMs(day) + DAY_MS;
+      tx.after(() => wakeAt(school, wake));
+    }
+  }
+  const wakeAt = (school: string, ms: number) =>
+    scheduler.at(`canteen:judge:${school}`, ms, () =>
+      dispatcher.transact((tx) => judge(school, policy.localDay(tx.now), tx)).catch((err) => ctx.log.warn({ err, school }, 'judging canteen records failed')),
+    );
+
+  function onRecord(e: DomainEvent<'canteen_record'>, tx: Tx): void {
+    const { school, record } = e.data;
+    const atMs = addRecord(school, record);
+    const day = policy.localDay(atMs);
+    tx.put('canteen_records', { id: `${school}|${record.id}`, school, day, kind: record.kind, at: atMs, doc: { ...e.data, day } });
+    judge(school, day, tx);
+  }
+
+  async function get(id: string): Promise<CaseView | undefined> {
+    const c = open.get(id) ?? (await store.get<Case>('canteen_cases', id));
+    return c && view(c);
+  }
+
+  function coverage(school: string) {
+    const s = registry.schools.get(school)!;
+    const live = ctx.module<DevicesModule>('devices').records;
+    const required = new Set<string>();
+    for (const c of s.canteens ?? []) for (const a of c.areas) if (policy.canteen.requiredAreas.includes(a)) required.add(`${c.id}/${a}`);
+    const covered = new Set<string>();
+    for (const d of registry.devices.values())
+      if (d.school === school && d.kind === 'camera' && d.canteen && d.area && live.get(d.id)?.online === true) covered.add(`${d.canteen}/${d.area}`);
+    const hit = [...required].filter((k) => covered.has(k));
+    return { required: required.size, covered: hit.length, rate: required.size ? hit.length / required.size : null, missing: [...required].filter((k) => !covered.has(k)) };
+  }
+
+  return {
+    name: 'canteen',
+    dependsOn: ['devices'],
+    consumes: ['ai', 'canteen_case', 'canteen_record'],
+    frames: ['case'],
+    tables: [
+      { name: 'canteen_cases', key: 'id', columns: { id: 'text', school: 'text', state: 'text', source: 'text', opened: 'integer', device: 'text', kind: 'text' }, doc: true, indexes: [{ columns: ['state', 'opened'] }, { columns: ['school', 'opened'] }] },
+      { name: 'canteen_ai_days', key: 'id', columns: { id: 'text', school: 'text', day: 'text' }, doc: true, indexes: [{ columns: ['day'] }] },
+      { name: 'canteen_records', key: 'id', columns: { id: 'text', school: 'text', day: 'text', kind: 'text', at: 'integer' }, doc: true, indexes: [{ columns: ['day', 'school'] }] },
+      { name: 'canteen_findings', key: 'id', columns: { id: 'text', school: 'text', day: 'text' }, doc: true, indexes: [{ columns: ['day'] }] },
+    ],
+
+    async load() {
+      open.clear();
+      openAi.clear();
+      aiDays.clear();
+      records.clear();
+      findings.clear();
+      closedCache.clear();
+      for (const c of await store.find<Case>('canteen_cases', { where: [['state', '<>', 'closed']] })) {
+        open.set(c.id, c);
+        if (c.source === 'ai' && c.device && c.kind) openAi.set(caseKey(c.device, c.kind), { caseId: c.id, lastEventMs: Date.parse(c.lastEventAt) });
+      }
+      const oldest = policy.localDay(ctx.now() - (ROSTER_DAYS + 1) * DAY_MS);
+      for (const r of await store.find<{ school: string; counts: Partial<Record<AiKind, number>>; day: string }>('canteen_ai_days', { where: [['day', '>=', oldest]] })) aiDays.set(`${r.school}|${r.day}`, r.counts);
+      for (const r of await store.find<{ school: string; record: ParsedRecord }>('canteen_records', { where: [['day', '>=', oldest]], orderBy: [['at', 'asc']] })) addRecord(r.school, r.record);
+      for (const r of await store.find<{ id: string }>('canteen_findings', { where: [['day', '>=', oldest]] })) findings.add(r.id);
+    },
+
+    async start() {
+      // Restart-safe: every open case re-arms its deadline (one already past fires at once), and
+      // every school on the record system is judged for today (deadlines passed while away).
+      for (const c of open.values()) arm(c);
+      await dispatcher.transact((tx) => {
+        for (const school of canteenSchools) judge(school, policy.localDay(tx.now), tx);
+      });
+    },
+
+    stop() {
+      for (const id of open.keys()) scheduler.cancel(`canteen:overdue:${id}`);
+      for (const school of canteenSchools) scheduler.cancel(`canteen:judge:${school}`);
+    },
+
+    apply(e, tx) {
+      if (e.type === 'ai') return onAi(e, tx);
+      if (e.type === 'canteen_case') return onCommand(e.data as CaseCommand, tx);
+      if (e.type === 'canteen_record') return onRecord(e as DomainEvent<'canteen_record'>, tx);
+    },
+
+    get,
+
+    async list({ state, school, limit = 200 }) {
+      const where: [string, '=' | '<>', string][] = [];
+      if (state === 'overdue' || state === 'open_all') where.push(['state', '<>', 'closed']);
+      else if (state) where.push(['state', '=', state]);
+      if (school) where.push(['school', '=', school]);
+      const now = ctx.now();
+      let rows = (await store.find<Case>('canteen_cases', { where, orderBy: [['opened', 'desc']], limit: state === 'overdue' ? undefined : limit })).map((c) => view(open.get(c.id) ?? c, now));
+      if (state === 'overdue') rows = rows.filter((c) => c.overdue).slice(0, limit);
+      return rows;
+    },
+
+    async act(cmd, _school) {
+      if (!open.has(cmd.case)) {
+        const stored = await store.get<Case>('canteen_cases', cmd.case);
+        if (stored) closedCache.set(stored.id, stored);
+      }
+      try {
+        await dispatcher.execute({ type: 'canteen_case', school: _school, atMs: ctx.now(), receivedAtMs: ctx.now(), data: cmd });
+      } finally {
+        closedCache.delete(cmd.case);
+      }
+      return (await get(cmd.case))!;
+    },
+
+    summary(day, only) {
+      const nowMs = ctx.now();
+      return canteenSchools
+        .filter((s) => !only || s === only)
+        .map((school) => {
+          const mine = [...open.values()].filter((c) => c.school === school);
+          const input = dayInput(school, day);
+          return {
+            school,
+            coverage: coverage(school),
+            aiEvents: aiDays.get(`${school}|${day}`) ?? {},
+            cases: { open: mine.length, overdue: mine.filter((c) => isOverdue(c, nowMs)).length },
+            meals: mealCompleteness(input, Math.min(nowMs, input.dayStartMs + DAY_MS)),
+          };
+        });
+    },
+
+    snapshot(school) {
+      const nowMs = ctx.now();
+      const cases = [...open.values()]
+        .filter((c) => !school || c.school === school)
+        .sort((a, b) => b.openedAt.localeCompare(a.openedAt))
+        .map((c) => frameOf(c, nowMs));
+      return { canteen: { cases, open: cases.length, overdue: cases.filter((c) => c.overdue).length } };
+    },
+
+    async routes(app) {
+      await app.register(canteenRoutes);
+    },
+  };
+}
