@@ -20,8 +20,11 @@ after(async () => {
 const camera = 'S001-KC26';
 const HOUR = 3_600_000;
 
-function ai(g: InProcessGateway, id: string, atMs: number): Promise<void> {
-  const e = { type: 'ai', school: 'S001', device: camera, sourceId: id, atMs, receivedAtMs: Date.now(), data: { id, ts: atMs, kind: 'rodent', confidence: 0.95 } } as DomainEvent;
+const SNAPSHOT = 'ab'.repeat(32);
+
+/** An `ai` event as the vendors module hands one over: `snapshot` is a photo already in the media store. */
+function ai(g: InProcessGateway, id: string, atMs: number, extra: Record<string, unknown> = {}): Promise<void> {
+  const e = { type: 'ai', school: 'S001', device: camera, sourceId: id, atMs, receivedAtMs: Date.now(), data: { id, ts: atMs, kind: 'rodent', confidence: 0.95, ...extra } } as DomainEvent;
   return new Promise((resolve, reject) => g.services.dispatcher.submit(e, (err) => (err ? reject(err) : resolve())));
 }
 async function frames(g: InProcessGateway): Promise<FeedFrame[]> {
@@ -35,8 +38,10 @@ test('a deadline passed while the gateway was down escalates once at start; the 
   open.push(g1);
   // A rat seen almost 2 h ago: the rodent case's 2 h deadline is a moment away.
   const seenMs = Date.now() - 2 * HOUR + 3000;
-  await ai(g1, 'r-1', seenMs);
+  await ai(g1, 'r-1', seenMs, { snapshot: SNAPSHOT });
   const [c] = await g1.services.module<CanteenModule>('canteen').list({ school: 'S001' });
+  assert.equal(c.snapshot, SNAPSHOT);
+  assert.equal(c.area, 'storage');
   assert.equal(c.deadlineAt, new Date(seenMs + 2 * HOUR).toISOString());
   assert.equal(c.overdue, false);
   await g1.close();

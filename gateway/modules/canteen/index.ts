@@ -138,7 +138,9 @@ export function canteenModule(ctx: ModuleContext): CanteenModule {
     const last = c.history.at(-1)!;
     tx.feed('case', { ...frameOf(c, tx.now), action, previous, by: last.by, ...(last.note ? { note: last.note } : {}) }, tx.now);
     if (action === 'open' || action === 'close') {
-      const p = new Point('canteen_case').tag('school', c.school).tag('region', registry.schools.get(c.school)?.region ?? '').tag('source', c.source);
+      const p = new Point('canteen_case').tag('school', c.school).tag('source', c.source);
+      const region = registry.schools.get(c.school)?.region;
+      if (region) p.tag('region', region);
       if (c.kind) p.tag('kind', c.kind);
       if (c.finding) p.tag('finding', c.finding);
       p.intField(action === 'open' ? 'opened' : 'closed', 1).timestamp(tx.now);
