@@ -208,6 +208,27 @@ test('records: a negative weight is refused with its reason and nothing stored; 
   await waitFor('records judged', async () => (await g.call('GET', `/api/canteen/cases?school=${SCHOOL}`, { token: g.tokens.viewer })).body.cases.filter((c: { finding?: string }) => c.finding === 'sample_underweight').length === 1);
 });
 
+test('records of a past school day: its meals without a leader or a sample each open one case', async () => {
+  // Yesterday is a school day in this policy; S002 records only its lunch sample, late (entered today).
+  const yesterday = localDay(Date.now() - 86_400_000);
+  const takenAt = `${yesterday}T11:50:00+08:00`;
+  const body = { kind: 'sample', school: 'S002', dish: '米饭', meal: 'lunch', grams: 150, takenAt, keptUntil: new Date(Date.parse(takenAt) + 49 * 3_600_000).toISOString(), person: '李师傅' };
+  const res = await g.call('POST', '/api/canteen/records', { token: school.S002, body });
+  assert.equal(res.status, 201, res.text);
+  assert.equal(res.body.day, yesterday);
+  const frame = await live.next((f) => f.type === 'case' && f.data.school === 'S002' && f.data.finding === 'accompany_missing', 10_000);
+  assert.match(frame.data.id, new RegExp(`^rec-S002-${yesterday}-`));
+  const s002 = (await g.call('GET', '/api/canteen/cases?school=S002', { token: school.S002 })).body.cases as { finding?: string; reason: { en: string } }[];
+  assert.ok(!s002.some((c) => c.finding === 'sample_missing' && /Lunch/.test(c.reason.en)), 'lunch was sampled');
+  // The school's own user got the frames of its school.
+  await schoolLive.next((f) => f.type === 'case' && f.data.school === 'S002' && f.data.finding === 'accompany_missing', 10_000);
+  // Another record of that day judges it again: no second case for the same finding.
+  assert.equal((await g.call('POST', '/api/canteen/records', { token: school.S002, body: { ...body, dish: '青菜', id: 'veg-1' } })).status, 201);
+  await waitFor('judged again', async () => (await g.services.store.find('canteen_records', { where: [['school', '=', 'S002']] })).length === 2);
+  const again = (await g.call('GET', '/api/canteen/cases?school=S002', { token: school.S002 })).body.cases as { finding?: string }[];
+  assert.equal(again.filter((c) => c.finding === 'accompany_missing').length, s002.filter((c) => c.finding === 'accompany_missing').length);
+});
+
 test('the summary: per school coverage, AI events today by kind, open and overdue cases, meals', async () => {
   const res = await g.call('GET', `/api/canteen/summary?date=${today}`, { token: school.S001 });
   assert.equal(res.status, 200, res.text);

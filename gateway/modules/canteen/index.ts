@@ -374,7 +374,7 @@ export function canteenModule(ctx: ModuleContext): CanteenModule {
 
     async list({ state, school, limit = 200 }) {
       const where: [string, '=' | '<>', string][] = [];
-      if (state === 'overdue' || state === 'open_all') where.push(['state', '<>', 'closed']);
+      if (state === 'overdue') where.push(['state', '<>', 'closed']);
       else if (state) where.push(['state', '=', state]);
       if (school) where.push(['school', '=', school]);
       const now = ctx.now();
@@ -383,13 +383,13 @@ export function canteenModule(ctx: ModuleContext): CanteenModule {
       return rows;
     },
 
-    async act(cmd, _school) {
+    async act(cmd, school) {
       if (!open.has(cmd.case)) {
         const stored = await store.get<Case>('canteen_cases', cmd.case);
         if (stored) closedCache.set(stored.id, stored);
       }
       try {
-        await dispatcher.execute({ type: 'canteen_case', school: _school, atMs: ctx.now(), receivedAtMs: ctx.now(), data: cmd });
+        await dispatcher.execute({ type: 'canteen_case', school, atMs: ctx.now(), receivedAtMs: ctx.now(), data: cmd });
       } finally {
         closedCache.delete(cmd.case);
       }
