@@ -13,6 +13,7 @@ import { auditModule } from './audit/index.js';
 import { identityModule } from './identity/index.js';
 import { overviewModule } from './overview/index.js';
 import { targetsModule } from './targets/index.js';
+import { vendorsModule } from './vendors/index.js';
 
 export const MODULES: Readonly<Record<string, ModuleFactory>> = {
   alarms: alarmsModule,
@@ -25,4 +26,5 @@ export const MODULES: Readonly<Record<string, ModuleFactory>> = {
   identity: identityModule,
   audit: auditModule,
   targets: targetsModule,
+  vendors: vendorsModule,
 };

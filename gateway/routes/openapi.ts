@@ -42,6 +42,7 @@ export const TAGS = [
   { name: 'maintenance', description: 'Offline alarm buttons and cameras, camera uptime' },
   { name: 'onvif', description: 'ONVIF camera discovery' },
   { name: 'targets', description: 'The 6 × 100% campus safety targets (六个100%): rates, verdicts, reasons and evidence' },
+  { name: 'vendors', description: "Vendor analytics platforms pushing canteen AI records over HTTP (明厨亮灶, contract §8): per-vendor keys, and the push itself" },
   { name: 'audit', description: 'Who did what, when and from where: the append-only, hash-chained audit trail (admin)' },
   { name: 'docs', description: 'This description' },
 ];
@@ -54,7 +55,12 @@ export const openapiRoutes = fp(
         info: { title: pkg.name, version: pkg.version, description: DESCRIPTION },
         tags: TAGS,
         components: {
-          securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'the token from POST /api/login' } },
+          securitySchemes: {
+            bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'the token from POST /api/login' },
+            // POST /api/push/{vendor} only: the vendor's key (POST /api/vendors/{vendor}/key), either header.
+            vendorKey: { type: 'http', scheme: 'bearer', description: "a vendor's push key (POST /api/vendors/{vendor}/key), as Authorization: Bearer <key>" },
+            vendorApiKey: { type: 'apiKey', in: 'header', name: 'X-Api-Key', description: "a vendor's push key, as X-Api-Key: <key> (instead of the bearer header)" },
+          },
         },
       },
       // The WebSocket feed is described in words above; static files (schemaHide) are not API.
