@@ -50,6 +50,8 @@ before(async () => {
   g = await buildInProcess();
   await g.app.listen({ host: '127.0.0.1', port: 0 });
   live = await openLive(`http://127.0.0.1:${(g.app.server.address() as AddressInfo).port}`, g.tokens.viewer);
+  // Live from its snapshot on: every later event arrives as a frame.
+  await live.next((f) => f.type === 'snapshot', 15_000);
   keys = {};
   for (const vendor of ['trustivs', 'webhook']) {
     const res = await g.call('POST', `/api/vendors/${vendor}/key`, { token: g.tokens.admin });
