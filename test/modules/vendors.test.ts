@@ -116,6 +116,13 @@ test('a TrustIVS record → the ai event of the registry camera on /live, its sn
   assert.equal(photo.statusCode, 200);
   assert.equal(photo.headers['content-type'], 'image/jpeg');
   assert.deepEqual(photo.rawPayload, JPEG);
+
+  // The picture belongs to S001: a user of another school cannot read it.
+  const made = await g.call('POST', '/api/users', { token: g.tokens.admin, body: { user: 'viewer-s002', password: 'vendors-test-pw', role: 'viewer', school: 'S002' } });
+  assert.equal(made.status, 201, made.text);
+  const login = await g.call('POST', '/api/login', { body: { user: 'viewer-s002', password: 'vendors-test-pw' } });
+  const other = await g.app.inject({ method: 'GET', url: `/api/media/${sha(JPEG)}`, headers: { authorization: `Bearer ${login.body.token}` } });
+  assert.equal(other.statusCode, 403);
 });
 
 test('a generic webhook (GB/T 28181 stream id, X-Api-Key header) → the ai event with its PNG snapshot', async () => {

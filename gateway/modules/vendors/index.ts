@@ -46,6 +46,8 @@ export function vendorsModule(ctx: ModuleContext): VendorsModule {
   return {
     name: 'vendors',
     vendors: Object.keys(VENDOR_ADAPTERS),
+    // targets: the media store's owners (the `media` event) that the push route writes and reads.
+    dependsOn: ['targets'],
     // `ai` only to learn of redeliveries (duplicate); the activity and canteen modules apply it.
     consumes: ['vendor_key', 'ai'],
     tables: [{ name: 'vendor_keys', key: 'vendor', columns: { vendor: 'text', hash: 'text', created_at: 'integer', by: 'text' } }],
@@ -89,7 +91,9 @@ export function vendorsModule(ctx: ModuleContext): VendorsModule {
       const mine = { duplicate: false };
       pending.set(e, mine);
       try {
-        await ctx.dispatcher.execute(e);
+        // An input like an MQTT camera's (dispatcher.submit): stored even if a module cannot apply
+        // it, acknowledged once durable, refused only when the commit fails.
+        await new Promise<void>((resolve, reject) => ctx.dispatcher.submit(e, (err) => (err ? reject(err) : resolve())));
       } finally {
         pending.delete(e);
       }

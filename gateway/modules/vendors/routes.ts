@@ -16,6 +16,7 @@ import { HttpError } from '../../errors.js';
 import { MAX_SNAPSHOT_BYTES, VENDOR_ADAPTERS, VENDOR_REFUSALS } from '../../ingest/vendors/index.js';
 import { MediaStore } from '../../store/media.js';
 import { fetchSnapshot } from './fetch-snapshot.js';
+import type { TargetsModule } from '../targets/index.js';
 import type { VendorsModule } from './index.js';
 
 const OPEN = { additionalProperties: true };
@@ -42,6 +43,7 @@ export const vendorRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const vendors = app.gw.module<VendorsModule>('vendors');
   const { registry, policy, dispatcher, config } = app.gw;
   const media = new MediaStore(config.dataDir);
+  const targets = app.gw.module<TargetsModule>('targets');
   const admin = requireRole(app, 'admin');
 
   app.get(
@@ -183,8 +185,9 @@ export const vendorRoutes: FastifyPluginAsyncTypebox = async (app) => {
       let sha: string | undefined;
       if (snapshot) {
         sha = media.put(snapshot.bytes).sha256;
-        // The photo's school, so a school's users can read it and no other school's can.
-        await dispatcher.execute({ type: 'media', school: v.school, atMs: receivedAtMs, receivedAtMs, data: { sha256: sha, school: v.school } });
+        // The photo's school, so a school's users can read it and no other school's can (once: a re-sent record adds nothing).
+        if (!targets.mediaSchools(sha).includes(v.school))
+          await dispatcher.execute({ type: 'media', school: v.school, atMs: receivedAtMs, receivedAtMs, data: { sha256: sha, school: v.school } });
       }
       const data: AiPayload & { snapshot?: string } = { ...v.data, ...(sha ? { snapshot: sha } : {}) };
       const event = { type: 'ai', school: v.school, device: v.device, sourceId: v.sourceId, atMs: v.atMs, receivedAtMs, data } as DomainEvent;
