@@ -100,8 +100,13 @@ test('every operation has a tag, a summary and a 2xx response with a schema', ()
 
 test('routes behind a token say so and declare 401; errors are {error, message}', () => {
   const open = new Set(['GET /openapi.json', 'GET /health', 'GET /metrics', 'POST /api/login']);
+  // A vendor's push is authenticated by the vendor's key (either header), not by an operator's token.
+  const vendorKey = new Set(['POST /api/push/{vendor}']);
   for (const { key, op } of operations()) {
-    if (!open.has(key)) {
+    if (vendorKey.has(key)) {
+      assert.deepEqual(op.security, [{ vendorKey: [] }, { vendorApiKey: [] }], `${key}: security`);
+      assert.ok(op.responses['401'], `${key}: 401`);
+    } else if (!open.has(key)) {
       assert.deepEqual(op.security, [{ bearerAuth: [] }], `${key}: security`);
       assert.ok(op.responses['401'], `${key}: 401`);
     } else assert.equal(op.security, undefined, `${key} is open to anyone`);

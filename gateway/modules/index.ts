@@ -14,6 +14,7 @@ import { auditModule } from './audit/index.js';
 import { identityModule } from './identity/index.js';
 import { overviewModule } from './overview/index.js';
 import { targetsModule } from './targets/index.js';
+import { vendorsModule } from './vendors/index.js';
 
 export const MODULES: Readonly<Record<string, ModuleFactory>> = {
   alarms: alarmsModule,
@@ -27,4 +28,5 @@ export const MODULES: Readonly<Record<string, ModuleFactory>> = {
   audit: auditModule,
   targets: targetsModule,
   canteen: canteenModule,
+  vendors: vendorsModule,
 };

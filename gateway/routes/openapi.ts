@@ -43,6 +43,7 @@ export const TAGS = [
   { name: 'onvif', description: 'ONVIF camera discovery' },
   { name: 'targets', description: 'The 6 × 100% campus safety targets (六个100%): rates, verdicts, reasons and evidence' },
   { name: 'canteen', description: 'Canteens (明厨亮灶): rectification cases and their workflow open → notified → rectifying → submitted → closed, records (留样, 晨检, 陪餐, 消毒), the daily summary' },
+  { name: 'vendors', description: "Vendor analytics platforms pushing canteen AI records over HTTP (明厨亮灶, contract §8): per-vendor keys, and the push itself" },
   { name: 'audit', description: 'Who did what, when and from where: the append-only, hash-chained audit trail (admin)' },
   { name: 'docs', description: 'This description' },
 ];
@@ -55,7 +56,12 @@ export const openapiRoutes = fp(
         info: { title: pkg.name, version: pkg.version, description: DESCRIPTION },
         tags: TAGS,
         components: {
-          securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'the token from POST /api/login' } },
+          securitySchemes: {
+            bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'the token from POST /api/login' },
+            // POST /api/push/{vendor} only: the vendor's key (POST /api/vendors/{vendor}/key), either header.
+            vendorKey: { type: 'http', scheme: 'bearer', description: "a vendor's push key (POST /api/vendors/{vendor}/key), as Authorization: Bearer <key>" },
+            vendorApiKey: { type: 'apiKey', in: 'header', name: 'X-Api-Key', description: "a vendor's push key, as X-Api-Key: <key> (instead of the bearer header)" },
+          },
         },
       },
       // The WebSocket feed is described in words above; static files (schemaHide) are not API.

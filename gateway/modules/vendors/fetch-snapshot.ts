@@ -1,0 +1,55 @@
+/**
+ * A snapshot the sender only names by URL (`ai.snapshotUrl`, a vendor's `picUrl`): fetched once by
+ * the gateway, with a timeout and a size limit, so screens never fetch from cameras or vendors.
+ * http(s) only; a JPEG or PNG by its bytes. Never throws: a snapshot that cannot be had is a
+ * reason, and the event goes on without it.
+ */
+import { sniff, type MediaType } from '../../store/media.js';
+
+export interface FetchedSnapshot {
+  ok: true;
+  bytes: Buffer;
+  type: MediaType;
+}
+
+export async function fetchSnapshot(url: string, o: { timeoutMs: number; maxBytes: number }): Promise<FetchedSnapshot | { ok: false; reason: string }> {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return { ok: false, reason: 'not a URL' };
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') return { ok: false, reason: `only http and https are fetched, not ${u.protocol}` };
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(), o.timeoutMs);
+  try {
+    const res = await fetch(u, { signal: abort.signal, redirect: 'follow', headers: { accept: 'image/jpeg, image/png' } });
+    if (!res.ok || !res.body) {
+      await res.body?.cancel().catch(() => undefined);
+      return { ok: false, reason: `HTTP ${res.status}` };
+    }
+    const declared = Number(res.headers.get('content-length') ?? NaN);
+    if (declared > o.maxBytes) {
+      await res.body.cancel().catch(() => undefined);
+      return { ok: false, reason: `${declared} bytes, over ${o.maxBytes}` };
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      size += chunk.length;
+      if (size > o.maxBytes) {
+        abort.abort();
+        return { ok: false, reason: `over ${o.maxBytes} bytes` };
+      }
+      chunks.push(Buffer.from(chunk));
+    }
+    const bytes = Buffer.concat(chunks);
+    const type = sniff(bytes);
+    if (!type) return { ok: false, reason: 'not a JPEG or PNG' };
+    return { ok: true, bytes, type };
+  } catch (err) {
+    return { ok: false, reason: abort.signal.aborted ? `no answer within ${o.timeoutMs} ms` : (err as Error).message.slice(0, 200) };
+  } finally {
+    clearTimeout(timer);
+  }
+}
