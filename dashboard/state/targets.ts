@@ -4,7 +4,7 @@
  * one school's status on one target, and the rates are counted again from the per-school statuses
  * at once, so the wall shows the new figure without waiting for the next snapshot.
  */
-import type { FeedFrame, Snapshot } from '../../gateway/contract/api.js';
+import type { FeedFrame, Snapshot, TargetRateView } from '../../gateway/contract/api.js';
 import type { TargetId } from '../../gateway/contract/policy.js';
 import type { Slice } from './slice.js';
 
@@ -14,17 +14,7 @@ export type TargetStatus = 'met' | 'not_met' | 'unknown';
 export const TARGET_ORDER = ['closed_campus', 'guard_posts', 'security_guards', 'hard_barriers', 'one_key_alarm', 'video_networked'] as const satisfies readonly TargetId[];
 
 /** One target's county figure, as GET /api/targets and the snapshot give it. */
-export interface TargetRate {
-  id: string;
-  name: string;
-  nameEn: string;
-  /** met / inScope; null when no school is in scope. */
-  rate: number | null;
-  met: number;
-  notMet: number;
-  unknown: number;
-  inScope: number;
-}
+export type TargetRate = TargetRateView;
 
 /** A `target` delta: one school's verdict on one target changed (status, or whether it is in scope). */
 export interface TargetChange {

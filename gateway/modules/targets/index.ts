@@ -18,6 +18,7 @@ import type { DomainEvent } from '../../core/events.js';
 import type { AlarmPayload, CheckinPayload, GatePayload, UplinkPayload } from '../../contract/mqtt.js';
 import { TARGET_IDS, type TargetId } from '../../contract/policy.js';
 import { Point, line } from '../../core/points.js';
+import type { TargetRateView } from '../../contract/api.js';
 import type { DevicesModule } from '../devices/index.js';
 import { addCheckin, emptyDay, splitByDay } from './day-facts.js';
 import type { DayFacts, GuardOnFile, Inspection, Peak, SchoolFacts, Status, Verdict, Window } from './facts.js';
@@ -49,17 +50,8 @@ export interface SchoolVerdict extends Verdict {
   evaluatedAt: number;
 }
 
-export interface TargetRate {
-  id: TargetId;
-  name: string;
-  nameEn: string;
-  /** met / inScope; null with no school in scope. */
-  rate: number | null;
-  met: number;
-  notMet: number;
-  unknown: number;
-  inScope: number;
-}
+/** One target's county figure (the contract's view, with the id typed). */
+export type TargetRate = TargetRateView & { id: TargetId };
 
 export interface TargetsModule extends GatewayModule {
   verdict(school: string, target: TargetId): SchoolVerdict | undefined;
