@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ensureDataDir, writeFileAtomic } from '../auth/users.js';
+import { HttpError } from '../errors.js';
 
 export const MAX_PHOTO_BYTES = 4 * 1024 * 1024;
 export type MediaType = 'image/jpeg' | 'image/png';
@@ -75,5 +76,15 @@ export class MediaStore {
     }
     const type = sniff(bytes);
     return type && { bytes, type };
+  }
+}
+
+/** A photo sent in a request body, stored; a refusal becomes the HTTP answer naming it (400, or 413 when too big). */
+export function storeBodyPhoto(media: MediaStore, base64: string): string {
+  try {
+    return media.put(decodePhoto(base64)).sha256;
+  } catch (err) {
+    if (!(err instanceof MediaRefused)) throw err;
+    throw new HttpError(err.code === 'photo_too_large' ? 413 : 400, err.code, `photo: ${err.message}`);
   }
 }

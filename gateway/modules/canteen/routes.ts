@@ -15,7 +15,7 @@ import { CASE_ACTIONS, CASE_STATES, CanteenRecord, Case, type CaseAction } from 
 import { AUTH_ERRORS, BAD_REQUEST, BEARER, INTERNAL, described, errorReply } from '../../contract/api.js';
 import { ErrorBody, Id, lit } from '../../contract/common.js';
 import { HttpError } from '../../errors.js';
-import { MediaRefused, MediaStore, decodePhoto } from '../../store/media.js';
+import { MediaStore, storeBodyPhoto } from '../../store/media.js';
 import { CaseActionIncomplete, IllegalCaseAction } from './cases.js';
 import { checkRecord } from './records.js';
 import { CaseNotFound, type CanteenModule } from './index.js';
@@ -129,12 +129,7 @@ export const canteenRoutes: FastifyPluginAsyncTypebox = async (app) => {
         if (!current.actions.includes(action)) throw new HttpError(409, 'illegal_transition', `cannot ${action} a case that is ${current.state}`, { state: current.state });
         let photo: string | undefined;
         if (b.photo !== undefined) {
-          try {
-            photo = media.put(decodePhoto(b.photo)).sha256;
-          } catch (err) {
-            if (!(err instanceof MediaRefused)) throw err;
-            throw new HttpError(err.code === 'photo_too_large' ? 413 : 400, err.code, `photo: ${err.message}`);
-          }
+          photo = storeBodyPhoto(media, b.photo);
         }
         try {
           const c = await canteen.act({ case: current.id, action, by: p.user, note: b.note, photo, measure: b.measure }, current.school);

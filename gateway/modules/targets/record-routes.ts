@@ -10,7 +10,7 @@ import { ensureMayRecordFor, ensureSchool, requireRole } from '../../auth/guard.
 import { AUTH_ERRORS, BAD_REQUEST, BEARER, INTERNAL, described, errorReply } from '../../contract/api.js';
 import { Id, lit } from '../../contract/common.js';
 import { HttpError } from '../../errors.js';
-import { MediaRefused, MediaStore, decodePhoto } from '../../store/media.js';
+import { MediaStore, storeBodyPhoto } from '../../store/media.js';
 import type { GuardOnFile } from './facts.js';
 import type { TargetsModule } from './index.js';
 
@@ -95,12 +95,7 @@ export const recordRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const now = recordTime(b.at, Date.now());
       let photo: string | undefined;
       if (b.photo !== undefined) {
-        try {
-          photo = media.put(decodePhoto(b.photo)).sha256;
-        } catch (err) {
-          if (!(err instanceof MediaRefused)) throw err;
-          throw new HttpError(err.code === 'photo_too_large' ? 413 : 400, err.code, `photo: ${err.message}`);
-        }
+        photo = storeBodyPhoto(media, b.photo);
         // The photo's school, so a school's users cannot read another school's photos.
         await dispatcher.execute({ type: 'media', school: b.school, atMs: Date.now(), receivedAtMs: Date.now(), data: { sha256: photo, school: b.school } });
       }
