@@ -61,8 +61,10 @@ export const Case = Type.Object({
   /** Events that joined it (an AI case: every frame of the same rat within the dedupe window). */
   events: Type.Integer({ minimum: 1 }),
   lastEventAt: Type.String(),
-  /** The opening event's snapshot in the media store. */
+  /** The first snapshot of its events in the media store (pushed, or fetched from the event's `snapshotUrl`). */
   snapshot: Type.Optional(SHA256),
+  /** Why its events' pictures could not be had (while it has no `snapshot`): `picture not fetched: HTTP 404`… */
+  snapshotError: Type.Optional(Type.String()),
   /** When the overdue escalation went out (once per case; the flag itself is derived from `deadlineAt`). */
   escalatedAt: Type.Optional(Type.String()),
   history: Type.Array(CaseEntry),

@@ -13,6 +13,7 @@ import { exportModule } from './export/index.js';
 import { auditModule } from './audit/index.js';
 import { identityModule } from './identity/index.js';
 import { overviewModule } from './overview/index.js';
+import { snapshotsModule } from './snapshots/index.js';
 import { targetsModule } from './targets/index.js';
 import { vendorsModule } from './vendors/index.js';
 
@@ -29,4 +30,5 @@ export const MODULES: Readonly<Record<string, ModuleFactory>> = {
   targets: targetsModule,
   canteen: canteenModule,
   vendors: vendorsModule,
+  snapshots: snapshotsModule,
 };

@@ -130,6 +130,20 @@ export function joinEvent(c: Case, atMs: number): Case {
   return { ...c, events: c.events + 1, lastEventAt: iso(last) };
 }
 
+/**
+ * A picture of one of its events arrived, or could not be had: the first picture wins (as for
+ * pushes); a failure is kept only while there is none, to say why. Undefined: nothing changes.
+ */
+export function withSnapshot(c: Case, got: { sha256?: string; error?: string }): Case | undefined {
+  if (c.snapshot) return undefined;
+  if (got.sha256) {
+    const { snapshotError: _e, ...rest } = c;
+    return { ...rest, snapshot: got.sha256 };
+  }
+  if (!got.error || c.snapshotError === got.error) return undefined;
+  return { ...c, snapshotError: got.error };
+}
+
 /** Overdue: at or past the deadline and not closed. */
 export function isOverdue(c: Pick<Case, 'state' | 'deadlineAt'>, nowMs: number): boolean {
   return c.state !== 'closed' && nowMs >= Date.parse(c.deadlineAt);

@@ -27,7 +27,7 @@ import { CANTEEN_ZONES, type AiKind, type AiPayload } from '../../contract/mqtt.
 import type { DomainEvent } from '../../core/events.js';
 import type { GatewayModule, ModuleContext, Tx } from '../../core/module.js';
 import { Point, line } from '../../core/points.js';
-import { applyCaseAction, caseActions, isClosed, isOverdue, joinEvent, openCase } from './cases.js';
+import { applyCaseAction, caseActions, isClosed, isOverdue, joinEvent, openCase, withSnapshot } from './cases.js';
 import { caseKey, decideAiEvent, type OpenCaseRef } from './dedupe.js';
 import { judgeDay, mealCompleteness, type Accompany, type DayInput, type Disinfection, type MealCompleteness, type MorningCheck, type ParsedRecord, type Sample } from './records.js';
 import { canteenRoutes } from './routes.js';
@@ -179,7 +179,7 @@ export function canteenModule(ctx: ModuleContext): CanteenModule {
   function onAi(e: DomainEvent, tx: Tx): void {
     const device = e.device ? registry.devices.get(e.device) : undefined;
     if (!device || device.kind !== 'camera' || !(CANTEEN_ZONES as readonly string[]).includes(device.zone ?? '')) return;
-    const d = e.data as AiPayload & { snapshot?: unknown };
+    const d = e.data as AiPayload & { snapshot?: unknown; snapshotError?: string };
     const day = policy.localDay(e.atMs);
     const counts = aiDays.get(`${e.school}|${day}`) ?? {};
     counts[d.kind] = (counts[d.kind] ?? 0) + 1;
@@ -190,10 +190,11 @@ export function canteenModule(ctx: ModuleContext): CanteenModule {
     const decision = decideAiEvent({ camera: device.id, area: device.area, kind: d.kind, confidence: d.confidence, atMs: e.atMs }, rule, openAi);
     if (decision.action === 'count') return;
     const snapshot = typeof d.snapshot === 'string' && SHA256_RE.test(d.snapshot) ? d.snapshot : undefined;
+    const got = { sha256: snapshot, error: d.snapshotError };
     if (decision.action === 'join') {
       const cur = open.get(decision.caseId)!;
-      const next = joinEvent(cur, e.atMs);
-      if (!next.snapshot && snapshot) next.snapshot = snapshot;
+      const joined = joinEvent(cur, e.atMs);
+      const next = withSnapshot(joined, got) ?? joined;
       open.set(next.id, next);
       openAi.set(caseKey(device.id, d.kind), { caseId: next.id, lastEventMs: Date.parse(next.lastEventAt) });
       tx.put('canteen_cases', row(next));
@@ -215,8 +216,26 @@ export function canteenModule(ctx: ModuleContext): CanteenModule {
         snapshot,
       }),
       ...(device.area ? { area: device.area } : {}),
+      ...(!snapshot && d.snapshotError ? { snapshotError: d.snapshotError } : {}),
     };
     save(c, tx, 'open', null);
+  }
+
+  /**
+   * The picture an `ai` event named by URL, fetched after its commit (the snapshots module): it goes
+   * to the case that event opened or joined, the open case of its camera and kind whose events span
+   * its time (decided so: no table of which event joined which case; an event counted only, under
+   * the rule's confidence, within such a case illustrates it too, being the same camera and kind).
+   */
+  function onSnapshot(e: DomainEvent<'ai_snapshot'>, tx: Tx): void {
+    const ref = e.device ? openAi.get(caseKey(e.device, e.data.kind)) : undefined;
+    const cur = ref && open.get(ref.caseId);
+    if (!cur || e.atMs < Date.parse(cur.openedAt) || e.atMs > Date.parse(cur.lastEventAt)) return;
+    const next = withSnapshot(cur, e.data);
+    if (!next) return;
+    open.set(next.id, next);
+    tx.put('canteen_cases', row(next));
+    tx.feed('case', { ...frameOf(next, tx.now), action: 'snapshot', previous: cur.state, by: 'gateway' }, tx.now);
   }
 
   function onCommand(cmd: CaseCommand, tx: Tx): void {
@@ -324,7 +343,7 @@ export function canteenModule(ctx: ModuleContext): CanteenModule {
   return {
     name: 'canteen',
     dependsOn: ['devices'],
-    consumes: ['ai', 'canteen_case', 'canteen_record'],
+    consumes: ['ai', 'ai_snapshot', 'canteen_case', 'canteen_record'],
     frames: ['case'],
     tables: [
       { name: 'canteen_cases', key: 'id', columns: { id: 'text', school: 'text', state: 'text', source: 'text', opened: 'integer', device: 'text', kind: 'text' }, doc: true, indexes: [{ columns: ['state', 'opened'] }, { columns: ['school', 'opened'] }] },
@@ -366,6 +385,7 @@ export function canteenModule(ctx: ModuleContext): CanteenModule {
 
     apply(e, tx) {
       if (e.type === 'ai') return onAi(e, tx);
+      if (e.type === 'ai_snapshot') return onSnapshot(e as DomainEvent<'ai_snapshot'>, tx);
       if (e.type === 'canteen_case') return onCommand(e.data as CaseCommand, tx);
       if (e.type === 'canteen_record') return onRecord(e as DomainEvent<'canteen_record'>, tx);
     },

@@ -15,7 +15,7 @@ import type { DomainEvent } from '../../core/events.js';
 import { HttpError } from '../../errors.js';
 import { MAX_SNAPSHOT_BYTES, VENDOR_ADAPTERS, VENDOR_REFUSALS } from '../../ingest/vendors/index.js';
 import { MediaStore } from '../../store/media.js';
-import { fetchSnapshot } from './fetch-snapshot.js';
+import { SNAPSHOT_LIMITS, fetchSnapshot } from './fetch-snapshot.js';
 import type { TargetsModule } from '../targets/index.js';
 import type { VendorsModule } from './index.js';
 
@@ -24,8 +24,6 @@ const OPEN = { additionalProperties: true };
 export const VENDOR_KEY: { [scheme: string]: string[] }[] = [{ vendorKey: [] }, { vendorApiKey: [] }];
 /** A base64 snapshot at the adapters' limit, and room for the rest of the record. Beyond: 413. */
 export const PUSH_BODY_LIMIT = Math.ceil(MAX_SNAPSHOT_BYTES / 3) * 4 + 256 * 1024;
-/** A snapshot named by URL (`picUrl`) is fetched once, this long at most. */
-export const SNAPSHOT_FETCH_TIMEOUT_MS = 5000;
 
 const VendorParams = Type.Object({ vendor: Type.String({ minLength: 1, maxLength: 64 }) }, { additionalProperties: false });
 const unknownVendor = (vendor: string) =>
@@ -175,7 +173,7 @@ export const vendorRoutes: FastifyPluginAsyncTypebox = async (app) => {
       if (!snapshot && v.data.snapshotUrl) {
         // Fetched once here, so that screens never fetch from the vendor. A snapshot that cannot be
         // had does not stop the event: it is stored with its snapshotUrl only.
-        const got = await fetchSnapshot(v.data.snapshotUrl, { timeoutMs: SNAPSHOT_FETCH_TIMEOUT_MS, maxBytes: MAX_SNAPSHOT_BYTES });
+        const got = await fetchSnapshot(v.data.snapshotUrl, SNAPSHOT_LIMITS);
         if (got.ok) snapshot = got;
         else {
           snapshotError = `picture not fetched: ${got.reason}`;
@@ -189,7 +187,8 @@ export const vendorRoutes: FastifyPluginAsyncTypebox = async (app) => {
         if (!targets.mediaSchools(sha).includes(v.school))
           await dispatcher.execute({ type: 'media', school: v.school, atMs: receivedAtMs, receivedAtMs, data: { sha256: sha, school: v.school } });
       }
-      const data: AiPayload & { snapshot?: string } = { ...v.data, ...(sha ? { snapshot: sha } : {}) };
+      // `snapshotError` tells the canteen why its case has no picture, and the gateway not to fetch it again after the commit.
+      const data: AiPayload & { snapshot?: string; snapshotError?: string } = { ...v.data, ...(sha ? { snapshot: sha } : {}), ...(snapshotError ? { snapshotError } : {}) };
       const event = { type: 'ai', school: v.school, device: v.device, sourceId: v.sourceId, atMs: v.atMs, receivedAtMs, data } as DomainEvent;
       const { duplicate } = await vendors.submitAi(event);
       req.log.info({ vendor, id: v.sourceId, device: v.device, kind: v.data.kind, duplicate }, 'vendor push stored');
