@@ -4,7 +4,7 @@
  * data, CSV (Excel) or printable zh-CN HTML (A4) out.
  */
 import { TARGET_IDS, type TargetId } from '../../contract/policy.js';
-import { toCsv } from '../../contract/csv.js';
+import { a4Page, esc, pct, reportCsv as csv } from '../../reports/printable.js';
 import type { Reason, Status } from './facts.js';
 import { TARGET_NAMES } from './rules.js';
 
@@ -47,8 +47,6 @@ export interface TargetsReport {
   failing: FailingSchool[];
   daily: DailyRow[];
 }
-
-const pct = (r: number | null) => (r === null ? '—' : `${(r * 100).toFixed(1)}%`);
 
 export function buildReport(month: string, county: string, rows: readonly DailyRow[], schoolNames: ReadonlyMap<string, string>, nowMs: number): TargetsReport {
   const days = [...new Set(rows.map((r) => r.day))].sort();
@@ -102,14 +100,11 @@ export function buildReport(month: string, county: string, rows: readonly DailyR
 const STATUS_ZH: Record<Status, string> = { met: '达标', not_met: '未达标', unknown: '无法判定' };
 
 export function reportCsv(r: TargetsReport, schoolNames: ReadonlyMap<string, string>): string {
-  return toCsv(
+  return csv(
     ['day', 'school', 'school_name', 'target', 'target_name', 'status', 'status_zh', 'reasons_zh', 'reasons_en'],
     r.daily.map((d) => [d.day, d.school, schoolNames.get(d.school) ?? d.school, d.target, TARGET_NAMES[d.target].zh, d.status, STATUS_ZH[d.status], d.reasons.map((x) => x.zh).join('；'), d.reasons.map((x) => x.en).join('; ')]),
-    { bom: true, neutralizeFormulas: true },
   );
 }
-
-const esc = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
 /** Printable zh-CN HTML: A4 portrait, no script, no outside resource (its only style is inline). */
 export function reportHtml(r: TargetsReport): string {
@@ -128,29 +123,14 @@ export function reportHtml(r: TargetsReport): string {
     : r.days.length === 0
       ? '<tr><td colspan="5">本月尚无记录的上学日：没有可判定的数据（不是全部达标）。</td></tr>'
       : '<tr><td colspan="5">本月所有学校每日均达标。</td></tr>';
-  return `<!doctype html>
-<html lang="zh-CN"><head><meta charset="utf-8"><title>${esc(title)}</title>
-<link rel="stylesheet" href="/fonts.css">
-<style>
-@page { size: A4 portrait; margin: 16mm 14mm; }
-body { font-family: "Noto Sans SC", "Source Han Sans SC", "Microsoft YaHei", sans-serif; font-size: 10.5pt; color: #000; }
-h1 { font-size: 16pt; text-align: center; margin: 0 0 4mm; }
-h2 { font-size: 12.5pt; margin: 6mm 0 2mm; border-bottom: 1px solid #000; }
-p.meta { text-align: center; margin: 0 0 4mm; font-size: 9pt; }
-table { width: 100%; border-collapse: collapse; page-break-inside: auto; }
-tr { page-break-inside: avoid; }
-thead { display: table-header-group; }
-th, td { border: 1px solid #444; padding: 1.5mm 2mm; vertical-align: top; text-align: left; }
-th { background: #eee; }
-td.n { text-align: right; white-space: nowrap; }
-small { color: #444; }
-</style></head><body>
-<h1>${esc(title)}</h1>
+  return a4Page(
+    title,
+    `<h1>${esc(title)}</h1>
 <p class="meta">统计日期 ${esc(r.days[0] ?? '—')} 至 ${esc(r.days.at(-1) ?? '—')}，共 ${r.days.length} 个上学日 · 生成于 ${esc(r.generatedAt.slice(0, 16).replace('T', ' '))} UTC</p>
 <h2>一、六项指标达标率</h2>
 <table><thead><tr><th>指标</th><th>校日达标率</th><th>全月每日达标学校 / 考核学校</th></tr></thead><tbody>${rates}</tbody></table>
 <h2>二、未达标及无法判定的学校</h2>
 <table><thead><tr><th>学校</th><th>指标</th><th>未达标天数</th><th>无法判定天数</th><th>主要原因</th></tr></thead><tbody>${failing}</tbody></table>
-<p class="meta">“无法判定”指证据缺失或过期，不计为达标。逐日明细见 CSV 导出。</p>
-</body></html>`;
+<p class="meta">“无法判定”指证据缺失或过期，不计为达标。逐日明细见 CSV 导出。</p>`,
+  );
 }

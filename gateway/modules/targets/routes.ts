@@ -5,6 +5,7 @@ import { AUTH_ERRORS, BAD_REQUEST, BEARER, INTERNAL, described, errorReply } fro
 import { Id, lit } from '../../contract/common.js';
 import { TARGET_IDS, type TargetId } from '../../contract/policy.js';
 import { HttpError } from '../../errors.js';
+import { sendReport } from '../../reports/printable.js';
 import { buildReport, reportCsv, reportHtml } from './report.js';
 import { TARGET_NAMES } from './rules.js';
 import type { SchoolVerdict, TargetsModule } from './index.js';
@@ -144,14 +145,8 @@ export const targetRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const names = new Map([...registry.schools.values()].map((s) => [s.id, s.name]));
       const county = school ? names.get(school)! : registry.registry.county.name;
       const report = buildReport(month, county, rows, names, Date.now());
-      if (format === 'csv')
-        return reply.header('content-type', 'text/csv; charset=utf-8').header('content-disposition', `attachment; filename="targets-${month}.csv"`).send(reportCsv(report, names));
-      if (format === 'html')
-        return reply
-          .header('content-type', 'text/html; charset=utf-8')
-          // It runs nothing; its style is inline plus the wall screen's bundled font: a CSP of its own that allows exactly that.
-          .header('content-security-policy', "default-src 'none'; style-src 'self' 'unsafe-inline'; font-src 'self'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
-          .send(reportHtml(report));
+      if (format === 'csv') return sendReport(reply, format, reportCsv(report, names), `targets-${month}.csv`);
+      if (format === 'html') return sendReport(reply, format, reportHtml(report), `targets-${month}.html`);
       return report;
     },
   );
