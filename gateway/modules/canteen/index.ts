@@ -30,6 +30,8 @@ import { Point, line } from '../../core/points.js';
 import { applyCaseAction, caseActions, isClosed, isOverdue, joinEvent, openCase, withSnapshot } from './cases.js';
 import { caseKey, decideAiEvent, type OpenCaseRef } from './dedupe.js';
 import { judgeDay, mealCompleteness, type Accompany, type DayInput, type Disinfection, type MealCompleteness, type MorningCheck, type ParsedRecord, type Sample } from './records.js';
+import { KIND_NAMES } from './names.js';
+import { canteenReportRoutes } from './report-routes.js';
 import { canteenRoutes } from './routes.js';
 import type { DevicesModule } from '../devices/index.js';
 
@@ -81,22 +83,6 @@ const DAY_MS = 86_400_000;
 /** A worker with a morning check within this many days is expected on shift (no roster yet); records kept in memory as long. */
 export const ROSTER_DAYS = 7;
 
-const KIND_NAMES: Record<AiKind, Reason> = {
-  no_hat: { zh: '未戴厨师帽', en: 'no chef hat' },
-  no_mask: { zh: '未戴口罩', en: 'no mask' },
-  no_uniform: { zh: '未穿工作服', en: 'no work clothes' },
-  rodent: { zh: '发现老鼠', en: 'rodent' },
-  smoking: { zh: '吸烟', en: 'smoking' },
-  phone: { zh: '玩手机', en: 'using a phone' },
-  other: { zh: '其他异常', en: 'other' },
-  no_gloves: { zh: '未戴手套', en: 'no gloves' },
-  bare_chested: { zh: '赤膊', en: 'bare-chested' },
-  bin_uncovered: { zh: '垃圾桶未盖', en: 'bin uncovered' },
-  fire_unattended: { zh: '动火离人', en: 'fire left unattended' },
-  off_post: { zh: '离岗/睡岗', en: 'off post' },
-  intrusion: { zh: '区域入侵', en: 'intrusion' },
-  animal: { zh: '发现猫狗', en: 'animal (cat, dog)' },
-};
 const SHA256_RE = /^[0-9a-f]{64}$/;
 
 interface DayRecords {
@@ -444,6 +430,7 @@ export function canteenModule(ctx: ModuleContext): CanteenModule {
 
     async routes(app) {
       await app.register(canteenRoutes);
+      await app.register(canteenReportRoutes);
     },
   };
 }
