@@ -24,7 +24,7 @@ export async function buildDashboard(outDir = 'dist/dashboard'): Promise<BuildRe
   await mkdir(out, { recursive: true });
   const result = await build({
     absWorkingDir: root,
-    // fonts.css: the font alone, for the printable report (gateway/modules/targets/report.ts).
+    // fonts.css: the font alone, for the printable reports (gateway/reports/printable.ts).
     entryPoints: { app: join(root, 'dashboard/main.ts'), fonts: join(root, 'dashboard/fonts.css') },
     outdir: out,
     bundle: true,

@@ -29,7 +29,8 @@ p.meta { text-align: center; margin: 0 0 4mm; font-size: 9pt; }
 table { width: 100%; border-collapse: collapse; page-break-inside: auto; }
 tr { page-break-inside: avoid; }
 thead { display: table-header-group; }
-th, td { border: 1px solid #444; padding: 1.5mm 2mm; vertical-align: top; text-align: left; overflow-wrap: anywhere; }
+th, td { border: 1px solid #444; padding: 1.5mm 2mm; vertical-align: top; text-align: left; }
+td { overflow-wrap: anywhere; }
 th { background: #eee; }
 td.n { text-align: right; white-space: nowrap; }
 small { color: #444; }

@@ -14,6 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { deflateSync } from 'node:zlib';
 import type { Browser, Page } from 'playwright-core';
+import { printsOnA4 } from './print.js';
 import { openWall } from './wall.js';
 import { buildDashboard } from '../../scripts/build-dashboard.js';
 import { api, login, startGateway, type GatewayProc } from '../support/gateway.js';
@@ -280,29 +281,6 @@ describe('wall screen: the six targets', { timeout: 240_000 }, () => {
   });
   it("prints the month's report on A4 in Chromium: portrait pages, nothing wider than the page", async () => {
     const month = new Date(Date.now() + 8 * 3_600_000).toISOString().slice(0, 7);
-    const p = await browser.newPage();
-    try {
-      // The printable width of A4 with the report's 14 mm side margins, in CSS pixels (96 per inch).
-      const printable = Math.floor(((210 - 28) / 25.4) * 96);
-      await p.setViewportSize({ width: printable, height: 1000 });
-      // As an operator opens it: from the gateway, with its CSP, its bundled font and nothing from outside.
-      const outside: string[] = [];
-      p.on('request', (r) => void (new URL(r.url()).origin !== new URL(gw.url).origin && outside.push(r.url())));
-      await p.setExtraHTTPHeaders({ authorization: `Bearer ${token}` });
-      const res = await p.goto(`${gw.url}/api/reports/targets?month=${month}&format=html`);
-      assert.equal(res?.status(), 200);
-      await p.evaluate(() => document.fonts.ready);
-      assert.ok(await p.evaluate(() => document.fonts.check('16px "Noto Sans SC"', '校园安全')), 'the Chinese text has its font');
-      assert.deepEqual(outside, []);
-      await p.emulateMedia({ media: 'print' });
-      assert.ok(await p.evaluate((w) => document.documentElement.scrollWidth <= w + 1, printable), 'no table runs off the page');
-      const pdf = await p.pdf({ preferCSSPageSize: true, printBackground: true, path: path.join(RESULTS, 'targets-report.pdf') });
-      const boxes = [...pdf.toString('latin1').matchAll(/\/MediaBox\s*\[\s*0 0 ([\d.]+) ([\d.]+)\s*\]/g)].map((m) => [Number(m[1]), Number(m[2])]);
-      assert.ok(boxes.length >= 1, 'at least one page');
-      for (const [w, h] of boxes) assert.ok(Math.abs(w - 595.3) < 2 && Math.abs(h - 841.9) < 2, `A4 portrait, got ${w}×${h} pt`);
-      await p.screenshot({ path: path.join(RESULTS, 'targets-report.png'), fullPage: true });
-    } finally {
-      await p.close();
-    }
+    await printsOnA4(browser, gw.url, token, `/api/reports/targets?month=${month}&format=html`, RESULTS, 'targets-report', '校园安全');
   });
 });
