@@ -65,7 +65,7 @@ export const AiPayload = Type.Object({
   ts: WireTime,
   kind: lit(AI_KINDS),
   confidence: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
-  snapshotUrl: Type.Optional(Type.String({ maxLength: 2048 })),
+  snapshotUrl: Type.Optional(Type.String({ maxLength: 2048, description: 'a JPEG or PNG the gateway fetches once after the event is stored (http/https, 5 s, 2 MiB) and attaches to the canteen case' })),
 });
 export const GatePayload = Type.Object({ ts: WireTime, state: lit(['open', 'closed'] as const) });
 export const CheckinPayload = Type.Object({
