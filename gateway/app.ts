@@ -52,8 +52,8 @@ export interface BuiltGateway {
   generatedAdminPassword?: string;
 }
 
-/** Raw device events leave the store after LEDGER_RAW_RETENTION_DAYS (they are in the time-series database); alarms and operators' actions stay. */
-const RAW_EVENT_TYPES = ['heartbeat', 'availability', 'camera', 'ai', 'gate', 'checkin'];
+/** Raw device events (and `ai_snapshot`, which follows its `ai`) leave the store after LEDGER_RAW_RETENTION_DAYS (they are in the time-series database); alarms and operators' actions stay. */
+const RAW_EVENT_TYPES = ['heartbeat', 'availability', 'camera', 'ai', 'ai_snapshot', 'gate', 'checkin'];
 
 export async function buildGateway(config: GatewayConfig, log: Logger): Promise<BuiltGateway> {
   const registry = loadRegistry(config.registryPath);
