@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CASE_ACTIONS, CASE_STATES, type CaseAction, type CaseState } from '../../gateway/contract/canteen.js';
-import { CASE_TRANSITIONS, CaseActionIncomplete, IllegalCaseAction, applyCaseAction, caseActions, isOverdue, joinEvent, openCase } from '../../gateway/modules/canteen/cases.js';
+import { CASE_TRANSITIONS, CaseActionIncomplete, IllegalCaseAction, applyCaseAction, caseActions, isOverdue, joinEvent, openCase, withSnapshot } from '../../gateway/modules/canteen/cases.js';
 
 const T0 = Date.parse('2026-12-02T08:30:00+08:00');
 const H = 3_600_000;
@@ -99,4 +99,15 @@ test('a joining event counts and slides the last event time, never back', () => 
   assert.equal(c.events, 3);
   assert.equal(c.lastEventAt, new Date(T0 + 60_000).toISOString());
   assert.equal(c.state, 'open');
+});
+
+test('a picture fetched later: the first one wins; a failure says why only while there is none, and a picture clears it', () => {
+  const c = openCase({ id: 'c', school: 'S1', source: 'ai', kind: 'rodent', reason: { zh: 'x', en: 'x' }, atMs: 0, deadlineHours: 2, by: 'cam' });
+  const failed = withSnapshot(c, { error: 'picture not fetched: HTTP 404' })!;
+  assert.equal(failed.snapshotError, 'picture not fetched: HTTP 404');
+  assert.equal(withSnapshot(failed, { error: 'picture not fetched: HTTP 404' }), undefined, 'the same reason again changes nothing');
+  const got = withSnapshot(failed, { sha256: 'a'.repeat(64) })!;
+  assert.deepEqual([got.snapshot, got.snapshotError], ['a'.repeat(64), undefined]);
+  assert.equal(withSnapshot(got, { sha256: 'b'.repeat(64) }), undefined, 'the first picture wins');
+  assert.equal(withSnapshot(got, { error: 'late failure' }), undefined);
 });
