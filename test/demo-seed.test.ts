@@ -62,7 +62,9 @@ test('the seed goes through HTTP and MQTT and is quick', async () => {
   const policy = loadPolicy(policyFile, registry);
   const credentials = mqttLoginFor(g.mqttUrl)!.devices;
   const lines: string[] = [];
-  seed = await seedHistory({ base: g.url, token, mqttUrl: g.mqttUrl, credentials, registry, policy, days: 30, log: (l) => lines.push(l) });
+  const key = await api<{ key: string }>(g.url, token, 'POST', '/api/vendors/trustivs/key');
+  assert.equal(key.status, 201);
+  seed = await seedHistory({ base: g.url, token, mqttUrl: g.mqttUrl, credentials, registry, policy, days: 30, log: (l) => lines.push(l), vendorKey: key.body.key });
   console.log(lines.join('\n'));
   console.log(`seed took ${seed.tookMs} ms: ${seed.published} device messages (${JSON.stringify(seed.byType)}), ${seed.http} HTTP requests`);
   assert.ok(seed.byType.checkin > 10_000 && seed.byType.gate > 5_000 && seed.byType.uplink > 84 && seed.byType.alarm >= 200, JSON.stringify(seed.byType));
