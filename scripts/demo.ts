@@ -58,6 +58,8 @@ async function main(): Promise<void> {
       GATEWAY_PORT: String(HTTP_PORT),
       MQTT_PORT: String(MQTT_PORT),
       GATEWAY_ADMIN_PASSWORD: USERS[0].password,
+      // The canteen simulator acts over HTTP with the admin's login of the start: let it outlast a day's demo.
+      TOKEN_TTL_SEC: process.env.TOKEN_TTL_SEC ?? String(7 * 86_400),
       LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
       REGISTRY: process.env.REGISTRY ?? registryFile,
       ONVIF_USERNAME: 'admin',
@@ -93,7 +95,7 @@ async function main(): Promise<void> {
     const seed = await seedHistory({ base, token, mqttUrl, credentials, registry, policy, days: historyDays, untilMs, log, vendorKey });
     seeded = `  History:      ${historyDays} days seeded through HTTP and MQTT (${seed.published} device messages, ${seed.http} requests) in ${(seed.tookMs / 1000).toFixed(1)} s; planned failures: npm run simulate -- --help`;
   }
-  const sim = await startSimulator({ url: mqttUrl, credentials, registry, policy, planFromMs: untilMs, alarmEverySec: 60, aiEverySec: 15, flapEverySec: 60, gates: true, checkins: true, uplinkEverySec: 180, testEverySec: 90, quiet: true });
+  const sim = await startSimulator({ url: mqttUrl, credentials, registry, policy, planFromMs: untilMs, alarmEverySec: 60, aiEverySec: 0, canteen: { base, token, vendorKey }, flapEverySec: 60, gates: true, checkins: true, uplinkEverySec: 180, testEverySec: 90, quiet: true });
 
   process.stdout.write(
     [
