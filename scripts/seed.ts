@@ -14,6 +14,9 @@
  *    fresh uplink report;
  * 3. HTTP, as an admin: the seeded test presses acknowledged and resolved, as the command center
  *    does after a test, so the wall screen does not open on 200 test alarms.
+ * The canteens (`seed-canteen.ts`): the records of the last school days and the vendor's AI pushes
+ * over HTTP before 2, the cameras' AI events in 2, and after 3 every case taken through the steps of
+ * its plan due by now, so cases stand in every state.
  *
  * The gateway puts the past days' verdicts on record by itself once the late events stop
  * (targets module: a past day not on record is closed from its facts).
@@ -94,6 +97,7 @@ export async function seedHistory(o: SeedOptions): Promise<SeedResult> {
   // 1b. The canteens' records and the vendor platform's AI records (HTTP); the cameras' own AI events join the MQTT below.
   const canteen = seedCanteen({ base: o.base, token: o.token, vendorKey: o.vendorKey }, scenario.canteen, o.registry, o.policy, untilMs, o.days ?? 30, log);
   await canteen.http();
+  const tCanteen = Date.now();
 
   // 2. What the devices said.
   const events: PlannedEvent[] = [...canteen.mqttEvents];
@@ -116,7 +120,7 @@ export async function seedHistory(o: SeedOptions): Promise<SeedResult> {
     clients.set(id, client);
   });
   const tConnect = Date.now();
-  log(`seed   ${clients.size} devices connected (${tConnect - tHttp} ms)`);
+  log(`seed   ${clients.size} devices connected (${tConnect - tCanteen} ms)`);
 
   const byType: Record<string, number> = {};
   const limit = o.inFlight ?? 400;

@@ -6,6 +6,8 @@
  * gate openings in the open windows, check-ins at the gate posts in the peaks on school days,
  * guard rounds at the gatehouse round the clock, the NVRs' police uplink keepalives, test presses
  * of the alarm buttons, and the scenario's planned failures at fixed schools.
+ * With `canteen` (the demo) it also runs the canteens over the gateway's HTTP API where people and
+ * the vendor platform speak (`simulate-canteen.ts`): records, vendor pushes, the cases' handling.
  *
  *   npm run simulate -- --credentials devices.csv --gates --checkins
  */
