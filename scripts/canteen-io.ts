@@ -5,6 +5,7 @@
  * over `POST /api/canteen/cases/{id}/{action}`. (Cameras' own `ai` messages go over MQTT, with the
  * other device messages.)
  */
+import { randomBytes } from 'node:crypto';
 import type { PolicyIndex } from '../gateway/policy.js';
 import type { RegistryIndex } from '../gateway/registry.js';
 import type { AiKind } from '../gateway/contract/mqtt.js';
@@ -25,7 +26,12 @@ export interface GatewayHttp {
   token: string;
   /** The trustivs push key (`POST /api/vendors/trustivs/key`). */
   vendorKey?: string;
+  /** A login of the school's own user (its food-safety officer), for the school's steps (`start`, `submit`); absent: `token`. */
+  schoolToken?: (school: string) => Promise<string>;
 }
+
+/** The steps the school takes itself; `notify` (推送) and the review are the center's. */
+const SCHOOL_STEPS = new Set(['start', 'submit']);
 
 async function send(url: string, headers: Record<string, string>, body: unknown): Promise<{ status: number; text: string }> {
   const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
@@ -55,7 +61,7 @@ export async function pushVendor(g: GatewayHttp, e: PlannedAi, registry: Registr
   if (r.status !== 200) throw new Error(`POST /api/push/trustivs: ${r.status} ${r.text.slice(0, 300)}`);
 }
 
-interface CaseRow { id: string; state: string; openedAt: string; deadlineAt: string; history: { action: string }[] }
+interface CaseRow { id: string; school: string; state: string; openedAt: string; deadlineAt: string; history: { action: string }[] }
 
 export async function listCases(g: GatewayHttp, query = ''): Promise<CaseRow[]> {
   const res = await fetch(`${g.base}/api/canteen/cases?limit=1000${query}`, { headers: { authorization: `Bearer ${g.token}` } });
@@ -70,13 +76,38 @@ export async function listCases(g: GatewayHttp, query = ''): Promise<CaseRow[]> 
 export async function advanceCase(g: GatewayHttp, canteen: CanteenScenario, c: CaseRow, untilMs: number): Promise<number> {
   const done = c.history.filter((h) => h.action !== 'open' && h.action !== 'overdue').length;
   const due = canteen.caseSteps(c).filter((s) => s.atMs <= untilMs).slice(done);
-  for (const step of due) await caseStep(g, c.id, step);
+  for (const step of due) await caseStep(g, c, step);
   return due.length;
 }
 
-async function caseStep(g: GatewayHttp, id: string, s: CaseStep): Promise<void> {
+async function caseStep(g: GatewayHttp, c: CaseRow, s: CaseStep): Promise<void> {
+  const id = c.id;
+  const token = SCHOOL_STEPS.has(s.action) && g.schoolToken ? await g.schoolToken(c.school) : g.token;
   const body = { ...(s.note ? { note: s.note } : {}), ...(s.measure ? { measure: s.measure } : {}), ...(s.photo ? { photo: png(hash(`${id}|${s.atMs}`), 64, 48).toString('base64') } : {}) };
-  const r = await send(`${g.base}/api/canteen/cases/${encodeURIComponent(id)}/${s.action}`, { authorization: `Bearer ${g.token}` }, body);
+  const r = await send(`${g.base}/api/canteen/cases/${encodeURIComponent(id)}/${s.action}`, { authorization: `Bearer ${token}` }, body);
   // 409: someone (an operator at the screen) moved the case meanwhile: the plan yields.
   if (r.status !== 200 && r.status !== 409) throw new Error(`POST /api/canteen/cases/${id}/${s.action}: ${r.status} ${r.text.slice(0, 300)}`);
+}
+
+/**
+ * The school's food-safety officer's login, made on first use: a user bound to the school (role
+ * viewer: a school user may act on its own cases whatever its role), with a throwaway password.
+ */
+export function schoolLogins(base: string, adminToken: string): (school: string) => Promise<string> {
+  const logins = new Map<string, Promise<string>>();
+  const make = async (school: string) => {
+    const user = `food-${school}`;
+    const password = randomBytes(12).toString('hex');
+    const made = await send(`${base}/api/users`, { authorization: `Bearer ${adminToken}` }, { user, password, role: 'viewer', school });
+    if (made.status >= 300) throw new Error(`POST /api/users ${user}: ${made.status} ${made.text.slice(0, 200)}`);
+    const login = await send(`${base}/api/login`, {}, { user, password });
+    if (login.status !== 200) throw new Error(`POST /api/login ${user}: ${login.status}`);
+    return (JSON.parse(login.text) as { token: string }).token;
+  };
+  return (school) => {
+    let p = logins.get(school);
+    if (!p) logins.set(school, (p = make(school)));
+    p.catch(() => logins.delete(school)); // tried again at the next step
+    return p;
+  };
 }

@@ -23,7 +23,7 @@ import { loadPolicy, type PolicyIndex } from '../gateway/policy.js';
 import { FAILURES, createScenario, type PlannedEvent } from './scenario.js';
 import { CANTEEN_FAULTS, VENDOR_REGION } from './canteen-scenario.js';
 import { startCanteenSim, type CanteenSim } from './simulate-canteen.js';
-import type { GatewayHttp } from './canteen-io.js';
+import { schoolLogins, type GatewayHttp } from './canteen-io.js';
 
 export interface SimulatorOptions {
   url?: string;
@@ -283,7 +283,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   loadPlan(t0);
   const canteenSim = o.canteen
     ? startCanteenSim({
-        g: o.canteen, canteen: scenario.canteen, registry: index, policy, schools: schools.map((s) => s.school.id), planFromMs: planFrom, log,
+        // The school's own steps by the school's own user (made on first use), the rest as the center.
+        g: { schoolToken: schoolLogins(o.canteen.base, o.canteen.token), ...o.canteen }, canteen: scenario.canteen, registry: index, policy, schools: schools.map((s) => s.school.id), planFromMs: planFrom, log,
         publishAi: (e) => {
           const dev = byId.get(e.device);
           if (!dev) return;
