@@ -363,7 +363,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   clearTimeout(waitTimer);
   if (!stopping) log(`sim    ${stats.connected}/${all.length} devices of ${schools.length} schools connected to ${o.url}` +
     `${waited ? '' : ' (others keep retrying)'} · alarms every ~${o.alarmEverySec || '∞'} s · ai every ~${o.aiEverySec || '∞'} s · flaps every ~${o.flapEverySec || '∞'} s · heartbeat ×${o.heartbeatScale}` +
-    ` · scenario: gates ${o.gates ? 'on' : 'off'}, check-ins ${o.checkins ? 'on' : 'off'}, uplinks every ${o.uplinkEverySec || '∞'} s, test presses every ~${o.testEverySec || '∞'} s`);
+    ` · scenario: gates ${o.gates ? 'on' : 'off'}, check-ins ${o.checkins ? 'on' : 'off'}, uplinks every ${o.uplinkEverySec || '∞'} s, test presses every ~${o.testEverySec || '∞'} s` +
+    (o.canteen ? ` · canteens per the scenario (records and cases over HTTP, ${VENDOR_REGION} AI via the trustivs push, the rest over MQTT)` : ''));
   return { stop, done, stats };
 }
 
