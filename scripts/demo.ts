@@ -58,6 +58,8 @@ async function main(): Promise<void> {
       GATEWAY_PORT: String(HTTP_PORT),
       MQTT_PORT: String(MQTT_PORT),
       GATEWAY_ADMIN_PASSWORD: USERS[0].password,
+      // The canteen simulator acts over HTTP with the admin's login of the start: let it outlast a day's demo.
+      TOKEN_TTL_SEC: process.env.TOKEN_TTL_SEC ?? String(7 * 86_400),
       LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
       REGISTRY: process.env.REGISTRY ?? registryFile,
       ONVIF_USERNAME: 'admin',
@@ -82,16 +84,18 @@ async function main(): Promise<void> {
   const credentials = new Map((made.credentials ?? []).map((c) => [c.device, c.password]));
   const registry = loadRegistry(process.env.REGISTRY ?? registryFile);
   const policy = loadPolicy(process.env.POLICY ?? path.join(ROOT, 'config', 'policy.json'), registry, { unknownSchools: 'ignore' });
+  // One vendor platform (TrustIVS-style) reports one township's canteen cameras over HTTP: its key, made as an admin does.
+  const vendorKey = (await post(base, '/api/vendors/trustivs/key', {}, token)).key as string;
   const historyDays = Number(process.env.DEMO_HISTORY_DAYS ?? 30);
   const untilMs = Date.now();
   let seeded = '';
   if (historyDays > 0) {
     const log = (line: string) => process.stdout.write(`${line}\n`);
     log(`demo   seeding ${historyDays} days of history …`);
-    const seed = await seedHistory({ base, token, mqttUrl, credentials, registry, policy, days: historyDays, untilMs, log });
+    const seed = await seedHistory({ base, token, mqttUrl, credentials, registry, policy, days: historyDays, untilMs, log, vendorKey });
     seeded = `  History:      ${historyDays} days seeded through HTTP and MQTT (${seed.published} device messages, ${seed.http} requests) in ${(seed.tookMs / 1000).toFixed(1)} s; planned failures: npm run simulate -- --help`;
   }
-  const sim = await startSimulator({ url: mqttUrl, credentials, registry, policy, planFromMs: untilMs, alarmEverySec: 60, aiEverySec: 15, flapEverySec: 60, gates: true, checkins: true, uplinkEverySec: 180, testEverySec: 90, quiet: true });
+  const sim = await startSimulator({ url: mqttUrl, credentials, registry, policy, planFromMs: untilMs, alarmEverySec: 60, aiEverySec: 0, canteen: { base, token, vendorKey }, flapEverySec: 60, gates: true, checkins: true, uplinkEverySec: 180, testEverySec: 90, quiet: true });
 
   process.stdout.write(
     [

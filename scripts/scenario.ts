@@ -34,6 +34,7 @@ import type { RegistryIndex, IndexedDevice } from '../gateway/registry.js';
 import type { RegistrySchool } from '../gateway/contract/registry.js';
 import type { CheckinRole } from '../gateway/contract/mqtt.js';
 import { requiredGuards } from '../gateway/modules/targets/rules.js';
+import { createCanteenScenario, type CanteenScenario } from './canteen-scenario.js';
 
 export const FAILURES = {
   gateLeftOpen: { school: 'S005', gate: 'side', target: 'closed_campus' },
@@ -50,7 +51,7 @@ export interface PlannedEvent {
   atMs: number;
   school: string;
   device: string;
-  type: 'checkin' | 'gate' | 'uplink' | 'alarm';
+  type: 'checkin' | 'gate' | 'uplink' | 'alarm' | 'ai';
   payload: Record<string, unknown>;
 }
 
@@ -108,6 +109,8 @@ export interface Scenario {
   testPresses(nowMs: number, schools?: readonly string[]): PlannedEvent[];
   /** Is the school's police uplink down at this instant (S018 since two days before `nowMs`… of the run)? */
   uplinkUp(school: string, atMs: number, nowMs: number): boolean;
+  /** The canteens: records, AI events, the vendor's schools, how cases are handled (`canteen-scenario.ts`). */
+  canteen: CanteenScenario;
 }
 
 export function createScenario(registry: RegistryIndex, policy: PolicyIndex): Scenario {
@@ -231,7 +234,7 @@ export function createScenario(registry: RegistryIndex, policy: PolicyIndex): Sc
     return out.sort((a, b) => a.atMs - b.atMs);
   }
 
-  return { registry, policy, guards, inspections, dayEvents, testPresses, uplinkUp };
+  return { registry, policy, guards, inspections, dayEvents, testPresses, uplinkUp, canteen: createCanteenScenario(registry, policy) };
 }
 
 /**

@@ -14,15 +14,21 @@
  *    fresh uplink report;
  * 3. HTTP, as an admin: the seeded test presses acknowledged and resolved, as the command center
  *    does after a test, so the wall screen does not open on 200 test alarms.
+ * The canteens (`seed-canteen.ts`): the records of the last school days and the vendor's AI pushes
+ * over HTTP before 2, the cameras' AI events in 2, and after 3 every case taken through the steps of
+ * its plan due by now, so cases stand in every state.
  *
  * The gateway puts the past days' verdicts on record by itself once the late events stop
  * (targets module: a past day not on record is closed from its facts).
  */
-import { deflateSync } from 'node:zlib';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { PolicyIndex } from '../gateway/policy.js';
 import type { RegistryIndex } from '../gateway/registry.js';
 import { GUARDS_RECORDED_DAYS_AGO, createScenario, hash, lastDays, type PlannedEvent, type Scenario } from './scenario.js';
+import { png } from './png.js';
+import { seedCanteen, type CanteenSeed } from './seed-canteen.js';
+
+export { png };
 
 export interface SeedOptions {
   /** http://host:port of the gateway. */
@@ -39,6 +45,8 @@ export interface SeedOptions {
   days?: number;
   /** History up to this instant (default: now); the simulator takes over from here. */
   untilMs?: number;
+  /** The trustivs push key: the vendor schools' canteen AI history goes through `POST /api/push/trustivs`. */
+  vendorKey?: string;
   /** QoS 1 messages in flight at once (default 400). */
   inFlight?: number;
   log?: (line: string) => void;
@@ -51,6 +59,7 @@ export interface SeedResult {
   published: number;
   byType: Record<string, number>;
   scenario: Scenario;
+  canteen: CanteenSeed['result'];
 }
 
 const DAY_MS = 86_400_000;
@@ -85,8 +94,13 @@ export async function seedHistory(o: SeedOptions): Promise<SeedResult> {
   const tHttp = Date.now();
   log(`seed   guards and inspections of ${schools.length} schools recorded (${http} requests, ${tHttp - t0} ms)`);
 
+  // 1b. The canteens' records and the vendor platform's AI records (HTTP); the cameras' own AI events join the MQTT below.
+  const canteen = seedCanteen({ base: o.base, token: o.token, vendorKey: o.vendorKey }, scenario.canteen, o.registry, o.policy, untilMs, o.days ?? 30, log);
+  await canteen.http();
+  const tCanteen = Date.now();
+
   // 2. What the devices said.
-  const events: PlannedEvent[] = [];
+  const events: PlannedEvent[] = [...canteen.mqttEvents];
   // Weekends and holidays before yesterday keep only their uplink reports: no verdict reads their rounds (a lighter seed).
   const recent = o.policy.localDay(untilMs - DAY_MS);
   for (const day of lastDays(o.policy, untilMs, o.days ?? 30)) {
@@ -106,7 +120,7 @@ export async function seedHistory(o: SeedOptions): Promise<SeedResult> {
     clients.set(id, client);
   });
   const tConnect = Date.now();
-  log(`seed   ${clients.size} devices connected (${tConnect - tHttp} ms)`);
+  log(`seed   ${clients.size} devices connected (${tConnect - tCanteen} ms)`);
 
   const byType: Record<string, number> = {};
   const limit = o.inFlight ?? 400;
@@ -143,7 +157,11 @@ export async function seedHistory(o: SeedOptions): Promise<SeedResult> {
     await call('POST', `/api/alarms/${encodeURIComponent(a.id)}/resolve`, { note: '月度测试，按键与联动正常' });
   });
   log(`seed   ${seededTests.length} test presses acknowledged and resolved (${Date.now() - tPublish} ms)`);
-  return { untilMs, tookMs: Date.now() - t0, http, published: events.length, byType, scenario };
+
+  // 4. The canteen cases handled so far: the steps of each one's plan due by now (stamped now: the API takes no past time for them).
+  await canteen.cases();
+  http += canteen.result.http;
+  return { untilMs, tookMs: Date.now() - t0, http, published: events.length, byType, scenario, canteen: canteen.result };
 }
 
 /** Runs `work` over `items`, `n` at a time. */
@@ -152,41 +170,4 @@ async function pool<T>(items: readonly T[], n: number, work: (item: T) => Promis
   await Promise.all(Array.from({ length: Math.min(n, items.length) }, async () => {
     while (next < items.length) await work(items[next++]);
   }));
-}
-
-const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
-  let c = n;
-  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-  return c >>> 0;
-});
-const crc32 = (buf: Buffer) => {
-  let c = 0xffffffff;
-  for (const b of buf) c = CRC_TABLE[(c ^ b) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-};
-
-/** A small real PNG (32×24, a colour from `seed` with a darker band): a stand-in for a barrier photo. */
-export function png(seed: number, width = 32, height = 24): Buffer {
-  const [r, g, b] = [(seed >>> 16) & 0xff, (seed >>> 8) & 0xff, seed & 0xff];
-  const raw = Buffer.alloc((width * 3 + 1) * height);
-  for (let y = 0; y < height; y++) {
-    raw[y * (width * 3 + 1)] = 0; // filter: none
-    for (let x = 0; x < width; x++) {
-      const band = y > height / 3 && y < (2 * height) / 3 ? 0.5 : 1;
-      raw.set([r * band, g * band, b * band], y * (width * 3 + 1) + 1 + x * 3);
-    }
-  }
-  const chunk = (type: string, data: Buffer) => {
-    const len = Buffer.alloc(4);
-    len.writeUInt32BE(data.length);
-    const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
-    const crc = Buffer.alloc(4);
-    crc.writeUInt32BE(crc32(body));
-    return Buffer.concat([len, body, crc]);
-  };
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(width, 0);
-  ihdr.writeUInt32BE(height, 4);
-  ihdr.set([8, 2, 0, 0, 0], 8); // 8-bit RGB
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
 }

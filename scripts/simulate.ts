@@ -6,6 +6,8 @@
  * gate openings in the open windows, check-ins at the gate posts in the peaks on school days,
  * guard rounds at the gatehouse round the clock, the NVRs' police uplink keepalives, test presses
  * of the alarm buttons, and the scenario's planned failures at fixed schools.
+ * With `canteen` (the demo) it also runs the canteens over the gateway's HTTP API where people and
+ * the vendor platform speak (`simulate-canteen.ts`): records, vendor pushes, the cases' handling.
  *
  *   npm run simulate -- --credentials devices.csv --gates --checkins
  */
@@ -19,6 +21,9 @@ import type { RegistrySchool } from '../gateway/contract/registry.js';
 import type { AiKind, AlarmKind, DeviceTopic } from '../gateway/contract/mqtt.js';
 import { loadPolicy, type PolicyIndex } from '../gateway/policy.js';
 import { FAILURES, createScenario, type PlannedEvent } from './scenario.js';
+import { CANTEEN_FAULTS, VENDOR_REGION } from './canteen-scenario.js';
+import { startCanteenSim, type CanteenSim } from './simulate-canteen.js';
+import { schoolLogins, type GatewayHttp } from './canteen-io.js';
 
 export interface SimulatorOptions {
   url?: string;
@@ -31,8 +36,13 @@ export interface SimulatorOptions {
   heartbeatScale?: number;
   /** Mean seconds between one-key alarms across the county; 0 = none. */
   alarmEverySec?: number;
-  /** Mean seconds between canteen analytics events; 0 = none. */
+  /** Mean seconds between random canteen analytics events (without `canteen`); 0 = none. */
   aiEverySec?: number;
+  /**
+   * The canteens per the scenario, through the gateway's HTTP API too (`simulate-canteen.ts`): records,
+   * AI frames at realistic rates (the vendor's schools via its push key), the cases' handling.
+   */
+  canteen?: GatewayHttp;
   /** Mean seconds between availability flaps; 0 = none. */
   flapEverySec?: number;
   /** Gate controllers open and close per the scenario (the policy's open windows, school days). */
@@ -57,6 +67,8 @@ export interface SimulatorOptions {
 export interface SimulatorStats {
   schools: number; devices: number; /** devices connected */ connected: number;
   heartbeats: number; alarms: number; ai: number; flaps: number; gates: number; checkins: number; uplinks: number; tests: number; feedback: number; errors: number;
+  /** With `canteen`: records posted, vendor pushes, case steps taken, HTTP errors. */
+  canteen?: CanteenSim['stats'];
 }
 
 export interface Simulator {
@@ -269,6 +281,20 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     info(`test   ${dev.s.school.id} ${dev.d.id} monthly test press id=${id}`);
   }
   loadPlan(t0);
+  const canteenSim = o.canteen
+    ? startCanteenSim({
+        // The school's own steps by the school's own user (made on first use), the rest as the center.
+        g: { schoolToken: schoolLogins(o.canteen.base, o.canteen.token), ...o.canteen }, canteen: scenario.canteen, registry: index, policy, schools: schools.map((s) => s.school.id), planFromMs: planFrom, log,
+        publishAi: (e) => {
+          const dev = byId.get(e.device);
+          if (!dev) return;
+          publish(dev, 'ai', { id: e.id, ts: wireLocal(e.atMs), kind: e.kind, confidence: e.confidence }, 1);
+          stats.ai++;
+          info(`ai     ${e.school} ${e.device} ${e.kind} ${e.confidence}`);
+        },
+      })
+    : undefined;
+  stats.canteen = canteenSim?.stats;
 
   let nextAlarm = t0 + (o.alarmEverySec > 0 ? expo(o.alarmEverySec) : Infinity);
   let nextAi = t0 + (o.aiEverySec > 0 ? expo(o.aiEverySec) : Infinity);
@@ -297,10 +323,12 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     for (; now >= nextTest; nextTest += expo(o.testEverySec)) testPress(now);
     for (; now >= nextAlarm; nextAlarm += expo(o.alarmEverySec)) alarm();
     for (; now >= nextAi; nextAi += expo(o.aiEverySec)) ai();
+    canteenSim?.tick(now);
     for (; now >= nextFlap; nextFlap += expo(o.flapEverySec)) flap(now);
     if (now >= nextSummary) {
       nextSummary += 60_000;
-      info(`stats  ${stats.connected}/${stats.devices} devices connected · heartbeats ${stats.heartbeats} · alarms ${stats.alarms} · ai ${stats.ai} · flaps ${stats.flaps} · gates ${stats.gates} · checkins ${stats.checkins} · uplinks ${stats.uplinks} · tests ${stats.tests} · feedback ${stats.feedback} · errors ${stats.errors}`);
+      info(`stats  ${stats.connected}/${stats.devices} devices connected · heartbeats ${stats.heartbeats} · alarms ${stats.alarms} · ai ${stats.ai} · flaps ${stats.flaps} · gates ${stats.gates} · checkins ${stats.checkins} · uplinks ${stats.uplinks} · tests ${stats.tests} · feedback ${stats.feedback} · errors ${stats.errors}` +
+        (stats.canteen ? ` · canteen records ${stats.canteen.records}, vendor pushes ${stats.canteen.vendorPushes}, case steps ${stats.canteen.caseSteps}, errors ${stats.canteen.errors}` : ''));
     }
   }, TICK_MS);
 
@@ -335,7 +363,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   clearTimeout(waitTimer);
   if (!stopping) log(`sim    ${stats.connected}/${all.length} devices of ${schools.length} schools connected to ${o.url}` +
     `${waited ? '' : ' (others keep retrying)'} · alarms every ~${o.alarmEverySec || '∞'} s · ai every ~${o.aiEverySec || '∞'} s · flaps every ~${o.flapEverySec || '∞'} s · heartbeat ×${o.heartbeatScale}` +
-    ` · scenario: gates ${o.gates ? 'on' : 'off'}, check-ins ${o.checkins ? 'on' : 'off'}, uplinks every ${o.uplinkEverySec || '∞'} s, test presses every ~${o.testEverySec || '∞'} s`);
+    ` · scenario: gates ${o.gates ? 'on' : 'off'}, check-ins ${o.checkins ? 'on' : 'off'}, uplinks every ${o.uplinkEverySec || '∞'} s, test presses every ~${o.testEverySec || '∞'} s` +
+    (o.canteen ? ` · canteens per the scenario (records and cases over HTTP, ${VENDOR_REGION} AI via the trustivs push, the rest over MQTT)` : ''));
   return { stop, done, stats };
 }
 
@@ -390,7 +419,10 @@ Planned failures, every day, at fixed schools:
   ${FAILURES.shortPost.school} guard_posts       post ${FAILURES.shortPost.post} has only its guard in the ${FAILURES.shortPost.peak} peak
   ${FAILURES.lapsedLicence.school} security_guards   one of the guards it needs has a licence that lapsed (seeded by npm run demo)
   ${FAILURES.staleBarrier.school} hard_barriers     gate "${FAILURES.staleBarrier.gate}" barrier inspection ${FAILURES.staleBarrier.ageDays} days old (seeded by npm run demo)
-  ${FAILURES.uplinkDown.school} video_networked   the NVR reports its police uplink down`);
+  ${FAILURES.uplinkDown.school} video_networked   the NVR reports its police uplink down
+Canteens (npm run demo: needs the gateway's HTTP API and a trustivs key; scripts/canteen-scenario.ts):
+  records of every meal, AI events at realistic rates (${VENDOR_REGION}'s schools via the trustivs push), cases handled
+  ${CANTEEN_FAULTS.underweight.school} a ${CANTEEN_FAULTS.underweight.grams} g sample at ${CANTEEN_FAULTS.underweight.meal}; ${CANTEEN_FAULTS.noAccompany.school} no leader at ${CANTEEN_FAULTS.noAccompany.meal}; ${CANTEEN_FAULTS.abnormalCheck.school} an abnormal morning check one school day in ${CANTEEN_FAULTS.abnormalCheck.everyDays}`);
     return;
   }
   const num = (name: string, s: string | undefined, positive = false): number | undefined => {

@@ -82,6 +82,9 @@ export interface CanteenModule extends GatewayModule {
 const DAY_MS = 86_400_000;
 /** A worker with a morning check within this many days is expected on shift (no roster yet); records kept in memory as long. */
 export const ROSTER_DAYS = 7;
+/** A record dated more than this before it arrives is late; its day is judged once late records stop for LATE_QUIET_MS. */
+export const LATE_RECORD_MS = 10 * 60_000;
+export const LATE_QUIET_MS = 3_000;
 
 const SHA256_RE = /^[0-9a-f]{64}$/;
 
@@ -306,7 +309,28 @@ export function canteenModule(ctx: ModuleContext): CanteenModule {
     const atMs = addRecord(school, record);
     const day = policy.localDay(atMs);
     tx.put('canteen_records', { id: `${school}|${record.id}`, school, day, kind: record.kind, at: atMs, doc: { ...e.data, day } });
+    // A record dated well before it arrives is part of a late upload (a day's book sent at once):
+    // judged at each record, the rest of the book would be found "missing". Its day is judged once
+    // the school's late records stop coming, as the targets module closes past days.
+    if (tx.now - atMs > LATE_RECORD_MS) return lateRecord(school, day, tx);
     judge(school, day, tx);
+  }
+  /** Days with late records per school, judged LATE_QUIET_MS after the school's last one. */
+  const lateDays = new Map<string, Set<string>>();
+  function lateRecord(school: string, day: string, tx: Tx): void {
+    const days = lateDays.get(school) ?? new Set<string>();
+    lateDays.set(school, days.add(day));
+    tx.after(() =>
+      scheduler.at(`canteen:late:${school}`, ctx.now() + LATE_QUIET_MS, () =>
+        dispatcher
+          .transact((t) => {
+            const pending = [...(lateDays.get(school) ?? [])].sort();
+            lateDays.delete(school);
+            for (const d of pending) judge(school, d, t);
+          })
+          .catch((err) => ctx.log.warn({ err, school }, 'judging late canteen records failed')),
+      ),
+    );
   }
 
   async function get(id: string): Promise<CaseView | undefined> {
@@ -367,6 +391,7 @@ export function canteenModule(ctx: ModuleContext): CanteenModule {
     stop() {
       for (const id of open.keys()) scheduler.cancel(`canteen:overdue:${id}`);
       for (const school of canteenSchools) scheduler.cancel(`canteen:judge:${school}`);
+      for (const school of lateDays.keys()) scheduler.cancel(`canteen:late:${school}`);
     },
 
     apply(e, tx) {
