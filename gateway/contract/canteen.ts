@@ -14,6 +14,21 @@ export type CaseAction = (typeof CASE_ACTIONS)[number];
 /** What opened a case: an AI event, a missing or abnormal record, a failed inspection. */
 export const CASE_SOURCES = ['ai', 'record', 'inspection'] as const;
 export type CaseSource = (typeof CASE_SOURCES)[number];
+/**
+ * Inspection items of a canteen (`POST /api/inspections` `item`): a failed one opens a case
+ * (source `inspection`). One general item and the four the 2019 rules name as their own duties.
+ */
+export const CANTEEN_INSPECTION_ITEMS = ['canteen', 'canteen_hygiene', 'canteen_storage', 'canteen_sample', 'canteen_disinfection'] as const;
+export type CanteenInspectionItem = (typeof CANTEEN_INSPECTION_ITEMS)[number];
+export const CANTEEN_INSPECTION_NAMES: Record<CanteenInspectionItem, Reason> = {
+  canteen: { zh: '食堂检查', en: 'canteen inspection' },
+  canteen_hygiene: { zh: '后厨卫生', en: 'kitchen hygiene' },
+  canteen_storage: { zh: '库房', en: 'storage room' },
+  canteen_sample: { zh: '留样', en: 'food samples' },
+  canteen_disinfection: { zh: '消毒', en: 'disinfection' },
+};
+export const isCanteenInspectionItem = (item: string): item is CanteenInspectionItem => (CANTEEN_INSPECTION_ITEMS as readonly string[]).includes(item);
+
 /** The record findings that open a case (gateway/modules/canteen/records.ts). */
 export const FINDING_CODES = [
   'sample_missing', 'dish_unsampled', 'sample_underweight', 'sample_short_keep',
@@ -53,6 +68,10 @@ export const Case = Type.Object({
   kind: Type.Optional(lit(AI_KINDS)),
   /** The record finding (source `record`). */
   finding: Type.Optional(lit(FINDING_CODES)),
+  /** The inspection item that failed (source `inspection`). */
+  item: Type.Optional(lit(CANTEEN_INSPECTION_ITEMS)),
+  /** The failed inspection's id (source `inspection`). */
+  inspection: Type.Optional(Type.String()),
   reason: Reason,
   state: lit(CASE_STATES),
   openedAt: Type.String(),
@@ -61,7 +80,7 @@ export const Case = Type.Object({
   /** Events that joined it (an AI case: every frame of the same rat within the dedupe window). */
   events: Type.Integer({ minimum: 1 }),
   lastEventAt: Type.String(),
-  /** The opening event's snapshot in the media store. */
+  /** The opening event's snapshot in the media store (an inspection's photo). */
   snapshot: Type.Optional(SHA256),
   /** When the overdue escalation went out (once per case; the flag itself is derived from `deadlineAt`). */
   escalatedAt: Type.Optional(Type.String()),

@@ -30,6 +30,7 @@ import { Point, line } from '../../core/points.js';
 import { applyCaseAction, caseActions, isClosed, isOverdue, joinEvent, openCase } from './cases.js';
 import { caseKey, decideAiEvent, type OpenCaseRef } from './dedupe.js';
 import { judgeDay, mealCompleteness, type Accompany, type DayInput, type Disinfection, type MealCompleteness, type MorningCheck, type ParsedRecord, type Sample } from './records.js';
+import { caseFromInspection, type InspectionFact } from './inspections.js';
 import { canteenRoutes } from './routes.js';
 import type { DevicesModule } from '../devices/index.js';
 
@@ -304,6 +305,16 @@ export function canteenModule(ctx: ModuleContext): CanteenModule {
     judge(school, day, tx);
   }
 
+  /** A failed canteen inspection (the targets module's `inspection` event) opens a case. */
+  function onInspection(e: DomainEvent, tx: Tx): void {
+    const i = e.data as InspectionFact;
+    const canteens = (registry.schools.get(i.school)?.canteens ?? []).map((c) => c.id);
+    const input = caseFromInspection(i, canteens, policy.canteen.inspections.deadlineHours);
+    if (!input || open.has(input.id)) return;
+    const { item, inspection, ...rest } = input;
+    save({ ...openCase(rest), item: item as Case['item'], inspection }, tx, 'open', null);
+  }
+
   async function get(id: string): Promise<CaseView | undefined> {
     const c = open.get(id) ?? (await store.get<Case>('canteen_cases', id));
     return c && view(c);
@@ -324,7 +335,7 @@ export function canteenModule(ctx: ModuleContext): CanteenModule {
   return {
     name: 'canteen',
     dependsOn: ['devices'],
-    consumes: ['ai', 'canteen_case', 'canteen_record'],
+    consumes: ['ai', 'canteen_case', 'canteen_record', 'inspection'],
     frames: ['case'],
     tables: [
       { name: 'canteen_cases', key: 'id', columns: { id: 'text', school: 'text', state: 'text', source: 'text', opened: 'integer', device: 'text', kind: 'text' }, doc: true, indexes: [{ columns: ['state', 'opened'] }, { columns: ['school', 'opened'] }] },
@@ -368,6 +379,7 @@ export function canteenModule(ctx: ModuleContext): CanteenModule {
       if (e.type === 'ai') return onAi(e, tx);
       if (e.type === 'canteen_case') return onCommand(e.data as CaseCommand, tx);
       if (e.type === 'canteen_record') return onRecord(e as DomainEvent<'canteen_record'>, tx);
+      if (e.type === 'inspection') return onInspection(e, tx);
     },
 
     get,
