@@ -99,7 +99,7 @@ export async function buildGateway(config: GatewayConfig, log: Logger): Promise<
         log: log.child({ module: 'broker' }),
         auth: {
           authenticate: (clientId, username, password, cert) => mqttLogin(clientId, username, password, cert),
-          canSubscribe: (who, filter) => subscribeAllowed(config.topicPrefix, who, filter),
+          canSubscribe: (who, filter) => subscribeAllowed(config.topicPrefix, who, filter, (id) => registry.devices.get(id)?.kind),
         },
       });
 

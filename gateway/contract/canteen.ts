@@ -88,6 +88,24 @@ export const Case = Type.Object({
 });
 export type Case = Static<typeof Case>;
 
+/**
+ * What the school is told of each change of a case (MQTT `_gateway/{school}/canteen/case` and the
+ * webhook): the live `case` frame (the case without its history) with its stable delivery id.
+ */
+export const CaseNotification = Type.Intersect([
+  Type.Omit(Case, ['history']),
+  Type.Object({
+    deliveryId: Type.String({ description: '`{case id}/{step number}` (1: opened) or `{case id}/overdue`: the same change always has the same id (dedupe key)' }),
+    overdue: Type.Boolean(),
+    action: lit(['open', ...CASE_ACTIONS, 'overdue'] as const),
+    previous: Type.Union([lit(CASE_STATES), Type.Null()], { description: 'the state before; null on open' }),
+    by: Type.Optional(Type.String()),
+    note: Type.Optional(Type.String()),
+    escalated: Type.Optional(Type.Boolean({ description: 'the overdue escalation (once per case)' })),
+  }),
+]);
+export type CaseNotification = Static<typeof CaseNotification>;
+
 /** The body of `POST /api/canteen/cases/{id}/{action}`. */
 export const CaseActionBody = Type.Object(
   {

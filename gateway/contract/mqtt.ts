@@ -16,7 +16,7 @@ export const AI_KINDS = [
   'no_hat', 'no_mask', 'no_uniform', 'rodent', 'smoking', 'phone', 'other',
   'no_gloves', 'bare_chested', 'bin_uncovered', 'fire_unattended', 'off_post', 'intrusion', 'animal',
 ] as const;
-export const DEVICE_KINDS = ['alarm_button', 'camera', 'gate', 'checkin_terminal', 'nvr'] as const;
+export const DEVICE_KINDS = ['alarm_button', 'camera', 'gate', 'checkin_terminal', 'nvr', 'canteen_terminal'] as const;
 /** Contract §7: who may report on duty at a post. */
 export const CHECKIN_ROLES = ['guard', 'parent_volunteer', 'police', 'teacher'] as const;
 /** Contract §7: the platforms a school's NVR reports its link to. */
@@ -90,8 +90,8 @@ export type Availability = 'online' | 'offline';
 /** Topic suffix → payload schema (`null`: plain text), and which device kinds may publish it. */
 export const DEVICE_TOPICS = {
   alarm: { schema: AlarmPayload, kinds: ['alarm_button'] },
-  heartbeat: { schema: HeartbeatPayload, kinds: ['alarm_button', 'camera', 'gate', 'checkin_terminal', 'nvr'] },
-  availability: { schema: null, kinds: ['alarm_button', 'camera', 'gate', 'checkin_terminal', 'nvr'] },
+  heartbeat: { schema: HeartbeatPayload, kinds: ['alarm_button', 'camera', 'gate', 'checkin_terminal', 'nvr', 'canteen_terminal'] },
+  availability: { schema: null, kinds: ['alarm_button', 'camera', 'gate', 'checkin_terminal', 'nvr', 'canteen_terminal'] },
   camera: { schema: CameraPayload, kinds: ['camera'] },
   ai: { schema: AiPayload, kinds: ['camera'] },
   gate: { schema: GatePayload, kinds: ['gate'] },
@@ -133,5 +133,10 @@ export const topics = (prefix: string) => ({
   device: (school: string, device: string, type: DeviceTopic) => `${prefix}/${school}/${device}/${type}`,
   alarmState: (school: string, device: string) => `${prefix}/${school}/${device}/alarm/state`,
   status: `${prefix}/_gateway/status`,
+  /**
+   * A school's canteen case notifications (QoS 1): under `_gateway/`, so ingest never takes them for
+   * a device's message, and per school, so a school's canteen terminals read their own school's only.
+   */
+  canteenCase: (school: string) => `${prefix}/_gateway/${school}/canteen/case`,
   rejected: `${prefix}/_gateway/rejected`,
 });

@@ -31,6 +31,9 @@ import { applyCaseAction, caseActions, isClosed, isOverdue, joinEvent, openCase 
 import { caseKey, decideAiEvent, type OpenCaseRef } from './dedupe.js';
 import { judgeDay, mealCompleteness, type Accompany, type DayInput, type Disinfection, type MealCompleteness, type MorningCheck, type ParsedRecord, type Sample } from './records.js';
 import { caseFromInspection, type InspectionFact } from './inspections.js';
+import { deliveryId, notificationBody, webhookUrlFor } from './notify.js';
+import { OUTBOX_SPEC, OUTBOX_TABLE, WebhookDeliverer, outboxRow, type OutboxDoc } from './webhook.js';
+import { topics } from '../../contract/mqtt.js';
 import { canteenRoutes } from './routes.js';
 import type { DevicesModule } from '../devices/index.js';
 
@@ -137,7 +140,9 @@ export function canteenModule(ctx: ModuleContext): CanteenModule {
       } else openAi.set(key, { caseId: c.id, lastEventMs: Date.parse(c.lastEventAt) });
     }
     const last = c.history.at(-1)!;
-    tx.feed('case', { ...frameOf(c, tx.now), action, previous, by: last.by, ...(last.note ? { note: last.note } : {}) }, tx.now);
+    const frame = { ...frameOf(c, tx.now), action, previous, by: last.by, ...(last.note ? { note: last.note } : {}) };
+    tx.feed('case', frame, tx.now);
+    notifySchool(c, action, frame, tx);
     if (action === 'open' || action === 'close') {
       const p = new Point('canteen_case').tag('school', c.school).tag('source', c.source);
       const region = registry.schools.get(c.school)?.region;
@@ -148,6 +153,27 @@ export function canteenModule(ctx: ModuleContext): CanteenModule {
       tx.points([line(p)], tx.now);
     }
     tx.after(() => arm(c));
+  }
+
+  /**
+   * The school is told of every change of its case (open, each step, the overdue escalation): over
+   * MQTT QoS 1 on its own `_gateway/{school}/canteen/case` once the change is durable (its canteen
+   * terminals subscribe), and by webhook from the durable outbox, written in this same commit.
+   */
+  const caseTopic = topics(ctx.config.topicPrefix).canteenCase;
+  const { url: hookUrl, secret: hookSecret, timeoutMs: hookTimeoutMs, maxBackoffMs } = ctx.config.canteenWebhook;
+  const webhook = hookUrl && hookSecret ? new WebhookDeliverer({ secret: hookSecret, timeoutMs: hookTimeoutMs, maxBackoffMs, store, dispatcher, log: ctx.log }) : undefined;
+  let lastSeq = 0;
+  function notifySchool(c: Case, action: string, frame: Record<string, unknown>, tx: Tx): void {
+    const id = deliveryId(c.id, action, c.history.length);
+    const body = notificationBody(id, frame);
+    tx.after(() => ctx.bus.publish(caseTopic(c.school), body, { qos: 1 }));
+    if (!hookUrl || !webhook) return;
+    // Commit order: a later step of a case always has a greater seq than an earlier one.
+    lastSeq = Math.max(lastSeq + 1, tx.now * 1000);
+    const url = webhookUrlFor(hookUrl, c.school);
+    tx.put(OUTBOX_TABLE, outboxRow({ id, seq: lastSeq, url, school: c.school, case: c.id, body }));
+    tx.after(() => webhook.poke(url));
   }
 
   const frameOf = (c: Case, nowMs: number) => {
@@ -168,7 +194,9 @@ export function canteenModule(ctx: ModuleContext): CanteenModule {
           const next: Case = { ...cur, escalatedAt: iso(tx.now) };
           tx.put('canteen_cases', row(next));
           open.set(next.id, next);
-          tx.feed('case', { ...frameOf(next, tx.now), action: 'overdue', previous: cur.state, escalated: true }, tx.now);
+          const frame = { ...frameOf(next, tx.now), action: 'overdue', previous: cur.state, escalated: true };
+          tx.feed('case', frame, tx.now);
+          notifySchool(next, 'overdue', frame, tx);
         })
         .catch((err) => {
           ctx.log.error({ err, case: c.id }, 'could not record the overdue escalation; retrying in 5 s');
@@ -342,6 +370,7 @@ export function canteenModule(ctx: ModuleContext): CanteenModule {
       { name: 'canteen_ai_days', key: 'id', columns: { id: 'text', school: 'text', day: 'text' }, doc: true, indexes: [{ columns: ['day'] }] },
       { name: 'canteen_records', key: 'id', columns: { id: 'text', school: 'text', day: 'text', kind: 'text', at: 'integer' }, doc: true, indexes: [{ columns: ['day', 'school'] }] },
       { name: 'canteen_findings', key: 'id', columns: { id: 'text', school: 'text', day: 'text' }, doc: true, indexes: [{ columns: ['day'] }] },
+      OUTBOX_SPEC,
     ],
 
     async load() {
@@ -359,18 +388,23 @@ export function canteenModule(ctx: ModuleContext): CanteenModule {
       for (const r of await store.find<{ school: string; counts: Partial<Record<AiKind, number>>; day: string }>('canteen_ai_days', { where: [['day', '>=', oldest]] })) aiDays.set(`${r.school}|${r.day}`, r.counts);
       for (const r of await store.find<{ school: string; record: ParsedRecord }>('canteen_records', { where: [['day', '>=', oldest]], orderBy: [['at', 'asc']] })) addRecord(r.school, r.record);
       for (const r of await store.find<{ id: string }>('canteen_findings', { where: [['day', '>=', oldest]] })) findings.add(r.id);
+      const [newest] = await store.find<OutboxDoc>(OUTBOX_TABLE, { orderBy: [['seq', 'desc']], limit: 1 });
+      lastSeq = Math.max(lastSeq, newest?.seq ?? 0);
     },
 
     async start() {
       // Restart-safe: every open case re-arms its deadline (one already past fires at once), and
       // every school on the record system is judged for today (deadlines passed while away).
       for (const c of open.values()) arm(c);
+      // Notifications not yet delivered before a restart go out first, in order.
+      await webhook?.resume();
       await dispatcher.transact((tx) => {
         for (const school of canteenSchools) judge(school, policy.localDay(tx.now), tx);
       });
     },
 
-    stop() {
+    async stop() {
+      await webhook?.stop();
       for (const id of open.keys()) scheduler.cancel(`canteen:overdue:${id}`);
       for (const school of canteenSchools) scheduler.cancel(`canteen:judge:${school}`);
     },
