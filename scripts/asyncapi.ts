@@ -45,6 +45,13 @@ const MEANING: Record<DeviceTopic, { title: string; description: string }> = {
   ai: { title: 'Canteen analytics event (明厨亮灶)', description: 'An analytics event from a canteen camera.' },
   gate: { title: 'School gate state', description: 'A school gate controller (closed campus management).' },
   checkin: { title: 'On-duty check-in', description: 'Someone reported on duty at a post.' },
+  record: {
+    title: 'Canteen record (留样, 晨检, 陪餐, 消毒)',
+    description:
+      'From a `canteen_terminal`: the body of `POST /api/canteen/records` (no `ts`: the record\'s time is `takenAt` for a sample, else `at`). ' +
+      '`school` must be the topic\'s school and `id` is required: a redelivery with the same (device, id) is stored once. ' +
+      'Refused on `_gateway/rejected` with the same reasons as the HTTP route (`negative_weight`, `zero_weight`, `kept_before_taken`, `unknown_meal`, `bad_time`, an unknown canteen).',
+  },
 };
 
 /** A TypeBox schema as plain JSON Schema (TypeBox's symbol keys dropped). */

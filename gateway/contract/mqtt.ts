@@ -3,6 +3,7 @@
  * One typed table from topic suffix to payload (the zigbee2mqtt habit), used by the ingest
  * adapter, the simulator and the tests alike.
  */
+import { CanteenRecord } from './canteen-records.js';
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { WireTime, lit } from './common.js';
 
@@ -97,6 +98,8 @@ export const DEVICE_TOPICS = {
   gate: { schema: GatePayload, kinds: ['gate'] },
   checkin: { schema: CheckinPayload, kinds: ['checkin_terminal'] },
   uplink: { schema: UplinkPayload, kinds: ['nvr'] },
+  /** Contract §8: a canteen terminal's record, the body of `POST /api/canteen/records` (its time is its own `takenAt`/`at`, not `ts`). */
+  record: { schema: CanteenRecord, kinds: ['canteen_terminal'] },
 } as const satisfies Record<string, { schema: TSchema | null; kinds: readonly DeviceKind[] }>;
 export type DeviceTopic = keyof typeof DEVICE_TOPICS;
 
@@ -109,6 +112,7 @@ export interface PayloadOf {
   gate: GatePayload;
   checkin: CheckinPayload;
   uplink: UplinkPayload;
+  record: CanteenRecord;
 }
 
 /** Contract §1: payloads over 16 KiB are refused. */

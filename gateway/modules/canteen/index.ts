@@ -31,6 +31,9 @@ import { applyCaseAction, caseActions, isClosed, isOverdue, joinEvent, openCase 
 import { caseKey, decideAiEvent, type OpenCaseRef } from './dedupe.js';
 import { judgeDay, mealCompleteness, type Accompany, type DayInput, type Disinfection, type MealCompleteness, type MorningCheck, type ParsedRecord, type Sample } from './records.js';
 import { caseFromInspection, type InspectionFact } from './inspections.js';
+import { intakeRecord } from './intake.js';
+import type { DeviceInput } from '../../ingest/parse.js';
+import type { CanteenRecord } from '../../contract/canteen.js';
 import { deliveryId, notificationBody, webhookUrlFor } from './notify.js';
 import { OUTBOX_SPEC, OUTBOX_TABLE, WebhookDeliverer, outboxRow, type OutboxDoc } from './webhook.js';
 import { topics } from '../../contract/mqtt.js';
@@ -343,6 +346,31 @@ export function canteenModule(ctx: ModuleContext): CanteenModule {
     save({ ...openCase(rest), item: item as Case['item'], inspection }, tx, 'open', null);
   }
 
+  /**
+   * A canteen terminal's record over MQTT (contract §8): the same checks as the HTTP route
+   * (`intake.ts`), refused on `_gateway/rejected` with the same reason, and the same event; its
+   * `id` is required and is the dedupe key with the terminal (a redelivery is stored once).
+   */
+  function recordFromTerminal(input: DeviceInput): { event: DomainEvent } | { refused: string } {
+    const b = input.payload as CanteenRecord;
+    const terminal = input.device;
+    if (b.school !== terminal.school) return { refused: `school: "${b.school}" is not the terminal's school "${terminal.school}"` };
+    if (b.id === undefined) return { refused: 'missing field "id": a record sent over MQTT names its own id, so a redelivery is stored once' };
+    const got = intakeRecord(b, registry, policy, input.receivedAtMs, () => b.id!);
+    if (!got.ok) return { refused: `${got.code}: ${got.reason}` };
+    return {
+      event: {
+        type: 'canteen_record',
+        school: got.school,
+        device: terminal.id,
+        sourceId: got.record.id,
+        atMs: got.atMs,
+        receivedAtMs: input.receivedAtMs,
+        data: { school: got.school, canteen: got.canteen, record: got.record, by: terminal.id },
+      },
+    };
+  }
+
   async function get(id: string): Promise<CaseView | undefined> {
     const c = open.get(id) ?? (await store.get<Case>('canteen_cases', id));
     return c && view(c);
@@ -365,6 +393,7 @@ export function canteenModule(ctx: ModuleContext): CanteenModule {
     dependsOn: ['devices'],
     consumes: ['ai', 'canteen_case', 'canteen_record', 'inspection'],
     frames: ['case'],
+    deviceInputs: { record: recordFromTerminal },
     tables: [
       { name: 'canteen_cases', key: 'id', columns: { id: 'text', school: 'text', state: 'text', source: 'text', opened: 'integer', device: 'text', kind: 'text' }, doc: true, indexes: [{ columns: ['state', 'opened'] }, { columns: ['school', 'opened'] }] },
       { name: 'canteen_ai_days', key: 'id', columns: { id: 'text', school: 'text', day: 'text' }, doc: true, indexes: [{ columns: ['day'] }] },
