@@ -27,6 +27,7 @@ import { CANTEEN_ZONES, type AiKind, type AiPayload } from '../../contract/mqtt.
 import type { DomainEvent } from '../../core/events.js';
 import type { GatewayModule, ModuleContext, Tx } from '../../core/module.js';
 import { Point, line } from '../../core/points.js';
+import { mealLines, openCasesLine } from './points.js';
 import { applyCaseAction, caseActions, isClosed, isOverdue, joinEvent, openCase } from './cases.js';
 import { caseKey, decideAiEvent, type OpenCaseRef } from './dedupe.js';
 import { judgeDay, mealCompleteness, type Accompany, type DayInput, type Disinfection, type MealCompleteness, type MorningCheck, type ParsedRecord, type Sample } from './records.js';
@@ -152,10 +153,24 @@ export function canteenModule(ctx: ModuleContext): CanteenModule {
       if (region) p.tag('region', region);
       if (c.kind) p.tag('kind', c.kind);
       if (c.finding) p.tag('finding', c.finding);
+      if (c.item) p.tag('item', c.item);
       p.intField(action === 'open' ? 'opened' : 'closed', 1).timestamp(tx.now);
       tx.points([line(p)], tx.now);
     }
+    if (action === 'open' || action === 'close') gauge(c.school, tx);
     tx.after(() => arm(c));
+  }
+
+  /** The school's open and overdue cases now (`canteen_cases`), after a change of either. */
+  function gauge(school: string, tx: Tx): void {
+    let openN = 0;
+    let overdue = 0;
+    for (const c of open.values())
+      if (c.school === school) {
+        openN++;
+        if (isOverdue(c, tx.now)) overdue++;
+      }
+    tx.points([openCasesLine(school, registry.schools.get(school)?.region, { open: openN, overdue }, tx.now)], tx.now);
   }
 
   /**
@@ -200,6 +215,7 @@ export function canteenModule(ctx: ModuleContext): CanteenModule {
           const frame = { ...frameOf(next, tx.now), action: 'overdue', previous: cur.state, escalated: true };
           tx.feed('case', frame, tx.now);
           notifySchool(next, 'overdue', frame, tx);
+          gauge(next.school, tx);
         })
         .catch((err) => {
           ctx.log.error({ err, case: c.id }, 'could not record the overdue escalation; retrying in 5 s');
@@ -318,6 +334,10 @@ export function canteenModule(ctx: ModuleContext): CanteenModule {
       });
       save(c, tx, 'open', null);
     }
+    // Record completeness per meal as points (each judgement overwrites the meal's point).
+    const input = dayInput(school, day);
+    const lines = mealLines(school, registry.schools.get(school)?.region, day, mealCompleteness(input, Math.min(tx.now, input.dayStartMs + DAY_MS)), tx.now);
+    if (lines.length) tx.points(lines, tx.now);
     if (day === policy.localDay(tx.now)) {
       const wake = nextAtMs ?? policy.dayStartMs(day) + DAY_MS;
       tx.after(() => wakeAt(school, wake));
