@@ -104,6 +104,13 @@ test('a receiver down across a gateway restart gets every step afterwards, signe
   const g2 = await start();
   await act(g2, a, 'start');
   assert.equal(got.length, 0, 'the receiver is down: nothing was taken yet');
+  const health = await waitFor('/health to show the failing receiver', async () => {
+    const h = (await g2.app.inject({ method: 'GET', url: '/health' })).json();
+    return h.canteenWebhook?.failing?.length ? h : undefined;
+  });
+  assert.equal(health.canteenWebhook.pending, 4);
+  assert.match(health.canteenWebhook.failing[0].error, /ECONNREFUSED/);
+  assert.doesNotMatch(JSON.stringify(health), new RegExp(SECRET), 'the secret is never shown');
   // The receiver comes up; its first answer to one delivery is a 503: that one is sent again.
   failFirstOf = `${a}/2`;
   await new Promise<void>((resolve) => receiver.listen(port, '127.0.0.1', resolve));

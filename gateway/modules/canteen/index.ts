@@ -452,6 +452,11 @@ export function canteenModule(ctx: ModuleContext): CanteenModule {
       });
     },
 
+    // The webhook's state; a failing receiver does not degrade the gateway (its outbox keeps everything).
+    async health() {
+      return webhook ? { canteenWebhook: await webhook.status() } : {};
+    },
+
     async stop() {
       await webhook?.stop();
       for (const id of open.keys()) scheduler.cancel(`canteen:overdue:${id}`);

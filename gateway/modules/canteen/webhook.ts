@@ -70,7 +70,7 @@ export class WebhookDeliverer {
     lane.dirty = true;
     if (!lane.running) {
       lane.running = true;
-      void this.run(url, lane).finally(() => (lane.running = false));
+      void this.run(url, lane);
     }
   }
 
@@ -80,8 +80,11 @@ export class WebhookDeliverer {
     for (const url of new Set(pending.map((r) => r.url))) this.poke(url);
   }
 
-  status() {
-    return { delivered: this.delivered, lanes: [...this.lanes.entries()].filter(([, l]) => l.lastError).map(([url, l]) => ({ url: redact(url), failing: l.lastError, attempts: l.attempt })) };
+  /** For GET /health: deliveries waiting, how many went out since start, and the receivers failing now (URLs redacted). */
+  async status() {
+    const pending = (await this.o.store.find<OutboxDoc>(OUTBOX_TABLE, { where: [['delivered', '=', 0]], limit: 10_000 })).length;
+    const failing = [...this.lanes.entries()].filter(([, l]) => l.lastError).map(([url, l]) => ({ url: redact(url), error: l.lastError, attempts: l.attempt }));
+    return { pending, delivered: this.delivered, failing };
   }
 
   async stop(): Promise<void> {
@@ -90,16 +93,23 @@ export class WebhookDeliverer {
   }
 
   private async run(url: string, lane: Lane): Promise<void> {
-    while (!this.stopped && lane.dirty) {
-      lane.dirty = false;
-      for (;;) {
-        const rows = await this.o.store.find<OutboxDoc>(OUTBOX_TABLE, { where: [['delivered', '=', 0], ['url', '=', url]], orderBy: [['seq', 'asc']], limit: 100 });
-        if (rows.length === 0 || this.stopped) break;
-        for (const row of rows) {
-          if (!(await this.deliver(row, lane))) return;
+    try {
+      while (!this.stopped && lane.dirty) {
+        lane.dirty = false;
+        for (;;) {
+          const rows = await this.o.store.find<OutboxDoc>(OUTBOX_TABLE, { where: [['delivered', '=', 0], ['url', '=', url]], orderBy: [['seq', 'asc']], limit: 100 });
+          if (rows.length === 0 || this.stopped) break;
+          for (const row of rows) if (!(await this.deliver(row, lane))) break;
         }
       }
+    } catch (err) {
+      // The store could not be read: try the lane again in a while (its rows stay in the outbox).
+      this.o.log.warn({ err, url: redact(url) }, 'canteen webhook outbox could not be read; retrying');
+      lane.dirty = true;
+      if (await this.sleep(backoffMs(++lane.attempt, this.o.maxBackoffMs))) return this.run(url, lane);
     }
+    // Set in the same synchronous step as the last check of `dirty`: a poke after it starts a new run.
+    lane.running = false;
   }
 
   /** Sends one row until the receiver takes it (true), or the gateway stops (false). */
