@@ -81,8 +81,8 @@ const start = async () => {
   open.push(g);
   return g;
 };
-const failInspection = async (g: InProcessGateway, school: string) => {
-  const r = await g.call('POST', '/api/inspections', { token: g.tokens.maintenance, body: { school, item: 'canteen_storage', result: 'fail', note: '生熟混放' } });
+const failInspection = async (g: InProcessGateway, school: string, at?: string) => {
+  const r = await g.call('POST', '/api/inspections', { token: g.tokens.maintenance, body: { school, item: 'canteen_storage', result: 'fail', note: '生熟混放', ...(at ? { at } : {}) } });
   assert.equal(r.status, 201, r.text);
   return waitFor('the case of the inspection', async () => {
     const cases = (await g.call('GET', `/api/canteen/cases?school=${school}`, { token: g.tokens.viewer })).body.cases as { id: string; inspection?: string }[];
@@ -178,4 +178,20 @@ test('a canteen terminal gets its school’s case notifications over MQTT and ca
   const step = waitForMessage(terminal, 'campus/v1/_gateway/S001/canteen/case', (_t, p) => JSON.parse(p.toString()).action === 'notify', 10_000);
   await act(g, id, 'notify');
   assert.equal(JSON.parse((await step).payload.toString()).deliveryId, `${id}/2`);
+});
+
+test('the overdue escalation reaches the terminal and the receiver too, once, with its own delivery id', async () => {
+  const g = open.at(-1)!;
+  const terminal = clients[0];
+  // Inspected almost 24 h ago (policy: 24 h to rectify): the deadline passes in a moment.
+  const at = new Date(Date.now() - 24 * 3_600_000 + 1500).toISOString();
+  const overdue = waitForMessage(terminal, 'campus/v1/_gateway/S001/canteen/case', (_t, p) => JSON.parse(p.toString()).action === 'overdue', 15_000);
+  const id = await failInspection(g, 'S001', at);
+  const m = JSON.parse((await overdue).payload.toString());
+  assert.equal(m.id, id);
+  assert.equal(m.deliveryId, `${id}/overdue`);
+  assert.equal(m.escalated, true);
+  assert.equal(m.overdue, true);
+  await waitFor('the escalation at the receiver', () => got.some((x) => x.delivery === `${id}/overdue`) || undefined, { timeoutMs: 10_000 });
+  assert.deepEqual(got.filter((x) => x.body.id === id).map((x) => x.body.action), ['open', 'overdue'], 'in order, once each');
 });
