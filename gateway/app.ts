@@ -15,10 +15,11 @@ import type { Logger } from 'pino';
 import { UserStore, loadOrCreateSecret } from './auth/users.js';
 import { LoginThrottle } from './auth/throttle.js';
 import type { GatewayConfig } from './config.js';
-import { topics } from './contract/mqtt.js';
+import { topics, type DeviceTopic } from './contract/mqtt.js';
 import type { Snapshot } from './contract/api.js';
 import { Dispatcher } from './core/dispatcher.js';
-import { buildModules } from './core/module.js';
+import { buildModules, type GatewayModule } from './core/module.js';
+import type { DeviceInput } from './ingest/parse.js';
 import { Scheduler } from './core/scheduler.js';
 import { HttpError } from './errors.js';
 import type { Bus, ClientCertificate, MqttIdentity } from './ingest/bus.js';
@@ -99,7 +100,7 @@ export async function buildGateway(config: GatewayConfig, log: Logger): Promise<
         log: log.child({ module: 'broker' }),
         auth: {
           authenticate: (clientId, username, password, cert) => mqttLogin(clientId, username, password, cert),
-          canSubscribe: (who, filter) => subscribeAllowed(config.topicPrefix, who, filter),
+          canSubscribe: (who, filter) => subscribeAllowed(config.topicPrefix, who, filter, (id) => registry.devices.get(id)?.kind),
         },
       });
 
@@ -230,7 +231,15 @@ export async function buildGateway(config: GatewayConfig, log: Logger): Promise<
   scheduler.every('core:run-mark', 1000, () => store.touchRun(runId, Date.now()).catch(() => undefined));
   if (config.backup.dir)
     scheduleBackups({ scheduler, backup: (file) => store.backup(file), dir: path.resolve(config.backup.dir), intervalMs: config.backup.intervalHours * 3_600_000, keep: config.backup.keep, log: log.child({ module: 'backup' }) });
-  await bus.start(mqttIngest({ registry, topicPrefix: config.topicPrefix, dispatcher, bus, log: log.child({ module: 'ingest' }) }));
+  // Topics a module turns into its own events (the canteen's `record`): one claim per topic.
+  const claims = new Map<string, NonNullable<NonNullable<GatewayModule['deviceInputs']>[DeviceTopic]>>();
+  for (const m of modules)
+    for (const [topic, fn] of Object.entries(m.deviceInputs ?? {})) {
+      if (claims.has(topic)) throw new Error(`device topic "${topic}" is claimed by two modules`);
+      claims.set(topic, fn!);
+    }
+  const refine = (input: DeviceInput) => claims.get(input.topic)?.(input);
+  await bus.start(mqttIngest({ registry, topicPrefix: config.topicPrefix, dispatcher, bus, refine, log: log.child({ module: 'ingest' }) }));
   // Keep the live feed's replay window bounded (a screen away for longer gets a snapshot), and
   // raw device events to their retention.
   scheduler.every('core:prune', 60_000, async () => {

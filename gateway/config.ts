@@ -92,6 +92,8 @@ export interface GatewayConfig {
   maintenanceFlapHoldSec: number;
   /** Raw heartbeat/availability/camera events older than this leave the ledger (alarms never do). */
   rawRetentionDays: number;
+  /** Canteen case notifications by webhook (docs/canteen-notify.md); no `url`: none (`url` and `secret` come together). */
+  canteenWebhook: { url?: string; secret?: string; timeoutMs: number; maxBackoffMs: number };
   /** Scheduled online backups of the ledger (`dir` unset: none; a relative path is from the working directory). */
   backup: { dir?: string; intervalHours: number; keep: number };
 }
@@ -155,6 +157,12 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     missedHeartbeats: v.MISSED_HEARTBEATS,
     maintenanceFlapHoldSec: v.MAINTENANCE_FLAP_HOLD_SEC,
     rawRetentionDays: v.LEDGER_RAW_RETENTION_DAYS,
+    canteenWebhook: {
+      url: v.CANTEEN_WEBHOOK_URL,
+      secret: v.CANTEEN_WEBHOOK_SECRET_FILE !== undefined ? readWebhookSecret(path.resolve(v.CANTEEN_WEBHOOK_SECRET_FILE)) : undefined,
+      timeoutMs: v.CANTEEN_WEBHOOK_TIMEOUT_MS,
+      maxBackoffMs: v.CANTEEN_WEBHOOK_MAX_BACKOFF_MS,
+    },
     backup: { dir: v.BACKUP_DIR, intervalHours: v.BACKUP_INTERVAL_HOURS, keep: v.BACKUP_KEEP },
     dashboardDir: where('DASHBOARD_DIR'),
   };
@@ -173,4 +181,20 @@ function readPasswordFile(file: string): string {
   if (password === '') throw new ConfigError(file, '(file)', 'the MQTT password file named by MQTT_PASSWORD_FILE is empty');
   if (/[\r\n]/.test(password)) throw new ConfigError(file, '(file)', 'the MQTT password file named by MQTT_PASSWORD_FILE must hold one line');
   return password;
+}
+
+/** The webhook's HMAC secret, read once at start (a trailing newline trimmed; never quoted in an error). */
+function readWebhookSecret(file: string): string {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw new ConfigError(file, '(file)', `cannot read the webhook secret file named by CANTEEN_WEBHOOK_SECRET_FILE (${e.code ?? e.message})`);
+  }
+  const secret = text.replace(/\r?\n$/, '');
+  // 16 characters at least: a guessable secret lets anyone forge a notification.
+  if (secret.length < 16) throw new ConfigError(file, '(file)', 'the webhook secret file named by CANTEEN_WEBHOOK_SECRET_FILE must hold a secret of at least 16 characters');
+  if (/[\r\n]/.test(secret)) throw new ConfigError(file, '(file)', 'the webhook secret file named by CANTEEN_WEBHOOK_SECRET_FILE must hold one line');
+  return secret;
 }

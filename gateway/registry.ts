@@ -159,6 +159,9 @@ export function indexRegistry(registry: Registry, source: string): RegistryIndex
         if (!gateAt.has(device.gate))
           throw new ConfigError(source, `${dat}/gate`, `gate controller "${device.id}" names gate "${device.gate}", which school "${school.id}" does not have (${gateAt.size ? `its gates: ${[...gateAt.keys()].join(', ')}` : 'it registers no gates'})`);
       }
+      // A canteen terminal (the food-safety officer's: records, case notifications) serves a canteen.
+      if (device.kind === 'canteen_terminal' && canteenAt.size === 0)
+        throw new ConfigError(source, `${dat}/kind`, `canteen terminal "${device.id}" is at school "${school.id}", which registers no canteens`);
       if (device.covers !== undefined && device.kind !== 'camera')
         throw new ConfigError(source, `${dat}/covers`, `only a camera covers places, but "${device.id}" is of kind ${device.kind}`);
       if (device.post !== undefined) {

@@ -12,6 +12,7 @@ import { pathToFileURL } from 'node:url';
 import type { TSchema } from '@sinclair/typebox';
 import YAML from 'yaml';
 import { REPO_ROOT } from '../gateway/config.js';
+import { CaseNotification } from '../gateway/contract/canteen.js';
 import { AlarmFeedback, DEVICE_TOPICS, DEVICE_KINDS, MAX_PAYLOAD_BYTES, Rejection, topics, type DeviceTopic } from '../gateway/contract/mqtt.js';
 
 export const ASYNCAPI_PATH = path.join(REPO_ROOT, 'docs', 'asyncapi.yaml');
@@ -44,6 +45,13 @@ const MEANING: Record<DeviceTopic, { title: string; description: string }> = {
   ai: { title: 'Canteen analytics event (明厨亮灶)', description: 'An analytics event from a canteen camera.' },
   gate: { title: 'School gate state', description: 'A school gate controller (closed campus management).' },
   checkin: { title: 'On-duty check-in', description: 'Someone reported on duty at a post.' },
+  record: {
+    title: 'Canteen record (留样, 晨检, 陪餐, 消毒)',
+    description:
+      'From a `canteen_terminal`: the body of `POST /api/canteen/records` (no `ts`: the record\'s time is `takenAt` for a sample, else `at`). ' +
+      '`school` must be the topic\'s school and `id` is required: a redelivery with the same (device, id) is stored once. ' +
+      'Refused on `_gateway/rejected` with the same reasons as the HTTP route (`negative_weight`, `zero_weight`, `kept_before_taken`, `unknown_meal`, `bad_time`, an unknown canteen).',
+  },
 };
 
 /** A TypeBox schema as plain JSON Schema (TypeBox's symbol keys dropped). */
@@ -119,6 +127,23 @@ export function asyncapiDocument(): Record<string, unknown> {
     summary: 'Announce the gateway online (and offline, by its last will)',
     bindings: mqttOp(1, true),
     messages: [ref('#/channels/gatewayStatus/messages/gatewayStatus')],
+  };
+
+  messages.caseNotification = { name: 'caseNotification', title: 'A canteen case changed', contentType: 'application/json', payload: json(CaseNotification) };
+  channels.canteenCase = {
+    address: t.canteenCase('{schoolId}'),
+    title: 'Canteen case notifications of one school (明厨亮灶 整改)',
+    description:
+      'Each change of a school\'s rectification case: opened, every step, the overdue escalation. Sent once the change is durable. Only the gateway publishes here; a `canteen_terminal` may subscribe to its own school\'s topic only. The same body goes to the webhook (`CANTEEN_WEBHOOK_URL`, docs/canteen-notify.md); `deliveryId` is the dedupe key.',
+    parameters: { schoolId: ref('#/components/parameters/schoolId') },
+    messages: { caseNotification: ref('#/components/messages/caseNotification') },
+  };
+  operations.send_caseNotification = {
+    action: 'send',
+    channel: ref('#/channels/canteenCase'),
+    summary: "Tell a school's canteen terminals of a change of one of its cases",
+    bindings: mqttOp(1, false),
+    messages: [ref('#/channels/canteenCase/messages/caseNotification')],
   };
 
   messages.rejection = { name: 'rejection', title: 'A refused message', contentType: 'application/json', payload: json(Rejection) };

@@ -23,7 +23,7 @@ async function main(): Promise<void> {
     },
   });
   if (v.help || positionals[0] !== 'credentials' || !v.out) {
-    console.error('usage: GATEWAY_PASSWORD=… npm run devices -- credentials [--school S] [--kind alarm_button|camera|gate|checkin_terminal|nvr] [--only-missing] --out FILE');
+    console.error('usage: GATEWAY_PASSWORD=… npm run devices -- credentials [--school S] [--kind alarm_button|camera|gate|checkin_terminal|nvr|canteen_terminal] [--only-missing] --out FILE');
     process.exit(v.help ? 0 : 2);
   }
   const base = process.env.GATEWAY_URL ?? 'http://127.0.0.1:8080';

@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import { Parser, type OperationInterface } from '@asyncapi/parser';
 import { ASYNCAPI_PATH, renderAsyncapi } from '../scripts/asyncapi.js';
 import { AlarmFeedback, DEVICE_TOPICS, Rejection } from '../gateway/contract/mqtt.js';
+import { CaseNotification } from '../gateway/contract/canteen.js';
 
 const committed = fs.readFileSync(ASYNCAPI_PATH, 'utf8');
 
@@ -39,7 +40,9 @@ test('is a valid AsyncAPI document, with every topic, payload and device kind', 
   assert.equal(address('gatewayStatus'), 'campus/v1/_gateway/status');
   assert.equal(address('gatewayRejected'), 'campus/v1/_gateway/rejected');
   assert.deepEqual(strip(payload('gatewayRejected')), plain(Rejection));
-  for (const id of ['send_alarmState', 'send_gatewayStatus', 'send_rejection']) assert.equal(document.operations().get(id)?.action(), 'send');
+  assert.equal(address('canteenCase'), 'campus/v1/_gateway/{schoolId}/canteen/case');
+  assert.deepEqual(strip(payload('canteenCase')), plain(CaseNotification));
+  for (const id of ['send_alarmState', 'send_gatewayStatus', 'send_rejection', 'send_caseNotification']) assert.equal(document.operations().get(id)?.action(), 'send');
 });
 
 /** The parser tags schemas it has seen with `x-parser-*` keys; compare without them. */

@@ -40,6 +40,9 @@ test('grants: a device publishes only its own topics of its kind; only a button 
   assert.ok(!cam.publish.some((t) => t.endsWith('/alarm')), 'a camera cannot raise an alarm');
   assert.ok(cam.publish.includes('campus/v1/S1/S1-CAM01/ai'));
   assert.deepEqual(cam.subscribe, []);
+  // A canteen terminal reads its own school's case notifications (and no other school's).
+  const terminal = deviceGrants('campus/v1', { device: 'S1-CT1', school: 'S1', kind: 'canteen_terminal' });
+  assert.deepEqual(terminal.subscribe, ['campus/v1/_gateway/S1/canteen/case']);
 });
 
 test('mosquitto: password_file, acl_file and a conf that loads them by absolute path, with the contract settings', () => {

@@ -161,6 +161,20 @@ test('MQTT_PASSWORD_FILE: read at start, one trailing newline trimmed; unreadabl
   expectFault({ MQTT_PASSWORD_FILE: file }, 'MQTT_USERNAME', 'value', /must be set when MQTT_PASSWORD_FILE is/);
 });
 
+test('CANTEEN_WEBHOOK_SECRET_FILE: read at start; short, unreadable or missing refused, never quoted', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hook-'));
+  const file = path.join(dir, 'webhook.secret');
+  fs.writeFileSync(file, 'a-long-enough-hook-secret\n', { mode: 0o600 });
+  const url = 'https://hooks.example/{school}';
+  assert.deepEqual(loadConfig({ CANTEEN_WEBHOOK_URL: url, CANTEEN_WEBHOOK_SECRET_FILE: file }).canteenWebhook, { url, secret: 'a-long-enough-hook-secret', timeoutMs: 10_000, maxBackoffMs: 60_000 });
+  fs.writeFileSync(file, 'short-secret\n');
+  const e = fault({ CANTEEN_WEBHOOK_URL: url, CANTEEN_WEBHOOK_SECRET_FILE: file });
+  assert.match(e.problem, /at least 16 characters/);
+  assert.ok(!e.message.includes('short-secret'), e.message);
+  expectFault({ CANTEEN_WEBHOOK_URL: url, CANTEEN_WEBHOOK_SECRET_FILE: path.join(dir, 'missing') }, path.join(dir, 'missing'), '(file)', /cannot read .*CANTEEN_WEBHOOK_SECRET_FILE \(ENOENT\)/);
+  expectFault({ CANTEEN_WEBHOOK_URL: url }, 'CANTEEN_WEBHOOK_SECRET_FILE', 'value', /must be set when CANTEEN_WEBHOOK_URL is/);
+});
+
 // GatewayConfig field of each variable, written out independently of the schema, so a variable
 // that is parsed but wired to the wrong field (or to none) is caught.
 const FIELD: Record<string, (c: GatewayConfig) => unknown> = {
@@ -207,6 +221,10 @@ const FIELD: Record<string, (c: GatewayConfig) => unknown> = {
   BACKUP_DIR: (c) => c.backup.dir,
   BACKUP_INTERVAL_HOURS: (c) => c.backup.intervalHours,
   BACKUP_KEEP: (c) => c.backup.keep,
+  CANTEEN_WEBHOOK_URL: (c) => c.canteenWebhook.url,
+  CANTEEN_WEBHOOK_SECRET_FILE: (c) => c.canteenWebhook.secret,
+  CANTEEN_WEBHOOK_TIMEOUT_MS: (c) => c.canteenWebhook.timeoutMs,
+  CANTEEN_WEBHOOK_MAX_BACKOFF_MS: (c) => c.canteenWebhook.maxBackoffMs,
   MAINTENANCE_FLAP_HOLD_SEC: (c) => c.maintenanceFlapHoldSec,
   ONVIF_USERNAME: (c) => c.onvif.credentials.username,
   ONVIF_PASSWORD: (c) => c.onvif.credentials.password,
@@ -225,7 +243,9 @@ test('every declared variable reaches its config field, and nothing undeclared i
   // Variables that need a partner to be valid get it here.
   const pwFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'mqtt-pw-')), 'gateway.password');
   fs.writeFileSync(pwFile, 'pw-from-file\n');
-  const base = { INFLUX_URL: 'http://db:8086', INFLUX_BUCKET: 'b', TLS_CERT_FILE: 'c.pem', TLS_KEY_FILE: 'k.pem', MQTT_URL: 'mqtts://b:8883', MQTT_USERNAME: 'gw', MQTT_PASSWORD_FILE: pwFile };
+  const hookFile = path.join(path.dirname(pwFile), 'webhook.secret');
+  fs.writeFileSync(hookFile, 'webhook-secret-from-file\n', { mode: 0o600 });
+  const base = { INFLUX_URL: 'http://db:8086', INFLUX_BUCKET: 'b', TLS_CERT_FILE: 'c.pem', TLS_KEY_FILE: 'k.pem', MQTT_URL: 'mqtts://b:8883', MQTT_USERNAME: 'gw', MQTT_PASSWORD_FILE: pwFile, CANTEEN_WEBHOOK_URL: 'https://hooks:8443/{school}', CANTEEN_WEBHOOK_SECRET_FILE: hookFile };
   for (const name of Object.keys(FIELD)) {
     const d = declaration(name)!;
     const [text, expected]: [string, unknown] =
@@ -236,6 +256,7 @@ test('every declared variable reaches its config field, and nothing undeclared i
       : d.envKind === 'hostports' ? ['h1:1,h2:2', 'h1:1,h2:2']
       : ['DATA_DIR', 'REGISTRY', 'POLICY', 'DASHBOARD_DIR'].includes(name) ? ['some/where', path.resolve('some/where')]
       : name === 'MQTT_PASSWORD_FILE' ? [pwFile, 'pw-from-file']
+      : name === 'CANTEEN_WEBHOOK_SECRET_FILE' ? [hookFile, 'webhook-secret-from-file']
       : name === 'MQTT_TOPIC_PREFIX' ? ['other/v2', 'other/v2']
       : ['some-value-1234', 'some-value-1234'];
     assert.equal(FIELD[name](loadConfig({ ...base, [name]: text })), expected, name);

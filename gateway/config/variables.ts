@@ -189,6 +189,20 @@ export const ConfigSchema = Type.Object({
     description: 'a device is offline after this many heartbeat intervals of silence (intervals: registry)',
   }),
   MAINTENANCE_FLAP_HOLD_SEC: int(300, 0, 86_400, { unit: 's', description: 'a device that drops again this soon after returning reopens its maintenance alarm' }),
+  CANTEEN_WEBHOOK_URL: url(['http:', 'https:'], {
+    doc: 'unset: no webhook',
+    schemeHint: 'use http:// or https://',
+    urlExample: 'https://host/hooks/{school}',
+    requiredWith: { name: 'CANTEEN_WEBHOOK_SECRET_FILE', why: 'every notification is signed' },
+    description:
+      'where canteen case notifications are POSTed (open, every step, overdue), signed with HMAC-SHA256 and delivered from a durable outbox; a `{school}` in it is replaced by the school id (one receiver per school): [docs/canteen-notify.md](docs/canteen-notify.md)',
+  }),
+  CANTEEN_WEBHOOK_SECRET_FILE: optionalText({
+    requiredWith: { name: 'CANTEEN_WEBHOOK_URL', why: 'the secret signs the webhook' },
+    description: 'file holding the HMAC-SHA256 secret of `CANTEEN_WEBHOOK_URL` (read at start, trailing newline trimmed, at least 16 characters; keep it `0600`; never logged)',
+  }),
+  CANTEEN_WEBHOOK_TIMEOUT_MS: int(10_000, 100, 600_000, { unit: 'ms', description: 'a webhook delivery taking longer counts as failed and is retried' }),
+  CANTEEN_WEBHOOK_MAX_BACKOFF_MS: int(60_000, 10, 3_600_000, { unit: 'ms', description: 'retry delay cap of a failed webhook delivery (from 1 s, doubling, with jitter)' }),
   ONVIF_USERNAME: optionalText({ maxLength: 256, description: "user for the cameras the gateway probes, unless the registry's `onvifCredentials` file names one" }),
   ONVIF_PASSWORD: optionalText({ maxLength: 256, secret: true, description: "password for the cameras the gateway probes, unless the registry's `onvifCredentials` file names one" }),
   ONVIF_PROBE_INTERVAL_SEC: int(30, 1, 3600, {

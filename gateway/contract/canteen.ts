@@ -14,6 +14,21 @@ export type CaseAction = (typeof CASE_ACTIONS)[number];
 /** What opened a case: an AI event, a missing or abnormal record, a failed inspection. */
 export const CASE_SOURCES = ['ai', 'record', 'inspection'] as const;
 export type CaseSource = (typeof CASE_SOURCES)[number];
+/**
+ * Inspection items of a canteen (`POST /api/inspections` `item`): a failed one opens a case
+ * (source `inspection`). One general item and the four the 2019 rules name as their own duties.
+ */
+export const CANTEEN_INSPECTION_ITEMS = ['canteen', 'canteen_hygiene', 'canteen_storage', 'canteen_sample', 'canteen_disinfection'] as const;
+export type CanteenInspectionItem = (typeof CANTEEN_INSPECTION_ITEMS)[number];
+export const CANTEEN_INSPECTION_NAMES: Record<CanteenInspectionItem, Reason> = {
+  canteen: { zh: '食堂检查', en: 'canteen inspection' },
+  canteen_hygiene: { zh: '后厨卫生', en: 'kitchen hygiene' },
+  canteen_storage: { zh: '库房', en: 'storage room' },
+  canteen_sample: { zh: '留样', en: 'food samples' },
+  canteen_disinfection: { zh: '消毒', en: 'disinfection' },
+};
+export const isCanteenInspectionItem = (item: string): item is CanteenInspectionItem => (CANTEEN_INSPECTION_ITEMS as readonly string[]).includes(item);
+
 /** The record findings that open a case (gateway/modules/canteen/records.ts). */
 export const FINDING_CODES = [
   'sample_missing', 'dish_unsampled', 'sample_underweight', 'sample_short_keep',
@@ -53,6 +68,10 @@ export const Case = Type.Object({
   kind: Type.Optional(lit(AI_KINDS)),
   /** The record finding (source `record`). */
   finding: Type.Optional(lit(FINDING_CODES)),
+  /** The inspection item that failed (source `inspection`). */
+  item: Type.Optional(lit(CANTEEN_INSPECTION_ITEMS)),
+  /** The failed inspection's id (source `inspection`). */
+  inspection: Type.Optional(Type.String()),
   reason: Reason,
   state: lit(CASE_STATES),
   openedAt: Type.String(),
@@ -61,7 +80,7 @@ export const Case = Type.Object({
   /** Events that joined it (an AI case: every frame of the same rat within the dedupe window). */
   events: Type.Integer({ minimum: 1 }),
   lastEventAt: Type.String(),
-  /** The first snapshot of its events in the media store (pushed, or fetched from the event's `snapshotUrl`). */
+  /** The first snapshot of its events in the media store (pushed, fetched from the event's `snapshotUrl`, or an inspection's photo). */
   snapshot: Type.Optional(SHA256),
   /** Why its events' pictures could not be had (while it has no `snapshot`): `picture not fetched: HTTP 404`… */
   snapshotError: Type.Optional(Type.String()),
@@ -70,6 +89,24 @@ export const Case = Type.Object({
   history: Type.Array(CaseEntry),
 });
 export type Case = Static<typeof Case>;
+
+/**
+ * What the school is told of each change of a case (MQTT `_gateway/{school}/canteen/case` and the
+ * webhook): the live `case` frame (the case without its history) with its stable delivery id.
+ */
+export const CaseNotification = Type.Intersect([
+  Type.Omit(Case, ['history']),
+  Type.Object({
+    deliveryId: Type.String({ description: '`{case id}/{step number}` (1: opened) or `{case id}/overdue`: the same change always has the same id (dedupe key)' }),
+    overdue: Type.Boolean(),
+    action: lit(['open', ...CASE_ACTIONS, 'overdue'] as const),
+    previous: Type.Union([lit(CASE_STATES), Type.Null()], { description: 'the state before; null on open' }),
+    by: Type.Optional(Type.String()),
+    note: Type.Optional(Type.String()),
+    escalated: Type.Optional(Type.Boolean({ description: 'the overdue escalation (once per case)' })),
+  }),
+]);
+export type CaseNotification = Static<typeof CaseNotification>;
 
 /** The body of `POST /api/canteen/cases/{id}/{action}`. */
 export const CaseActionBody = Type.Object(
@@ -84,54 +121,5 @@ export const CaseActionBody = Type.Object(
 );
 export type CaseActionBody = Static<typeof CaseActionBody>;
 
-// Records (contract §8: `POST /api/canteen/records`). Times on the wire as everywhere (ISO with an
-// offset, or epoch ms); the record's own time is `takenAt` for a sample and `at` for the others.
-const RecordBase = { school: Id, canteen: Type.Optional(Id), id: Type.Optional(Text(128)) };
-
-export const SampleRecord = Type.Object(
-  {
-    kind: Type.Literal('sample'),
-    ...RecordBase,
-    dish: Text(128),
-    meal: Id,
-    /** Weight in grams (art. 40: at least 125 g). */
-    grams: Type.Number(),
-    takenAt: WireTime,
-    keptUntil: WireTime,
-    person: Text(64),
-    /**
-     * The meal's full menu, on any of its samples (the union counts): every dish on it needs a
-     * sample. Without one, the meal's dishes are those sampled.
-     */
-    menu: Type.Optional(Type.Array(Text(128), { maxItems: 64 })),
-  },
-  { additionalProperties: false },
-);
-export const MorningCheckRecord = Type.Object(
-  {
-    kind: Type.Literal('morning_check'),
-    ...RecordBase,
-    person: Text(64),
-    result: lit(['normal', 'abnormal'] as const),
-    /** 发热, 腹泻, 皮肤伤口… (with `abnormal`). */
-    symptom: Type.Optional(Type.String({ maxLength: 256 })),
-    at: WireTime,
-  },
-  { additionalProperties: false },
-);
-export const AccompanyRecord = Type.Object(
-  { kind: Type.Literal('accompany'), ...RecordBase, leader: Text(64), meal: Id, at: WireTime, note: Type.Optional(Type.String({ maxLength: 2000 })) },
-  { additionalProperties: false },
-);
-export const DisinfectionRecord = Type.Object(
-  { kind: Type.Literal('disinfection'), ...RecordBase, what: Text(128), method: Text(128), meal: Id, at: WireTime, person: Type.Optional(Text(64)) },
-  { additionalProperties: false },
-);
-export const CanteenRecord = Type.Union([SampleRecord, MorningCheckRecord, AccompanyRecord, DisinfectionRecord]);
-export type SampleRecord = Static<typeof SampleRecord>;
-export type MorningCheckRecord = Static<typeof MorningCheckRecord>;
-export type AccompanyRecord = Static<typeof AccompanyRecord>;
-export type DisinfectionRecord = Static<typeof DisinfectionRecord>;
-export type CanteenRecord = Static<typeof CanteenRecord>;
-export const RECORD_KINDS = ['sample', 'morning_check', 'accompany', 'disinfection'] as const;
-export type RecordKind = (typeof RECORD_KINDS)[number];
+// Records (contract §8): in canteen-records.ts, which the MQTT topic table imports too.
+export * from './canteen-records.js';

@@ -3,6 +3,7 @@
  * One typed table from topic suffix to payload (the zigbee2mqtt habit), used by the ingest
  * adapter, the simulator and the tests alike.
  */
+import { CanteenRecord } from './canteen-records.js';
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { WireTime, lit } from './common.js';
 
@@ -16,7 +17,7 @@ export const AI_KINDS = [
   'no_hat', 'no_mask', 'no_uniform', 'rodent', 'smoking', 'phone', 'other',
   'no_gloves', 'bare_chested', 'bin_uncovered', 'fire_unattended', 'off_post', 'intrusion', 'animal',
 ] as const;
-export const DEVICE_KINDS = ['alarm_button', 'camera', 'gate', 'checkin_terminal', 'nvr'] as const;
+export const DEVICE_KINDS = ['alarm_button', 'camera', 'gate', 'checkin_terminal', 'nvr', 'canteen_terminal'] as const;
 /** Contract §7: who may report on duty at a post. */
 export const CHECKIN_ROLES = ['guard', 'parent_volunteer', 'police', 'teacher'] as const;
 /** Contract §7: the platforms a school's NVR reports its link to. */
@@ -90,13 +91,15 @@ export type Availability = 'online' | 'offline';
 /** Topic suffix → payload schema (`null`: plain text), and which device kinds may publish it. */
 export const DEVICE_TOPICS = {
   alarm: { schema: AlarmPayload, kinds: ['alarm_button'] },
-  heartbeat: { schema: HeartbeatPayload, kinds: ['alarm_button', 'camera', 'gate', 'checkin_terminal', 'nvr'] },
-  availability: { schema: null, kinds: ['alarm_button', 'camera', 'gate', 'checkin_terminal', 'nvr'] },
+  heartbeat: { schema: HeartbeatPayload, kinds: ['alarm_button', 'camera', 'gate', 'checkin_terminal', 'nvr', 'canteen_terminal'] },
+  availability: { schema: null, kinds: ['alarm_button', 'camera', 'gate', 'checkin_terminal', 'nvr', 'canteen_terminal'] },
   camera: { schema: CameraPayload, kinds: ['camera'] },
   ai: { schema: AiPayload, kinds: ['camera'] },
   gate: { schema: GatePayload, kinds: ['gate'] },
   checkin: { schema: CheckinPayload, kinds: ['checkin_terminal'] },
   uplink: { schema: UplinkPayload, kinds: ['nvr'] },
+  /** Contract §8: a canteen terminal's record, the body of `POST /api/canteen/records` (its time is its own `takenAt`/`at`, not `ts`). */
+  record: { schema: CanteenRecord, kinds: ['canteen_terminal'] },
 } as const satisfies Record<string, { schema: TSchema | null; kinds: readonly DeviceKind[] }>;
 export type DeviceTopic = keyof typeof DEVICE_TOPICS;
 
@@ -109,6 +112,7 @@ export interface PayloadOf {
   gate: GatePayload;
   checkin: CheckinPayload;
   uplink: UplinkPayload;
+  record: CanteenRecord;
 }
 
 /** Contract §1: payloads over 16 KiB are refused. */
@@ -133,5 +137,10 @@ export const topics = (prefix: string) => ({
   device: (school: string, device: string, type: DeviceTopic) => `${prefix}/${school}/${device}/${type}`,
   alarmState: (school: string, device: string) => `${prefix}/${school}/${device}/alarm/state`,
   status: `${prefix}/_gateway/status`,
+  /**
+   * A school's canteen case notifications (QoS 1): under `_gateway/`, so ingest never takes them for
+   * a device's message, and per school, so a school's canteen terminals read their own school's only.
+   */
+  canteenCase: (school: string) => `${prefix}/_gateway/${school}/canteen/case`,
   rejected: `${prefix}/_gateway/rejected`,
 });

@@ -123,6 +123,13 @@ export const CanteenPolicy = Type.Object(
       },
       { ...OPEN, default: {} },
     ),
+    inspections: Type.Object(
+      {
+        /** A case opened from a failed canteen inspection is overdue after this many hours. */
+        deadlineHours: Type.Integer({ minimum: 1, maximum: 24 * 30, default: 24 }),
+      },
+      { ...OPEN, default: {} },
+    ),
   },
   { ...OPEN, default: {} },
 );

@@ -137,6 +137,8 @@ export const Registry = Type.Object(
             checkin_terminal: Type.Integer({ minimum: 1 }),
             /** Absent: 60 s (GB/T 28181 keepalive). */
             nvr: Type.Optional(Type.Integer({ minimum: 1 })),
+            /** Absent: 60 s. */
+            canteen_terminal: Type.Optional(Type.Integer({ minimum: 1 })),
           },
           { additionalProperties: false },
         ),

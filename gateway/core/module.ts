@@ -8,6 +8,8 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { Logger } from 'pino';
 import type { GatewayConfig } from '../config.js';
 import type { Bus } from '../ingest/bus.js';
+import type { DeviceInput } from '../ingest/parse.js';
+import type { DeviceTopic } from '../contract/mqtt.js';
 import type { Metrics } from '../metrics.js';
 import type { PolicyIndex } from '../policy.js';
 import type { RegistryIndex } from '../registry.js';
@@ -65,6 +67,12 @@ export interface GatewayModule {
   apply?(e: DomainEvent, tx: Tx): void;
   /** The event is a redelivery of one already stored (same device, type and sourceId). */
   duplicate?(e: DomainEvent, tx: Tx): void;
+  /**
+   * Device topics whose messages this module turns into events itself (after the topic, the device
+   * and the payload schema passed): its event, or a refusal whose reason goes to `_gateway/rejected`
+   * (nothing stored). Topics no module claims become `toDomainEvent`'s event.
+   */
+  readonly deviceInputs?: Partial<Record<DeviceTopic, (input: DeviceInput) => { event: DomainEvent } | { refused: string }>>;
   /** This module's part of the live snapshot (contract §4); for a school's own users, that school's part only (contract §7). */
   snapshot?(school?: string): Record<string, unknown>;
   /** HTTP routes: a Fastify plugin (registered with this module's name as its plugin name). */

@@ -3,7 +3,8 @@
  * external broker the same rules are written into the broker's own ACL files.
  *
  *  - a device publishes only `{prefix}/{its school}/{its id}/{type}` (the parser then checks that
- *    its kind may send that type) and subscribes only to its own `…/alarm/state`;
+ *    its kind may send that type) and subscribes only to its own `…/alarm/state`, and a canteen
+ *    terminal also to its own school's case notifications (`_gateway/{school}/canteen/case`);
  *  - `_gateway/*` and every `alarm/state` are written by the gateway alone;
  *  - a tool login (a gateway user, maintenance or above) reads under the prefix and publishes nothing;
  *  - `$SYS` and every other `$` topic are closed to everyone.
@@ -11,9 +12,11 @@
 import type { MqttIdentity } from './bus.js';
 import { isGatewayOutput } from './parse.js';
 
-export function subscribeAllowed(prefix: string, who: MqttIdentity, filter: string): boolean {
+/** `kindOf`: the registry kind of a device (a canteen terminal reads its school's case notifications). */
+export function subscribeAllowed(prefix: string, who: MqttIdentity, filter: string, kindOf: (device: string) => string | undefined = () => undefined): boolean {
   if (filter.startsWith('$') || filter === '#' || filter.startsWith('+')) return false;
-  if (who.kind === 'device') return filter === `${prefix}/${who.school}/${who.device}/alarm/state`;
+  if (who.kind === 'device')
+    return filter === `${prefix}/${who.school}/${who.device}/alarm/state` || (kindOf(who.device) === 'canteen_terminal' && filter === `${prefix}/_gateway/${who.school}/canteen/case`);
   return filter.startsWith(`${prefix}/`);
 }
 

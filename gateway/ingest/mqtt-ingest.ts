@@ -19,6 +19,8 @@ export interface MqttIngestOptions {
   topicPrefix: string;
   dispatcher: Dispatcher;
   bus: Bus;
+  /** A module's own turn of a topic's message into its event, or a refusal (e.g. the canteen's `record`). */
+  refine?: (input: DeviceInput) => { event: DomainEvent } | { refused: string } | undefined;
   log: Logger;
   now?: () => number;
 }
@@ -62,7 +64,12 @@ export function mqttIngest(o: MqttIngestOptions): InboundHandler {
       refuse(msg.topic, levels.length === 3 ? levels[2] : 'unknown', parsed.reason, receivedAtMs);
       return done(undefined, { deliver: false });
     }
-    const event = toDomainEvent(parsed.input);
+    const refined = o.refine?.(parsed.input);
+    if (refined && 'refused' in refined) {
+      refuse(msg.topic, parsed.input.topic, refined.refused, receivedAtMs);
+      return done(undefined, { deliver: false });
+    }
+    const event = refined?.event ?? toDomainEvent(parsed.input);
     // QoS 0 carries no promise to the sender, so it does not wait for the commit.
     if (msg.qos === 0) {
       o.dispatcher.submit(event);

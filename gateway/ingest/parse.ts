@@ -30,6 +30,25 @@ for (const [name, spec] of Object.entries(DEVICE_TOPICS)) {
 
 const fail = (reason: string): ParseResult => ({ ok: false, reason });
 
+/** The members of a topic's schema that is a union told apart by a literal `kind`, compiled, by kind. */
+const variants = new Map<DeviceTopic, Map<string, TypeCheck<TSchema>>>();
+for (const [name, spec] of Object.entries(DEVICE_TOPICS)) {
+  const members = (spec.schema as { anyOf?: TSchema[] } | null)?.anyOf;
+  const byKind = new Map<string, TypeCheck<TSchema>>();
+  for (const m of members ?? []) {
+    const kind = (m as { properties?: { kind?: { const?: unknown } } }).properties?.kind?.const;
+    if (typeof kind === 'string') byKind.set(kind, TypeCompiler.Compile(m));
+  }
+  if (byKind.size) variants.set(name as DeviceTopic, byKind);
+}
+const kindsOf = (topic: DeviceTopic) => [...(variants.get(topic)?.keys() ?? [])];
+/** The checker of the variant the body's `kind` names; null when it names none; undefined when the topic is no such union. */
+function variantOf(topic: DeviceTopic, body: Record<string, unknown>): TypeCheck<TSchema> | null | undefined {
+  const byKind = variants.get(topic);
+  if (!byKind) return undefined;
+  return (typeof body.kind === 'string' && byKind.get(body.kind)) || null;
+}
+
 /** The levels below the prefix (a device topic has three: `{s}/{d}/{type}`), or `null` when the topic is not under the prefix at all. */
 export function splitTopic(prefix: string, topic: string): string[] | null {
   if (!topic.startsWith(prefix + '/')) return null;
@@ -85,10 +104,14 @@ export function parseDeviceMessage(
 
   const checker = checkers.get(topicType)!;
   if (!checker.Check(body)) {
-    const e = checker.Errors(body).First()!;
+    // A union by `kind` (a canteen record): the error of the variant the body names, not "expected union value".
+    const variant = variantOf(topicType, body as Record<string, unknown>);
+    if (variant === null) return fail(`field "kind" must be one of ${kindsOf(topicType).join(', ')}`);
+    const e = (variant ?? checker).Errors(body).First()!;
     return fail(describeError(e.path, expectation(e.schema, e.message), body as Record<string, unknown>));
   }
-  const ts = parseWireTime((body as { ts: unknown }).ts);
+  // A canteen record carries its own time (`takenAt`/`at`), checked with the record's rules by its module.
+  const ts = topicType === 'record' ? { ok: true as const, ms: receivedAtMs } : parseWireTime((body as { ts: unknown }).ts);
   if (!ts.ok) return fail(ts.reason);
   if (topicType === 'checkin') {
     // Contract §7: a check-in names one of the school's posts, so the rules can count people per post.

@@ -26,8 +26,9 @@ export function deviceGrants(prefix: string, d: { device: string; school: string
   const types = (Object.keys(DEVICE_TOPICS) as DeviceTopic[]).filter((type) => (DEVICE_TOPICS[type].kinds as readonly string[]).includes(d.kind));
   return {
     publish: types.map((type) => t.device(d.school, d.device, type)),
-    // Feedback goes only to a device that can press (contract §2): other kinds never get any.
-    subscribe: types.includes('alarm') ? [t.alarmState(d.school, d.device)] : [],
+    // Feedback goes only to a device that can press (contract §2): other kinds never get any. A
+    // canteen terminal reads its own school's case notifications, no other school's.
+    subscribe: [...(types.includes('alarm') ? [t.alarmState(d.school, d.device)] : []), ...(d.kind === 'canteen_terminal' ? [t.canteenCase(d.school)] : [])],
   };
 }
 

@@ -139,7 +139,7 @@ test('a generic webhook (GB/T 28181 stream id, X-Api-Key header) → the ai even
   assert.equal(photo.headers['content-type'], 'image/png');
 });
 
-test('a missing or wrong key, or an operator token instead of the key: 401 bad_key and nothing stored; an unknown vendor: 404', async () => {
+test('a missing or wrong key, or an operator token instead of the key: 401 bad_key and nothing stored; an unknown vendor: 401 unknown_vendor that lists no adapters', async () => {
   const body = trust();
   const id = `trustivs:${body.recordId}`;
   for (const headers of [{}, { authorization: 'Bearer cgv_wrong' }, { 'x-api-key': keys.webhook }, { authorization: `Bearer ${g.tokens.admin}` }, { authorization: `Bearer ${keys.webhook}` }]) {
@@ -148,10 +148,13 @@ test('a missing or wrong key, or an operator token instead of the key: 401 bad_k
     assert.equal(res.body.error, 'bad_key');
     assert.match(res.body.message, /Authorization: Bearer/);
   }
-  const unknown = await push('acme', body, { authorization: `Bearer ${keys.trustivs}` });
-  assert.equal(unknown.status, 404);
-  assert.equal(unknown.body.error, 'unknown_vendor');
-  assert.match(unknown.body.message, /trustivs, webhook/);
+  for (const headers of [{ authorization: `Bearer ${keys.trustivs}` }, {}] as Record<string, string>[]) {
+    const unknown = await push('acme', body, headers);
+    assert.equal(unknown.status, 401);
+    assert.equal(unknown.body.error, 'unknown_vendor');
+    assert.match(unknown.body.message, /vendor "acme"/);
+    assert.doesNotMatch(unknown.body.message, /trustivs|webhook/, 'an unauthenticated caller is not told which vendors exist');
+  }
   assert.equal(await stored(kitchen.id, id), false);
 });
 

@@ -27,11 +27,19 @@ import { CANTEEN_ZONES, type AiKind, type AiPayload } from '../../contract/mqtt.
 import type { DomainEvent } from '../../core/events.js';
 import type { GatewayModule, ModuleContext, Tx } from '../../core/module.js';
 import { Point, line } from '../../core/points.js';
+import { mealLines, openCasesLine } from './points.js';
 import { applyCaseAction, caseActions, isClosed, isOverdue, joinEvent, openCase, withSnapshot } from './cases.js';
 import { caseKey, decideAiEvent, type OpenCaseRef } from './dedupe.js';
 import { judgeDay, mealCompleteness, type Accompany, type DayInput, type Disinfection, type MealCompleteness, type MorningCheck, type ParsedRecord, type Sample } from './records.js';
 import { KIND_NAMES } from './names.js';
 import { canteenReportRoutes } from './report-routes.js';
+import { caseFromInspection, type InspectionFact } from './inspections.js';
+import { intakeRecord } from './intake.js';
+import type { DeviceInput } from '../../ingest/parse.js';
+import type { CanteenRecord } from '../../contract/canteen.js';
+import { deliveryId, notificationBody, webhookUrlFor } from './notify.js';
+import { OUTBOX_SPEC, OUTBOX_TABLE, WebhookDeliverer, outboxRow, type OutboxDoc } from './webhook.js';
+import { topics } from '../../contract/mqtt.js';
 import { canteenRoutes } from './routes.js';
 import type { DevicesModule } from '../devices/index.js';
 
@@ -125,17 +133,54 @@ export function canteenModule(ctx: ModuleContext): CanteenModule {
       } else openAi.set(key, { caseId: c.id, lastEventMs: Date.parse(c.lastEventAt) });
     }
     const last = c.history.at(-1)!;
-    tx.feed('case', { ...frameOf(c, tx.now), action, previous, by: last.by, ...(last.note ? { note: last.note } : {}) }, tx.now);
+    const frame = { ...frameOf(c, tx.now), action, previous, by: last.by, ...(last.note ? { note: last.note } : {}) };
+    tx.feed('case', frame, tx.now);
+    notifySchool(c, action, frame, tx);
     if (action === 'open' || action === 'close') {
       const p = new Point('canteen_case').tag('school', c.school).tag('source', c.source);
       const region = registry.schools.get(c.school)?.region;
       if (region) p.tag('region', region);
       if (c.kind) p.tag('kind', c.kind);
       if (c.finding) p.tag('finding', c.finding);
+      if (c.item) p.tag('item', c.item);
       p.intField(action === 'open' ? 'opened' : 'closed', 1).timestamp(tx.now);
       tx.points([line(p)], tx.now);
     }
+    if (action === 'open' || action === 'close') gauge(c.school, tx);
     tx.after(() => arm(c));
+  }
+
+  /** The school's open and overdue cases now (`canteen_cases`), after a change of either. */
+  function gauge(school: string, tx: Tx): void {
+    let openN = 0;
+    let overdue = 0;
+    for (const c of open.values())
+      if (c.school === school) {
+        openN++;
+        if (isOverdue(c, tx.now)) overdue++;
+      }
+    tx.points([openCasesLine(school, registry.schools.get(school)?.region, { open: openN, overdue }, tx.now)], tx.now);
+  }
+
+  /**
+   * The school is told of every change of its case (open, each step, the overdue escalation): over
+   * MQTT QoS 1 on its own `_gateway/{school}/canteen/case` once the change is durable (its canteen
+   * terminals subscribe), and by webhook from the durable outbox, written in this same commit.
+   */
+  const caseTopic = topics(ctx.config.topicPrefix).canteenCase;
+  const { url: hookUrl, secret: hookSecret, timeoutMs: hookTimeoutMs, maxBackoffMs } = ctx.config.canteenWebhook;
+  const webhook = hookUrl && hookSecret ? new WebhookDeliverer({ secret: hookSecret, timeoutMs: hookTimeoutMs, maxBackoffMs, store, dispatcher, log: ctx.log }) : undefined;
+  let lastSeq = 0;
+  function notifySchool(c: Case, action: string, frame: Record<string, unknown>, tx: Tx): void {
+    const id = deliveryId(c.id, action, c.history.length);
+    const body = notificationBody(id, frame);
+    tx.after(() => ctx.bus.publish(caseTopic(c.school), body, { qos: 1 }));
+    if (!hookUrl || !webhook) return;
+    // Commit order: a later step of a case always has a greater seq than an earlier one.
+    lastSeq = Math.max(lastSeq + 1, tx.now * 1000);
+    const url = webhookUrlFor(hookUrl, c.school);
+    tx.put(OUTBOX_TABLE, outboxRow({ id, seq: lastSeq, url, school: c.school, case: c.id, body }));
+    tx.after(() => webhook.poke(url));
   }
 
   const frameOf = (c: Case, nowMs: number) => {
@@ -156,7 +201,10 @@ export function canteenModule(ctx: ModuleContext): CanteenModule {
           const next: Case = { ...cur, escalatedAt: iso(tx.now) };
           tx.put('canteen_cases', row(next));
           open.set(next.id, next);
-          tx.feed('case', { ...frameOf(next, tx.now), action: 'overdue', previous: cur.state, escalated: true }, tx.now);
+          const frame = { ...frameOf(next, tx.now), action: 'overdue', previous: cur.state, escalated: true };
+          tx.feed('case', frame, tx.now);
+          notifySchool(next, 'overdue', frame, tx);
+          gauge(next.school, tx);
         })
         .catch((err) => {
           ctx.log.error({ err, case: c.id }, 'could not record the overdue escalation; retrying in 5 s');
@@ -294,6 +342,10 @@ export function canteenModule(ctx: ModuleContext): CanteenModule {
       });
       save(c, tx, 'open', null);
     }
+    // Record completeness per meal as points (each judgement overwrites the meal's point).
+    const input = dayInput(school, day);
+    const lines = mealLines(school, registry.schools.get(school)?.region, day, mealCompleteness(input, Math.min(tx.now, input.dayStartMs + DAY_MS)), tx.now);
+    if (lines.length) tx.points(lines, tx.now);
     if (day === policy.localDay(tx.now)) {
       const wake = nextAtMs ?? policy.dayStartMs(day) + DAY_MS;
       tx.after(() => wakeAt(school, wake));
@@ -333,6 +385,41 @@ export function canteenModule(ctx: ModuleContext): CanteenModule {
     );
   }
 
+  /** A failed canteen inspection (the targets module's `inspection` event) opens a case. */
+  function onInspection(e: DomainEvent, tx: Tx): void {
+    const i = e.data as InspectionFact;
+    const canteens = (registry.schools.get(i.school)?.canteens ?? []).map((c) => c.id);
+    const input = caseFromInspection(i, canteens, policy.canteen.inspections.deadlineHours);
+    if (!input || open.has(input.id)) return;
+    const { item, inspection, ...rest } = input;
+    save({ ...openCase(rest), item: item as Case['item'], inspection }, tx, 'open', null);
+  }
+
+  /**
+   * A canteen terminal's record over MQTT (contract §8): the same checks as the HTTP route
+   * (`intake.ts`), refused on `_gateway/rejected` with the same reason, and the same event; its
+   * `id` is required and is the dedupe key with the terminal (a redelivery is stored once).
+   */
+  function recordFromTerminal(input: DeviceInput): { event: DomainEvent } | { refused: string } {
+    const b = input.payload as CanteenRecord;
+    const terminal = input.device;
+    if (b.school !== terminal.school) return { refused: `school: "${b.school}" is not the terminal's school "${terminal.school}"` };
+    if (b.id === undefined) return { refused: 'missing field "id": a record sent over MQTT names its own id, so a redelivery is stored once' };
+    const got = intakeRecord(b, registry, policy, input.receivedAtMs, () => b.id!);
+    if (!got.ok) return { refused: `${got.code}: ${got.reason}` };
+    return {
+      event: {
+        type: 'canteen_record',
+        school: got.school,
+        device: terminal.id,
+        sourceId: got.record.id,
+        atMs: got.atMs,
+        receivedAtMs: input.receivedAtMs,
+        data: { school: got.school, canteen: got.canteen, record: got.record, by: terminal.id },
+      },
+    };
+  }
+
   async function get(id: string): Promise<CaseView | undefined> {
     const c = open.get(id) ?? (await store.get<Case>('canteen_cases', id));
     return c && view(c);
@@ -353,13 +440,15 @@ export function canteenModule(ctx: ModuleContext): CanteenModule {
   return {
     name: 'canteen',
     dependsOn: ['devices'],
-    consumes: ['ai', 'ai_snapshot', 'canteen_case', 'canteen_record'],
+    consumes: ['ai', 'ai_snapshot', 'canteen_case', 'canteen_record', 'inspection'],
     frames: ['case'],
+    deviceInputs: { record: recordFromTerminal },
     tables: [
       { name: 'canteen_cases', key: 'id', columns: { id: 'text', school: 'text', state: 'text', source: 'text', opened: 'integer', device: 'text', kind: 'text' }, doc: true, indexes: [{ columns: ['state', 'opened'] }, { columns: ['school', 'opened'] }] },
       { name: 'canteen_ai_days', key: 'id', columns: { id: 'text', school: 'text', day: 'text' }, doc: true, indexes: [{ columns: ['day'] }] },
       { name: 'canteen_records', key: 'id', columns: { id: 'text', school: 'text', day: 'text', kind: 'text', at: 'integer' }, doc: true, indexes: [{ columns: ['day', 'school'] }] },
       { name: 'canteen_findings', key: 'id', columns: { id: 'text', school: 'text', day: 'text' }, doc: true, indexes: [{ columns: ['day'] }] },
+      OUTBOX_SPEC,
     ],
 
     async load() {
@@ -377,18 +466,28 @@ export function canteenModule(ctx: ModuleContext): CanteenModule {
       for (const r of await store.find<{ school: string; counts: Partial<Record<AiKind, number>>; day: string }>('canteen_ai_days', { where: [['day', '>=', oldest]] })) aiDays.set(`${r.school}|${r.day}`, r.counts);
       for (const r of await store.find<{ school: string; record: ParsedRecord }>('canteen_records', { where: [['day', '>=', oldest]], orderBy: [['at', 'asc']] })) addRecord(r.school, r.record);
       for (const r of await store.find<{ id: string }>('canteen_findings', { where: [['day', '>=', oldest]] })) findings.add(r.id);
+      const [newest] = await store.find<OutboxDoc>(OUTBOX_TABLE, { orderBy: [['seq', 'desc']], limit: 1 });
+      lastSeq = Math.max(lastSeq, newest?.seq ?? 0);
     },
 
     async start() {
       // Restart-safe: every open case re-arms its deadline (one already past fires at once), and
       // every school on the record system is judged for today (deadlines passed while away).
       for (const c of open.values()) arm(c);
+      // Notifications not yet delivered before a restart go out first, in order.
+      await webhook?.resume();
       await dispatcher.transact((tx) => {
         for (const school of canteenSchools) judge(school, policy.localDay(tx.now), tx);
       });
     },
 
-    stop() {
+    // The webhook's state; a failing receiver does not degrade the gateway (its outbox keeps everything).
+    async health() {
+      return webhook ? { canteenWebhook: await webhook.status() } : {};
+    },
+
+    async stop() {
+      await webhook?.stop();
       for (const id of open.keys()) scheduler.cancel(`canteen:overdue:${id}`);
       for (const school of canteenSchools) scheduler.cancel(`canteen:judge:${school}`);
       for (const school of lateDays.keys()) scheduler.cancel(`canteen:late:${school}`);
@@ -399,6 +498,7 @@ export function canteenModule(ctx: ModuleContext): CanteenModule {
       if (e.type === 'ai_snapshot') return onSnapshot(e as DomainEvent<'ai_snapshot'>, tx);
       if (e.type === 'canteen_case') return onCommand(e.data as CaseCommand, tx);
       if (e.type === 'canteen_record') return onRecord(e as DomainEvent<'canteen_record'>, tx);
+      if (e.type === 'inspection') return onInspection(e, tx);
     },
 
     get,

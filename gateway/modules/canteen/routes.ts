@@ -17,13 +17,11 @@ import { ErrorBody, Id, lit } from '../../contract/common.js';
 import { HttpError } from '../../errors.js';
 import { MediaStore, storeBodyPhoto } from '../../store/media.js';
 import { CaseActionIncomplete, IllegalCaseAction } from './cases.js';
-import { checkRecord } from './records.js';
+import { intakeRecord } from './intake.js';
 import { CaseNotFound, type CanteenModule } from './index.js';
 
 const OPEN = { additionalProperties: true };
 const DATE = '^[0-9]{4}-[0-9]{2}-[0-9]{2}$';
-/** A record may be dated this far ahead of the gateway's clock (a terminal's clock). */
-const FUTURE_SLACK_MS = 5 * 60_000;
 const CaseView = Type.Intersect([Case, Type.Object({ overdue: Type.Boolean(), actions: Type.Array(lit(CASE_ACTIONS)) })]);
 const CaseParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 256 }) }, { additionalProperties: false });
 const ActionBody = Type.Object(
@@ -165,16 +163,12 @@ export const canteenRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (req, reply) => {
       const b = req.body;
-      const school = registry.schools.get(b.school);
-      if (!school) throw new HttpError(400, 'bad_request', `school: no school "${b.school}" in the registry`);
+      if (!registry.schools.has(b.school)) throw new HttpError(400, 'bad_request', `school: no school "${b.school}" in the registry`);
       ensureMayRecordFor(req, b.school, 'maintenance');
-      if (b.canteen !== undefined && !(school.canteens ?? []).some((c) => c.id === b.canteen))
-        throw new HttpError(400, 'bad_request', `canteen: school ${b.school} has no canteen "${b.canteen}" (it has ${(school.canteens ?? []).map((c) => c.id).join(', ') || 'none'})`);
-      const checked = checkRecord(b, policy.mealsFor(b.school), `rec-${randomUUID()}`);
-      if (!checked.ok) throw new HttpError(400, checked.code, checked.reason);
-      const r = checked.record;
-      const atMs = r.kind === 'sample' ? r.takenAtMs : r.atMs;
-      if (atMs > Date.now() + FUTURE_SLACK_MS) throw new HttpError(400, 'bad_time', `${r.kind === 'sample' ? 'takenAt' : 'at'}: ${new Date(atMs).toISOString()} is in the future`);
+      // The same checks as a canteen terminal's MQTT record (intake.ts).
+      const got = intakeRecord(b, registry, policy, Date.now(), () => `rec-${randomUUID()}`);
+      if (!got.ok) throw new HttpError(400, got.code, got.reason);
+      const { record: r, atMs } = got;
       await dispatcher.execute({ type: 'canteen_record', school: b.school, atMs, receivedAtMs: Date.now(), data: { school: b.school, canteen: b.canteen, record: r, by: req.principal!.user } });
       return reply.code(201).send({ id: r.id, kind: r.kind, day: policy.localDay(atMs) });
     },

@@ -174,7 +174,8 @@ export function devicesModule(ctx: ModuleContext): DevicesModule {
   return {
     name: 'devices',
     dependsOn: ['alarms'], // an alarm press is also a sign of life, applied after the alarm itself
-    consumes: ['alarm', 'heartbeat', 'availability', 'camera', 'ai', 'gate', 'checkin', 'uplink'],
+    // canteen_record: a canteen terminal's record over MQTT is its sign of life (one over HTTP has no device).
+    consumes: ['alarm', 'heartbeat', 'availability', 'camera', 'ai', 'gate', 'checkin', 'uplink', 'canteen_record'],
     frames: ['device', 'camera', 'maintenance'],
     tables: DEVICE_TABLES,
     get records() {
@@ -207,7 +208,8 @@ export function devicesModule(ctx: ModuleContext): DevicesModule {
     },
 
     apply(e, tx) {
-      const id = e.device!;
+      if (e.device === undefined) return;
+      const id = e.device;
       if (e.type === 'heartbeat') {
         const p = e.data as HeartbeatPayload;
         tx.points([heartbeatPoint(registry, registry.devices.get(id)!, p, e.receivedAtMs)], e.receivedAtMs);

@@ -8,13 +8,15 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { ensureMayRecordFor, ensureSchool, requireRole } from '../../auth/guard.js';
 import { AUTH_ERRORS, BAD_REQUEST, BEARER, INTERNAL, described, errorReply } from '../../contract/api.js';
+import { CANTEEN_INSPECTION_ITEMS, isCanteenInspectionItem } from '../../contract/canteen.js';
 import { Id, lit } from '../../contract/common.js';
 import { HttpError } from '../../errors.js';
 import { MediaStore, storeBodyPhoto } from '../../store/media.js';
 import type { GuardOnFile } from './facts.js';
 import type { TargetsModule } from './index.js';
 
-export const INSPECTION_ITEMS = ['perimeter', 'barrier', 'gatehouse', 'visitor_register', 'fire_safety', 'other'] as const;
+/** The campus items, and the canteen's (a failed one opens a canteen case: the canteen module's business). */
+export const INSPECTION_ITEMS = ['perimeter', 'barrier', 'gatehouse', 'visitor_register', 'fire_safety', 'other', ...CANTEEN_INSPECTION_ITEMS] as const;
 const DATE = '^[0-9]{4}-[0-9]{2}-[0-9]{2}$';
 const OPEN = { additionalProperties: true };
 /** How far back a record may be dated (`at`): a year's paper records and then some. */
@@ -89,6 +91,8 @@ export const recordRoutes: FastifyPluginAsyncTypebox = async (app) => {
       knownSchool(b.school);
       ensureMayRecordFor(req, b.school, 'maintenance');
       const gates = registry.schools.get(b.school)!.gates ?? [];
+      if (isCanteenInspectionItem(b.item) && !(registry.schools.get(b.school)!.canteens?.length))
+        throw new HttpError(400, 'bad_request', `item: school ${b.school} has no canteen in the registry, so it has no ${b.item} to inspect`);
       if (b.item === 'barrier' && b.gate === undefined) throw new HttpError(400, 'bad_request', 'gate: a barrier inspection names the gate it checked');
       if (b.gate !== undefined && !gates.some((g) => g.id === b.gate))
         throw new HttpError(400, 'bad_request', `gate: school ${b.school} has no gate "${b.gate}" (it has ${gates.map((g) => g.id).join(', ') || 'none'})`);

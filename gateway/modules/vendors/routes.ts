@@ -26,8 +26,16 @@ export const VENDOR_KEY: { [scheme: string]: string[] }[] = [{ vendorKey: [] }, 
 export const PUSH_BODY_LIMIT = Math.ceil(MAX_SNAPSHOT_BYTES / 3) * 4 + 256 * 1024;
 
 const VendorParams = Type.Object({ vendor: Type.String({ minLength: 1, maxLength: 64 }) }, { additionalProperties: false });
+/** The admin's answer: they may know which adapters exist. */
 const unknownVendor = (vendor: string) =>
   new HttpError(404, 'unknown_vendor', `no vendor "${vendor.slice(0, 64)}": the gateway has adapters for ${Object.keys(VENDOR_ADAPTERS).join(', ')}`);
+/**
+ * The push's answer to a vendor with no adapter: 401 like a wrong key, and without the list of
+ * adapters, so an unauthenticated caller cannot probe which vendors exist (issue: "an unknown
+ * vendor or wrong key (401)").
+ */
+const unknownPushVendor = (vendor: string) =>
+  new HttpError(401, 'unknown_vendor', `no push key is valid for vendor "${vendor.slice(0, 64)}": check the push URL your gateway administrator gave you`);
 
 /** The key a vendor sent: `Authorization: Bearer <key>`, or `X-Api-Key: <key>`. */
 function keyOf(req: FastifyRequest): string | undefined {
@@ -116,7 +124,7 @@ export const vendorRoutes: FastifyPluginAsyncTypebox = async (app) => {
         const { vendor } = req.params as { vendor: string };
         if (!vendors.vendors.includes(vendor)) {
           req.log.warn({ vendor: vendor.slice(0, 64), from: req.ip }, 'vendor push refused: unknown vendor');
-          throw unknownVendor(vendor);
+          throw unknownPushVendor(vendor);
         }
         const key = keyOf(req);
         if (!vendors.verify(vendor, key)) {
@@ -151,8 +159,7 @@ export const vendorRoutes: FastifyPluginAsyncTypebox = async (app) => {
             'stored (durable), or already stored',
           ),
           400: errorReply(`the record is refused, with what was wrong: ${VENDOR_REFUSALS.map((c) => `\`${c}\``).join(', ')} (or \`bad_request\`: the body is not a JSON object)`),
-          401: errorReply('no key, or not the current key of this vendor (`bad_key`)'),
-          404: errorReply('no adapter for this vendor (`unknown_vendor`)'),
+          401: errorReply('no key, or not the current key of this vendor (`bad_key`); or no adapter for this vendor (`unknown_vendor`, not told apart by status so the adapters cannot be probed)'),
           413: errorReply('the body is over the limit (a snapshot over 2 MiB)'),
           ...INTERNAL,
         },
