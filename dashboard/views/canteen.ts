@@ -1,0 +1,251 @@
+/**
+ * The canteen panel (明厨亮灶) on the wall: the county's totals (key-area camera coverage, today's AI
+ * events by kind, open and overdue rectification cases, record completeness per meal) and the
+ * open cases with their snapshot, overdue first. An overdue case is told by a warning mark, the
+ * words 已超期 Overdue and a heavy striped edge as well as colour, and stays until it is closed.
+ * A case is a button: it opens the case dialog. "Per school" opens every school's figures.
+ */
+import type { SchoolStatus } from '../../gateway/contract/api.js';
+import { formatTime, lang, t, tk } from '../i18n.js';
+import { countyTotals, coveragePercent, isCaseOverdue, mealStatus, openCases, schoolCaseCounts, type CanteenSlice, type CaseItem } from '../state/canteen.js';
+import { fill, h, setText, warnIcon } from './dom.js';
+import type { MediaCache } from './media.js';
+
+/** How many cases the panel lists; the rest are counted. */
+const MAX_CASES = 6;
+
+export interface CanteenContext {
+  media: MediaCache;
+  schools: () => Record<string, SchoolStatus>;
+  openCase: (id: string, from: HTMLElement) => void;
+  openSchools: (from: HTMLElement) => void;
+  /** Set for a principal who may record (a user bound to a school): opens the records dialog. */
+  openRecords: ((from: HTMLElement) => void) | null;
+  summaryState: () => 'loading' | 'ok' | 'error';
+}
+
+export function schoolName(schools: Record<string, SchoolStatus>, id: string): string {
+  const s = schools[id];
+  if (!s) return id;
+  return lang() === 'en' && s.nameEn ? s.nameEn : s.name;
+}
+
+/** "已超期 Overdue": both languages, the screen's first, with a warning mark (not colour alone). */
+export function overdueBadge(): HTMLElement {
+  const [main, alt] = lang() === 'en' ? ['Overdue', '已超期'] : ['已超期', 'Overdue'];
+  return h('span', { class: 'overdue-badge', testid: 'case-overdue' }, warnIcon(), h('span', null, main), h('span', { class: 'alt' }, alt));
+}
+
+/** A case's headline: the AI kind or the record finding, else its reason. */
+export function caseTitle(c: Pick<CaseItem, 'kind' | 'finding' | 'reason'>): string {
+  if (c.kind) return tk('ai', c.kind);
+  if (c.finding) return tk('finding', c.finding);
+  return lang() === 'en' ? c.reason.en : c.reason.zh;
+}
+
+export class CanteenView {
+  readonly el: HTMLElement;
+  private readonly title = h('h2', { class: 'pane-title', attrs: { id: 'canteen-title' } });
+  private readonly tools = h('div', { class: 'canteen-tools' });
+  private readonly totals = h('div', { class: 'canteen-totals', testid: 'canteen-totals' });
+  private readonly ai = h('div', { class: 'canteen-ai', testid: 'canteen-ai' });
+  private readonly meals = h('div', { class: 'canteen-meals', testid: 'canteen-meals' });
+  private readonly list = h('ul', { class: 'canteen-cases', testid: 'canteen-cases' });
+  private key = '';
+
+  constructor(private readonly ctx: CanteenContext) {
+    this.el = h(
+      'section',
+      { class: 'pane canteen-pane', testid: 'canteen-panel', attrs: { 'aria-labelledby': 'canteen-title' } },
+      h('div', { class: 'pane-head canteen-head' }, this.title, this.tools),
+      this.totals,
+      this.ai,
+      this.meals,
+      this.list,
+    );
+  }
+
+  update(slice: CanteenSlice, force = false): void {
+    const now = Date.now();
+    const cases = openCases(slice, now);
+    const key = [lang(), this.ctx.summaryState(), slice.summary, ...cases.map((c) => `${c.id}:${c.state}:${isCaseOverdue(c, now)}:${c.snapshot ?? ''}:${c.events}`)].map((x) => (typeof x === 'object' ? JSON.stringify(x) : String(x))).join('|');
+    if (key === this.key && !force) return;
+    const focused = (document.activeElement as HTMLElement | null)?.dataset?.caseId;
+    this.key = key;
+    setText(this.title, t('canteen.heading'));
+    const tot = countyTotals(slice, now);
+
+    fill(
+      this.tools,
+      h('button', { class: 'btn btn-ghost btn-small', testid: 'canteen-schools-open', attrs: { type: 'button', 'aria-haspopup': 'dialog' }, on: { click: (e) => this.ctx.openSchools(e.currentTarget as HTMLElement) } }, t('canteen.perSchool')),
+      this.ctx.openRecords &&
+        h('button', { class: 'btn btn-primary btn-small', testid: 'canteen-records-open', attrs: { type: 'button', 'aria-haspopup': 'dialog' }, on: { click: (e) => this.ctx.openRecords?.(e.currentTarget as HTMLElement) } }, t('canteen.records')),
+    );
+
+    const state = this.ctx.summaryState();
+    const fig = (testid: string, label: string, value: string, extra = '', data: Record<string, string> = {}) =>
+      h('div', { class: `canteen-fig${extra}`, testid, dataset: data }, h('span', { class: 'fig-label' }, label), h('span', { class: 'fig-value' }, value));
+    fill(
+      this.totals,
+      fig('canteen-coverage', t('canteen.coverage'), slice.summary ? coveragePercent(tot.coverage) : '…', tot.coverage.required > tot.coverage.covered ? ' short' : '', { covered: String(tot.coverage.covered), required: String(tot.coverage.required) }),
+      fig('canteen-ai-total', t('canteen.aiToday'), slice.summary ? String(tot.aiTotal) : '…', '', { n: String(tot.aiTotal) }),
+      fig('canteen-open', t('canteen.open'), String(tot.open), '', { n: String(tot.open) }),
+      h(
+        'div',
+        { class: `canteen-fig overdue-fig${tot.overdue > 0 ? ' hot' : ''}`, testid: 'canteen-overdue', dataset: { n: String(tot.overdue) } },
+        h('span', { class: 'fig-label' }, tot.overdue > 0 && warnIcon(), t('canteen.overdueCount')),
+        h('span', { class: 'fig-value' }, String(tot.overdue)),
+      ),
+    );
+
+    if (!slice.summary) fill(this.ai, h('span', { class: 'canteen-none' }, state === 'error' ? t('canteen.summaryError') : t('canteen.loading')));
+    else if (!tot.aiEvents.length) fill(this.ai, h('span', { class: 'canteen-none' }, t('canteen.noAi')));
+    else fill(this.ai, ...tot.aiEvents.map((e) => h('span', { class: 'ai-chip', testid: 'canteen-ai-kind', dataset: { kind: e.kind, n: String(e.n) } }, h('span', { class: 'ai-name' }, tk('ai', e.kind)), h('span', { class: 'ai-n' }, e.n))));
+
+    if (!slice.summary) fill(this.meals);
+    else if (!tot.meals.length) fill(this.meals, h('span', { class: 'canteen-none' }, t('canteen.noMeals')));
+    else
+      fill(
+        this.meals,
+        h('span', { class: 'meals-label' }, t('canteen.meals')),
+        ...tot.meals.map((m) =>
+          h('span', { class: `meal-chip${m.missing ? ' missing' : ''}`, testid: 'canteen-meal', dataset: { meal: m.meal, ok: String(m.ok), missing: String(m.missing), pending: String(m.pending) } }, t('canteen.mealLine', { meal: tk('meal', m.meal), ok: m.ok, missing: m.missing, pending: m.pending })),
+        ),
+      );
+
+    if (!cases.length) fill(this.list, h('li', { class: 'canteen-none', testid: 'canteen-no-cases' }, t('canteen.noCases')));
+    else {
+      fill(this.list, ...cases.slice(0, MAX_CASES).map((c) => this.row(c, now)));
+      if (cases.length > MAX_CASES) this.list.append(h('li', { class: 'canteen-more', testid: 'canteen-more' }, t('canteen.more', { n: cases.length - MAX_CASES })));
+    }
+    if (focused) this.list.querySelector<HTMLElement>(`[data-case-id="${CSS.escape(focused)}"]`)?.focus();
+  }
+
+  private row(c: CaseItem, now: number): HTMLElement {
+    const overdue = isCaseOverdue(c, now);
+    const schools = this.ctx.schools();
+    const thumb = c.snapshot
+      ? this.ctx.media.figure(c.snapshot, { testid: 'canteen-thumb', alt: `${t('canteen.snapshot')} · ${caseTitle(c)}`, cls: 'case-thumb' })
+      : h('div', { class: 'case-thumb none' }, t('canteen.noSnapshot'));
+    const btn = h(
+      'button',
+      {
+        class: `case-row${overdue ? ' overdue' : ''}`,
+        testid: 'canteen-case',
+        dataset: { caseId: c.id, state: c.state, overdue: String(overdue), school: c.school },
+        attrs: { type: 'button', 'aria-haspopup': 'dialog' },
+        on: { click: () => this.ctx.openCase(c.id, btn) },
+      },
+      thumb,
+      h(
+        'span',
+        { class: 'case-main' },
+        h('span', { class: 'case-kind' }, caseTitle(c), c.events > 1 && h('span', { class: 'case-events' }, t('canteen.events', { n: c.events }))),
+        h('span', { class: 'case-school' }, schoolName(schools, c.school), c.area && ` · ${tk('area', c.area)}`),
+        h('span', { class: 'case-deadline' }, t('canteen.deadline', { t: formatTime(c.deadlineAt, true).slice(5, 16) })),
+      ),
+      h('span', { class: 'case-side' }, overdue && overdueBadge(), h('span', { class: `cstate-pill cstate-${c.state}`, testid: 'case-state' }, tk('cstate', c.state))),
+    );
+    return h('li', null, btn);
+  }
+}
+
+// ---------- every school's figures ----------
+
+export class CanteenSchoolsView {
+  readonly el: HTMLElement;
+  private opener: HTMLElement | null = null;
+  private slice: CanteenSlice | null = null;
+
+  constructor(private readonly schools: () => Record<string, SchoolStatus>) {
+    this.el = h('div', { class: 'overlay drill-overlay', testid: 'canteen-schools-overlay', hidden: true });
+    this.el.addEventListener('keydown', (e) => {
+      if (e.key !== 'Escape') return;
+      e.stopPropagation();
+      this.close();
+    });
+    this.el.addEventListener('click', (e) => {
+      if (e.target === this.el) this.close();
+    });
+  }
+
+  get isOpen(): boolean {
+    return !this.el.hidden;
+  }
+
+  open(slice: CanteenSlice, from?: HTMLElement): void {
+    if (from) this.opener = from;
+    this.slice = slice;
+    this.el.hidden = false;
+    this.draw();
+    this.el.querySelector<HTMLElement>('[data-testid="canteen-schools-close"]')?.focus();
+  }
+
+  update(slice: CanteenSlice): void {
+    if (this.el.hidden || slice === this.slice) return;
+    this.slice = slice;
+    this.draw();
+  }
+
+  close(): void {
+    if (this.el.hidden) return;
+    this.el.hidden = true;
+    fill(this.el);
+    this.opener?.focus();
+    this.opener = null;
+  }
+
+  private draw(): void {
+    const slice = this.slice;
+    if (!slice) return;
+    const now = Date.now();
+    const schools = this.schools();
+    const rows = (slice.summary?.schools ?? []).map((s) => {
+      const counts = schoolCaseCounts(slice, s.school, now);
+      const ai = Object.entries(s.aiEvents).filter(([, n]) => (n ?? 0) > 0);
+      return h(
+        'tr',
+        { testid: 'canteen-school-row', dataset: { school: s.school } },
+        h('th', { attrs: { scope: 'row' } }, schoolName(schools, s.school)),
+        h(
+          'td',
+          { class: s.coverage.covered < s.coverage.required ? 'short' : '' },
+          `${coveragePercent(s.coverage)} (${t('canteen.coverageOf', { covered: s.coverage.covered, required: s.coverage.required })})`,
+          s.coverage.missing.length > 0 && h('div', { class: 'alt' }, t('canteen.missingAreas', { areas: s.coverage.missing.map((m) => tk('area', m.split('/').pop() ?? m)).join('、') })),
+        ),
+        h('td', null, ai.length ? ai.map(([k, n]) => `${tk('ai', k)} ${n}`).join('，') : '—'),
+        h('td', { class: counts.overdue ? 'short' : '' }, `${counts.open} / ${counts.overdue}`),
+        h(
+          'td',
+          null,
+          ...(s.meals.length
+            ? s.meals.map((m) => h('span', { class: `meal-chip comp-${mealStatus(m)}`, dataset: { meal: m.meal } }, `${tk('meal', m.meal)} ${tk('comp', m.samples)}·${tk('comp', m.accompany)}·${tk('comp', m.disinfection)}`))
+            : [t('canteen.noMeals')]),
+        ),
+      );
+    });
+    fill(
+      this.el,
+      h(
+        'div',
+        { class: 'drill canteen-schools', testid: 'canteen-schools', attrs: { role: 'dialog', 'aria-modal': 'true', 'aria-labelledby': 'canteen-schools-title' } },
+        h(
+          'div',
+          { class: 'drill-head' },
+          h('h2', { class: 'drill-title', attrs: { id: 'canteen-schools-title' } }, t('canteen.schoolsTitle'), slice.summary && h('span', { class: 'alt' }, slice.summary.date)),
+          h('button', { class: 'btn btn-ghost drill-close', testid: 'canteen-schools-close', attrs: { type: 'button' }, on: { click: () => this.close() } }, t('drill.close')),
+        ),
+        h(
+          'div',
+          { class: 'drill-body' },
+          h(
+            'table',
+            { class: 'canteen-table' },
+            h('thead', null, h('tr', null, ...(['school', 'coverage', 'ai', 'cases', 'meals'] as const).map((k) => h('th', { attrs: { scope: 'col' } }, t(`canteen.col.${k}`))))),
+            h('tbody', null, ...rows),
+          ),
+        ),
+      ),
+    );
+  }
+}
