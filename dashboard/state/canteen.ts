@@ -165,10 +165,10 @@ export function isCaseOverdue(c: CaseItem, nowMs: number): boolean {
   return c.state !== 'closed' && (c.overdue || c.escalatedAt !== undefined || nowMs >= Date.parse(c.deadlineAt));
 }
 
-/** The open cases, overdue first, then by deadline (soonest first). */
+/** The open cases, overdue first, then the newest first (what just happened is on top). */
 export function openCases(slice: CanteenSlice, nowMs: number): CaseItem[] {
   return Object.values(slice.cases).sort(
-    (a, b) => Number(isCaseOverdue(b, nowMs)) - Number(isCaseOverdue(a, nowMs)) || Date.parse(a.deadlineAt) - Date.parse(b.deadlineAt) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
+    (a, b) => Number(isCaseOverdue(b, nowMs)) - Number(isCaseOverdue(a, nowMs)) || Date.parse(b.openedAt) - Date.parse(a.openedAt) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
   );
 }
 

@@ -48,11 +48,8 @@ export class CaseDialog {
     this.el.addEventListener('keydown', (e) => {
       if (e.key !== 'Escape') return;
       e.stopPropagation();
-      if (this.form && !this.busy) {
-        this.form = null;
-        this.draw();
-        this.el.querySelector<HTMLElement>('.case-actions .btn')?.focus();
-      } else this.close();
+      if (this.form && !this.busy) this.cancelForm();
+      else this.close();
     });
     this.el.addEventListener('click', (e) => {
       if (e.target === this.el) this.close();
@@ -71,7 +68,7 @@ export class CaseDialog {
     this.data = { state: 'loading' };
     this.el.hidden = false;
     this.draw();
-    this.el.querySelector<HTMLElement>('[data-testid="case-close"]')?.focus();
+    this.el.querySelector<HTMLElement>('[data-testid="case-dialog-close"]')?.focus();
     void this.reload();
   }
 
@@ -135,13 +132,13 @@ export class CaseDialog {
           { class: 'drill-head' },
           h('h2', { class: 'drill-title', attrs: { id: 'case-title' } }, title),
           d.state === 'ok' && isCaseOverdue(d.c, Date.now()) && overdueBadge(),
-          h('button', { class: 'btn btn-ghost drill-close', testid: 'case-close', attrs: { type: 'button' }, on: { click: () => this.close() } }, t('case.close')),
+          h('button', { class: 'btn btn-ghost drill-close', testid: 'case-dialog-close', attrs: { type: 'button' }, on: { click: () => this.close() } }, t('case.close')),
         ),
         body,
       ),
     );
-    if (focused && focused !== 'case-close') this.el.querySelector<HTMLElement>(`[data-testid="${focused}"]`)?.focus();
-    if (!this.el.contains(document.activeElement)) this.el.querySelector<HTMLElement>('[data-testid="case-close"]')?.focus();
+    if (focused && focused !== 'case-dialog-close') this.el.querySelector<HTMLElement>(`[data-testid="${focused}"]`)?.focus();
+    if (!this.el.contains(document.activeElement)) this.el.querySelector<HTMLElement>('[data-testid="case-dialog-close"]')?.focus();
   }
 
   private details(c: CaseDetail): HTMLElement {
@@ -256,7 +253,7 @@ export class CaseDialog {
       h(
         'div',
         { class: 'note-buttons' },
-        h('button', { class: 'btn btn-ghost', testid: 'case-cancel', attrs: { type: 'button' }, on: { click: () => ((this.form = null), this.draw()) } }, t('action.cancel')),
+        h('button', { class: 'btn btn-ghost', testid: 'case-cancel', attrs: { type: 'button' }, on: { click: () => this.cancelForm() } }, t('action.cancel')),
         confirm,
       ),
     );
@@ -295,13 +292,21 @@ export class CaseDialog {
       this.done = t('case.done', { action: tk('caction', action) });
       this.busy = false;
       this.draw();
-      this.el.querySelector<HTMLElement>('.case-buttons .btn, [data-testid="case-close"]')?.focus();
+      this.el.querySelector<HTMLElement>('.case-buttons .btn, [data-testid="case-dialog-close"]')?.focus();
     } catch (err) {
       this.busy = false;
       f.confirm.disabled = false;
       f.confirm.textContent = tk('caction', action);
       f.error.textContent = err instanceof Error ? err.message : String(err);
     }
+  }
+
+  /** Back from an action form: the case is read again (frames were not applied while it was open). */
+  private cancelForm(): void {
+    this.form = null;
+    this.draw();
+    this.el.querySelector<HTMLElement>('.case-actions .btn')?.focus();
+    void this.reload();
   }
 
   private fail(f: { error: HTMLElement }, message: string, focus: HTMLElement | null | undefined): void {
