@@ -298,6 +298,8 @@ export class CaseDialog {
       f.confirm.disabled = false;
       f.confirm.textContent = tk('caction', action);
       f.error.textContent = err instanceof Error ? err.message : String(err);
+      // The button was disabled while sending (which drops the focus): give the keyboard its place back.
+      if (f.confirm.isConnected) f.confirm.focus();
     }
   }
 

@@ -224,6 +224,7 @@ export class RecordsDialog {
       this.busy = false;
       button.disabled = false;
       error.textContent = err instanceof Error ? err.message : String(err);
+      if (button.isConnected) button.focus();
     }
   }
 }
