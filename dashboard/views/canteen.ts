@@ -12,7 +12,7 @@ import { fill, h, setText, warnIcon } from './dom.js';
 import type { MediaCache } from './media.js';
 
 /** How many cases the panel lists; the rest are counted. */
-const MAX_CASES = 6;
+const MAX_CASES = 3;
 
 export interface CanteenContext {
   media: MediaCache;
@@ -57,10 +57,8 @@ export class CanteenView {
     this.el = h(
       'section',
       { class: 'pane canteen-pane', testid: 'canteen-panel', attrs: { 'aria-labelledby': 'canteen-title' } },
-      h('div', { class: 'pane-head canteen-head' }, this.title, this.tools),
-      this.totals,
-      this.ai,
-      this.meals,
+      h('div', { class: 'pane-head canteen-head' }, this.title, this.totals, this.tools),
+      h('div', { class: 'canteen-chips' }, this.ai, this.meals),
       this.list,
     );
   }

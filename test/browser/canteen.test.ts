@@ -320,12 +320,12 @@ describe('canteen screens: panel, case workflow, school console', { timeout: 300
     await schoolPage.waitForFunction(() => (document.querySelector('[data-testid="rec-error"]')?.textContent ?? '') !== '', null, { timeout: 10_000 });
     assert.match((await d.getByTestId('rec-error').textContent()) ?? '', /重量不能为负数/);
     assert.equal(await d.getByTestId('rec-saved-item').count(), 0, 'nothing saved');
+    await schoolPage.screenshot({ path: path.join(RESULTS, 'canteen-school.png') });
     await fill('番茄炒蛋', '150');
     await d.getByTestId('rec-saved-item').first().waitFor({ timeout: 10_000 });
     assert.match((await d.getByTestId('rec-ok').textContent()) ?? '', /已保存/);
     await fill('青菜', '124');
     await schoolPage.waitForFunction(() => document.querySelectorAll('[data-testid="rec-saved-item"]').length === 2, null, { timeout: 10_000 });
-    await schoolPage.screenshot({ path: path.join(RESULTS, 'canteen-school.png') });
     await schoolPage.keyboard.press('Escape');
     await d.waitFor({ state: 'hidden', timeout: 5000 });
     // The 124 g sample is a case (not a refusal), live on the school's panel and the county's.
