@@ -68,6 +68,9 @@ export interface TargetVerdict {
   evidence: string[];
 }
 
+/** A stored canteen record (GET /api/canteen/records): the record's own fields, times as ISO. */
+export type CanteenRecordView = Record<string, unknown> & { id: string; kind: string; school: string; day: string; by: string };
+
 export const canAct = (role: Role | undefined): boolean => role === 'operator' || role === 'admin';
 
 export interface SchoolsReply {
@@ -192,6 +195,11 @@ export class Api {
     const clean: Record<string, string> = {};
     for (const [k, v] of Object.entries(body)) if (typeof v === 'string' && v.trim()) clean[k] = k === 'photo' ? v : v.trim();
     return this.request('POST', `/api/canteen/cases/${encodeURIComponent(id)}/${action}`, clean);
+  }
+
+  /** The canteen records of a local day (default today; a school user: theirs). */
+  canteenRecords(date?: string): Promise<{ date: string; records: CanteenRecordView[] }> {
+    return this.request('GET', `/api/canteen/records${date ? `?date=${encodeURIComponent(date)}` : ''}`);
   }
 
   /** A canteen record (留样, 晨检, 陪餐, 消毒): `201 {id, kind, day}`. */

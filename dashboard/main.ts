@@ -204,6 +204,7 @@ class App {
         school: () => this.api.session?.school,
         summary: () => this.state.canteen.summary?.schools.find((x) => x.school === this.api.session?.school),
         submit: (record) => this.addRecord(record),
+        list: () => this.api.canteenRecords(),
       }),
     };
     this.views = views;

@@ -5,6 +5,7 @@
  * symptom), 陪餐 accompany (leader, meal), 消毒 disinfection (what, method, meal). The meals are the
  * summary's for the school. A refusal (negative_weight, kept_before_taken, unknown_meal…) is said in words.
  */
+import type { CanteenRecordView } from '../api.js';
 import { formatTime, t, tk } from '../i18n.js';
 import type { CanteenSchoolSummary } from '../state/canteen.js';
 import { fill, h } from './dom.js';
@@ -18,6 +19,24 @@ export interface RecordsContext {
   summary: () => CanteenSchoolSummary | undefined;
   /** Resolves with the gateway's answer; rejects with a message to show. */
   submit: (record: Record<string, unknown>) => Promise<{ id: string; kind: string; day: string }>;
+  /** GET /api/canteen/records: today's records of the school. */
+  list: () => Promise<{ records: CanteenRecordView[] }>;
+}
+
+type Listed = { state: 'loading' } | { state: 'error'; message: string } | { state: 'ok'; records: CanteenRecordView[] };
+
+/** One line of a record: what, how much, which meal, who. */
+function recordLine(r: CanteenRecordView): string {
+  const s = (k: string) => (typeof r[k] === 'string' ? (r[k] as string) : '');
+  const time = s('takenAt') || s('at');
+  const what = s('dish') || s('what') || s('leader') || s('person');
+  const parts = [time ? formatTime(time) : '', tk('rec.kind', r.kind), what];
+  if (typeof r.grams === 'number') parts.push(`${r.grams} g`);
+  if (s('method')) parts.push(s('method'));
+  if (s('result')) parts.push(t(s('result') === 'abnormal' ? 'rec.result.abnormal' : 'rec.result.normal'));
+  if (s('meal')) parts.push(tk('meal', s('meal')));
+  parts.push(r.by);
+  return parts.filter(Boolean).join(' · ');
 }
 
 /** `datetime-local` value of a time, local clock. */
@@ -31,7 +50,8 @@ export class RecordsDialog {
   readonly el: HTMLElement;
   private kind: RecordKind = 'sample';
   private opener: HTMLElement | null = null;
-  private readonly saved: { kind: string; label: string; at: string }[] = [];
+  private listed: Listed = { state: 'loading' };
+  private listGen = 0;
   private busy = false;
 
   constructor(private readonly ctx: RecordsContext) {
@@ -55,6 +75,34 @@ export class RecordsDialog {
     this.el.hidden = false;
     this.draw();
     this.el.querySelector<HTMLElement>('[data-testid="rec-kind"]')?.focus();
+    void this.loadList();
+  }
+
+  private async loadList(): Promise<void> {
+    const gen = ++this.listGen;
+    try {
+      const { records } = await this.ctx.list();
+      if (gen !== this.listGen) return;
+      this.listed = { state: 'ok', records };
+    } catch (err) {
+      if (gen !== this.listGen || this.listed.state === 'ok') return;
+      this.listed = { state: 'error', message: err instanceof Error ? err.message : String(err) };
+    }
+    const box = this.el.querySelector('[data-testid="rec-list"]');
+    if (box && !this.el.hidden) box.replaceWith(this.list());
+  }
+
+  private list(): HTMLElement {
+    const l = this.listed;
+    const body =
+      l.state === 'loading'
+        ? h('div', { class: 'drill-note small' }, t('canteen.loading'))
+        : l.state === 'error'
+          ? h('div', { class: 'drill-note error' }, l.message)
+          : l.records.length
+            ? h('ul', { testid: 'rec-saved' }, ...[...l.records].reverse().map((r) => h('li', { testid: 'rec-saved-item', dataset: { kind: r.kind, id: r.id } }, recordLine(r))))
+            : h('div', { class: 'drill-note small' }, t('rec.none'));
+    return h('section', { class: 'rec-saved', testid: 'rec-list' }, h('h3', { class: 'drill-section-title' }, t('rec.list')), body);
   }
 
   close(): void {
@@ -164,14 +212,7 @@ export class RecordsDialog {
           { class: 'drill-body records-body' },
           this.completeness(),
           form,
-          h(
-            'section',
-            { class: 'rec-saved' },
-            h('h3', { class: 'drill-section-title' }, t('rec.list')),
-            this.saved.length
-              ? h('ul', { testid: 'rec-saved' }, ...this.saved.map((r) => h('li', { testid: 'rec-saved-item', dataset: { kind: r.kind } }, `${formatTime(r.at)} ${tk('rec.kind', r.kind)} · ${r.label}`)))
-              : h('div', { class: 'drill-note small' }, t('rec.none')),
-          ),
+          this.list(),
         ),
       ),
     );
@@ -213,9 +254,8 @@ export class RecordsDialog {
     button.disabled = true;
     try {
       const reply = await this.ctx.submit(rec);
-      const label = String(rec.dish ?? rec.person ?? rec.leader ?? rec.what ?? '') + (rec.grams !== undefined ? ` ${rec.grams} g` : '') + (rec.meal ? ` · ${tk('meal', String(rec.meal))}` : '');
-      this.saved.unshift({ kind, label, at: new Date().toISOString() });
       this.busy = false;
+      void this.loadList();
       this.draw();
       const msg = this.el.querySelector<HTMLElement>('[data-testid="rec-ok"]');
       if (msg) msg.textContent = t('rec.saved', { kind: tk('rec.kind', kind), day: reply.day });

@@ -326,6 +326,10 @@ describe('canteen screens: panel, case workflow, school console', { timeout: 300
     assert.match((await d.getByTestId('rec-ok').textContent()) ?? '', /已保存/);
     await fill('青菜', '124');
     await schoolPage.waitForFunction(() => document.querySelectorAll('[data-testid="rec-saved-item"]').length === 2, null, { timeout: 10_000 });
+    // Today's records as the gateway stored them (GET /api/canteen/records), newest first.
+    const lines = await d.getByTestId('rec-saved-item').allTextContents();
+    assert.match(lines[0], /留样 · 青菜 · 124 g · .*s001-officer/);
+    assert.match(lines[1], /番茄炒蛋 · 150 g/);
     await schoolPage.keyboard.press('Escape');
     await d.waitFor({ state: 'hidden', timeout: 5000 });
     // The 124 g sample is a case (not a refusal), live on the school's panel and the county's.
