@@ -39,11 +39,11 @@ function recordLine(r: CanteenRecordView): string {
   return parts.filter(Boolean).join(' · ');
 }
 
-/** `datetime-local` value of a time, local clock. */
+/** `datetime-local` value of a time, local clock, to the second (a record's time is its evidence). */
 function localInput(ms: number): string {
   const d = new Date(ms);
   const pad = (n: number) => String(n).padStart(2, '0');
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
 }
 
 export class RecordsDialog {
@@ -151,7 +151,7 @@ export class RecordsDialog {
     const field = (name: string, label: string, input: HTMLElement) => h('label', { class: 'rec-field' }, h('span', null, label), input);
     const text = (name: string, required = true) => h('input', { class: 'rec-input', testid: `rec-${name}`, attrs: { name, type: 'text', maxlength: 128, required } });
     const time = (name: string, ms: number) => {
-      const i = h('input', { class: 'rec-input', testid: `rec-${name}`, attrs: { name, type: 'datetime-local', required: true } });
+      const i = h('input', { class: 'rec-input', testid: `rec-${name}`, attrs: { name, type: 'datetime-local', step: 1, required: true } });
       i.value = localInput(ms);
       return i;
     };

@@ -12,7 +12,7 @@ import { fill, h, setText, warnIcon } from './dom.js';
 import type { MediaCache } from './media.js';
 
 /** How many cases the panel lists; the rest are counted. */
-const MAX_CASES = 3;
+const MAX_CASES = 2;
 
 export interface CanteenContext {
   media: MediaCache;
@@ -48,17 +48,17 @@ export class CanteenView {
   private readonly title = h('h2', { class: 'pane-title', attrs: { id: 'canteen-title' } });
   private readonly tools = h('div', { class: 'canteen-tools' });
   private readonly totals = h('div', { class: 'canteen-totals', testid: 'canteen-totals' });
-  private readonly ai = h('div', { class: 'canteen-ai', testid: 'canteen-ai' });
-  private readonly meals = h('div', { class: 'canteen-meals', testid: 'canteen-meals' });
   private readonly list = h('ul', { class: 'canteen-cases', testid: 'canteen-cases' });
   private key = '';
 
   constructor(private readonly ctx: CanteenContext) {
+    // One strip high: the school tiles keep their size and the maintenance panel its rows. The
+    // breakdown (AI events by kind, records per meal, every school) is one click away.
     this.el = h(
       'section',
       { class: 'pane canteen-pane', testid: 'canteen-panel', attrs: { 'aria-labelledby': 'canteen-title' } },
-      h('div', { class: 'pane-head canteen-head' }, this.title, this.totals, this.tools),
-      h('div', { class: 'canteen-chips' }, this.ai, this.meals),
+      h('div', { class: 'canteen-head' }, this.title, this.tools),
+      this.totals,
       this.list,
     );
   }
@@ -81,35 +81,21 @@ export class CanteenView {
     );
 
     const state = this.ctx.summaryState();
-    const fig = (testid: string, label: string, value: string, extra = '', data: Record<string, string> = {}) =>
-      h('div', { class: `canteen-fig${extra}`, testid, dataset: data }, h('span', { class: 'fig-label' }, label), h('span', { class: 'fig-value' }, value));
+    const pending = state === 'error' ? '?' : '…';
+    const fig = (testid: string, label: string, value: string, extra = '', data: Record<string, string> = {}, title?: string) =>
+      h('div', { class: `canteen-fig${extra}`, testid, dataset: data, title }, h('span', { class: 'fig-label' }, label), h('span', { class: 'fig-value' }, value));
     fill(
       this.totals,
-      fig('canteen-coverage', t('canteen.coverage'), slice.summary ? coveragePercent(tot.coverage) : '…', tot.coverage.required > tot.coverage.covered ? ' short' : '', { covered: String(tot.coverage.covered), required: String(tot.coverage.required) }),
-      fig('canteen-ai-total', t('canteen.aiToday'), slice.summary ? String(tot.aiTotal) : '…', '', { n: String(tot.aiTotal) }),
-      fig('canteen-open', t('canteen.open'), String(tot.open), '', { n: String(tot.open) }),
+      fig('canteen-coverage', t('canteen.coverageShort'), slice.summary ? coveragePercent(tot.coverage) : pending, tot.coverage.required > tot.coverage.covered ? ' short' : '', { covered: String(tot.coverage.covered), required: String(tot.coverage.required) }, `${t('canteen.coverage')} · ${t('canteen.coverageOf', { covered: tot.coverage.covered, required: tot.coverage.required })}`),
+      fig('canteen-ai-total', t('canteen.aiShort'), slice.summary ? String(tot.aiTotal) : pending, '', { n: String(tot.aiTotal) }, tot.aiEvents.map((e) => `${tk('ai', e.kind)} ${e.n}`).join('，') || t('canteen.noAi')),
+      fig('canteen-open', t('canteen.openShort'), String(tot.open), '', { n: String(tot.open) }, t('canteen.open')),
       h(
         'div',
-        { class: `canteen-fig overdue-fig${tot.overdue > 0 ? ' hot' : ''}`, testid: 'canteen-overdue', dataset: { n: String(tot.overdue) } },
+        { class: `canteen-fig overdue-fig${tot.overdue > 0 ? ' hot' : ''}`, testid: 'canteen-overdue', dataset: { n: String(tot.overdue) }, title: t('canteen.overdueCount') },
         h('span', { class: 'fig-label' }, tot.overdue > 0 && warnIcon(), t('canteen.overdueCount')),
         h('span', { class: 'fig-value' }, String(tot.overdue)),
       ),
     );
-
-    if (!slice.summary) fill(this.ai, h('span', { class: 'canteen-none' }, state === 'error' ? t('canteen.summaryError') : t('canteen.loading')));
-    else if (!tot.aiEvents.length) fill(this.ai, h('span', { class: 'canteen-none' }, t('canteen.noAi')));
-    else fill(this.ai, ...tot.aiEvents.map((e) => h('span', { class: 'ai-chip', testid: 'canteen-ai-kind', dataset: { kind: e.kind, n: String(e.n) } }, h('span', { class: 'ai-name' }, tk('ai', e.kind)), h('span', { class: 'ai-n' }, e.n))));
-
-    if (!slice.summary) fill(this.meals);
-    else if (!tot.meals.length) fill(this.meals, h('span', { class: 'canteen-none' }, t('canteen.noMeals')));
-    else
-      fill(
-        this.meals,
-        h('span', { class: 'meals-label' }, t('canteen.meals')),
-        ...tot.meals.map((m) =>
-          h('span', { class: `meal-chip${m.missing ? ' missing' : ''}`, testid: 'canteen-meal', dataset: { meal: m.meal, ok: String(m.ok), missing: String(m.missing), pending: String(m.pending) } }, t('canteen.mealLine', { meal: tk('meal', m.meal), ok: m.ok, missing: m.missing, pending: m.pending })),
-        ),
-      );
 
     if (!cases.length) fill(this.list, h('li', { class: 'canteen-none', testid: 'canteen-no-cases' }, t('canteen.noCases')));
     else {
@@ -121,7 +107,8 @@ export class CanteenView {
 
   private row(c: CaseItem, now: number): HTMLElement {
     const overdue = isCaseOverdue(c, now);
-    const schools = this.ctx.schools();
+    const school = schoolName(this.ctx.schools(), c.school);
+    const where = `${school}${c.area ? ` · ${tk('area', c.area)}` : ''}`;
     const thumb = c.snapshot
       ? this.ctx.media.figure(c.snapshot, { testid: 'canteen-thumb', alt: `${t('canteen.snapshot')} · ${caseTitle(c)}`, cls: 'case-thumb' })
       : h('div', { class: 'case-thumb none' }, t('canteen.noSnapshot'));
@@ -131,6 +118,7 @@ export class CanteenView {
         class: `case-row${overdue ? ' overdue' : ''}`,
         testid: 'canteen-case',
         dataset: { caseId: c.id, state: c.state, overdue: String(overdue), school: c.school },
+        title: `${caseTitle(c)} · ${where} · ${t('canteen.deadline', { t: formatTime(c.deadlineAt, true) })}`,
         attrs: { type: 'button', 'aria-haspopup': 'dialog' },
         on: { click: () => this.ctx.openCase(c.id, btn) },
       },
@@ -138,14 +126,39 @@ export class CanteenView {
       h(
         'span',
         { class: 'case-main' },
-        h('span', { class: 'case-kind' }, caseTitle(c), c.events > 1 && h('span', { class: 'case-events' }, t('canteen.events', { n: c.events }))),
-        h('span', { class: 'case-school' }, schoolName(schools, c.school), c.area && ` · ${tk('area', c.area)}`),
-        h('span', { class: 'case-deadline' }, t('canteen.deadline', { t: formatTime(c.deadlineAt, true).slice(5, 16) })),
+        h('span', { class: 'case-line' }, h('span', { class: 'case-kind' }, caseTitle(c)), h('span', { class: `cstate-pill cstate-${c.state}`, testid: 'case-state' }, tk('cstate', c.state))),
+        overdue ? overdueBadge() : h('span', { class: 'case-school' }, where),
       ),
-      h('span', { class: 'case-side' }, overdue && overdueBadge(), h('span', { class: `cstate-pill cstate-${c.state}`, testid: 'case-state' }, tk('cstate', c.state))),
     );
     return h('li', null, btn);
   }
+}
+
+/** The county's breakdown over the per-school table: AI events by kind, records per meal. */
+function countyBreakdown(slice: CanteenSlice): HTMLElement {
+  const tot = countyTotals(slice, Date.now());
+  return h(
+    'div',
+    { class: 'canteen-county' },
+    h(
+      'div',
+      { class: 'canteen-ai', testid: 'canteen-ai' },
+      h('span', { class: 'meals-label' }, t('canteen.aiToday')),
+      ...(tot.aiEvents.length
+        ? tot.aiEvents.map((e) => h('span', { class: 'ai-chip', testid: 'canteen-ai-kind', dataset: { kind: e.kind, n: String(e.n) } }, h('span', { class: 'ai-name' }, tk('ai', e.kind)), h('span', { class: 'ai-n' }, e.n)))
+        : [h('span', { class: 'canteen-none' }, t('canteen.noAi'))]),
+    ),
+    h(
+      'div',
+      { class: 'canteen-meals', testid: 'canteen-meals' },
+      h('span', { class: 'meals-label' }, t('canteen.meals')),
+      ...(tot.meals.length
+        ? tot.meals.map((m) =>
+            h('span', { class: `meal-chip${m.missing ? ' missing' : ''}`, testid: 'canteen-meal', dataset: { meal: m.meal, ok: String(m.ok), missing: String(m.missing), pending: String(m.pending) } }, t('canteen.mealLine', { meal: tk('meal', m.meal), ok: m.ok, missing: m.missing, pending: m.pending })),
+          )
+        : [h('span', { class: 'canteen-none' }, t('canteen.noMeals'))]),
+    ),
+  );
 }
 
 // ---------- every school's figures ----------
@@ -196,6 +209,7 @@ export class CanteenSchoolsView {
   private draw(): void {
     const slice = this.slice;
     if (!slice) return;
+    const scroll = this.el.querySelector('.drill-body')?.scrollTop ?? 0;
     const now = Date.now();
     const schools = this.schools();
     const rows = (slice.summary?.schools ?? []).map((s) => {
@@ -236,6 +250,7 @@ export class CanteenSchoolsView {
         h(
           'div',
           { class: 'drill-body' },
+          countyBreakdown(slice),
           h(
             'table',
             { class: 'canteen-table' },
@@ -245,5 +260,9 @@ export class CanteenSchoolsView {
         ),
       ),
     );
+    const body = this.el.querySelector('.drill-body');
+    if (body) body.scrollTop = scroll;
+    // A redraw (new figures) must not drop the keyboard out of the dialog.
+    if (!this.el.contains(document.activeElement)) this.el.querySelector<HTMLElement>('[data-testid="canteen-schools-close"]')?.focus();
   }
 }

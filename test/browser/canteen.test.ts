@@ -152,9 +152,8 @@ describe('canteen screens: panel, case workflow, school console', { timeout: 300
     assert.match((await row(page, caseId).textContent()) ?? '', /库房/, 'the area of the camera');
     assert.equal(await row(page, caseId).getAttribute('data-state'), 'open');
     assert.match((await row(page, caseId).getByTestId('case-state').textContent()) ?? '', /待通知/);
-    // Today's AI events by kind come from the summary, re-read after the frame.
-    await page.locator('[data-testid="canteen-ai-kind"][data-kind="rodent"]').waitFor({ timeout: 15_000 });
-    assert.match((await page.locator('[data-testid="canteen-ai-kind"][data-kind="rodent"]').textContent()) ?? '', /老鼠\s*1/);
+    // Today's AI events come from the summary, re-read after the frame.
+    await page.waitForFunction(() => document.querySelector('[data-testid="canteen-ai-total"]')?.getAttribute('data-n') === '1', null, { timeout: 15_000 });
     const summary = await api(gw.url, token, 'GET', '/api/canteen/summary');
     let required = 0;
     let covered = 0;
@@ -166,18 +165,20 @@ describe('canteen screens: panel, case workflow, school console', { timeout: 300
     assert.equal(await cov.getAttribute('data-required'), String(required));
     assert.equal(await cov.getAttribute('data-covered'), String(covered));
     assert.equal(await page.getByTestId('canteen-open').getAttribute('data-n'), String((await api(gw.url, token, 'GET', '/api/canteen/cases?state=open')).body.cases.length));
-    // Meals: today is a school day in this policy: one line per meal the county serves.
-    assert.ok((await page.getByTestId('canteen-meal').count()) >= 1, 'record completeness per meal');
-    // Per school: every school with a canteen, S001 with its rat.
+    await page.screenshot({ path: path.join(RESULTS, 'canteen-panel.png') });
+    // The breakdown: the county's AI events by kind and records per meal, and every school's figures.
     await page.getByTestId('canteen-schools-open').click();
     const s001 = page.locator(`[data-testid="canteen-school-row"][data-school="${SCHOOL}"]`);
     await s001.waitFor({ timeout: 5000 });
+    assert.match((await page.locator('[data-testid="canteen-ai-kind"][data-kind="rodent"]').textContent()) ?? '', /老鼠\s*1/);
+    // Today is a school day in this policy: one line per meal the county serves.
+    assert.deepEqual(await page.getByTestId('canteen-meal').evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.meal)), ['breakfast', 'lunch', 'dinner']);
+    await page.screenshot({ path: path.join(RESULTS, 'canteen-schools.png') });
     assert.equal(await page.getByTestId('canteen-school-row').count(), summary.body.schools.length);
     assert.match((await s001.textContent()) ?? '', /老鼠 1/);
     await page.keyboard.press('Escape');
     await page.getByTestId('canteen-schools-overlay').waitFor({ state: 'hidden', timeout: 5000 });
     assert.deepEqual(navigations, [], 'no reload');
-    await page.screenshot({ path: path.join(RESULTS, 'canteen-panel.png') });
   });
 
   it('the operator notifies; the school user starts and submits with a photo; the review rejects, then closes — each wall live', async () => {
