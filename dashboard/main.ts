@@ -222,8 +222,9 @@ class App {
         { class: 'screen', testid: 'wall' },
         views.header.el,
         views.header.banner,
-        // Right column: the six targets' rates on top, the county overview, the quiet maintenance panel below.
-        h('main', { class: 'body' }, alarmsPane, h('div', { class: 'side' }, views.targets.el, views.canteen.el, views.schools.el, views.maintenance.el)),
+        // Left: the alarms, and under them one strip of the canteen center (明厨亮灶). Right column: the six
+        // targets' rates on top, the county overview, the quiet maintenance panel below.
+        h('main', { class: 'body' }, h('div', { class: 'main-col' }, alarmsPane, views.canteen.el), h('div', { class: 'side' }, views.targets.el, views.schools.el, views.maintenance.el)),
         views.ticker.el,
       ),
       // Under the alarm pop-up: a new alarm comes over an open drill-down.

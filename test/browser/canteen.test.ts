@@ -278,6 +278,7 @@ describe('canteen screens: panel, case workflow, school console', { timeout: 300
     assert.equal(await page.getByTestId('canteen-case').first().getAttribute('data-case-id'), overdueId, 'overdue first');
     assert.ok(Number(await page.getByTestId('canteen-overdue').getAttribute('data-n')) >= 1);
     // The escalation was sent (escalatedAt).
+    await page.getByTestId('canteen-panel').screenshot({ path: path.join(RESULTS, 'canteen-overdue-strip.png') });
     const one = await api(gw.url, token, 'GET', `/api/canteen/cases/${overdueId}`);
     assert.ok(one.body.escalatedAt, 'escalated');
 
