@@ -51,6 +51,8 @@ export class RecordsDialog {
   private kind: RecordKind = 'sample';
   private opener: HTMLElement | null = null;
   private listed: Listed = { state: 'loading' };
+  /** The summary the completeness was drawn from. */
+  private shown: CanteenSchoolSummary | undefined;
   private listGen = 0;
   private busy = false;
 
@@ -116,6 +118,8 @@ export class RecordsDialog {
   /** The summary changed: the completeness redraws, what is typed stays. */
   refresh(): void {
     if (this.el.hidden || this.busy) return;
+    const now = this.ctx.summary();
+    if (now === this.shown) return;
     const box = this.el.querySelector('[data-testid="rec-meals"]');
     if (box) box.replaceWith(this.completeness());
   }
@@ -126,6 +130,7 @@ export class RecordsDialog {
 
   private completeness(): HTMLElement {
     const s = this.ctx.summary();
+    this.shown = s;
     const box = h('div', { class: 'rec-meals', testid: 'rec-meals' });
     if (!s) return fill(box, t('canteen.loading')), box;
     if (!s.meals.length) return fill(box, t('rec.noMeals')), box;

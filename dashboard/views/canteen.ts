@@ -50,6 +50,8 @@ export class CanteenView {
   private readonly totals = h('div', { class: 'canteen-totals', testid: 'canteen-totals' });
   private readonly list = h('ul', { class: 'canteen-cases', testid: 'canteen-cases' });
   private key = '';
+  private summaryRef: CanteenSlice['summary'] = null;
+  private summaryGen = 0;
 
   constructor(private readonly ctx: CanteenContext) {
     // One strip high: the school tiles keep their size and the maintenance panel its rows. The
@@ -66,7 +68,10 @@ export class CanteenView {
   update(slice: CanteenSlice, force = false): void {
     const now = Date.now();
     const cases = openCases(slice, now);
-    const key = [lang(), this.ctx.summaryState(), slice.summary, ...cases.map((c) => `${c.id}:${c.state}:${isCaseOverdue(c, now)}:${c.snapshot ?? ''}:${c.events}`)].map((x) => (typeof x === 'object' ? JSON.stringify(x) : String(x))).join('|');
+    // Called every second (a deadline passes by the clock): redraw only when something shown changed.
+    if (slice.summary !== this.summaryRef) this.summaryGen++;
+    this.summaryRef = slice.summary;
+    const key = [lang(), this.ctx.summaryState(), this.summaryGen, ...cases.map((c) => `${c.id}:${c.state}:${isCaseOverdue(c, now)}:${c.snapshot ?? ''}:${c.events}`)].join('|');
     if (key === this.key && !force) return;
     const focused = (document.activeElement as HTMLElement | null)?.dataset?.caseId;
     this.key = key;

@@ -300,6 +300,13 @@ describe('canteen screens: panel, case workflow, school console', { timeout: 300
     await waitRowState(page, overdueId, 'notified');
     assert.equal(await row(page, overdueId).getAttribute('data-overdue'), 'true');
     assert.equal(await row(page, overdueId).getByTestId('case-overdue').count(), 1);
+    // In English the words lead, the Chinese beside them.
+    await page.getByTestId('lang-toggle').click();
+    await page.waitForFunction((id) => /^Overdue/.test(document.querySelector(`[data-testid="canteen-case"][data-case-id="${id}"] [data-testid="case-overdue"]`)?.textContent?.trim() ?? ''), overdueId, { timeout: 5000 });
+    assert.match((await row(page, overdueId).getByTestId('case-overdue').textContent()) ?? '', /Overdue\s*已超期/);
+    assert.match((await row(page, overdueId).getByTestId('case-state').textContent()) ?? '', /Notified/);
+    await page.getByTestId('lang-toggle').click();
+    await page.waitForFunction((id) => /^已超期/.test(document.querySelector(`[data-testid="canteen-case"][data-case-id="${id}"] [data-testid="case-overdue"]`)?.textContent?.trim() ?? ''), overdueId, { timeout: 5000 });
   });
 
   it('the school user records a sample: a negative weight is refused in words, a good one saved, a 124 g one opens a case', async () => {
