@@ -372,7 +372,7 @@ class App {
     // A camera went down or came back: the worst-cameras list may have changed (refresh soon, throttled).
     if (frame.type === 'maintenance' && (frame.data as { deviceKind?: string } | null)?.deviceKind === 'camera') this.uptimePoller?.poke();
     // The canteen summary counts cases, AI events and cameras online: read it again soon (throttled).
-    if (frame.type === 'case' || frame.type === 'ai' || frame.type === 'device' || frame.type === 'canteen_record') this.canteenPoller?.poke();
+    if (frame.type === 'case' || frame.type === 'ai' || frame.type === 'device') this.canteenPoller?.poke();
     if (frame.type === 'case') this.views?.caseDialog.onFrame(String((frame.data as { id?: unknown } | null)?.id ?? ''));
     if (this.state.resync) {
       this.state = { ...this.state, resync: false };
