@@ -1,5 +1,6 @@
 /** REST client (contract §3) and the session token, kept in sessionStorage. */
 import type { Alarm, AlarmAction, Device, Role, SchoolStatus } from '../gateway/contract/api.js';
+import type { CanteenSummary, CaseAction, CaseDetail } from './state/canteen.js';
 import type { TargetRate, TargetStatus } from './state/targets.js';
 import type { UptimeReport, UptimeWindow } from './uptime.js';
 
@@ -8,6 +9,8 @@ export interface Session {
   role: Role;
   user: string;
   expiresAt: string;
+  /** A user bound to a school (contract §7): their console is that school's. Absent: a county user. */
+  school?: string;
 }
 
 const KEY = 'wall.session';
@@ -65,6 +68,9 @@ export interface TargetVerdict {
   evidence: string[];
 }
 
+/** A stored canteen record (GET /api/canteen/records): the record's own fields, times as ISO. */
+export type CanteenRecordView = Record<string, unknown> & { id: string; kind: string; school: string; day: string; by: string };
+
 export const canAct = (role: Role | undefined): boolean => role === 'operator' || role === 'admin';
 
 export interface SchoolsReply {
@@ -108,13 +114,14 @@ export class Api {
   }
 
   async login(user: string, password: string): Promise<Session> {
-    const reply = await this.request<{ token: string; role: Role; expiresAt: string; user?: string }>(
+    const reply = await this.request<{ token: string; role: Role; expiresAt: string; user?: string; school?: string }>(
       'POST',
       '/api/login',
       { user, password },
       false,
     );
     const s: Session = { token: reply.token, role: reply.role, expiresAt: reply.expiresAt, user: reply.user ?? user };
+    if (typeof reply.school === 'string' && reply.school) s.school = reply.school;
     this.session = s;
     saveSession(s);
     return s;
@@ -171,6 +178,33 @@ export class Api {
   /** One school's six verdicts. */
   schoolTargets(school: string): Promise<{ school: string; targets: TargetVerdict[] }> {
     return this.request('GET', `/api/schools/${encodeURIComponent(school)}/targets`);
+  }
+
+  /** Contract §8: coverage, AI events by kind, open and overdue cases, meals, per school (a school user: theirs). */
+  canteenSummary(date?: string): Promise<CanteenSummary> {
+    return this.request('GET', `/api/canteen/summary${date ? `?date=${encodeURIComponent(date)}` : ''}`);
+  }
+
+  /** One rectification case with its history and the actions its state allows. */
+  canteenCase(id: string): Promise<CaseDetail> {
+    return this.request('GET', `/api/canteen/cases/${encodeURIComponent(id)}`);
+  }
+
+  /** A case action; `photo` is base64 (a `data:` prefix is accepted). Answers the case after it. */
+  caseAction(id: string, action: CaseAction, body: { note?: string; photo?: string; measure?: string }): Promise<CaseDetail> {
+    const clean: Record<string, string> = {};
+    for (const [k, v] of Object.entries(body)) if (typeof v === 'string' && v.trim()) clean[k] = k === 'photo' ? v : v.trim();
+    return this.request('POST', `/api/canteen/cases/${encodeURIComponent(id)}/${action}`, clean);
+  }
+
+  /** The canteen records of a local day (default today; a school user: theirs). */
+  canteenRecords(date?: string): Promise<{ date: string; records: CanteenRecordView[] }> {
+    return this.request('GET', `/api/canteen/records${date ? `?date=${encodeURIComponent(date)}` : ''}`);
+  }
+
+  /** A canteen record (留样, 晨检, 陪餐, 消毒): `201 {id, kind, day}`. */
+  canteenRecord(record: Record<string, unknown>): Promise<{ id: string; kind: string; day: string }> {
+    return this.request('POST', '/api/canteen/records', record);
   }
 
   /** A stored photo (GET /api/media/{sha256}, bearer token) as a Blob, for an object URL. */

@@ -7,14 +7,20 @@ import './styles.css';
 
 import type { Alarm, AlarmAction, FeedFrame } from '../gateway/contract/api.js';
 import { Api, ApiError, canAct, type SchoolsReply } from './api.js';
+import { SummaryPoller } from './canteen-summary.js';
 import { ExportStatusPoller, healthPollMs, type ExportLag } from './export-status.js';
-import { lang, loadLang, setLang, stateLabel, t } from './i18n.js';
+import { lang, loadLang, setLang, stateLabel, t, tk } from './i18n.js';
 import { LiveConnection, type LiveStatus } from './live.js';
 import { Siren } from './sound.js';
 import { applyLocalAlarm, downDevices, initialState, realAlarms, reduce, summary, testAlarms, withSchools, type WallState } from './state/index.js';
+import { withCanteenSummary, withCase, type CanteenSummary, type CaseAction, type CaseDetail } from './state/canteen.js';
 import { targetChangeOf, type TargetRate } from './state/targets.js';
 import { UptimePoller, canSeeUptime, uptimePollMs, type UptimeResult } from './uptime.js';
 import { AlarmListView } from './views/alarms.js';
+import { CanteenSchoolsView, CanteenView } from './views/canteen.js';
+import { CaseDialog } from './views/canteen-case.js';
+import { RecordsDialog } from './views/canteen-records.js';
+import { MediaCache } from './views/media.js';
 import { h } from './views/dom.js';
 import { nameContext } from './views/format.js';
 import { HeaderView } from './views/header.js';
@@ -42,6 +48,10 @@ interface WallViews {
   ticker: TickerView;
   popup: PopupView;
   note: NoteDialog;
+  canteen: CanteenView;
+  canteenSchools: CanteenSchoolsView;
+  caseDialog: CaseDialog;
+  records: RecordsDialog;
 }
 
 class App {
@@ -68,6 +78,11 @@ class App {
   private uptime: UptimeView = { state: 'off' };
   /** The rates the open drill-down was last drawn with. */
   private drillRates: TargetRate[] | null = null;
+  /** GET /api/canteen/summary, for the canteen panel (refreshed on case, AI and camera frames). */
+  private canteenPoller: SummaryPoller<CanteenSummary> | null = null;
+  private canteenSummaryState: 'loading' | 'ok' | 'error' = 'loading';
+  /** Case snapshots and rectification photos, as object URLs. */
+  private readonly media = new MediaCache((sha) => this.api.media(sha));
 
   constructor(private readonly root: HTMLElement) {
     this.api.onUnauthorized(() => this.toLogin(t('login.expired')));
@@ -168,6 +183,29 @@ class App {
         },
       }),
       note: new NoteDialog({ schools: listCtx.schools, submit: (alarm, action, note) => this.act(alarm, action, note) }),
+      canteen: new CanteenView({
+        media: this.media,
+        schools: listCtx.schools,
+        openCase: (id, from) => this.views?.caseDialog.open(id, from),
+        openSchools: (from) => this.views?.canteenSchools.open(this.state.canteen, from),
+        // Records are a school's own: a user bound to a school records for it (contract §8).
+        openRecords: session.school ? (from) => this.views?.records.open(from) : null,
+        summaryState: () => this.canteenSummaryState,
+      }),
+      canteenSchools: new CanteenSchoolsView(listCtx.schools),
+      caseDialog: new CaseDialog({
+        load: (id) => this.api.canteenCase(id),
+        act: (id, action, body) => this.caseAct(id, action, body),
+        media: this.media,
+        schools: listCtx.schools,
+        who: () => ({ role: this.api.session?.role ?? 'viewer', school: this.api.session?.school }),
+      }),
+      records: new RecordsDialog({
+        school: () => this.api.session?.school,
+        summary: () => this.state.canteen.summary?.schools.find((x) => x.school === this.api.session?.school),
+        submit: (record) => this.addRecord(record),
+        list: () => this.api.canteenRecords(),
+      }),
     };
     this.views = views;
     views.testsSection.append(h('div', { class: 'pane-head small' }, views.testsTitle, views.testsCount), views.tests.el);
@@ -184,12 +222,16 @@ class App {
         { class: 'screen', testid: 'wall' },
         views.header.el,
         views.header.banner,
-        // Right column: the six targets' rates on top, the county overview, the quiet maintenance panel below.
-        h('main', { class: 'body' }, alarmsPane, h('div', { class: 'side' }, views.targets.el, views.schools.el, views.maintenance.el)),
+        // Left: the alarms, and under them one strip of the canteen center (明厨亮灶). Right column: the six
+        // targets' rates on top, the county overview, the quiet maintenance panel below.
+        h('main', { class: 'body' }, h('div', { class: 'main-col' }, alarmsPane, views.canteen.el), h('div', { class: 'side' }, views.targets.el, views.schools.el, views.maintenance.el)),
         views.ticker.el,
       ),
       // Under the alarm pop-up: a new alarm comes over an open drill-down.
       views.drill.el,
+      views.canteenSchools.el,
+      views.records.el,
+      views.caseDialog.el,
       views.popup.el,
       views.note.el,
     );
@@ -228,6 +270,18 @@ class App {
       );
       this.uptimePoller.start();
     }
+    this.canteenSummaryState = 'loading';
+    this.canteenPoller = new SummaryPoller(
+      () => this.api.canteenSummary(),
+      (r) => {
+        if (r.ok) {
+          this.state = { ...this.state, canteen: withCanteenSummary(this.state.canteen, r.value) };
+          this.canteenSummaryState = 'ok';
+        } else if (this.canteenSummaryState !== 'ok') this.canteenSummaryState = 'error';
+        this.queueRender();
+      },
+    );
+    this.canteenPoller.start();
     this.clock = setInterval(() => this.tick(), 1000);
     this.tick();
     this.render();
@@ -242,6 +296,10 @@ class App {
     this.uptimePoller?.stop();
     this.uptimePoller = null;
     this.uptime = { state: 'off' };
+    this.canteenPoller?.stop();
+    this.canteenPoller = null;
+    this.views?.caseDialog.close();
+    this.media.clear();
     if (this.clock) clearInterval(this.clock);
     this.clock = null;
     this.views?.drill.close();
@@ -313,6 +371,9 @@ class App {
     if (change) this.views?.drill.onChange(change);
     // A camera went down or came back: the worst-cameras list may have changed (refresh soon, throttled).
     if (frame.type === 'maintenance' && (frame.data as { deviceKind?: string } | null)?.deviceKind === 'camera') this.uptimePoller?.poke();
+    // The canteen summary counts cases, AI events and cameras online: read it again soon (throttled).
+    if (frame.type === 'case' || frame.type === 'ai' || frame.type === 'device') this.canteenPoller?.poke();
+    if (frame.type === 'case') this.views?.caseDialog.onFrame(String((frame.data as { id?: unknown } | null)?.id ?? ''));
     if (this.state.resync) {
       this.state = { ...this.state, resync: false };
       this.live?.resync();
@@ -337,12 +398,56 @@ class App {
     }
   }
 
+  /** A case action; the gateway's refusal in words (409 with the state, 403, 400 with the reason, 413). */
+  private async caseAct(id: string, action: CaseAction, body: { note?: string; photo?: string; measure?: string }): Promise<CaseDetail> {
+    try {
+      const c = await this.api.caseAction(id, action, body);
+      this.state = { ...this.state, canteen: withCase(this.state.canteen, c) };
+      this.queueRender();
+      return c;
+    } catch (err) {
+      if (err instanceof ApiError) {
+        if (err.status === 409) throw new Error(t('case.error.conflict', { state: typeof err.body.state === 'string' ? tk('cstate', err.body.state) : '?' }));
+        if (err.status === 403) throw new Error(t('case.error.forbidden', { msg: err.message }));
+        if (err.status === 413) throw new Error(t('case.error.tooLarge'));
+        if (err.code === 'photo_not_image' || err.code === 'photo_not_base64') throw new Error(`${t('case.photoNotImage')}（${err.message}）`);
+        if (err.status === 400) {
+          const missing = err.body.missing;
+          if (missing === 'photo') throw new Error(t('case.needPhoto'));
+          if (missing === 'measure') throw new Error(t('case.needMeasure'));
+          if (missing === 'note') throw new Error(t('case.needNote'));
+          throw new Error(t('case.error.bad', { msg: err.message }));
+        }
+      }
+      throw new Error(t('error.generic', { msg: err instanceof Error ? err.message : String(err) }));
+    }
+  }
+
+  /** A canteen record; a refusal in words (negative_weight, kept_before_taken, unknown_meal…). */
+  private async addRecord(record: Record<string, unknown>): Promise<{ id: string; kind: string; day: string }> {
+    try {
+      const reply = await this.api.canteenRecord(record);
+      this.canteenPoller?.poke();
+      return reply;
+    } catch (err) {
+      if (err instanceof ApiError) {
+        const words = tk('rec.err', err.code);
+        if (words !== err.code) throw new Error(`${words}（${err.message}）`);
+        if (err.status === 403) throw new Error(t('rec.err.forbidden'));
+        throw new Error(t('rec.err.generic', { msg: err.message }));
+      }
+      throw new Error(t('error.generic', { msg: err instanceof Error ? err.message : String(err) }));
+    }
+  }
+
   private switchLang(): void {
     setLang(lang() === 'zh' ? 'en' : 'zh');
     document.title = `${t('app.title')} · ${t('app.subtitle')}`;
     if (this.views) {
       this.render(true);
       this.views.note.relabel();
+      this.views.caseDialog.relabel();
+      this.views.records.relabel();
     }
   }
 
@@ -386,6 +491,9 @@ class App {
     v.maintenance.update({ down: downDevices(s), schools: s.schools, schoolOrder: s.schoolOrder, county: this.county, uptime: this.uptime }, force);
     v.ticker.update(s.activity, s.schools, lang(), force);
     v.targets.update(s.targets, force);
+    v.canteen.update(s.canteen, force);
+    v.canteenSchools.update(s.canteen);
+    v.records.refresh();
     if (v.drill.isOpen && (force || this.drillRates !== s.targets.rates)) v.drill.redraw();
     this.drillRates = s.targets.rates;
 
@@ -410,6 +518,8 @@ class App {
     this.views?.alarms.tick(now);
     this.views?.popup.tick(now);
     this.views?.maintenance.tick(now);
+    // A case passes its deadline by the wall's clock (the gateway's escalation frame follows).
+    this.views?.canteen.update(this.state.canteen);
   }
 }
 

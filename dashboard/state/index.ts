@@ -9,6 +9,7 @@
  */
 import type { Alarm, FeedFrame, SchoolStatus, Snapshot } from '../../gateway/contract/api.js';
 import { activitySlice, alarmActivity, cameraActivity, deviceActivity, pushActivity } from './activity.js';
+import { canteenSlice } from './canteen.js';
 import { alarmOf, alarmsSlice, isOlderView, withAlarmView } from './alarms.js';
 import { deviceChangeOf, devicesSlice, flips } from './devices.js';
 import { maintenanceSlice } from './maintenance.js';
@@ -30,6 +31,7 @@ export const SLICES = {
   schoolOrder: schoolOrderSlice,
   activity: activitySlice,
   targets: targetsSlice,
+  canteen: canteenSlice,
 };
 
 const slices = combineSlices(SLICES);

@@ -102,7 +102,8 @@ export const LoginBody = Type.Object(
   { user: Type.String({ minLength: 1, maxLength: 64 }), password: Type.String({ minLength: 1, maxLength: 256 }) },
   { additionalProperties: false },
 );
-export const LoginReply = Type.Object({ token: Type.String(), role: Role, expiresAt: Type.String(), user: Type.String() }, OPEN);
+/** `school`: only for a user bound to a school (contract §7), so a console knows whose it is. */
+export const LoginReply = Type.Object({ token: Type.String(), role: Role, expiresAt: Type.String(), user: Type.String(), school: Type.Optional(Type.String()) }, OPEN);
 
 export const ActionBody = Type.Object(
   { note: Type.Optional(Type.String({ maxLength: 2000 })) },

@@ -75,7 +75,8 @@ export const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const expiresAtMs = Date.now() + config.tokenTtlSec * 1000;
     const token = app.jwt.sign({ sub: user, role: verified.role, ver: verified.tokenVersion }, { expiresIn: `${config.tokenTtlSec}s` });
     req.log.info({ user, role: verified.role, from }, 'login');
-    return { token, role: verified.role, user, expiresAt: new Date(expiresAtMs).toISOString() };
+    const school = users.get(user)?.school;
+    return { token, role: verified.role, user, expiresAt: new Date(expiresAtMs).toISOString(), ...(school ? { school } : {}) };
   });
 
   app.get('/api/users', { onRequest: requireRole(app, 'admin'), schema: usersSchema }, async () => ({ users: users.list() }));

@@ -208,6 +208,22 @@ test('records: a negative weight is refused with its reason and nothing stored; 
   await waitFor('records judged', async () => (await g.call('GET', `/api/canteen/cases?school=${SCHOOL}`, { token: g.tokens.viewer })).body.cases.filter((c: { finding?: string }) => c.finding === 'sample_underweight').length === 1);
 });
 
+test('GET /api/canteen/records: the day\'s records with their times and who entered them; a school user theirs only', async () => {
+  const res = await g.call('GET', `/api/canteen/records?date=${today}`, { token: school.S001 });
+  assert.equal(res.status, 200, res.text);
+  assert.equal(res.body.date, today);
+  const samples = res.body.records.filter((r: { kind: string }) => r.kind === 'sample');
+  assert.deepEqual(samples.map((r: { dish: string; grams: number }) => `${r.dish} ${r.grams}`).sort(), ['番茄炒蛋 100', '米饭 150']);
+  for (const r of samples) {
+    assert.equal(r.school, SCHOOL);
+    assert.equal(r.by, 's001-officer');
+    assert.ok(!Number.isNaN(Date.parse(r.takenAt)) && !Number.isNaN(Date.parse(r.keptUntil)), JSON.stringify(r));
+  }
+  assert.equal((await g.call('GET', `/api/canteen/records?school=${SCHOOL}`, { token: school.S002 })).status, 403);
+  const theirs = await g.call('GET', `/api/canteen/records?date=${today}`, { token: school.S002 });
+  assert.ok(theirs.body.records.every((r: { school: string }) => r.school === 'S002'));
+});
+
 test('records of a past school day: its meals without a leader or a sample each open one case', async () => {
   // Yesterday is a school day in this policy; S002 records only its lunch sample, late (entered today).
   const yesterday = localDay(Date.now() - 86_400_000);

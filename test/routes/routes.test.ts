@@ -85,6 +85,16 @@ describe('POST /api/login', () => {
     assert.match(ok.body.token, /^[\w-]+\.[\w-]+\.[\w-]+$/);
   });
 
+  test('a user bound to a school is told its school (the console shows that school and hides the review)', async () => {
+    const pw = 'a-school-password';
+    const made = await gw.call('POST', '/api/users', { token: gw.tokens.admin, body: { user: 'school-shape', password: pw, role: 'viewer', school: 'S001' } });
+    assert.equal(made.status, 201, made.text);
+    const ok = await gw.call('POST', '/api/login', { body: { user: 'school-shape', password: pw } });
+    assert.equal(ok.status, 200);
+    assert.equal(ok.body.school, 'S001');
+    assert.deepEqual(Object.keys(ok.body).sort(), ['expiresAt', 'role', 'school', 'token', 'user']);
+  });
+
   test('a body without a password is 400 naming it', async () => {
     assertError(await gw.call('POST', '/api/login', { body: { user: 'admin' } }), 400, 'bad_request', /password/);
   });

@@ -85,6 +85,21 @@ export interface CanteenModule extends GatewayModule {
   /** Runs an action; throws CaseNotFound, IllegalCaseAction or CaseActionIncomplete (nothing stored then). */
   act(cmd: CaseCommand, school: string): Promise<CaseView>;
   summary(day: string, school?: string): CanteenSchoolSummary[];
+  /** The records of a local day (a school's only when `school` is given), oldest first, times as ISO. */
+  records(day: string, school?: string): Promise<RecordView[]>;
+}
+
+/** A stored record as GET /api/canteen/records shows it: the record's fields, its school, canteen and who entered it. */
+export type RecordView = Record<string, unknown> & { id: string; kind: string; school: string; day: string; by: string };
+
+/** A parsed record with its `…Ms` times written back as ISO (`takenAt`, `keptUntil`, `at`). */
+function recordView(doc: { school: string; canteen?: string; record: ParsedRecord; by: string; day: string }): RecordView {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(doc.record)) {
+    if (k.endsWith('Ms') && typeof v === 'number') out[k.slice(0, -2)] = iso(v);
+    else out[k] = v;
+  }
+  return { ...out, id: doc.record.id, kind: doc.record.kind, school: doc.school, ...(doc.canteen ? { canteen: doc.canteen } : {}), day: doc.day, by: doc.by };
 }
 
 const DAY_MS = 86_400_000;
@@ -512,6 +527,13 @@ export function canteenModule(ctx: ModuleContext): CanteenModule {
       let rows = (await store.find<Case>('canteen_cases', { where, orderBy: [['opened', 'desc']], limit: state === 'overdue' ? undefined : limit })).map((c) => view(open.get(c.id) ?? c, now));
       if (state === 'overdue') rows = rows.filter((c) => c.overdue).slice(0, limit);
       return rows;
+    },
+
+    async records(day, school) {
+      const where: [string, '=', string][] = [['day', '=', day]];
+      if (school) where.push(['school', '=', school]);
+      const rows = await store.find<{ school: string; canteen?: string; record: ParsedRecord; by: string; day: string }>('canteen_records', { where, orderBy: [['at', 'asc']] });
+      return rows.map(recordView);
     },
 
     async act(cmd, school) {

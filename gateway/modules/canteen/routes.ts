@@ -175,6 +175,24 @@ export const canteenRoutes: FastifyPluginAsyncTypebox = async (app) => {
   );
 
   app.get(
+    '/api/canteen/records',
+    {
+      onRequest: viewer,
+      schema: {
+        tags: ['canteen'],
+        summary: 'The canteen records of a local day, oldest first (viewer+; a school user: their school’s only)',
+        security: BEARER,
+        querystring: Type.Object({ date: Type.Optional(Type.String({ pattern: DATE, description: 'local date, YYYY-MM-DD; default today' })), school: Type.Optional(Id) }, { additionalProperties: false }),
+        response: { 200: described(Type.Object({ date: Type.String(), records: Type.Array(Type.Object({ id: Type.String(), kind: Type.String(), school: Type.String(), day: Type.String(), by: Type.String() }, OPEN)) }, OPEN), 'the records'), ...BAD_REQUEST, ...AUTH_ERRORS, ...INTERNAL },
+      },
+    },
+    async (req) => {
+      const date = req.query.date ?? policy.localDay(Date.now());
+      return { date, records: await canteen.records(date, scopedSchool(req, req.query.school)) };
+    },
+  );
+
+  app.get(
     '/api/canteen/summary',
     {
       onRequest: viewer,
