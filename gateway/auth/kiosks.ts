@@ -25,7 +25,7 @@ export interface StoredKiosk {
   createdBy: string;
   /** SHA-256 (hex) of the setup code; null once used. */
   setupHash: string | null;
-  /** SHA-256 of the spent setup code, so that a second use is told "used", not "unknown". */
+  /** SHA-256 of the spent (or revoked) setup code, so that a second use is told why, not "unknown". */
   usedSetupHash?: string;
   setupExpiresAt: string;
   /** SHA-256 (hex) of the device secret the bound browser holds; null until set up. */
@@ -118,7 +118,7 @@ export class KioskStore {
    */
   setup(code: string, from: string, agent: string | undefined): SetupResult {
     const hash = sha256(code);
-    const kiosk = [...this.kiosks.values()].find((k) => k.setupHash === hash || (k.setupHash === null && k.usedSetupHash === hash));
+    const kiosk = [...this.kiosks.values()].find((k) => k.setupHash === hash || k.usedSetupHash === hash);
     if (!kiosk) return { ok: false, code: 'bad_setup_code' };
     if (kiosk.revokedAt) return { ok: false, kiosk, code: 'kiosk_revoked' };
     if (kiosk.setupHash === null) return { ok: false, kiosk, code: 'setup_used' };
@@ -178,7 +178,7 @@ export class KioskStore {
     const k = this.get(id);
     if (!k) return undefined;
     if (k.revokedAt) return k;
-    const revoked: StoredKiosk = { ...k, setupHash: null, revokedAt: new Date(this.now()).toISOString(), revokedBy: by };
+    const revoked: StoredKiosk = { ...k, setupHash: null, ...(k.setupHash ? { usedSetupHash: k.setupHash } : {}), revokedAt: new Date(this.now()).toISOString(), revokedBy: by };
     this.commit(new Map(this.kiosks).set(id, revoked));
     for (const fn of this.revokeListeners) fn(id);
     return revoked;

@@ -25,7 +25,7 @@ after(async () => {
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 /** Random bits in a `prefix_` + base64url secret. */
-const bits = (secret: string) => (secret.split('_')[1].length * 6);
+const bits = (secret: string) => secret.slice(3).length * 6;
 
 async function makeViewer(): Promise<string> {
   const pw = 'viewer-password-1';
@@ -154,4 +154,32 @@ test('a kiosk bound to a school sees that school only, and survives a gateway re
   assert.equal((await api(gw.url, token, 'GET', '/api/schools')).status, 200, 'its session survives the restart');
   assert.equal((await api(gw.url, undefined, 'POST', '/api/kiosk/session', { secret })).status, 200, 'and so does its secret');
   assert.equal((await api(gw.url, undefined, 'POST', '/api/kiosk/setup', { setupCode: issued.body.setupCode })).body.error, 'setup_used', 'the spent code stays spent');
+});
+
+test('a setup code dies after 24 h unused; a revoked kiosk refuses its unused code and its secret', async () => {
+  const { KioskStore, SETUP_TTL_MS } = await import('../../gateway/auth/kiosks.js');
+  const { makeTempDir } = await import('../support/procs.js');
+  let now = Date.parse('2026-03-01T08:00:00Z');
+  const store = new KioskStore(await makeTempDir('kiosks-'), () => now);
+  const late = store.issue('late screen', undefined, 'admin');
+  now += SETUP_TTL_MS;
+  assert.deepEqual(store.setup(late.setupCode, '10.0.0.9', undefined), { ok: false, kiosk: store.get(late.kiosk.id), code: 'setup_expired' });
+  assert.equal(store.list().find((k) => k.id === late.kiosk.id)?.state, 'setup_expired');
+
+  const never = store.issue('never set up', undefined, 'admin');
+  store.revoke(never.kiosk.id, 'admin');
+  assert.equal((store.setup(never.setupCode, '10.0.0.9', undefined) as { code: string }).code, 'kiosk_revoked');
+
+  const used = store.issue('used', undefined, 'admin');
+  const bound = store.setup(used.setupCode, '10.0.0.9', 'Chromium');
+  assert.ok(bound.ok);
+  assert.equal(store.active(used.kiosk.id)?.id, used.kiosk.id);
+  store.revoke(used.kiosk.id, 'admin');
+  assert.equal(store.active(used.kiosk.id), undefined);
+  assert.ok(store.bySecret(bound.secret)?.revokedAt, 'the secret is still recognised, to be refused as revoked');
+
+  // Reloaded from the file: the same verdicts.
+  const again = new KioskStore(path.dirname(store.file), () => now);
+  again.load();
+  assert.deepEqual(again.list(), store.list());
 });
