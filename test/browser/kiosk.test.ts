@@ -1,6 +1,6 @@
 // The wall screen as a kiosk, in real Chromium against the real gateway: opened once with the
 // setup link an admin issued, it shows the wall without a login form, renews its short session by
-// itself, recovers from a gateway restart by itself, and shows 已撤销 when the admin revokes it.
+// itself, recovers from a gateway restart and a network cut by itself, and shows 已撤销 when the admin revokes it.
 //
 //   node --import tsx --test --test-force-exit test/browser/kiosk.test.ts
 import assert from 'node:assert/strict';
@@ -123,6 +123,19 @@ describe('the wall screen as a kiosk', { timeout: 180_000 }, () => {
     device = await connectDevice(gw.mqttUrl);
     await device.publishAsync('campus/v1/S001/S001-AB03/alarm', JSON.stringify({ id: 'kiosk-3', ts: Date.now(), kind: 'fire' }), { qos: 1 });
     await page.getByTestId('alarm-list').getByTestId('alarm-card').filter({ hasText: '火警' }).waitFor({ timeout: 15_000 });
+    assert.deepEqual(unexpected(pageErrors), []);
+  });
+
+  it('recovers by itself from a network cut', async () => {
+    await connected();
+    await page.context().setOffline(true);
+    await page.getByTestId('conn-banner').waitFor({ state: 'visible', timeout: 15_000 });
+    await page.context().setOffline(false);
+    await connected();
+    await page.getByTestId('conn-banner').waitFor({ state: 'hidden', timeout: 5000 });
+    assert.equal(await page.getByTestId('login-view').count(), 0, 'no login form after the cut');
+    await device!.publishAsync('campus/v1/S003/S003-AB01/alarm', JSON.stringify({ id: 'kiosk-4', ts: Date.now(), kind: 'medical' }), { qos: 1 });
+    await page.getByTestId('alarm-list').getByTestId('alarm-card').filter({ hasText: '医疗' }).waitFor({ timeout: 15_000 });
     assert.deepEqual(unexpected(pageErrors), []);
   });
 
