@@ -1,8 +1,13 @@
-/** REST client (contract §3) and the session token, kept in sessionStorage. */
+/**
+ * REST client (contract §3) and the session token, kept in sessionStorage. As a kiosk (a wall
+ * screen set up with a setup link) it holds the device secret too, and renews its short session
+ * with it silently: before it expires, and on any 401. Only a revoked kiosk stops.
+ */
 import type { Alarm, AlarmAction, Device, Role, SchoolStatus } from '../gateway/contract/api.js';
 import type { CanteenSummary, CaseAction, CaseDetail } from './state/canteen.js';
 import type { TargetRate, TargetStatus } from './state/targets.js';
 import type { UptimeReport, UptimeWindow } from './uptime.js';
+import { loadKiosk, saveKiosk, type KioskCredential } from './kiosk.js';
 
 export interface Session {
   token: string;
@@ -81,6 +86,19 @@ export interface SchoolsReply {
 
 type Listener = () => void;
 
+/** POST /api/kiosk/session and /api/kiosk/setup (the latter adds `secret`). */
+interface KioskSessionReply {
+  token: string;
+  role: Role;
+  expiresAt: string;
+  kiosk: { id: string; name: string; school?: string };
+  secret?: string;
+}
+
+/** A kiosk session is renewed when this share of its life is over; a failed renewal is retried after RENEW_RETRY_MS. */
+const RENEW_AT = 0.8;
+const RENEW_RETRY_MS = 15_000;
+
 /** The file name in a Content-Disposition header (`filename*=UTF-8''…` or `filename="…"`), or null. */
 export function filenameOf(disposition: string | null): string | null {
   if (!disposition) return null;
@@ -103,7 +121,12 @@ export function filenameOf(disposition: string | null): string | null {
 
 export class Api {
   session: Session | null = loadSession();
+  /** Set when this browser is a kiosk (its device secret), or a revoked one. */
+  kiosk: KioskCredential | null = loadKiosk();
   private unauthorized = new Set<Listener>();
+  private revokedListeners = new Set<Listener>();
+  private renewing: Promise<Session> | null = null;
+  private renewTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(private readonly base = '') {}
 
@@ -111,6 +134,86 @@ export class Api {
   onUnauthorized(fn: Listener): () => void {
     this.unauthorized.add(fn);
     return () => this.unauthorized.delete(fn);
+  }
+
+  /** Called once when the gateway says this kiosk was revoked (its secret is then dropped). */
+  onKioskRevoked(fn: Listener): () => void {
+    this.revokedListeners.add(fn);
+    return () => this.revokedListeners.delete(fn);
+  }
+
+  /** A kiosk with its secret: sessions come from the secret, never from a login form. */
+  get isKiosk(): boolean {
+    return typeof this.kiosk?.secret === 'string';
+  }
+
+  /** Spends a setup code: this browser becomes the kiosk (the secret is kept in localStorage). */
+  async setupKiosk(setupCode: string): Promise<Session> {
+    const reply = await this.request<KioskSessionReply>('POST', '/api/kiosk/setup', { setupCode }, false);
+    this.kiosk = { id: reply.kiosk.id, name: reply.kiosk.name, ...(reply.kiosk.school ? { school: reply.kiosk.school } : {}), secret: reply.secret };
+    saveKiosk(this.kiosk);
+    return this.kioskSession(reply);
+  }
+
+  /**
+   * A fresh kiosk session for the device secret (one request at a time). A 401 means revoked (or
+   * a secret the gateway does not know): the kiosk is marked revoked and the listeners told.
+   */
+  renewKiosk(): Promise<Session> {
+    const secret = this.kiosk?.secret;
+    if (!secret) return Promise.reject(new ApiError(401, 'kiosk_revoked', 'this screen is not (or no longer) a kiosk'));
+    this.renewing ??= this.request<KioskSessionReply>('POST', '/api/kiosk/session', { secret }, false)
+      .then(
+        (reply) => this.kioskSession(reply),
+        (err: unknown) => {
+          if (err instanceof ApiError && err.status === 401) this.kioskRevoked();
+          else this.scheduleRenew(RENEW_RETRY_MS);
+          throw err;
+        },
+      )
+      .finally(() => {
+        this.renewing = null;
+      });
+    return this.renewing;
+  }
+
+  /** Keeps a kiosk's session renewed before it expires (call once the page runs as a kiosk). */
+  keepKioskSession(): void {
+    if (!this.isKiosk) return;
+    if (!this.session) void this.renewKiosk().catch(() => undefined);
+    else this.scheduleRenew(this.renewDelay(this.session));
+  }
+
+  private kioskSession(reply: KioskSessionReply): Session {
+    const s: Session = { token: reply.token, role: reply.role, expiresAt: reply.expiresAt, user: reply.kiosk.name };
+    this.session = s;
+    saveSession(s);
+    this.scheduleRenew(this.renewDelay(s));
+    return s;
+  }
+
+  private renewDelay(s: Session): number {
+    const left = Date.parse(s.expiresAt) - Date.now();
+    return Math.max(1000, Math.min(2 ** 31 - 1, left * RENEW_AT));
+  }
+
+  private scheduleRenew(ms: number): void {
+    if (this.renewTimer) clearTimeout(this.renewTimer);
+    this.renewTimer = setTimeout(() => {
+      this.renewTimer = null;
+      void this.renewKiosk().catch(() => undefined);
+    }, ms);
+  }
+
+  private kioskRevoked(): void {
+    if (this.renewTimer) clearTimeout(this.renewTimer);
+    this.renewTimer = null;
+    const k = this.kiosk;
+    this.kiosk = k ? { id: k.id, name: k.name, ...(k.school ? { school: k.school } : {}), revoked: true } : null;
+    saveKiosk(this.kiosk);
+    this.session = null;
+    saveSession(null);
+    for (const fn of this.revokedListeners) fn();
   }
 
   async login(user: string, password: string): Promise<Session> {
@@ -216,7 +319,7 @@ export class Api {
    * A file the gateway serves behind the bearer token (a plain link cannot carry it): the body as
    * a Blob and the file name from Content-Disposition (else `fallbackName`).
    */
-  async download(path: string, fallbackName: string): Promise<{ blob: Blob; filename: string }> {
+  async download(path: string, fallbackName: string, retry = true): Promise<{ blob: Blob; filename: string }> {
     const headers: Record<string, string> = {};
     if (this.session) headers.authorization = `Bearer ${this.session.token}`;
     let res: Response;
@@ -232,7 +335,12 @@ export class Api {
       } catch {
         /* not JSON */
       }
-      if (res.status === 401) {
+      if (res.status === 401 && this.isKiosk) {
+        if (retry) {
+          await this.renewKiosk();
+          return this.download(path, fallbackName, false);
+        }
+      } else if (res.status === 401) {
         this.logout();
         for (const fn of this.unauthorized) fn();
       }
@@ -250,7 +358,7 @@ export class Api {
     return `${wsOrigin}/live?token=${encodeURIComponent(this.session?.token ?? '')}`;
   }
 
-  private async request<T>(method: string, path: string, body?: unknown, auth = true): Promise<T> {
+  private async request<T>(method: string, path: string, body?: unknown, auth = true, retry = true): Promise<T> {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (body !== undefined) headers['content-type'] = 'application/json';
     if (auth && this.session) headers.authorization = `Bearer ${this.session.token}`;
@@ -271,7 +379,13 @@ export class Api {
     }
     if (!res.ok) {
       const err = new ApiError(res.status, String(json.error ?? res.status), String(json.message ?? res.statusText), json);
-      if (res.status === 401 && auth) {
+      if (res.status === 401 && auth && this.isKiosk) {
+        // An expired (or, after a long cut, unknown) session: a new one from the secret, then once more.
+        if (retry) {
+          await this.renewKiosk();
+          return this.request<T>(method, path, body, auth, false);
+        }
+      } else if (res.status === 401 && auth) {
         this.logout();
         for (const fn of this.unauthorized) fn();
       }

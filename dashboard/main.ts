@@ -10,7 +10,8 @@ import { Api, ApiError, canAct, type SchoolsReply } from './api.js';
 import { SummaryPoller } from './canteen-summary.js';
 import { ExportStatusPoller, healthPollMs, type ExportLag } from './export-status.js';
 import { lang, loadLang, setLang, stateLabel, t, tk } from './i18n.js';
-import { LiveConnection, type LiveStatus } from './live.js';
+import { takeSetupCode } from './kiosk.js';
+import { LiveConnection, backoffDelay, type LiveStatus } from './live.js';
 import { Siren } from './sound.js';
 import { applyLocalAlarm, downDevices, initialState, realAlarms, reduce, summary, testAlarms, withSchools, type WallState } from './state/index.js';
 import { withCanteenSummary, withCase, type CanteenSummary, type CaseAction, type CaseDetail } from './state/canteen.js';
@@ -24,6 +25,7 @@ import { MediaCache } from './views/media.js';
 import { h } from './views/dom.js';
 import { nameContext } from './views/format.js';
 import { HeaderView } from './views/header.js';
+import { kioskView, type KioskScreen } from './views/kiosk.js';
 import { loginView } from './views/login.js';
 import { MaintenanceView, type UptimeView } from './views/maintenance.js';
 import { NoteDialog } from './views/note-dialog.js';
@@ -83,9 +85,13 @@ class App {
   private canteenSummaryState: 'loading' | 'ok' | 'error' = 'loading';
   /** Case snapshots and rectification photos, as object URLs. */
   private readonly media = new MediaCache((sha) => this.api.media(sha));
+  /** The kiosk screen shown (setting up, connecting, refused, revoked), for a language switch. */
+  private kioskScreen: KioskScreen | null = null;
+  private kioskTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(private readonly root: HTMLElement) {
     this.api.onUnauthorized(() => this.toLogin(t('login.expired')));
+    this.api.onKioskRevoked(() => this.toRevoked());
     this.siren.onChange(() => this.queueRender());
     // Any click or key on the wall counts as the gesture the browser wants before it plays audio.
     const unlock = () => {
@@ -98,14 +104,75 @@ class App {
   boot(): void {
     setLang(loadLang());
     document.title = `${t('app.title')} · ${t('app.subtitle')}`;
+    const setupCode = takeSetupCode();
+    if (setupCode) return void this.kioskSetup(setupCode);
+    if (this.api.kiosk?.revoked) return this.toRevoked();
+    if (this.api.isKiosk) return this.kioskStart();
     if (this.api.session) this.toWall();
     else this.toLogin();
+  }
+
+  // ---------- kiosk (a wall screen set up with a setup link: never a login form) ----------
+
+  private showKiosk(screen: KioskScreen): void {
+    this.stopWall();
+    this.kioskScreen = screen;
+    this.root.replaceChildren(kioskView(screen, () => this.switchLang()));
+  }
+
+  /** Spends the setup link's code; a gateway out of reach is retried, a refusal is shown. */
+  private async kioskSetup(code: string, attempt = 0): Promise<void> {
+    this.showKiosk({ state: 'setup' });
+    try {
+      await this.api.setupKiosk(code);
+    } catch (err) {
+      if (err instanceof ApiError && (err.status === 0 || err.status >= 500)) {
+        const delay = backoffDelay(attempt + 1);
+        this.showKiosk({ state: 'connecting', name: t('kiosk.setup'), retryInS: Math.round(delay / 1000) });
+        this.kioskTimer = setTimeout(() => void this.kioskSetup(code, attempt + 1), delay);
+        return;
+      }
+      // Opened the link again on a screen already set up: carry on as that kiosk.
+      if (this.api.isKiosk) return this.kioskStart();
+      const known = err instanceof ApiError && ['setup_used', 'setup_expired', 'bad_setup_code', 'kiosk_revoked'].includes(err.code);
+      const message = known ? t(`kiosk.error.${(err as ApiError).code}` as Parameters<typeof t>[0]) : err instanceof Error ? err.message : String(err);
+      return this.showKiosk({ state: 'setup_failed', message, toLogin: () => this.toLogin() });
+    }
+    this.kioskStart();
+  }
+
+  /** A kiosk with its secret: a session from it (retried while the gateway is away), then the wall. */
+  private kioskStart(attempt = 0): void {
+    if (this.kioskTimer) clearTimeout(this.kioskTimer);
+    this.kioskTimer = null;
+    if (this.api.session) {
+      this.api.keepKioskSession();
+      return this.toWall();
+    }
+    const name = this.api.kiosk?.name ?? '';
+    if (attempt === 0) this.showKiosk({ state: 'connecting', name });
+    this.api.renewKiosk().then(
+      () => this.kioskStart(),
+      (err: unknown) => {
+        if (err instanceof ApiError && err.status === 401) return; // revoked: the listener shows it
+        const delay = backoffDelay(attempt + 1);
+        this.showKiosk({ state: 'connecting', name, retryInS: Math.round(delay / 1000) });
+        this.kioskTimer = setTimeout(() => this.kioskStart(attempt + 1), delay);
+      },
+    );
+  }
+
+  private toRevoked(): void {
+    if (this.kioskTimer) clearTimeout(this.kioskTimer);
+    this.kioskTimer = null;
+    this.showKiosk({ state: 'revoked', name: this.api.kiosk?.name });
   }
 
   // ---------- login ----------
 
   private toLogin(message?: string, prefill = ''): void {
     this.stopWall();
+    this.kioskScreen = null;
     this.root.replaceChildren(
       loginView(
         {
@@ -136,6 +203,7 @@ class App {
 
   private toWall(): void {
     this.stopWall();
+    this.kioskScreen = null;
     const session = this.api.session;
     if (!session) return this.toLogin();
     const listCtx = {
@@ -145,10 +213,12 @@ class App {
     };
     const views: WallViews = {
       header: new HeaderView({
-        logout: () => {
-          this.api.logout();
-          this.toLogin();
-        },
+        logout: this.api.isKiosk
+          ? undefined
+          : () => {
+              this.api.logout();
+              this.toLogin();
+            },
         toggleLang: () => this.switchLang(),
         enableSound: () => this.siren.unlock(),
       }),
@@ -188,8 +258,8 @@ class App {
         schools: listCtx.schools,
         openCase: (id, from) => this.views?.caseDialog.open(id, from),
         openSchools: (from) => this.views?.canteenSchools.open(this.state.canteen, from),
-        // Records are a school's own: a user bound to a school records for it (contract §8).
-        openRecords: session.school ? (from) => this.views?.records.open(from) : null,
+        // Records are a school's own: a user bound to a school records for it (contract §8); a kiosk only watches.
+        openRecords: session.school && !this.api.isKiosk ? (from) => this.views?.records.open(from) : null,
         summaryState: () => this.canteenSummaryState,
       }),
       canteenSchools: new CanteenSchoolsView(listCtx.schools),
@@ -448,7 +518,7 @@ class App {
       this.views.note.relabel();
       this.views.caseDialog.relabel();
       this.views.records.relabel();
-    }
+    } else if (this.kioskScreen) this.showKiosk(this.kioskScreen);
   }
 
   // ---------- drawing ----------

@@ -14,6 +14,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Logger } from 'pino';
 import { UserStore, loadOrCreateSecret } from './auth/users.js';
 import { LoginThrottle } from './auth/throttle.js';
+import { KioskStore } from './auth/kiosks.js';
 import type { GatewayConfig } from './config.js';
 import { topics, type DeviceTopic } from './contract/mqtt.js';
 import type { Snapshot } from './contract/api.js';
@@ -38,6 +39,7 @@ import { LiveHub } from './push/hub.js';
 import { loadPolicy } from './policy.js';
 import { loadRegistry } from './registry.js';
 import { authRoutes } from './routes/auth.js';
+import { kioskRoutes } from './routes/kiosks.js';
 import { auditOnSend } from './modules/audit/hook.js';
 import type { AuditModule } from './modules/audit/index.js';
 import { healthRoutes } from './routes/health.js';
@@ -62,6 +64,8 @@ export async function buildGateway(config: GatewayConfig, log: Logger): Promise<
   for (const w of policy.warnings) log.warn(w);
   const users = new UserStore(config.dataDir);
   const created = await users.init(config.adminPassword);
+  const kiosks = new KioskStore(config.dataDir);
+  kiosks.load();
   const metrics = createMetrics();
   const loginThrottle = new LoginThrottle();
   const store = new SqliteStore({ dataDir: config.dataDir, sync: config.ledgerSync, log: log.child({ module: 'store' }) });
@@ -164,6 +168,7 @@ export async function buildGateway(config: GatewayConfig, log: Logger): Promise<
 
   // Changing or deleting a user ends its tokens (verifyToken) and, here, its open live sockets.
   users.onRevoke((user, why) => hub!.endUser(user, why === 'deleted' ? 'user deleted' : 'user changed'));
+  kiosks.onRevoke((id) => hub!.endUser(`kiosk:${id}`, 'kiosk revoked'));
   // `npm run user` (or an edit) while we run: seen within a second, audited, tokens ended.
   const unwatchUsers = users.watch(
     (user, change, role) => {
@@ -175,7 +180,7 @@ export async function buildGateway(config: GatewayConfig, log: Logger): Promise<
     (err) => log.error({ err: err.message, file: users.file }, 'users file changed but cannot be read: the accounts stay as they were'),
   );
 
-  const services: Services = { config, registry, policy, store, dispatcher, metrics, bus, hub, users, loginThrottle, modules, module, startedAt: Date.now() };
+  const services: Services = { config, registry, policy, store, dispatcher, metrics, bus, hub, users, kiosks, loginThrottle, modules, module, startedAt: Date.now() };
 
   const app = Fastify({
     // HTTPS replaces HTTP on GATEWAY_PORT (contract §5); /live is then wss on the same server.
@@ -213,6 +218,7 @@ export async function buildGateway(config: GatewayConfig, log: Logger): Promise<
   app.addHook('onSend', auditOnSend(module<AuditModule>('audit')));
   await app.register(healthRoutes);
   await app.register(authRoutes);
+  await app.register(kioskRoutes);
   for (const m of modules) if (m.routes) await app.register(m.routes);
   await app.register(liveRoutes);
   if (fs.existsSync(config.dashboardDir)) {

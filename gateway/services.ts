@@ -9,6 +9,7 @@ import type { PolicyIndex } from './policy.js';
 import type { RegistryIndex } from './registry.js';
 import type { Store } from './store/store.js';
 import type { UserStore } from './auth/users.js';
+import type { KioskStore } from './auth/kiosks.js';
 import type { LoginThrottle } from './auth/throttle.js';
 import type { Role } from './contract/api.js';
 
@@ -23,6 +24,8 @@ export interface Services {
   bus: Bus;
   hub: LiveHub;
   users: UserStore;
+  /** Wall screens' view-only credentials (contract-additions "Kiosks"). */
+  kiosks: KioskStore;
   /** Failed logins per user name, for HTTP and MQTT tool logins alike (contract §6). */
   loginThrottle: LoginThrottle;
   /** Every module, in dependency order. */
@@ -37,6 +40,8 @@ export interface Principal {
   role: Role;
   /** A user bound to one school (contract §7) sees and records for it only. */
   school?: string;
+  /** Set for a wall screen's session: view-only, only GET (contract-additions "Kiosks"). */
+  kiosk?: string;
 }
 
 declare module 'fastify' {

@@ -6,7 +6,8 @@ import type { LiveStatus } from '../live.js';
 import { h, setText, warnIcon } from './dom.js';
 
 export interface HeaderContext {
-  logout: () => void;
+  /** Absent for a kiosk: it has nobody to log out. */
+  logout?: () => void;
   toggleLang: () => void;
   enableSound: () => void;
 }
@@ -39,7 +40,7 @@ export class HeaderView {
 
   constructor(ctx: HeaderContext) {
     this.sound = h('button', { class: 'btn btn-sound', testid: 'sound-enable', attrs: { type: 'button' }, hidden: true, on: { click: () => ctx.enableSound() } });
-    this.logout = h('button', { class: 'btn btn-ghost', testid: 'logout', attrs: { type: 'button' }, on: { click: () => ctx.logout() } });
+    this.logout = h('button', { class: 'btn btn-ghost', testid: 'logout', attrs: { type: 'button' }, hidden: !ctx.logout, on: { click: () => ctx.logout?.() } });
     this.lang = h('button', { class: 'btn btn-ghost lang-toggle', testid: 'lang-toggle', attrs: { type: 'button' }, on: { click: () => ctx.toggleLang() } });
     this.el = h(
       'header',

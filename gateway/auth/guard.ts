@@ -16,7 +16,12 @@ export interface TokenClaims {
   role: Role;
   ver?: number;
   exp?: number;
+  /** A kiosk's session (sub `kiosk:<id>`): valid while the kiosk is not revoked. */
+  kiosk?: string;
 }
+
+/** Methods a kiosk may use: a wall screen looks, it never acts (contract-additions "Kiosks"). */
+const KIOSK_METHODS = new Set(['GET', 'HEAD']);
 
 function bearerOf(req: FastifyRequest): string | undefined {
   const h = req.headers.authorization;
@@ -42,6 +47,11 @@ export function verifyToken(app: FastifyInstance, token: string | undefined): Se
     const expired = (err as { code?: string }).code === 'FAST_JWT_EXPIRED';
     throw new HttpError(401, expired ? 'token_expired' : 'unauthorized', expired ? 'the token has expired: log in again' : 'the token is not valid');
   }
+  if (p.kiosk !== undefined) {
+    const kiosk = app.gw.kiosks.active(p.kiosk);
+    if (!kiosk) throw new HttpError(401, 'kiosk_revoked', 'this wall screen was revoked: an admin must issue a new setup link');
+    return { user: p.sub, role: 'viewer', school: kiosk.school, kiosk: kiosk.id, expiresAtMs: typeof p.exp === 'number' ? p.exp * 1000 : Infinity };
+  }
   const current = app.gw.users.get(p.sub);
   if (!current || current.tokenVersion !== (p.ver ?? 0)) {
     throw new HttpError(401, 'token_revoked', 'this login was ended (the account was changed or deleted): log in again');
@@ -54,6 +64,10 @@ export function authenticate(app: FastifyInstance, req: FastifyRequest, min: Rol
   const session = verifyToken(app, allowQuery ? tokenOf(req) : bearerOf(req));
   // Known even when refused: a logged-in user trying what their role may not do is audited.
   req.principal = session;
+  if (session.kiosk !== undefined) {
+    app.gw.kiosks.seen(session.kiosk, req.ip);
+    if (!KIOSK_METHODS.has(req.method)) throw new HttpError(403, 'kiosk_read_only', 'a wall screen (kiosk) may only look: log in as an operator to act');
+  }
   if (roleRank(session.role) < roleRank(min)) throw new HttpError(403, 'forbidden', `this needs the ${min} role; you are ${session.role}`);
   return session;
 }

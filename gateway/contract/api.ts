@@ -228,8 +228,8 @@ export const errorReply = (description: string) => Type.Object(ErrorBody.propert
 
 /** The refusals every route with a token shares: no or bad token, too weak a role. */
 export const AUTH_ERRORS = {
-  401: errorReply('no token, or the token is not valid or has expired (`unauthorized`, `token_expired`)'),
-  403: errorReply('the role of the token is too weak for this route (`forbidden`)'),
+  401: errorReply('no token, or the token is not valid (`unauthorized`), has expired (`token_expired`), its user was changed or deleted (`token_revoked`), or its kiosk was revoked (`kiosk_revoked`)'),
+  403: errorReply('the role of the token is too weak for this route (`forbidden`), or a kiosk (wall screen) tried anything but GET (`kiosk_read_only`)'),
 };
 export const BAD_REQUEST = { 400: errorReply('the query, path or body does not match the schema (`bad_request`), with what is wrong') };
 export const INTERNAL = { 500: errorReply('internal error; the message never shows internals (see the gateway log)') };

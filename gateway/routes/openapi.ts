@@ -36,6 +36,7 @@ export const TAGS = [
   { name: 'health', description: 'Liveness and metrics, for anyone' },
   { name: 'auth', description: 'Logging in' },
   { name: 'users', description: 'Operator accounts (admin)' },
+  { name: 'kiosks', description: "Wall screens' view-only credentials: issued and revoked by an admin, set up once by one browser" },
   { name: 'alarms', description: 'One-key alarms and their lifecycle: raised → acknowledged → dispatched → resolved' },
   { name: 'registry', description: 'Schools and devices with their live state' },
   { name: 'devices', description: 'Device identity: MQTT secrets, one per device (admin)' },
