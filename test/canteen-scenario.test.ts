@@ -10,7 +10,7 @@ import { loadRegistry } from '../gateway/registry.js';
 import { loadPolicy } from '../gateway/policy.js';
 import { judgeDay, type ParsedRecord } from '../gateway/modules/canteen/records.js';
 import { checkRecord } from '../gateway/modules/canteen/records.js';
-import { CANTEEN_FAULTS, VENDOR_REGION, createCanteenScenario } from '../scripts/canteen-scenario.js';
+import { CANTEEN_FAULTS, TERMINAL_REGION, VENDOR_REGION, createCanteenScenario } from '../scripts/canteen-scenario.js';
 import { REPO_ROOT } from './support/gateway.js';
 
 const registry = loadRegistry(path.join(REPO_ROOT, 'config/county.json'));
@@ -44,6 +44,18 @@ test('every school\'s day book keeps the rules, but for the planned faults', () 
   assert.deepEqual(faults.filter((f) => !f.endsWith('morning_check_abnormal')).sort(), expected.sort());
   assert.ok(faults.every((f) => !f.endsWith('morning_check_abnormal') || f.startsWith(CANTEEN_FAULTS.abnormalCheck.school)));
   assert.deepEqual(plan.records('S001', '2026-08-01'), [], 'nothing in the summer holiday');
+});
+
+test('one township\'s records come from its canteen terminals (over MQTT), not the vendor\'s, with stable ids', () => {
+  const by = new Map([...registry.schools.keys()].map((s) => [s, new Set(plan.records(s, day).map((r) => r.device ?? 'http'))]));
+  const terminal = [...by].filter(([, d]) => !d.has('http')).map(([s, d]) => `${s} ${[...d].join(',')}`);
+  const mqttSchools = [...registry.schools.values()].filter((s) => s.region === TERMINAL_REGION);
+  assert.ok((TERMINAL_REGION as string) !== VENDOR_REGION && mqttSchools.length >= 3);
+  assert.deepEqual(terminal, mqttSchools.map((s) => `${s.id} ${s.id}-CT1`), 'each of its schools from its own first terminal, every record');
+  assert.ok([...by].filter(([s]) => !mqttSchools.some((m) => m.id === s)).every(([, d]) => d.size === 1 && d.has('http')), 'the others over HTTP');
+  assert.equal(registry.devices.get(plan.recordTerminal(CANTEEN_FAULTS.noAccompany.school)!)?.kind, 'canteen_terminal', 'a planned fault goes over MQTT too');
+  const ids = plan.records(mqttSchools[0].id, day).map((r) => r.body.id);
+  assert.ok(ids.every((id) => id) && new Set(ids).size === ids.length, 'an id on every record (the MQTT dedupe key), unique');
 });
 
 test('AI events: bursts of frames of one thing on one camera, around the rule minimum, most hours quiet', () => {
