@@ -1,7 +1,8 @@
 /**
  * The demo county's canteens (明厨亮灶, contract §8), deterministic like the rest of the scenario:
  * what each canteen records on a school day, what its cameras' analytics see, which schools report
- * through a vendor's platform, and how each rectification case is handled. The seed plays the past
+ * through a vendor's platform, whose canteen terminal sends their records over MQTT, and how each
+ * rectification case is handled. The seed plays the past
  * of it, the simulator the rest on the real clock: same school, same day, same records and events.
  *
  * Records (学校食品安全与营养健康管理规定 2019): for every meal the school serves on a school day, a
@@ -32,11 +33,19 @@ export const CANTEEN_FAULTS = {
 
 /** The schools whose canteen analytics run on the vendor's platform (TrustIVS-style push over HTTP): one township's. */
 export const VENDOR_REGION = '东关镇';
+/**
+ * The schools whose records their canteen terminal sends over MQTT (`{school}/{terminal}/record`,
+ * contract §8) instead of `POST /api/canteen/records`: one other township's (北坪镇, with the
+ * planned no-leader dinner of S057). Same records, same ids, same faults.
+ */
+export const TERMINAL_REGION = '北坪镇';
 
 export interface PlannedRecord {
   atMs: number;
   school: string;
   body: CanteenRecord;
+  /** The canteen terminal that sends it over MQTT (TERMINAL_REGION); absent: over HTTP. */
+  device?: string;
 }
 
 export interface PlannedAi {
@@ -69,6 +78,8 @@ export interface CanteenScenario {
   ai(day: string): PlannedAi[];
   /** Is the school's analytics on the vendor platform? */
   vendorSchool(school: string): boolean;
+  /** The canteen terminal that sends the school's records over MQTT (its first; TERMINAL_REGION), else undefined: HTTP. */
+  recordTerminal(school: string): string | undefined;
   /** How a case is handled, from its id and opening time: the steps in order (some cases get none). */
   caseSteps(c: { id: string; openedAt: string; deadlineAt: string }): CaseStep[];
 }
@@ -90,6 +101,10 @@ export function createCanteenScenario(registry: RegistryIndex, policy: PolicyInd
   const inArea = (areas: readonly CanteenArea[]) => cams.filter((d) => areas.includes(d.area!));
   const num = (school: string) => school.replace(/\D/g, '').padStart(3, '0');
   const vendorSchool = (school: string) => registry.schools.get(school)?.region === VENDOR_REGION;
+  const terminals = new Map<string, string>();
+  for (const d of [...registry.devices.values()].sort((a, b) => (a.id < b.id ? -1 : 1)))
+    if (d.kind === 'canteen_terminal' && !terminals.has(d.school) && registry.schools.get(d.school)?.region === TERMINAL_REGION) terminals.set(d.school, d.id);
+  const recordTerminal = (school: string) => terminals.get(school);
 
   /** A canteen's people, stable per school: workers (2–6 by size), the sample keeper is the first, leaders on rota. */
   function staff(school: string) {
@@ -118,12 +133,13 @@ export function createCanteenScenario(registry: RegistryIndex, policy: PolicyInd
     const r = rng(`canteen-day|${school}|${day}`);
     const k = Math.round(start / 86_400_000);
     const { workers, leaders } = staff(school);
+    const device = recordTerminal(school);
     const out: PlannedRecord[] = [];
     // Times on the wire: local ISO-8601 with the county's offset, as a school's record system sends them.
     const local = (ms: number) => new Date(Math.round(ms) + policy.offsetMs).toISOString().replace('Z', policy.policy.utcOffset);
     const whole = (b: Record<string, unknown>) => Object.fromEntries(Object.entries(b).map(([k, v]) => [k, ['at', 'takenAt', 'keptUntil'].includes(k) ? local(v as number) : v]));
     const add = (atMs: number, body: Record<string, unknown>, id: string) =>
-      out.push({ atMs: Math.round(atMs), school, body: { school, ...(canteen ? { canteen } : {}), id: `demo-${school}-${day}-${id}`, ...whole(body) } as CanteenRecord });
+      out.push({ atMs: Math.round(atMs), school, body: { school, ...(canteen ? { canteen } : {}), id: `demo-${school}-${day}-${id}`, ...whole(body) } as CanteenRecord, ...(device ? { device } : {}) });
     const shiftMin = meals[0].fromMin - policy.canteen.records.shiftLeadMin;
     const sick = school === CANTEEN_FAULTS.abnormalCheck.school && k % CANTEEN_FAULTS.abnormalCheck.everyDays === 0;
     workers.forEach((person, i) => {
@@ -228,5 +244,5 @@ export function createCanteenScenario(registry: RegistryIndex, policy: PolicyInd
     return steps;
   }
 
-  return { records, ai, vendorSchool, caseSteps };
+  return { records, ai, vendorSchool, recordTerminal, caseSteps };
 }

@@ -1,9 +1,9 @@
 /**
  * Generates the demo county registry (config/county.json): 示范县, 84 schools and kindergartens
  * with their gates and guard posts, one-key alarm buttons, gate controllers, check-in terminals,
- * campus cameras and the places they cover, canteen (明厨亮灶) cameras, and one NVR each; each school
- * its 统一社会信用代码 and canteens with their areas, each canteen camera its canteen, area, NVR
- * serial and channel, and GB/T 28181 id. Seeded, so re-running gives the same file byte for byte.
+ * campus cameras and the places they cover, canteen (明厨亮灶) cameras, one NVR each and a canteen
+ * terminal per canteen; each school its 统一社会信用代码 and canteens with their areas, each canteen
+ * camera its canteen, area, NVR serial and channel, and GB/T 28181 id. Seeded, so re-running gives the same file byte for byte.
  *
  *   npm run registry [-- out.json]
  */
@@ -271,6 +271,13 @@ const schools: RegistrySchool[] = plans.map((p, i) => {
   }
   dev('CHKGH', 'checkin_terminal', '门卫室值守签到终端', 'Duty check-in terminal, gatehouse', '门卫室', undefined, { post: 'gatehouse' });
   dev('NVR01', 'nvr', '视频监控硬盘录像机', 'Network video recorder', '监控室');
+  // Contract §8's canteen terminal, last so every earlier position stays: one per canteen, the
+  // food-safety officer's (its records over MQTT, its school's case notifications), in the 留样间.
+  canteens.forEach((c, k) => {
+    const two = canteens.length > 1;
+    dev(`CT${k + 1}`, 'canteen_terminal', `${two ? c.name : '食堂'}管理终端`, `Canteen terminal${two ? `, ${c.nameEn}` : ''}`,
+      two ? `${c.name}留样间` : small ? c.name : '食堂留样间');
+  });
 
   return {
     id, name: p.name, nameEn: p.nameEn, type: p.type, students: s, boarders: boardersOf(p.type, area, s), area, gates: schoolGates, region: p.region,
@@ -284,7 +291,7 @@ const schools: RegistrySchool[] = plans.map((p, i) => {
 const registry: Registry = {
   version: 1,
   county: { id: 'demo-county', name: '示范县', nameEn: 'Demo County', region: '示范市' },
-  defaults: { heartbeatIntervalSec: { alarm_button: 30, camera: 60, gate: 60, checkin_terminal: 60, nvr: 60 } },
+  defaults: { heartbeatIntervalSec: { alarm_button: 30, camera: 60, gate: 60, checkin_terminal: 60, nvr: 60, canteen_terminal: 60 } },
   schools,
 };
 
@@ -302,6 +309,6 @@ writeFileSync(out, `${text}\n`);
 const count = (f: (d: RegistryDevice) => boolean) => [...index.devices.values()].filter(f).length;
 const byType = STAGE.map((t) => `${t} ${schools.filter((s) => s.type === t).length}`).join(', ');
 console.log(`wrote ${relative(process.cwd(), out)}: ${schools.length} schools (${byType}), ${index.devices.size} devices`);
-console.log(`  alarm_button ${count((d) => d.kind === 'alarm_button')}, gate ${count((d) => d.kind === 'gate')}, checkin_terminal ${count((d) => d.kind === 'checkin_terminal')}, nvr ${count((d) => d.kind === 'nvr')}`);
+console.log(`  alarm_button ${count((d) => d.kind === 'alarm_button')}, gate ${count((d) => d.kind === 'gate')}, checkin_terminal ${count((d) => d.kind === 'checkin_terminal')}, nvr ${count((d) => d.kind === 'nvr')}, canteen_terminal ${count((d) => d.kind === 'canteen_terminal')}`);
 console.log(`  areas ${(['urban', 'town', 'rural'] as const).map((a) => `${a} ${schools.filter((s) => s.area === a).length}`).join(', ')}; boarders ${schools.reduce((n, s) => n + (s.boarders ?? 0), 0)}; gates ${schools.reduce((n, s) => n + (s.gates?.length ?? 0), 0)}`);
 console.log(`  camera campus ${count((d) => d.zone === 'campus')}, canteen ${count((d) => d.kind === 'camera' && d.zone !== 'campus')} (dining ${count((d) => d.zone === 'dining')}, kitchen ${count((d) => d.zone === 'kitchen')}, storage ${count((d) => d.zone === 'storage')})`);

@@ -51,7 +51,8 @@ export interface PlannedEvent {
   atMs: number;
   school: string;
   device: string;
-  type: 'checkin' | 'gate' | 'uplink' | 'alarm' | 'ai';
+  /** `record`: a canteen terminal's record (its payload the whole body: no `ts`). */
+  type: 'checkin' | 'gate' | 'uplink' | 'alarm' | 'ai' | 'record';
   payload: Record<string, unknown>;
 }
 

@@ -1,8 +1,9 @@
 /**
  * The canteens' part of the demo history (`seed.ts`), through the gateway's public inputs:
- * - the records of the last RECORD_SCHOOL_DAYS school days (HTTP, in time order, their own past
- *   times): the summary's meals and the planned record faults; older days are left out to keep the
- *   demo's start quick (about 1,400 records a school day);
+ * - the records of the last RECORD_SCHOOL_DAYS school days (in time order, their own past times):
+ *   the summary's meals and the planned record faults; older days are left out to keep the demo's
+ *   start quick (about 1,400 records a school day). Over HTTP, but the terminal schools'
+ *   (TERMINAL_REGION) go over MQTT from their canteen terminal (returned with the AI events);
  * - the AI events of every day of the history: the vendor's schools through `POST /api/push/trustivs`
  *   (with a picture), the others as the cameras' MQTT `ai` messages (returned, for the seed's MQTT run);
  * - then each case taken through the steps of its plan due by now. The case API stamps an action
@@ -24,18 +25,22 @@ export interface CanteenSeed {
   http(): Promise<void>;
   /** Waits for the record faults' cases, then takes every case through its due steps. */
   cases(): Promise<void>;
-  result: { records: number; vendorPushes: number; mqttAi: number; caseSteps: number; cases: number; recordDays: string[]; http: number };
+  /** `records`: over HTTP; `terminalRecords`: over MQTT (in `mqttEvents`). */
+  result: { records: number; terminalRecords: number; vendorPushes: number; mqttAi: number; caseSteps: number; cases: number; recordDays: string[]; http: number };
 }
 
 export function seedCanteen(g: GatewayHttp, canteen: CanteenScenario, registry: RegistryIndex, policy: PolicyIndex, untilMs: number, days: number, log: (l: string) => void): CanteenSeed {
   const schools = [...registry.schools.values()].filter((s) => s.canteens?.length).map((s) => s.id);
   const recordDays: string[] = [];
   for (let d: string | undefined = policy.localDay(untilMs); d && recordDays.length < RECORD_SCHOOL_DAYS; d = policy.previousSchoolDay(d)) if (policy.isSchoolDay(d)) recordDays.unshift(d);
-  const records = recordDays.flatMap((day) => schools.flatMap((s) => canteen.records(s, day))).filter((r) => r.atMs < untilMs).sort((a, b) => a.atMs - b.atMs);
+  const all = recordDays.flatMap((day) => schools.flatMap((s) => canteen.records(s, day))).filter((r) => r.atMs < untilMs).sort((a, b) => a.atMs - b.atMs);
+  const records = all.filter((r) => !r.device);
+  const terminalRecords: PlannedEvent[] = all.filter((r) => r.device).map((r) => ({ atMs: r.atMs, school: r.school, device: r.device!, type: 'record', payload: r.body as unknown as Record<string, unknown> }));
   const ai = lastDays(policy, untilMs, days).flatMap((day) => canteen.ai(day)).filter((e) => e.atMs < untilMs);
   const vendor = ai.filter((e) => e.vendor);
-  const mqttEvents: PlannedEvent[] = ai.filter((e) => !e.vendor).map((e: PlannedAi) => ({ atMs: e.atMs, school: e.school, device: e.device, type: 'ai', payload: { id: e.id, kind: e.kind, confidence: e.confidence } }));
-  const result = { records: records.length, vendorPushes: vendor.length, mqttAi: mqttEvents.length, caseSteps: 0, cases: 0, recordDays, http: 0 };
+  const mqttAi: PlannedEvent[] = ai.filter((e) => !e.vendor).map((e: PlannedAi) => ({ atMs: e.atMs, school: e.school, device: e.device, type: 'ai', payload: { id: e.id, kind: e.kind, confidence: e.confidence } }));
+  const mqttEvents = [...mqttAi, ...terminalRecords];
+  const result = { records: records.length, terminalRecords: terminalRecords.length, vendorPushes: vendor.length, mqttAi: mqttAi.length, caseSteps: 0, cases: 0, recordDays, http: 0 };
 
   return {
     mqttEvents,
@@ -45,7 +50,7 @@ export function seedCanteen(g: GatewayHttp, canteen: CanteenScenario, registry: 
       await pool(records, 32, (r) => postRecord(g, r.body));
       await pool(vendor, 16, (e) => pushVendor(g, e, registry, policy));
       result.http += records.length + vendor.length;
-      log(`seed   ${records.length} canteen records of ${recordDays.join(', ')} and ${vendor.length} vendor AI pushes (${Date.now() - t0} ms)`);
+      log(`seed   ${records.length} canteen records of ${recordDays.join(', ')} (${terminalRecords.length} more from the canteen terminals over MQTT, below) and ${vendor.length} vendor AI pushes (${Date.now() - t0} ms)`);
     },
     async cases() {
       const t0 = Date.now();

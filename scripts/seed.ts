@@ -15,7 +15,7 @@
  * 3. HTTP, as an admin: the seeded test presses acknowledged and resolved, as the command center
  *    does after a test, so the wall screen does not open on 200 test alarms.
  * The canteens (`seed-canteen.ts`): the records of the last school days and the vendor's AI pushes
- * over HTTP before 2, the cameras' AI events in 2, and after 3 every case taken through the steps of
+ * over HTTP before 2, the cameras' AI events and the canteen terminals' records in 2, and after 3 every case taken through the steps of
  * its plan due by now, so cases stand in every state.
  *
  * The gateway puts the past days' verdicts on record by itself once the late events stop
@@ -133,7 +133,9 @@ export async function seedHistory(o: SeedOptions): Promise<SeedResult> {
     inFlight++;
     byType[e.type] = (byType[e.type] ?? 0) + 1;
     const client = clients.get(e.device)!;
-    client.publish(`${prefix}/${e.school}/${e.device}/${e.type}`, JSON.stringify({ ts: localIso(e.atMs), ...e.payload }), { qos: 1 }, (err) => {
+    // A canteen record's time is its own (`at`, `takenAt`): its body has no `ts`.
+    const body = e.type === 'record' ? e.payload : { ts: localIso(e.atMs), ...e.payload };
+    client.publish(`${prefix}/${e.school}/${e.device}/${e.type}`, JSON.stringify(body), { qos: 1 }, (err) => {
       if (err) failed ??= err;
       inFlight--;
       const w = wake;

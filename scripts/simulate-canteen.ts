@@ -1,6 +1,7 @@
 /**
  * The canteens on the real clock (the simulator's part of `canteen-scenario.ts`): each school's
- * records posted at their times over HTTP, the day's AI frames sent when due (the vendor's schools
+ * records sent at their times, over HTTP or, for the terminal schools (TERMINAL_REGION), by their
+ * canteen terminal over MQTT; the day's AI frames sent when due (the vendor's schools
  * through its push API, the others by the camera over MQTT), and every 30 s the cases that are due
  * a step of their plan taken through it (the school notifies… submits, the center closes or
  * rejects; a case left alone goes overdue by itself).
@@ -10,7 +11,8 @@ import type { RegistryIndex } from '../gateway/registry.js';
 import type { CanteenScenario, PlannedAi, PlannedRecord } from './canteen-scenario.js';
 import { advanceCase, listCases, postRecord, pushVendor, type GatewayHttp } from './canteen-io.js';
 
-export interface CanteenSimStats { records: number; vendorPushes: number; caseSteps: number; errors: number }
+/** `records`: over HTTP; `terminalRecords`: published by a canteen terminal (QoS 1); `errors`: HTTP errors. */
+export interface CanteenSimStats { records: number; terminalRecords: number; vendorPushes: number; caseSteps: number; errors: number }
 
 export interface CanteenSim {
   tick(now: number): void;
@@ -21,9 +23,12 @@ const CASES_EVERY_MS = 30_000;
 
 export function startCanteenSim(o: {
   g: GatewayHttp; canteen: CanteenScenario; registry: RegistryIndex; policy: PolicyIndex; schools: readonly string[];
-  planFromMs: number; publishAi: (e: PlannedAi) => void; log: (line: string) => void;
+  planFromMs: number; publishAi: (e: PlannedAi) => void;
+  /** A terminal school's record, by its terminal over MQTT (false: no such device here). */
+  publishRecord: (r: PlannedRecord) => boolean;
+  log: (line: string) => void;
 }): CanteenSim {
-  const stats: CanteenSimStats = { records: 0, vendorPushes: 0, caseSteps: 0, errors: 0 };
+  const stats: CanteenSimStats = { records: 0, terminalRecords: 0, vendorPushes: 0, caseSteps: 0, errors: 0 };
   let day = '';
   let records: PlannedRecord[] = [];
   let ai: PlannedAi[] = [];
@@ -59,7 +64,9 @@ export function startCanteenSim(o: {
       if (o.policy.localDay(now) !== day) load(now);
       while (records.length && records[0].atMs <= now) {
         const r = records.shift()!;
-        postRecord(o.g, r.body).then(() => stats.records++, fail);
+        if (r.device) {
+          if (o.publishRecord(r)) stats.terminalRecords++;
+        } else postRecord(o.g, r.body).then(() => stats.records++, fail);
       }
       while (ai.length && ai[0].atMs <= now) {
         const e = ai.shift()!;

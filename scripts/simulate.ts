@@ -7,7 +7,9 @@
  * guard rounds at the gatehouse round the clock, the NVRs' police uplink keepalives, test presses
  * of the alarm buttons, and the scenario's planned failures at fixed schools.
  * With `canteen` (the demo) it also runs the canteens over the gateway's HTTP API where people and
- * the vendor platform speak (`simulate-canteen.ts`): records, vendor pushes, the cases' handling.
+ * the vendor platform speak (`simulate-canteen.ts`): records, vendor pushes, the cases' handling;
+ * one township's records come from their canteen terminals over MQTT. Each school's first canteen
+ * terminal reads its school's case notifications and logs them.
  *
  *   npm run simulate -- --credentials devices.csv --gates --checkins
  */
@@ -21,7 +23,7 @@ import type { RegistrySchool } from '../gateway/contract/registry.js';
 import type { AiKind, AlarmKind, DeviceTopic } from '../gateway/contract/mqtt.js';
 import { loadPolicy, type PolicyIndex } from '../gateway/policy.js';
 import { FAILURES, createScenario, type PlannedEvent } from './scenario.js';
-import { CANTEEN_FAULTS, VENDOR_REGION } from './canteen-scenario.js';
+import { CANTEEN_FAULTS, TERMINAL_REGION, VENDOR_REGION } from './canteen-scenario.js';
 import { startCanteenSim, type CanteenSim } from './simulate-canteen.js';
 import { schoolLogins, type GatewayHttp } from './canteen-io.js';
 
@@ -67,6 +69,8 @@ export interface SimulatorOptions {
 export interface SimulatorStats {
   schools: number; devices: number; /** devices connected */ connected: number;
   heartbeats: number; alarms: number; ai: number; flaps: number; gates: number; checkins: number; uplinks: number; tests: number; feedback: number; errors: number;
+  /** Case notifications a canteen terminal received (`_gateway/{school}/canteen/case`), once per delivery id. */
+  caseNotices: number;
   /** With `canteen`: records posted, vendor pushes, case steps taken, HTTP errors. */
   canteen?: CanteenSim['stats'];
 }
@@ -123,7 +127,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const planFrom = o.planFromMs ?? t0;
   const stats: SimulatorStats = {
     schools: chosen.length, devices: 0, connected: 0,
-    heartbeats: 0, alarms: 0, ai: 0, flaps: 0, gates: 0, checkins: 0, uplinks: 0, tests: 0, feedback: 0, errors: 0,
+    heartbeats: 0, alarms: 0, ai: 0, flaps: 0, gates: 0, checkins: 0, uplinks: 0, tests: 0, feedback: 0, errors: 0, caseNotices: 0,
   };
   const wireLocal = (ms: number) => new Date(ms + policy.offsetMs).toISOString().replace('Z', policy.policy.utcOffset);
   const sentAt = new Map<string, number>(); // `${device}/${alarmId}` → when sent, for feedback latency
@@ -158,6 +162,14 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const all = schools.flatMap((s) => s.devices);
   stats.devices = all.length;
   const up = (dev: SimDevice) => dev.downUntil === 0 && dev.client.connected;
+  const caseTopic = (school: string) => `${o.prefix}/_gateway/${school}/canteen/case`;
+  /** One canteen terminal per school reads its school's case notifications: its first. */
+  const caseReaders = new Set<string>();
+  for (const s of schools) {
+    const first = s.devices.find((x) => x.d.kind === 'canteen_terminal');
+    if (first) caseReaders.add(first.d.id);
+  }
+  const seenCases = new Set<string>();
   let lastError: string | undefined;
 
   const firstConnects = all.map((dev) => new Promise<void>((resolve) => {
@@ -165,6 +177,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       stats.connected++;
       lastError = undefined;
       if (dev.d.kind === 'alarm_button') dev.client.subscribe(`${topic(dev.d, 'alarm')}/state`, { qos: 1 });
+      // The school's first canteen terminal (the food-safety officer's) is told of its school's cases.
+      if (caseReaders.has(dev.d.id)) dev.client.subscribe(caseTopic(dev.d.school), { qos: 1 });
       // Retained availability, re-sent on every connect: an embedded broker may have restarted empty.
       publish(dev, 'availability', dev.downUntil ? 'offline' : 'online', 1, true);
       // Tell the gateway where each gate stands now; later the scenario drives it.
@@ -176,8 +190,20 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       if (err.message !== lastError) log(`mqtt   ${dev.d.id} ${err.message}`); // once per distinct error, not per device and retry
       lastError = err.message;
     });
-    dev.client.on('message', (t, buf) => onFeedback(dev.s, t, buf));
+    dev.client.on('message', (t, buf) => (t === caseTopic(dev.d.school) ? onCase(dev, buf) : onFeedback(dev.s, t, buf)));
   }));
+
+  function onCase(dev: SimDevice, buf: Buffer) {
+    let n: { deliveryId?: unknown; id?: unknown; action?: unknown; state?: unknown; overdue?: unknown };
+    try { n = JSON.parse(buf.toString('utf8')); } catch { return log(`case   ${dev.d.id} unreadable notification: ${buf.toString('utf8').slice(0, 80)}`); }
+    // At least once: the same change may come again (a reconnect); dedupe by its delivery id.
+    const key = String(n.deliveryId);
+    if (seenCases.has(key)) return;
+    seenCases.add(key);
+    if (seenCases.size > 10_000) seenCases.delete(seenCases.values().next().value!);
+    stats.caseNotices++;
+    info(`case   ${dev.d.school} ${dev.d.id} case ${String(n.id)} ${String(n.action)} → ${String(n.state)}${n.overdue ? ' (overdue)' : ''}`);
+  }
 
   function onFeedback(s: SimSchool, t: string, buf: Buffer) {
     const deviceId = t.slice(o.prefix.length + 1).split('/')[1];
@@ -292,6 +318,14 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
           stats.ai++;
           info(`ai     ${e.school} ${e.device} ${e.kind} ${e.confidence}`);
         },
+        publishRecord: (r) => {
+          const dev = byId.get(r.device!);
+          if (!dev) return false;
+          // Stored and forwarded like a check-in: sent even while the terminal "flaps" (QoS 1 waits for the link).
+          publish(dev, 'record', r.body, 1);
+          info(`record ${r.school} ${r.device} ${r.body.kind} ${r.body.id}`);
+          return true;
+        },
       })
     : undefined;
   stats.canteen = canteenSim?.stats;
@@ -328,7 +362,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     if (now >= nextSummary) {
       nextSummary += 60_000;
       info(`stats  ${stats.connected}/${stats.devices} devices connected · heartbeats ${stats.heartbeats} · alarms ${stats.alarms} · ai ${stats.ai} · flaps ${stats.flaps} · gates ${stats.gates} · checkins ${stats.checkins} · uplinks ${stats.uplinks} · tests ${stats.tests} · feedback ${stats.feedback} · errors ${stats.errors}` +
-        (stats.canteen ? ` · canteen records ${stats.canteen.records}, vendor pushes ${stats.canteen.vendorPushes}, case steps ${stats.canteen.caseSteps}, errors ${stats.canteen.errors}` : ''));
+        ` · case notices ${stats.caseNotices}` +
+        (stats.canteen ? ` · canteen records ${stats.canteen.records} (HTTP) + ${stats.canteen.terminalRecords} (terminals, MQTT), vendor pushes ${stats.canteen.vendorPushes}, case steps ${stats.canteen.caseSteps}, errors ${stats.canteen.errors}` : ''));
     }
   }, TICK_MS);
 
@@ -364,7 +399,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   if (!stopping) log(`sim    ${stats.connected}/${all.length} devices of ${schools.length} schools connected to ${o.url}` +
     `${waited ? '' : ' (others keep retrying)'} · alarms every ~${o.alarmEverySec || '∞'} s · ai every ~${o.aiEverySec || '∞'} s · flaps every ~${o.flapEverySec || '∞'} s · heartbeat ×${o.heartbeatScale}` +
     ` · scenario: gates ${o.gates ? 'on' : 'off'}, check-ins ${o.checkins ? 'on' : 'off'}, uplinks every ${o.uplinkEverySec || '∞'} s, test presses every ~${o.testEverySec || '∞'} s` +
-    (o.canteen ? ` · canteens per the scenario (records and cases over HTTP, ${VENDOR_REGION} AI via the trustivs push, the rest over MQTT)` : ''));
+    (o.canteen ? ` · canteens per the scenario (records over HTTP, ${TERMINAL_REGION}'s by their canteen terminals over MQTT; cases over HTTP; ${VENDOR_REGION} AI via the trustivs push, the rest over MQTT)` : ''));
   return { stop, done, stats };
 }
 
@@ -421,7 +456,8 @@ Planned failures, every day, at fixed schools:
   ${FAILURES.staleBarrier.school} hard_barriers     gate "${FAILURES.staleBarrier.gate}" barrier inspection ${FAILURES.staleBarrier.ageDays} days old (seeded by npm run demo)
   ${FAILURES.uplinkDown.school} video_networked   the NVR reports its police uplink down
 Canteens (npm run demo: needs the gateway's HTTP API and a trustivs key; scripts/canteen-scenario.ts):
-  records of every meal, AI events at realistic rates (${VENDOR_REGION}'s schools via the trustivs push), cases handled
+  records of every meal (${TERMINAL_REGION}'s schools by their canteen terminal over MQTT), AI events at realistic rates
+  (${VENDOR_REGION}'s schools via the trustivs push), cases handled; each school's first canteen terminal logs its case notifications
   ${CANTEEN_FAULTS.underweight.school} a ${CANTEEN_FAULTS.underweight.grams} g sample at ${CANTEEN_FAULTS.underweight.meal}; ${CANTEEN_FAULTS.noAccompany.school} no leader at ${CANTEEN_FAULTS.noAccompany.meal}; ${CANTEEN_FAULTS.abnormalCheck.school} an abnormal morning check one school day in ${CANTEEN_FAULTS.abnormalCheck.everyDays}`);
     return;
   }

@@ -1,7 +1,8 @@
 /**
  * The demo's canteen plan (scripts/canteen-scenario.ts) is what the README says, and deterministic
  * (the seed and the live simulator must agree): records that keep the rules but for the planned
- * faults, AI events in bursts at the right places and hours, the vendor's schools.
+ * faults, AI events in bursts at the right places and hours, the vendor's schools, the terminal
+ * township's records sent by its canteen terminals (in the plan and by the live simulation).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,7 +11,8 @@ import { loadRegistry } from '../gateway/registry.js';
 import { loadPolicy } from '../gateway/policy.js';
 import { judgeDay, type ParsedRecord } from '../gateway/modules/canteen/records.js';
 import { checkRecord } from '../gateway/modules/canteen/records.js';
-import { CANTEEN_FAULTS, VENDOR_REGION, createCanteenScenario } from '../scripts/canteen-scenario.js';
+import { CANTEEN_FAULTS, TERMINAL_REGION, VENDOR_REGION, createCanteenScenario, type PlannedRecord } from '../scripts/canteen-scenario.js';
+import { startCanteenSim } from '../scripts/simulate-canteen.js';
 import { REPO_ROOT } from './support/gateway.js';
 
 const registry = loadRegistry(path.join(REPO_ROOT, 'config/county.json'));
@@ -44,6 +46,18 @@ test('every school\'s day book keeps the rules, but for the planned faults', () 
   assert.deepEqual(faults.filter((f) => !f.endsWith('morning_check_abnormal')).sort(), expected.sort());
   assert.ok(faults.every((f) => !f.endsWith('morning_check_abnormal') || f.startsWith(CANTEEN_FAULTS.abnormalCheck.school)));
   assert.deepEqual(plan.records('S001', '2026-08-01'), [], 'nothing in the summer holiday');
+});
+
+test('one township\'s records come from its canteen terminals (over MQTT), not the vendor\'s, with stable ids', () => {
+  const by = new Map([...registry.schools.keys()].map((s) => [s, new Set(plan.records(s, day).map((r) => r.device ?? 'http'))]));
+  const terminal = [...by].filter(([, d]) => !d.has('http')).map(([s, d]) => `${s} ${[...d].join(',')}`);
+  const mqttSchools = [...registry.schools.values()].filter((s) => s.region === TERMINAL_REGION);
+  assert.ok((TERMINAL_REGION as string) !== VENDOR_REGION && mqttSchools.length >= 3);
+  assert.deepEqual(terminal, mqttSchools.map((s) => `${s.id} ${s.id}-CT1`), 'each of its schools from its own first terminal, every record');
+  assert.ok([...by].filter(([s]) => !mqttSchools.some((m) => m.id === s)).every(([, d]) => d.size === 1 && d.has('http')), 'the others over HTTP');
+  assert.equal(registry.devices.get(plan.recordTerminal(CANTEEN_FAULTS.noAccompany.school)!)?.kind, 'canteen_terminal', 'a planned fault goes over MQTT too');
+  const ids = plan.records(mqttSchools[0].id, day).map((r) => r.body.id);
+  assert.ok(ids.every((id) => id) && new Set(ids).size === ids.length, 'an id on every record (the MQTT dedupe key), unique');
 });
 
 test('AI events: bursts of frames of one thing on one camera, around the rule minimum, most hours quiet', () => {
@@ -80,4 +94,25 @@ test('case handling: every case either waits or runs notify → start → submit
     assert.ok(steps.filter((s) => s.action === 'submit').every((s) => s.photo && s.measure));
   }
   assert.deepEqual([...fates.keys()].sort(), ['', 'notify', 'notify,start', 'notify,start,submit', 'notify,start,submit,close', 'notify,start,submit,reject,submit', 'notify,start,submit,reject,submit,close'].sort());
+});
+
+test('the live simulation sends a terminal school\'s records by its terminal at their times, none over HTTP', () => {
+  const schools = [...registry.schools.values()].filter((s) => s.region === TERMINAL_REGION).map((s) => s.id);
+  const sent: PlannedRecord[] = [];
+  const lines: string[] = [];
+  // A past school day: the simulator's case round (on the real clock) does not come due.
+  const sim = startCanteenSim({
+    g: { base: 'http://127.0.0.1:9', token: 'none' }, canteen: plan, registry, policy, schools, planFromMs: 0,
+    publishAi: () => {}, publishRecord: (r) => (sent.push(r), true), log: (l) => lines.push(l),
+  });
+  const start = policy.dayStartMs(day);
+  sim.tick(start);
+  const lunch = start + 12 * 3_600_000;
+  sim.tick(lunch);
+  const planned = schools.flatMap((s) => plan.records(s, day));
+  assert.deepEqual(sent.map((r) => r.body.id).sort(), planned.filter((r) => r.atMs <= lunch).map((r) => r.body.id).sort(), 'the morning\'s, at their times');
+  sim.tick(start + 86_400_000 - 1);
+  assert.deepEqual(sent.map((r) => `${r.device} ${r.body.id}`).sort(), planned.map((r) => `${r.school}-CT1 ${r.body.id}`).sort());
+  assert.deepEqual({ ...sim.stats }, { records: 0, terminalRecords: planned.length, vendorPushes: 0, caseSteps: 0, errors: 0 });
+  assert.deepEqual(lines, []);
 });

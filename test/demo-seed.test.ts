@@ -21,7 +21,7 @@ import { loadPolicy } from '../gateway/policy.js';
 import { seedHistory, type SeedResult } from '../scripts/seed.js';
 import { startSimulator, type Simulator } from '../scripts/simulate.js';
 import { FAILURES } from '../scripts/scenario.js';
-import { CANTEEN_FAULTS, VENDOR_REGION } from '../scripts/canteen-scenario.js';
+import { CANTEEN_FAULTS, TERMINAL_REGION, VENDOR_REGION } from '../scripts/canteen-scenario.js';
 
 const DAY = 86_400_000;
 const registry = loadRegistry(path.join(REPO_ROOT, 'config/county.json'));
@@ -71,6 +71,8 @@ test('the seed goes through HTTP and MQTT and is quick', async () => {
   console.log(lines.join('\n'));
   console.log(`seed took ${seed.tookMs} ms: ${seed.published} device messages (${JSON.stringify(seed.byType)}), ${seed.http} HTTP requests`);
   assert.ok(seed.byType.checkin > 10_000 && seed.byType.gate > 5_000 && seed.byType.uplink > 84 && seed.byType.alarm >= 200, JSON.stringify(seed.byType));
+  // The terminal schools' records went over MQTT, from their canteen terminals, the others' over HTTP.
+  assert.ok(seed.canteen.terminalRecords > 0 && seed.byType.record === seed.canteen.terminalRecords && seed.canteen.records > 0, JSON.stringify(seed.canteen));
   assert.ok(seed.tookMs < 120_000, `the seed took ${seed.tookMs} ms`);
   sim = await startSimulator({ url: g.mqttUrl, credentials, registry, policy, planFromMs: seed.untilMs, alarmEverySec: 0, aiEverySec: 0, flapEverySec: 0, testEverySec: 0, gates: true, checkins: true, quiet: true, canteen: { base: g.url, token, vendorKey } });
 });
@@ -205,4 +207,42 @@ test('the vendor school\'s events came through the trustivs push, with their pic
   const stats = (await api<Record<string, unknown>>(g.url, token, 'GET', '/api/vendors')).body as { vendors: { vendor: string; keyMadeAt: string | null }[] };
   assert.ok(stats.vendors.find((v) => v.vendor === 'trustivs')?.keyMadeAt);
   assert.equal(sim?.stats.canteen?.errors, 0, 'the live canteen simulation had no HTTP error');
+});
+
+test('the terminal schools\' records came from their canteen terminals over MQTT, whole, the planned fault among them', async () => {
+  const terminalSchools = [...registry.schools.values()].filter((s) => s.region === TERMINAL_REGION).map((s) => s.id);
+  assert.ok(terminalSchools.includes(CANTEEN_FAULTS.noAccompany.school), 'the no-leader dinner is a terminal school\'s');
+  // Every meal of theirs on the last full school day is on record (as the summary shows it), but the planned fault.
+  const day = seed.canteen.recordDays.at(-2)!;
+  const summary = (await api<{ schools: CanteenSummary[] }>(g.url, token, 'GET', `/api/canteen/summary?date=${day}`)).body.schools.filter((s) => terminalSchools.includes(s.school));
+  assert.equal(summary.length, terminalSchools.length);
+  const meals = summary.flatMap((s) => s.meals.map((m) => `${s.school} ${m.meal} ${m.samples}/${m.accompany}/${m.disinfection}`));
+  assert.ok(meals.length >= terminalSchools.length, meals.join(', '));
+  assert.deepEqual(meals.filter((m) => !m.endsWith('ok/ok/ok')), [`${CANTEEN_FAULTS.noAccompany.school} dinner ok/missing/ok`]);
+  // Stored as the terminal's (by: the device), not a user's: they did not come over HTTP.
+  const db = new Database(path.join(g.dataDir, 'ledger.sqlite'), { readonly: true, fileMustExist: true });
+  try {
+    const rows = db.prepare(`SELECT school, json_extract(doc, '$.by') AS by, count(*) AS n FROM canteen_records WHERE day = ? GROUP BY school, by`).all(day) as { school: string; by: string; n: number }[];
+    const terminal = rows.filter((r) => terminalSchools.includes(r.school));
+    assert.deepEqual(terminal.map((r) => `${r.school} ${r.by}`).sort(), terminalSchools.map((s) => `${s} ${s}-CT1`).sort());
+    assert.ok(rows.filter((r) => !terminalSchools.includes(r.school)).every((r) => !/-CT\d$/.test(r.by)), JSON.stringify(rows.slice(0, 5)));
+  } finally {
+    db.close();
+  }
+});
+
+test('the canteen terminals are online (heartbeats), and a school\'s terminal hears of its cases', async () => {
+  interface DeviceRow { id: string; kind: string; status: string }
+  const terminals = await waitFor(() => 'every canteen terminal online', async () => {
+    const list = (await api<{ devices: DeviceRow[] }>(g.url, token, 'GET', '/api/devices?kind=canteen_terminal')).body.devices;
+    return list.length === 86 && list.every((d) => d.status === 'online') ? list : undefined;
+  }, { timeoutMs: 60_000, intervalMs: 500 });
+  assert.equal(terminals.length, 86);
+  // The center notifies a school of an open case: the school's terminal receives it (the simulator counts it).
+  const open = (await api<{ cases: CaseView[] }>(g.url, token, 'GET', '/api/canteen/cases?state=open&limit=1000')).body.cases.find((c) => c.state === 'open');
+  assert.ok(open, 'an open case');
+  const before = sim!.stats.caseNotices;
+  const step = await api(g.url, token, 'POST', `/api/canteen/cases/${encodeURIComponent(open.id)}/notify`, { note: '已推送学校食品安全员' });
+  assert.ok(step.status === 200 || step.status === 409, `notify: ${step.status}`);
+  await waitFor('the terminal\'s case notice', () => (sim!.stats.caseNotices > before ? true : undefined), { timeoutMs: 15_000, intervalMs: 100 });
 });

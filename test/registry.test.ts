@@ -38,6 +38,9 @@ test('the generated demo county loads', () => {
   const all = schools.flatMap((s) => s.devices);
   assert.equal(new Set(all.map((d) => d.id)).size, all.length, 'device ids are unique');
   assert.equal(index.devices.size, all.length);
+  // The numbers README.md and the docs state: 2,970 devices before the canteen terminals (86: S002 and S031 have two canteens).
+  assert.equal(all.length, 3056);
+  assert.equal(all.filter((d) => d.kind === 'canteen_terminal').length, 86);
   const canteen = all.filter((d) => d.kind === 'camera' && d.zone !== 'campus').length;
   assert.ok(canteen >= 1400 && canteen <= 1450, `canteen cameras ${canteen}`);
   for (const s of schools) {
@@ -47,6 +50,7 @@ test('the generated demo county loads', () => {
     assert.equal(count('gate'), s.gates?.length, `${s.id}: one controller per gate`);
     assert.equal(count('checkin_terminal'), count('gate') + 1, `${s.id}: a check-in terminal per gate and one in the gatehouse`);
     assert.equal(count('nvr'), 1, `${s.id} NVR`);
+    assert.equal(count('canteen_terminal'), s.canteens?.length, `${s.id}: a canteen terminal per canteen`);
     assert.ok(s.area !== undefined && s.boarders !== undefined, `${s.id} area and boarders`);
     if (s.type === 'kindergarten') assert.equal(s.boarders, 0);
     const campus = s.devices.filter((d) => d.zone === 'campus').length;
@@ -72,6 +76,8 @@ test('the generated demo county loads', () => {
   assert.equal(index.devices.get('S001-CHKGH')?.post, 'gatehouse');
   assert.equal(index.heartbeatIntervalSec('S001-AB01'), 30);
   assert.equal(index.heartbeatIntervalSec('S001-CAM01'), 60);
+  assert.equal(index.heartbeatIntervalSec('S001-CT1'), 60);
+  assert.deepEqual(['S002-CT1', 'S002-CT2'].map((id) => index.devices.get(id)?.name), ['第一食堂管理终端', '第二食堂管理终端']);
   assert.throws(() => index.heartbeatIntervalSec('nope'));
 });
 

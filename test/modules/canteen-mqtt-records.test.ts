@@ -26,8 +26,9 @@ let rejected: Collector;
 
 before(async () => {
   const dir = await makeTempDir('canteen-mqtt-records-');
+  // The demo county: S001's canteen terminal is in it (scripts/generate-registry.ts).
   const registry = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'config/county.json'), 'utf8'));
-  for (const s of registry.schools) if (s.id === 'S001') s.devices.push({ id: TERMINAL, kind: 'canteen_terminal', name: '食堂管理终端' });
+  assert.ok(registry.schools[0].devices.some((d: { id: string; kind: string }) => d.id === TERMINAL && d.kind === 'canteen_terminal'), 'S001-CT1 in the demo county');
   fs.writeFileSync(path.join(dir, 'county.json'), JSON.stringify(registry));
   const adminPassword = randomBytes(12).toString('base64url');
   g = await buildInProcess({ REGISTRY: path.join(dir, 'county.json'), POLICY: path.join(REPO_ROOT, 'config/policy.json'), GATEWAY_ADMIN_PASSWORD: adminPassword });

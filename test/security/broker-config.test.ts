@@ -168,6 +168,31 @@ test("a device cannot take another's client id, nor subscribe to another's alarm
   assert.equal(real.connected, true);
 });
 
+test("the demo county's canteen terminals, with the generated files: a record is taken, a school's cases come to its terminal and not another school's", async () => {
+  const sample = (school: string, canteen: string) => {
+    const taken = Date.now() - 10 * 60_000;
+    return JSON.stringify({ kind: 'sample', school, canteen, id: `bc-${randomBytes(4).toString('hex')}`, dish: '清炒时蔬', meal: 'lunch', grams: 90, takenAt: new Date(taken).toISOString(), keptUntil: new Date(taken + 49 * 3_600_000).toISOString(), person: '王师傅' });
+  };
+  const listen = async (device: string, topics: string[]) => {
+    const c = await asDevice(device);
+    const got: { school: string; finding?: string; action: string }[] = [];
+    c.on('message', (_t, buf) => got.push(JSON.parse(buf.toString('utf8'))));
+    await c.subscribeAsync(topics, { qos: 1 });
+    return { c, got };
+  };
+  // S001's terminal also asks for S002's topic (Mosquitto grants the SUBSCRIBE and filters by the ACL at delivery).
+  const a = await listen('S001-CT1', [`${P}/_gateway/S001/canteen/case`, `${P}/_gateway/S002/canteen/case`]);
+  const b = await listen('S002-CT1', [`${P}/_gateway/S002/canteen/case`]);
+  // An underweight sample, as each terminal's record over MQTT (contract §8), opens a case at each school.
+  await a.c.publishAsync(`${P}/S001/S001-CT1/record`, sample('S001', 'main'), { qos: 1 });
+  await b.c.publishAsync(`${P}/S002/S002-CT1/record`, sample('S002', 'c1'), { qos: 1 });
+  const opened = (got: typeof a.got, school: string) => got.find((n) => n.school === school && n.finding === 'sample_underweight' && n.action === 'open');
+  await waitFor('S001\'s case at S001\'s terminal', () => opened(a.got, 'S001'));
+  await waitFor('S002\'s case at S002\'s terminal', () => opened(b.got, 'S002'));
+  await new Promise((r) => setTimeout(r, 500)); // any copy for S001's terminal had the same chance, plus a margin
+  assert.deepEqual(a.got.filter((n) => n.school !== 'S001').map((n) => n.school), [], 'S001\'s terminal heard of another school\'s case');
+});
+
 test('a packet over 64 KiB is refused by the broker: the connection is closed', async () => {
   const c = await asDevice(A.button);
   const closed = new Promise<void>((resolve) => c.once('close', () => resolve()));

@@ -6,7 +6,7 @@
  * gateway (empty ledger and outbox) and starts once every device has been seen and the warm-up's
  * points have been exported. The heartbeat search runs twice: counting what the gateway accepted
  * (the headline figure), and again with the export also required to keep up (search.ts
- * `exportMustKeepUp`). Heartbeats are round-robin over all 2,970 registry devices; alarms are
+ * `exportMustKeepUp`). Heartbeats are round-robin over all 3,056 registry devices; alarms are
  * real presses with unique ids, round-robin over the 221 alarm buttons; ACK_TIMEOUT_SEC=3600 keeps
  * the escalation timers of thousands of unacknowledged alarms from firing during the measurement.
  */

@@ -1,5 +1,5 @@
 /**
- * storm (issue 9): every device of the demo county (2,970; 2,792 before the contract §7 NVRs and terminals) connecting at once — as after a
+ * storm (issue 9): every device of the demo county (3,056; 2,970 before the canteen terminals, 2,792 before the contract §7 NVRs and check-in terminals) connecting at once — as after a
  * broker restart or a county-wide network outage — to the gateway's embedded broker, each logging
  * in with its own secret (a SHA-256 check per CONNECT), then all dropped and connecting again.
  * Baseline: the same clients connecting anonymously to a bare Mosquitto in the same run. Reports
