@@ -151,6 +151,8 @@ export interface OnvifSim {
   setCredentials(id: string, username: string, password: string): void;
   /** What the camera's snapshot.jpg answers from now on. */
   setSnapshot(id: string, mode: SnapshotMode): void;
+  /** The JPEG the camera serves (each camera its own grey level). */
+  snapshotBytes(id: string): Buffer;
   /** Queues a notification on every live subscription of the camera; returns how many got it. */
   emitEvent(id: string, ev: string | SimEvent): number;
   addCamera(spec: SimCameraSpec): void;
@@ -801,6 +803,7 @@ export async function startOnvifSim(opts: OnvifSimOptions): Promise<OnvifSim> {
       c.spec.username = username;
       c.spec.password = password;
     },
+    snapshotBytes: (id) => jpegFor(get(id)),
     setSnapshot: (id, mode) => {
       const cam = get(id);
       cam.spec.snapshot = mode;
