@@ -5,7 +5,8 @@
  * once while one camera's picture hangs; then each camera's outcome is on the alarm (its picture at
  * GET /api/media/{sha256}, the very bytes the camera served; or why not: a hang, a page that is not
  * a picture); another school's user cannot have the picture; a picture that lands after the alarm
- * was resolved is kept; one cut short by a restart is taken after it.
+ * was resolved is kept; one cut short by a restart is taken after it, one owed past a minute is
+ * not taken (and says why); the cameras' password is nowhere the gateway keeps.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -166,6 +167,18 @@ test('a user of another school cannot have the picture (403); a user of the scho
   assert.equal((await g.call('GET', url, { token: await mk('s001-guard', SCHOOL) })).status, 200);
 });
 
+test('the cameras\' password is nowhere the gateway keeps or shows: ledger, media, health, the alarm', async () => {
+  const files: string[] = [];
+  const walk = (dir: string) => {
+    for (const e of fs.readdirSync(dir, { withFileTypes: true })) (e.isDirectory() ? walk : (f: string) => files.push(f))(path.join(dir, e.name));
+  };
+  walk(g.services.config.dataDir);
+  assert.ok(files.some((f) => /\.(db|sqlite)/.test(f)), `the ledger is among ${files.length} files`);
+  for (const f of files) assert.ok(!fs.readFileSync(f).includes(CAM_PASSWORD), `${f} holds the camera password`);
+  assert.ok(!(await g.call('GET', '/health')).text.includes(CAM_PASSWORD));
+  assert.ok(!JSON.stringify(await alarmReply(firstAlarm)).includes(CAM_PASSWORD));
+});
+
 test('a picture that lands after the alarm was resolved is still kept on it; the camera\'s snapshot URI is asked once', async () => {
   sim.setSnapshot(HANGS, 'jpeg');
   sim.setSnapshot(TEXT, 'jpeg');
@@ -215,4 +228,19 @@ test('a picture cut short by a restart is taken after it', async () => {
   } finally {
     await g2.close();
   }
+});
+
+test('a picture owed for longer than a minute (a restart long after the raise) is not taken: the alarm says why', async () => {
+  const sourceId = `old-${randomBytes(4).toString('hex')}`;
+  const raisedMs = Date.now() - 120_000; // as a row left pending by a gateway that was down for two minutes
+  const before = sim.camera(OK).requests.snapshot ?? 0;
+  const e = { type: 'alarm', school: SCHOOL, device: BUTTON, sourceId, atMs: raisedMs, receivedAtMs: raisedMs, data: { id: sourceId, ts: raisedMs, kind: 'panic' } } as DomainEvent;
+  await new Promise<void>((resolve, reject) => g.services.dispatcher.submit(e, (err) => (err ? reject(err) : resolve())));
+  const alarm = await waitFor('the alarm', () => alarmBySource(sourceId));
+  const a = await settled(alarm.id);
+  for (const s of a.snapshots) {
+    assert.equal(s.state, 'failed');
+    assert.match(s.error!, /picture not taken: 12\d s after the alarm .* would not show the alarm's moment/);
+  }
+  assert.equal(sim.camera(OK).requests.snapshot ?? 0, before, 'no camera was asked');
 });
