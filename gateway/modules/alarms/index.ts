@@ -231,7 +231,9 @@ export function alarmsModule(ctx: ModuleContext): AlarmsModule {
         const d = e.data as AlarmSnapshotOutcome;
         const current = open.get(d.alarm) ?? closed.get(d.alarm);
         if (!current) throw new AlarmNotFound(d.alarm);
-        saveEvidence(withSnapshot(current, d, e.receivedAtMs), tx);
+        const next = withSnapshot(current, d, e.receivedAtMs);
+        // A camera the raise did not plan (the registry changed since): nothing to show.
+        if (next !== current) saveEvidence(next, tx);
         return;
       }
       if (e.type === 'alarm_escalated') {
