@@ -39,6 +39,8 @@ export interface CameraWatchOptions {
   verdictAfterFailures: number;
   /** A sign of life that is not worth a ledger event (a live event subscription). */
   alive: (device: string, atMs: number) => void;
+  /** The snapshot URI a details probe found (the alarm pictures start from it). */
+  snapshotUri?: (device: string, uri: string) => void;
 }
 
 /**
@@ -114,6 +116,7 @@ export function startCameraWatch(o: CameraWatchOptions): CameraWatcher | undefin
     log: o.log,
     onResult: report,
     onDetails: (id, d, atMs) => {
+      if (d.ok && d.snapshotUri) o.snapshotUri?.(id, d.snapshotUri);
       // A camera whose time answers but whose credentials are refused: maintenance must fix the password.
       if (!d.ok && d.reason === 'auth') o.deliver(schoolOf(id), id, { ts: atMs, online: true, error: `auth: ${d.message}`.slice(0, 1024) });
     },

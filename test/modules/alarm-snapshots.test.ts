@@ -60,7 +60,8 @@ before(async () => {
   registryFile = path.join(await makeTempDir('alarm-snap-reg-'), 'county.json');
   fs.writeFileSync(registryFile, JSON.stringify(county));
   // The camera watcher's details probe (which also asks GetSnapshotUri) runs at its first probe only.
-  env = { REGISTRY: registryFile, ONVIF_USERNAME: 'admin', ONVIF_PASSWORD: CAM_PASSWORD, ONVIF_DETAILS_EVERY: '10000' };
+  // First probes are spread over one interval: 2 s, so the first details probe comes soon.
+  env = { REGISTRY: registryFile, ONVIF_USERNAME: 'admin', ONVIF_PASSWORD: CAM_PASSWORD, ONVIF_DETAILS_EVERY: '10000', ONVIF_PROBE_INTERVAL_SEC: '2' };
   g = await buildInProcess(env);
   await g.app.listen({ host: '127.0.0.1', port: 0 });
   live = await openLive(`http://127.0.0.1:${(g.app.server.address() as AddressInfo).port}`, g.tokens.viewer);
@@ -100,6 +101,8 @@ let firstAlarm: string;
 test('a press: PUBACK, the alarm frame and the `received` lamp come at once while a camera hangs; then each camera\'s picture or why not is on the alarm', async () => {
   sim.setSnapshot(HANGS, 'hang');
   sim.setSnapshot(TEXT, 'text');
+  // The camera watcher's details probe has found OK's snapshot URI: the alarm's picture starts from it.
+  await waitFor('the watcher\'s details probe of the first camera', () => (sim.camera(OK).requests.GetSnapshotUri ?? 0) === 1, { timeoutMs: 10_000 });
   const sourceId = `press-${randomBytes(4).toString('hex')}`;
   const lamp = waitForMessage(fleet, `campus/v1/${SCHOOL}/${BUTTON}/alarm/state`, (_t, p) => JSON.parse(p.toString()).id === sourceId);
   const t0 = Date.now();
@@ -133,7 +136,7 @@ test('a press: PUBACK, the alarm frame and the `received` lamp come at once whil
   for (const s of a.snapshots) assert.ok(s.at && Date.parse(s.at) >= Date.parse(frame.data.raisedAt), `${s.camera} has its time`);
 
   // The snapshot URI came from ONVIF GetSnapshotUri, the registry's NVR URL needed none, and both pictures sat behind HTTP Digest.
-  assert.ok(sim.camera(OK).requests.GetSnapshotUri >= 1);
+  assert.equal(sim.camera(OK).requests.GetSnapshotUri, 1, 'the URI the watcher found was used, not asked again');
   assert.equal(sim.camera(NVR).requests.GetSnapshotUri ?? 0, 0);
   assert.ok((sim.camera(OK).requests.snapshotUnauthorized ?? 0) >= 1 && (sim.camera(NVR).requests.snapshotUnauthorized ?? 0) >= 1, 'a Digest challenge was answered');
 

@@ -6,8 +6,8 @@
  *   the fetches are queued after its commit, so its PUBACK, its `received` lamp and its live frame
  *   go out before any camera is asked for anything.
  * - Per camera: the picture's URL is the registry's `snapshotUrl` (an NVR channel's), else the
- *   camera's ONVIF GetSnapshotUri (asked once, then cached; asked again after a fetch from it
- *   fails). The fetch is the one every picture by URL takes (`fetchSnapshot`, SNAPSHOT_LIMITS:
+ *   camera's ONVIF GetSnapshotUri (the one the camera watcher's details probe found, else asked
+ *   here once and cached; asked again after a fetch from it fails). The fetch is the one every picture by URL takes (`fetchSnapshot`, SNAPSHOT_LIMITS:
  *   http/https, 5 s, 2 MiB, JPEG or PNG by its bytes), answering an HTTP Digest challenge with the
  *   camera's ONVIF login (never logged).
  * - Its own queue (the snapshots module's `BoundedQueue`, 4 at once, 200 waiting): canteen AI
@@ -21,6 +21,7 @@
  *   `pending` by a stop are taken at start if still young enough, else failed with that reason.
  */
 import type { AlarmSnapshotOutcome, AlarmsModule } from '../alarms/index.js';
+import type { CamerasModule } from '../cameras/index.js';
 import type { DomainEvent } from '../../core/events.js';
 import type { GatewayModule, ModuleContext } from '../../core/module.js';
 import { cameraLogins } from '../../ingest/camera-watch.js';
@@ -58,11 +59,14 @@ export function tooLate(raisedAtMs: number, nowMs: number): string | undefined {
 export function alarmSnapshotsModule(ctx: ModuleContext): AlarmSnapshotsModule {
   const { dispatcher, store, registry, config, log } = ctx;
   const alarms = ctx.module<AlarmsModule>('alarms');
+  const cameras = ctx.module<CamerasModule>('cameras');
   const media = new MediaStore(config.dataDir);
   // Read at build time (as the cameras module does), so a bad credentials file stops the gateway at start.
   const login = cameraLogins(registry, config.onvif.credentials);
   /** camera → its ONVIF snapshot URI, as the camera last gave it. */
   const uris = new Map<string, string>();
+  /** camera → a URI a fetch failed from: the watcher's copy of it is not trusted until it changes. */
+  const failedUris = new Map<string, string>();
   const counts = { fetched: 0, failed: 0, dropped: 0 };
   let lastError: string | undefined;
   let stopped = false;
@@ -94,7 +98,9 @@ export function alarmSnapshotsModule(ctx: ModuleContext): AlarmSnapshotsModule {
     const d = registry.devices.get(camera);
     if (d?.snapshotUrl) return { url: d.snapshotUrl, onvif: false };
     if (!d?.onvif) return { error: NO_PICTURE_SOURCE };
-    const cached = uris.get(camera);
+    // Ours, else the one the camera watcher's details probe found (no ONVIF round trips on the first alarm).
+    const watched = cameras.snapshotUri(camera);
+    const cached = uris.get(camera) ?? (watched !== failedUris.get(camera) ? watched : undefined);
     if (cached) return { url: cached, onvif: true };
     const got = await fetchSnapshotUri({ id: camera, url: d.onvif, ...login(camera) }, SNAPSHOT_LIMITS.timeoutMs);
     if (!got.ok) return { error: `no snapshot URI from the camera (ONVIF GetSnapshotUri): ${got.reason}: ${got.message}` };
@@ -116,7 +122,10 @@ export function alarmSnapshotsModule(ctx: ModuleContext): AlarmSnapshotsModule {
       return record(j, { sha256: media.put(got.bytes).sha256 });
     }
     // The camera may have moved its picture (a firmware update, a new profile): ask it again next time.
-    if (where.onvif) uris.delete(j.camera);
+    if (where.onvif) {
+      uris.delete(j.camera);
+      failedUris.set(j.camera, where.url);
+    }
     return fail(j, `picture not fetched: ${got.reason}`);
   });
 
@@ -131,8 +140,9 @@ export function alarmSnapshotsModule(ctx: ModuleContext): AlarmSnapshotsModule {
 
   return {
     name: 'alarm-snapshots',
-    // alarms: the alarm raised in the same unit is read from its projection; targets: the media store's owners.
-    dependsOn: ['alarms', 'targets'],
+    // alarms: the alarm raised in the same unit is read from its projection; targets: the media store's owners;
+    // cameras: the snapshot URIs its watcher found.
+    dependsOn: ['alarms', 'targets', 'cameras'],
     consumes: ['alarm', 'alarm_snapshot'],
     tables: [{ name: 'alarm_snapshots', key: 'id', columns: { id: 'text', school: 'text', state: 'text', at: 'integer' }, doc: true, indexes: [{ columns: ['state'] }] }],
 
