@@ -198,8 +198,23 @@ export function indexRegistry(registry: Registry, source: string): RegistryIndex
         gbAt.set(device.gb28181Id, `${dat}/gb28181Id`);
         byGb.set(device.gb28181Id, device.id);
       }
+      if (device.snapshotUrl !== undefined) {
+        if (device.kind !== 'camera') throw new ConfigError(source, `${dat}/snapshotUrl`, `only a camera has a snapshot URL, but "${device.id}" is of kind ${device.kind}`);
+        const problem = snapshotUrlProblem(device.snapshotUrl);
+        if (problem) throw new ConfigError(source, `${dat}/snapshotUrl`, problem);
+      }
+      if (device.linkedCameras !== undefined && device.kind !== 'alarm_button')
+        throw new ConfigError(source, `${dat}/linkedCameras`, `only an alarm button links cameras, but "${device.id}" is of kind ${device.kind}`);
       deviceAt.set(device.id, `${dat}/id`);
       devices.set(device.id, { ...device, school: school.id });
+    });
+    // After the school's devices are known: a button's cameras are cameras of its own school.
+    school.devices.forEach((device, j) => {
+      device.linkedCameras?.forEach((cam, k) => {
+        const d = devices.get(cam);
+        if (d?.kind !== 'camera' || d.school !== school.id)
+          throw new ConfigError(source, `${at}/devices/${j}/linkedCameras/${k}`, `alarm button "${device.id}" links "${cam}", which is not a camera of school "${school.id}"`);
+      });
     });
   });
 
@@ -228,6 +243,19 @@ export function indexRegistry(registry: Registry, source: string): RegistryIndex
       return id === undefined ? undefined : devices.get(id);
     },
   };
+}
+
+/** Why a registry snapshot URL is unusable, or undefined. Credentials never go in the registry. */
+function snapshotUrlProblem(url: string): string | undefined {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return "snapshot URL is not a URL (it is not shown: it might hold a password)";
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') return `snapshot URL must be http or https, not ${u.protocol}`;
+  if (u.username || u.password) return 'snapshot URL must not hold credentials (put them in the ONVIF credentials file, under the camera)';
+  return undefined;
 }
 
 /** NUL cannot occur in a serial (its pattern), so the key is unambiguous. */

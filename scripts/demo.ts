@@ -43,7 +43,8 @@ async function main(): Promise<void> {
   const onvifCams = county.schools.slice(0, 6).flatMap((s: { devices: { id: string; kind: string; zone?: string; onvif?: string }[] }) =>
     s.devices.filter((d) => d.kind === 'camera' && d.zone === 'campus'),
   );
-  const cameraSim = await startOnvifSim({ cameras: onvifCams.map((d: { id: string }) => ({ id: d.id })), username: 'admin', password: 'demo-camera', discovery: { port: 0 } });
+  // Snapshots behind HTTP Digest, as real cameras keep them: the alarm-linked pictures answer it.
+  const cameraSim = await startOnvifSim({ cameras: onvifCams.map((d: { id: string }) => ({ id: d.id })), username: 'admin', password: 'demo-camera', snapshotAuth: 'digest', discovery: { port: 0 } });
   for (const d of onvifCams) d.onvif = cameraSim.deviceUrl(d.id);
   fs.mkdirSync(DATA_DIR, { recursive: true });
   const registryFile = path.join(DATA_DIR, 'county-with-onvif.json');

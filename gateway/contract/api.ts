@@ -27,6 +27,25 @@ export const HistoryEntry = Type.Object({
   note: Type.Optional(Type.String()),
 }, OPEN);
 
+/**
+ * A picture taken when the alarm was raised (alarm-linked video, 报警联动): one per chosen camera,
+ * `pending` from the raise, then `fetched` (the picture at GET /api/media/{sha256}) or `failed`
+ * (why, in words). `by`: how the camera was chosen (`linked` in the registry, at the same `place`,
+ * or a `campus` camera of the school, gatehouse and gate first).
+ */
+export const AlarmSnapshot = Type.Object({
+  camera: Type.String(),
+  cameraName: Type.String(),
+  cameraNameEn: Type.Optional(Type.String()),
+  by: Type.Union([Type.Literal('linked'), Type.Literal('place'), Type.Literal('campus')]),
+  state: Type.Union([Type.Literal('pending'), Type.Literal('fetched'), Type.Literal('failed')]),
+  sha256: Type.Optional(Type.String()),
+  error: Type.Optional(Type.String()),
+  /** When the picture was taken, or the failure recorded. */
+  at: Type.Optional(Type.String()),
+}, OPEN);
+export type AlarmSnapshot = Static<typeof AlarmSnapshot>;
+
 export const Alarm = Type.Object({
   id: Type.String(),
   /** The device's own alarm id (what `alarm/state` feedback carries). */
@@ -51,6 +70,8 @@ export const Alarm = Type.Object({
   escalated: Type.Boolean(),
   escalatedAt: Type.Optional(Type.String()),
   history: Type.Array(HistoryEntry),
+  /** Pictures of the place's cameras taken when it was raised; absent when the school has no camera to take one from. */
+  snapshots: Type.Optional(Type.Array(AlarmSnapshot)),
 }, OPEN);
 export type Alarm = Static<typeof Alarm>;
 export type HistoryEntry = Static<typeof HistoryEntry>;

@@ -84,6 +84,18 @@ export const RegistryDevice = Type.Object(
     area: Type.Optional(lit(CANTEEN_AREAS)),
     /** A camera: where a vendor's platform finds it (NVR serial + channel); unique across the county. */
     vendorRef: Type.Optional(VendorRef),
+    /**
+     * A camera: the URL of its still picture where ONVIF cannot give one (an NVR channel's, e.g.
+     * `http://10.1.2.3/ISAPI/Streaming/channels/101/picture`); used instead of ONVIF GetSnapshotUri
+     * for alarm-linked pictures. http(s), no credentials in it (they come from the ONVIF
+     * credentials file, the camera's entry).
+     */
+    snapshotUrl: Type.Optional(Type.String({ minLength: 1, maxLength: 512 })),
+    /**
+     * An alarm button: the cameras that see it (报警联动), in order; each a camera of its school.
+     * A press takes a picture from each (at most 4). Absent: chosen by place (docs/contract-additions.md).
+     */
+    linkedCameras: Type.Optional(Type.Array(Id, { minItems: 1, maxItems: 8 })),
     /** A camera: its GB/T 28181 id (20 digits); unique across the county. */
     gb28181Id: Type.Optional(Type.String({ pattern: GB28181_ID_PATTERN, description: 'GB/T 28181 id (20 digits)' })),
   },

@@ -39,6 +39,8 @@ export interface CameraWatchOptions {
   verdictAfterFailures: number;
   /** A sign of life that is not worth a ledger event (a live event subscription). */
   alive: (device: string, atMs: number) => void;
+  /** The snapshot URI a details probe found (the alarm pictures start from it). */
+  snapshotUri?: (device: string, uri: string) => void;
 }
 
 /**
@@ -48,6 +50,21 @@ export interface CameraWatchOptions {
  * The file is validated here, at start: ConfigError names the file, the JSON pointer and the fault.
  */
 export function onvifTargets(registry: RegistryIndex, fallback: OnvifCredentials): OnvifTarget[] {
+  const login = cameraLogins(registry, fallback);
+  const targets: OnvifTarget[] = [];
+  for (const d of registry.devices.values()) {
+    if (d.kind !== 'camera' || !d.onvif) continue;
+    targets.push({ id: d.id, url: d.onvif, ...login(d.id) });
+  }
+  return targets;
+}
+
+/**
+ * Each camera's login, as `onvifTargets` gives it (the credentials file, its default, the
+ * fallback): also the login of its snapshot URI, which cameras guard with the same account.
+ * Reads and validates the file once, here.
+ */
+export function cameraLogins(registry: RegistryIndex, fallback: OnvifCredentials): (cameraId: string) => OnvifCredentials {
   let file: OnvifCredentialsFile = {};
   const ref = registry.registry.onvifCredentials;
   if (ref) {
@@ -59,13 +76,10 @@ export function onvifTargets(registry: RegistryIndex, fallback: OnvifCredentials
         throw new ConfigError(where, `/cameras/${id.replace(/~/g, '~0').replace(/\//g, '~1')}`, `"${id}" is not a camera in the registry ${registry.source}`);
     }
   }
-  const targets: OnvifTarget[] = [];
-  for (const d of registry.devices.values()) {
-    if (d.kind !== 'camera' || !d.onvif) continue;
-    const c = file.cameras?.[d.id] ?? file.default ?? fallback;
-    targets.push({ id: d.id, url: d.onvif, username: c.username ?? fallback.username, password: c.password ?? fallback.password });
-  }
-  return targets;
+  return (id) => {
+    const c = file.cameras?.[id] ?? file.default ?? fallback;
+    return { username: c.username ?? fallback.username, password: c.password ?? fallback.password };
+  };
 }
 
 /** What a probe result means as a camera event: a wrong password is a camera that answers, not one that is down. */
@@ -102,6 +116,7 @@ export function startCameraWatch(o: CameraWatchOptions): CameraWatcher | undefin
     log: o.log,
     onResult: report,
     onDetails: (id, d, atMs) => {
+      if (d.ok && d.snapshotUri) o.snapshotUri?.(id, d.snapshotUri);
       // A camera whose time answers but whose credentials are refused: maintenance must fix the password.
       if (!d.ok && d.reason === 'auth') o.deliver(schoolOf(id), id, { ts: atMs, online: true, error: `auth: ${d.message}`.slice(0, 1024) });
     },

@@ -5,6 +5,7 @@
 import type { ModuleFactory } from '../core/module.js';
 import { activityModule } from './activity/index.js';
 import { alarmsModule } from './alarms/index.js';
+import { alarmSnapshotsModule } from './alarm-snapshots/index.js';
 import { batteryModule } from './battery/index.js';
 import { camerasModule } from './cameras/index.js';
 import { canteenModule } from './canteen/index.js';
@@ -31,4 +32,5 @@ export const MODULES: Readonly<Record<string, ModuleFactory>> = {
   canteen: canteenModule,
   vendors: vendorsModule,
   snapshots: snapshotsModule,
+  'alarm-snapshots': alarmSnapshotsModule,
 };

@@ -18,7 +18,7 @@ import { pathToFileURL } from 'node:url';
 import { startOnvifSim } from './sim.js';
 
 export { startOnvifSim } from './sim.js';
-export type { OnvifSim, OnvifSimOptions, SimCameraSpec, SimEvent, ControlBody, CameraState, DownMode } from './sim.js';
+export type { OnvifSim, OnvifSimOptions, SimCameraSpec, SimEvent, ControlBody, CameraState, DownMode, SnapshotMode } from './sim.js';
 export { tinyJpeg } from './jpeg.js';
 export { endpointUrn } from './discovery.js';
 

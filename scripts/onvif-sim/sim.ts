@@ -57,7 +57,11 @@ export interface SimCameraSpec {
   down?: DownMode;
   /** Refuse even GetSystemDateAndTime without credentials (some Panasonic and other devices do). */
   timeNeedsAuth?: boolean;
+  /** What GET snapshot.jpg answers: the JPEG (default), an HTML login page with status 200, or nothing ever. */
+  snapshot?: SnapshotMode;
 }
+
+export type SnapshotMode = 'jpeg' | 'text' | 'hang';
 
 export interface OnvifSimOptions {
   /** A count (ids `<idPrefix>0001`…) or explicit cameras. */
@@ -83,6 +87,11 @@ export interface OnvifSimOptions {
   /** Messages kept per subscription before the oldest are dropped. Default 500. */
   maxQueuedMessages?: number;
   log?: (msg: string) => void;
+  /**
+   * `'digest'`: GET snapshot.jpg asks for HTTP Digest (RFC 7616, MD5, qop=auth) with the camera's
+   * credentials, as most real cameras do; default: no authentication.
+   */
+  snapshotAuth?: 'digest';
 }
 
 export interface SimEvent {
@@ -99,6 +108,7 @@ export interface ControlBody {
   username?: string;
   password?: string;
   event?: string | SimEvent;
+  snapshot?: SnapshotMode;
 }
 
 export interface CameraState {
@@ -139,6 +149,10 @@ export interface OnvifSim {
   setDelay(id: string, ms: number): void;
   setClockSkew(id: string, ms: number): void;
   setCredentials(id: string, username: string, password: string): void;
+  /** What the camera's snapshot.jpg answers from now on. */
+  setSnapshot(id: string, mode: SnapshotMode): void;
+  /** The JPEG the camera serves (each camera its own grey level). */
+  snapshotBytes(id: string): Buffer;
   /** Queues a notification on every live subscription of the camera; returns how many got it. */
   emitEvent(id: string, ev: string | SimEvent): number;
   addCamera(spec: SimCameraSpec): void;
@@ -249,6 +263,7 @@ export async function startOnvifSim(opts: OnvifSimOptions): Promise<OnvifSim> {
         delayMs: spec.delayMs ?? 0,
         down: spec.down ?? false,
         timeNeedsAuth: spec.timeNeedsAuth ?? false,
+        snapshot: spec.snapshot ?? 'jpeg',
       },
       subs: new Map(),
       held: new Set(),
@@ -352,6 +367,22 @@ export async function startOnvifSim(opts: OnvifSimOptions): Promise<OnvifSim> {
     }
     res.writeHead(status, headers);
     res.end(body);
+  }
+
+  const DIGEST_REALM = 'IP Camera';
+  const md5 = (s: string) => crypto.createHash('md5').update(s).digest('hex');
+
+  /** HTTP Digest (RFC 7616, MD5, qop=auth) with the camera's credentials; nonces are not tracked (a simulator). */
+  function digestAuthorized(cam: Camera, req: http.IncomingMessage): boolean {
+    const h = req.headers.authorization;
+    if (!h || !/^Digest /i.test(h)) return false;
+    const f: Record<string, string> = {};
+    for (const m of h.slice(7).matchAll(/([a-z0-9-]+)=(?:"([^"]*)"|([^,\s]+))/gi)) f[m[1].toLowerCase()] = m[2] ?? m[3];
+    if (f.username !== cam.spec.username || f.realm !== DIGEST_REALM || !f.nonce || f.uri !== req.url) return false;
+    const ha1 = md5(`${f.username}:${DIGEST_REALM}:${cam.spec.password}`);
+    const ha2 = md5(`${req.method}:${f.uri}`);
+    const expected = f.qop === 'auth' ? md5(`${ha1}:${f.nonce}:${f.nc}:${f.cnonce}:auth:${ha2}`) : md5(`${ha1}:${f.nonce}:${ha2}`);
+    return f.response === expected;
   }
 
   const notAuthorized = () => fault('Sender', 'ter:NotAuthorized', 'Sender not Authorized');
@@ -594,6 +625,10 @@ export async function startOnvifSim(opts: OnvifSimOptions): Promise<OnvifSim> {
       cam.spec.password = c.password ?? cam.spec.password;
     }
     if (c.event !== undefined) emitEvent(id, c.event);
+    if (c.snapshot !== undefined) {
+      if (!['jpeg', 'text', 'hang'].includes(c.snapshot)) throw new Error(`snapshot must be jpeg, text or hang, not ${String(c.snapshot)}`);
+      get(id).spec.snapshot = c.snapshot;
+    }
   }
 
   function control(req: http.IncomingMessage, res: http.ServerResponse, target: string | undefined): void {
@@ -680,7 +715,18 @@ export async function startOnvifSim(opts: OnvifSimOptions): Promise<OnvifSim> {
         if (body === null) return send(res, 413, fault('Sender', 'ter:InvalidArgs', 'Request too large'), undefined, cam);
         if (service === 'snapshot.jpg') {
           if (req.method !== 'GET') return send(res, 405, 'GET only', 'text/plain');
+          if (opts.snapshotAuth === 'digest' && !digestAuthorized(cam, req)) {
+            count(cam, 'snapshotUnauthorized');
+            res.setHeader('WWW-Authenticate', `Digest realm="${DIGEST_REALM}", qop="auth", nonce="${crypto.randomBytes(16).toString('hex')}", algorithm=MD5`);
+            return send(res, 401, 'authentication required', 'text/plain', cam);
+          }
           count(cam, 'snapshot');
+          if (cam.spec.snapshot === 'hang') {
+            cam.held.add(res);
+            res.once('close', () => cam.held.delete(res));
+            return;
+          }
+          if (cam.spec.snapshot === 'text') return send(res, 200, '<html><body>Please log in</body></html>', 'image/jpeg', cam);
           return send(res, 200, jpegFor(cam), 'image/jpeg', cam);
         }
         if (req.method !== 'POST') return send(res, 405, 'POST a SOAP envelope', 'text/plain');
@@ -756,6 +802,13 @@ export async function startOnvifSim(opts: OnvifSimOptions): Promise<OnvifSim> {
       const c = get(id);
       c.spec.username = username;
       c.spec.password = password;
+    },
+    snapshotBytes: (id) => jpegFor(get(id)),
+    setSnapshot: (id, mode) => {
+      const cam = get(id);
+      cam.spec.snapshot = mode;
+      // Released: a hanging snapshot request held from before is cut, as a camera that recovers would.
+      if (mode !== 'hang') for (const res of cam.held) res.destroy();
     },
     emitEvent,
     addCamera,

@@ -5,6 +5,7 @@
  */
 export { probeLiveness, parseSystemDateAndTime } from './liveness.js';
 export { probeDetails } from './details.js';
+export { fetchSnapshotUri, type SnapshotUriOutcome } from './snapshot-uri.js';
 export { CameraWatcher, DEFAULT_EVENT_TOPICS, type CameraWatcherOptions } from './watcher.js';
 export { discover, parseProbeMatches, type DiscoverOptions, type DiscoveredDevice } from './discovery.js';
 export type { SubscriptionState } from './pullpoint.js';

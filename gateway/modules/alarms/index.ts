@@ -10,7 +10,8 @@ import type { DomainEvent } from '../../core/events.js';
 import type { GatewayModule, ModuleContext, Tx } from '../../core/module.js';
 import { Point, line } from '../../core/points.js';
 import type { TableSpec } from '../../store/store.js';
-import { IllegalTransition, applyAction, escalate, escalationDueMs, feedbackFor, isOpen, needsEscalation, raiseAlarm } from './lifecycle.js';
+import { IllegalTransition, applyAction, escalate, escalationDueMs, feedbackFor, isOpen, needsEscalation, raiseAlarm, withSnapshot } from './lifecycle.js';
+import { camerasForAlarm, snapshotPlan } from './linked-cameras.js';
 import { alarmRoutes } from './routes.js';
 
 export { IllegalTransition };
@@ -28,8 +29,21 @@ declare module '../../core/events.js' {
     alarm_dispatch: ActionData;
     alarm_resolve: ActionData;
     alarm_escalated: { alarm: string };
+    /** A picture of an alarm's camera, taken after its raise (the alarm-snapshots module's command). */
+    alarm_snapshot: AlarmSnapshotOutcome;
   }
 }
+
+/** One camera's picture for an alarm: the stored picture, or why there is none. */
+export interface AlarmSnapshotOutcome {
+  alarm: string;
+  camera: string;
+  sha256?: string;
+  error?: string;
+}
+
+/** Resolved alarms kept in memory for late pictures (a resolved alarm never changes but for those). */
+const RECENTLY_CLOSED = 256;
 
 export const ALARMS_TABLE: TableSpec = {
   name: 'alarms',
@@ -54,6 +68,10 @@ export interface AlarmsModule extends GatewayModule {
   readonly openRealCount: number;
   get(id: string): Promise<Alarm | undefined>;
   list(q: { open: boolean; school?: string; sinceMs?: number; limit: number }): Promise<Alarm[]>;
+  /** The open alarm a press (device, its own id) raised. */
+  bySource(device: string, sourceId: string): Alarm | undefined;
+  /** Makes a resolved alarm available to the next `alarm_snapshot` (read from the store when not in memory). */
+  recall(id: string): Promise<void>;
   /** An operator's action: durable first, then applied. Throws AlarmNotFound or IllegalTransition. */
   act(alarmId: string, action: AlarmAction, by: string, note?: string): Promise<Alarm>;
 }
@@ -67,6 +85,8 @@ export function alarmsModule(ctx: ModuleContext): AlarmsModule {
   /** The alarm an operator's command produced, handed back to `act` (keyed by the command's own event). */
   const results = new WeakMap<DomainEvent, Alarm>();
   let openRealCount = 0;
+  /** Resolved alarms a picture may still arrive for (FIFO, RECENTLY_CLOSED). */
+  const closed = new Map<string, Alarm>();
 
   const sourceKey = (a: Pick<Alarm, 'device' | 'sourceId'>) => `${a.device}\u0000${a.sourceId}`;
 
@@ -81,7 +101,14 @@ export function alarmsModule(ctx: ModuleContext): AlarmsModule {
     } else {
       open.delete(alarm.id);
       openBySource.delete(sourceKey(alarm));
+      keepClosed(alarm);
     }
+  }
+
+  function keepClosed(alarm: Alarm): void {
+    closed.delete(alarm.id);
+    closed.set(alarm.id, alarm);
+    if (closed.size > RECENTLY_CLOSED) closed.delete(closed.keys().next().value!);
   }
 
   /** Stores the alarm's new state with its feed frame and point; after the commit, tells the button and (re)arms escalation. */
@@ -95,6 +122,13 @@ export function alarmsModule(ctx: ModuleContext): AlarmsModule {
       arm(alarm);
       metrics.alarmsOpen.set(openRealCount);
     });
+  }
+
+  /** A picture changes the record and the screens, not the button's lamp, the escalation or the time series. */
+  function saveEvidence(alarm: Alarm, tx: Tx): void {
+    tx.put('alarms', { id: alarm.id, device: alarm.device, source_id: alarm.sourceId, school: alarm.school, state: alarm.state, raised_at: Date.parse(alarm.raisedAt), doc: alarm });
+    tx.feed('alarm', alarm);
+    remember(alarm);
   }
 
   function feedback(alarm: Alarm): void {
@@ -144,7 +178,7 @@ export function alarmsModule(ctx: ModuleContext): AlarmsModule {
 
   return {
     name: 'alarms',
-    consumes: ['alarm', 'alarm_ack', 'alarm_dispatch', 'alarm_resolve', 'alarm_escalated'],
+    consumes: ['alarm', 'alarm_ack', 'alarm_dispatch', 'alarm_resolve', 'alarm_escalated', 'alarm_snapshot'],
     frames: ['alarm'],
     tables: [ALARMS_TABLE],
     get open() {
@@ -157,6 +191,7 @@ export function alarmsModule(ctx: ModuleContext): AlarmsModule {
     async load() {
       open.clear();
       openBySource.clear();
+      closed.clear();
       openRealCount = 0;
       const rows = await store.find<Alarm>('alarms', { where: [['state', '<>', 'resolved']], orderBy: [['raised_at', 'asc']] });
       for (const a of rows) remember(a);
@@ -172,7 +207,8 @@ export function alarmsModule(ctx: ModuleContext): AlarmsModule {
       if (e.type === 'alarm') {
         const p = e.data as AlarmPayload;
         const school = registry.schools.get(e.school)!;
-        const alarm = raiseAlarm({
+        const button = registry.devices.get(e.device!)!;
+        const raised = raiseAlarm({
           id: randomUUID(),
           sourceId: p.id,
           school: { id: school.id, name: school.name, nameEn: school.nameEn },
@@ -184,8 +220,20 @@ export function alarmsModule(ctx: ModuleContext): AlarmsModule {
           deviceTsMs: e.atMs,
           clockSkewToleranceMs: config.clockSkewToleranceMs,
         });
+        // The pictures to take are planned with the raise (the pop-up knows what is coming); they are taken after the commit.
+        const plan = snapshotPlan(camerasForAlarm(button, school.devices, p.zone), registry.devices, e.receivedAtMs);
+        const alarm = plan.length > 0 ? { ...raised, snapshots: plan } : raised;
         save(alarm, tx);
         tx.after(() => metrics.alarmsRaised.inc({ kind: alarm.kind, test: String(alarm.test) }));
+        return;
+      }
+      if (e.type === 'alarm_snapshot') {
+        const d = e.data as AlarmSnapshotOutcome;
+        const current = open.get(d.alarm) ?? closed.get(d.alarm);
+        if (!current) throw new AlarmNotFound(d.alarm);
+        const next = withSnapshot(current, d, e.receivedAtMs);
+        // A camera the raise did not plan (the registry changed since): nothing to show.
+        if (next !== current) saveEvidence(next, tx);
         return;
       }
       if (e.type === 'alarm_escalated') {
@@ -219,6 +267,18 @@ export function alarmsModule(ctx: ModuleContext): AlarmsModule {
     },
 
     get,
+
+    bySource(device, sourceId) {
+      const id = openBySource.get(`${device}\u0000${sourceId}`);
+      return id === undefined ? undefined : open.get(id);
+    },
+
+    async recall(id) {
+      if (open.has(id) || closed.has(id)) return;
+      const a = await store.get<Alarm>('alarms', id);
+      // Checked again after the read: the alarm may have been applied meanwhile, and that copy is newer.
+      if (a && !open.has(id) && !closed.has(id) && !isOpen(a)) keepClosed(a);
+    },
 
     list(q) {
       return store.find<Alarm>('alarms', {

@@ -5,7 +5,7 @@
  * press that needs no dispatch. GB 50394 (intrusion and hold-up alarm systems) requires a hold-up
  * alarm to latch: nothing but an operator's action clears it, so there is no timeout to resolved.
  */
-import type { Alarm, AlarmAction, AlarmState, HistoryEntry } from '../../contract/api.js';
+import type { Alarm, AlarmAction, AlarmSnapshot, AlarmState, HistoryEntry } from '../../contract/api.js';
 import type { AlarmFeedback, AlarmKind } from '../../contract/mqtt.js';
 import { iso } from '../../contract/common.js';
 import { nextState, type TransitionTable } from '../../domain/transitions.js';
@@ -50,6 +50,17 @@ export function raiseAlarm(i: RaiseInput): Alarm {
   const zone = i.zone ?? i.device.zone;
   if (zone) alarm.zone = zone;
   return alarm;
+}
+
+/** The outcome of one camera's picture, recorded on the alarm; an outcome for a camera it did not plan is ignored. */
+export function withSnapshot(alarm: Alarm, o: { camera: string; sha256?: string; error?: string }, atMs: number): Alarm {
+  const i = alarm.snapshots?.findIndex((s) => s.camera === o.camera) ?? -1;
+  if (i < 0) return alarm;
+  const s = alarm.snapshots![i];
+  const next: AlarmSnapshot = { camera: s.camera, cameraName: s.cameraName, ...(s.cameraNameEn ? { cameraNameEn: s.cameraNameEn } : {}), by: s.by, at: iso(atMs), ...(o.sha256 ? { state: 'fetched', sha256: o.sha256 } : { state: 'failed', error: o.error ?? 'no reason given' }) };
+  const snapshots = [...alarm.snapshots!];
+  snapshots[i] = next;
+  return { ...alarm, snapshots };
 }
 
 /** Which state each action leads to, from which states. */

@@ -13,10 +13,16 @@ import type { DevicesModule } from '../devices/index.js';
 import { onvifRoutes } from './discovery-routes.js';
 import { uptimeRoutes } from './routes.js';
 
-export function camerasModule(ctx: ModuleContext): GatewayModule {
+export interface CamerasModule extends GatewayModule {
+  /** The snapshot URI the watcher's last details probe of the camera found, if any. */
+  snapshotUri(camera: string): string | undefined;
+}
+
+export function camerasModule(ctx: ModuleContext): CamerasModule {
   const devices = ctx.module<DevicesModule>('devices');
   const { registry, config, dispatcher } = ctx;
   let watcher: CameraWatcher | undefined;
+  const snapshotUris = new Map<string, string>();
   // Read at build time, so a bad credentials file stops the gateway at start.
   const targets = onvifTargets(registry, config.onvif.credentials);
 
@@ -44,11 +50,13 @@ export function camerasModule(ctx: ModuleContext): GatewayModule {
         failed: (device, payload) => devices.failed(device, payload),
         verdictAfterFailures: config.missedHeartbeats,
         alive: (device, atMs) => devices.alive(device, atMs),
+        snapshotUri: (device, uri) => void snapshotUris.set(device, uri),
       });
     },
     async stop() {
       await watcher?.stop();
     },
     routes,
+    snapshotUri: (camera) => snapshotUris.get(camera),
   };
 }
