@@ -93,7 +93,7 @@ const ai = (device: string, kind: string, snapshotUrl: string, id = `ai-${random
 const caseOf = async (device: string, kind: string) => {
   const res = await g.call('GET', `/api/canteen/cases?school=${SCHOOL}`, { token: g.tokens.viewer });
   assert.equal(res.status, 200, res.text);
-  return (res.body.cases as { id: string; device?: string; kind?: string; snapshot?: string; snapshotError?: string }[]).find((c) => c.device === device && c.kind === kind);
+  return (res.body.cases as { id: string; device?: string; kind?: string; snapshot?: string; snapshotError?: string; events?: number }[]).find((c) => c.device === device && c.kind === kind);
 };
 
 test('an MQTT ai naming a PNG by URL: the case gets the picture after the commit, served at /api/media/{sha256}, with a case frame', async () => {
@@ -111,11 +111,14 @@ test('an MQTT ai naming a PNG by URL: the case gets the picture after the commit
   assert.equal(pic.headers['content-type'], 'image/png');
   assert.deepEqual(pic.rawPayload, PNG);
 
-  // First picture wins: a later event of the same case with another picture leaves it.
+  // One picture per case: a later frame of the same thing, naming another picture, is not fetched, and the first stays.
   const before = served;
+  const skipped = (await g.call('GET', '/health')).body.snapshots.skipped as number;
   pngBody = Buffer.concat([PNG, Buffer.from('another picture')]);
   await ai('S001-KC01', 'no_hat', `${base}/pic.png?2`);
-  await waitFor('the second picture fetched', async () => served > before && (await g.call('GET', '/health')).body.snapshots.inFlight === 0);
+  await waitFor('the second frame counted as skipped', async () => (await g.call('GET', '/health')).body.snapshots.skipped === skipped + 1);
+  assert.equal((await caseOf('S001-KC01', 'no_hat'))!.events, 2, 'the frame joined the case');
+  assert.equal(served, before, 'the second picture was not fetched');
   pngBody = PNG;
   assert.equal((await caseOf('S001-KC01', 'no_hat'))!.snapshot, sha(PNG));
 });

@@ -15,6 +15,9 @@
  *   school's (`media`), and lets the canteen module attach it to the case.
  * - Restart: rows still `pending` (the gateway stopped before their `ai_snapshot` committed) are
  *   fetched again at start.
+ * - One picture per camera and kind within the kind's dedupe window (policy): the frames of one rat
+ *   are one case, whose first picture is the one kept, so the sixty after it are not fetched
+ *   (counted `skipped`). A failed fetch lets the next frame try.
  */
 import type { AiKind, AiPayload } from '../../contract/mqtt.js';
 import type { DomainEvent } from '../../core/events.js';
@@ -57,7 +60,7 @@ interface Job {
 
 export interface SnapshotsModule extends GatewayModule {
   /** Counters since start, and what waits now. */
-  stats(): { queued: number; inFlight: number; fetched: number; failed: number; dropped: number; lastError?: string };
+  stats(): { queued: number; inFlight: number; fetched: number; failed: number; dropped: number; skipped: number; lastError?: string };
   /** Resolves when no fetch runs or waits (tests, shutdown). */
   idle(): Promise<void>;
 }
@@ -65,7 +68,11 @@ export interface SnapshotsModule extends GatewayModule {
 export function snapshotsModule(ctx: ModuleContext): SnapshotsModule {
   const { dispatcher, store, config, log } = ctx;
   const media = new MediaStore(config.dataDir);
-  const counts = { fetched: 0, failed: 0, dropped: 0 };
+  const counts = { fetched: 0, failed: 0, dropped: 0, skipped: 0 };
+  /** `${device}|${kind}` → until when a fetch already covers that camera's frames of that kind (ms). */
+  const covered = new Map<string, number>();
+  const coverKey = (device: string, kind: AiKind) => `${device}|${kind}`;
+  const windowMs = (kind: AiKind) => (ctx.policy.aiRule(kind)?.dedupeWindowMin ?? 10) * 60_000;
   let lastError: string | undefined;
   let stopped = false;
   const rowId = (j: Pick<Job, 'device' | 'ai'>) => `${j.device}|${j.ai}`;
@@ -115,6 +122,9 @@ export function snapshotsModule(ctx: ModuleContext): SnapshotsModule {
       if (e.type === 'ai') {
         const d = e.data as AiPayload & { snapshot?: string; snapshotError?: string };
         if (!d.snapshotUrl || d.snapshot || d.snapshotError || !e.device || e.sourceId === undefined) return;
+        const key = coverKey(e.device, d.kind);
+        if ((covered.get(key) ?? -Infinity) > e.atMs) return void counts.skipped++;
+        covered.set(key, e.atMs + windowMs(d.kind));
         const j: Job = { school: e.school, device: e.device, ai: e.sourceId, kind: d.kind, aiAtMs: e.atMs, url: d.snapshotUrl };
         tx.put('ai_snapshots', { id: rowId(j), school: j.school, state: 'pending', at: e.receivedAtMs, doc: j });
         tx.after(() => enqueue(j));
@@ -123,6 +133,7 @@ export function snapshotsModule(ctx: ModuleContext): SnapshotsModule {
       if (e.type === 'ai_snapshot') {
         const d = e.data as AiSnapshot;
         const j: Job = { school: e.school, device: e.device!, ai: d.ai, kind: d.kind, aiAtMs: e.atMs, url: d.url };
+        if (!d.sha256) covered.delete(coverKey(j.device, j.kind)); // no picture yet: the next frame may bring one
         tx.put('ai_snapshots', { id: rowId(j), school: j.school, state: d.sha256 ? 'fetched' : 'failed', at: e.receivedAtMs, doc: { ...j, ...(d.sha256 ? { sha256: d.sha256 } : { error: d.error }) } });
         // The picture is the school's: its users may read it, no other school's may.
         if (d.sha256) tx.emit({ type: 'media', school: e.school, atMs: tx.now, receivedAtMs: tx.now, data: { sha256: d.sha256, school: e.school } });
