@@ -53,3 +53,18 @@ test('a press during the flood keeps it going: the end moves later', () => {
   assert.equal(later.since, flood.since, 'the same flood');
   assert.ok(floodEndDueMs(later, CFG)! > floodEndDueMs(flood, CFG)!);
 });
+
+test('grouping by school keeps every open alarm in exactly one group: most first, then the newest', async () => {
+  const { groupBySchool } = await import('../../gateway/modules/floods/index.js');
+  const a = (id: string, school: string, at: string) => ({ id, school, schoolName: school, raisedAt: at }) as never;
+  const open = [a('1', 'S2', '08:01'), a('2', 'S1', '08:02'), a('3', 'S2', '08:05'), a('4', 'S3', '08:09'), a('5', 'S1', '08:00')];
+  const groups = groupBySchool(open, (s) => (s === 'S3' ? undefined : '城关镇'));
+  assert.deepEqual(groups.map((g) => [g.school, g.count, g.newest, g.alarms]), [
+    ['S2', 2, '08:05', ['3', '1']],
+    ['S1', 2, '08:02', ['2', '5']],
+    ['S3', 1, '08:09', ['4']],
+  ]);
+  assert.equal(groups[2].region, undefined);
+  assert.deepEqual(groupBySchool(open, () => undefined, false).map((g) => g.alarms), [undefined, undefined, undefined]);
+  assert.deepEqual(groupBySchool([], () => undefined), []);
+});

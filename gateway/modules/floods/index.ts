@@ -22,8 +22,8 @@ export interface FloodSchoolGroup {
   count: number;
   /** The newest open alarm's `raisedAt`. */
   newest: string;
-  /** Every open alarm id of the school, newest first. */
-  alarms: string[];
+  /** Every open alarm id of the school, newest first (the snapshot only: frames stay as small as the county). */
+  alarms?: string[];
 }
 
 export interface FloodView {
@@ -42,7 +42,7 @@ export interface FloodView {
 }
 
 /** Every open alarm in exactly one school's group: most alarms first, then the newest. Pure. */
-export function groupBySchool(open: Iterable<Alarm>, regionOf: (school: string) => string | undefined): FloodSchoolGroup[] {
+export function groupBySchool(open: Iterable<Alarm>, regionOf: (school: string) => string | undefined, withIds = true): FloodSchoolGroup[] {
   const by = new Map<string, Alarm[]>();
   for (const a of open) {
     const list = by.get(a.school);
@@ -51,7 +51,8 @@ export function groupBySchool(open: Iterable<Alarm>, regionOf: (school: string) 
   }
   const groups = [...by.values()].map((list) => {
     list.sort((a, b) => b.raisedAt.localeCompare(a.raisedAt));
-    const g: FloodSchoolGroup = { school: list[0].school, schoolName: list[0].schoolName, count: list.length, newest: list[0].raisedAt, alarms: list.map((a) => a.id) };
+    const g: FloodSchoolGroup = { school: list[0].school, schoolName: list[0].schoolName, count: list.length, newest: list[0].raisedAt };
+    if (withIds) g.alarms = list.map((a) => a.id);
     const region = regionOf(g.school);
     if (region !== undefined) g.region = region;
     return g;
@@ -66,7 +67,12 @@ export function floodsModule(ctx: ModuleContext): GatewayModule {
   const KEY = 'floods:end';
   let state: FloodState = NO_FLOOD;
 
-  function view(): FloodView {
+  /**
+   * The flood as the screen sees it. Frames leave out the alarm ids: one frame per press of a flood
+   * would otherwise grow with every alarm (quadratic in the flood); per school it is bounded by the
+   * county, and each alarm's own frame says its school.
+   */
+  function view(withIds = false): FloodView {
     const v: FloodView = {
       scope: 'county',
       active: state.active,
@@ -75,7 +81,7 @@ export function floodsModule(ctx: ModuleContext): GatewayModule {
       threshold: cfg.count,
       endBelow: cfg.endCount,
       windowSec: cfg.windowMs / 1000,
-      bySchool: state.active ? groupBySchool(alarms.open.values(), (s) => registry.schools.get(s)?.region) : [],
+      bySchool: state.active ? groupBySchool(alarms.open.values(), (s) => registry.schools.get(s)?.region, withIds) : [],
     };
     if (!state.active && state.endedAt !== undefined) v.endedAt = iso(state.endedAt);
     return v;
@@ -126,7 +132,7 @@ export function floodsModule(ctx: ModuleContext): GatewayModule {
       tx.after(arm);
     },
 
-    snapshot: (school) => (school === undefined ? { flood: view() } : {}),
+    snapshot: (school) => (school === undefined ? { flood: view(true) } : {}),
 
     stop() {
       scheduler.cancel(KEY);
