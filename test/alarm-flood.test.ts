@@ -2,7 +2,7 @@
  * An alarm flood (ISA-18.2) end to end on the real gateway (in process, real ledger, real embedded
  * broker, real WebSocket screens), with a 4 s window so its end comes quickly: 11 presses from four
  * schools start a flood whose frame groups every open alarm by school; nothing is hidden or dropped;
- * a school's own screen is not shown the county's flood; it ends on its own.
+ * a school's own screen is not shown the county's flood; it ends on its own; it survives a restart.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -99,4 +99,33 @@ test('11 presses in the window: a flood frame groups every open alarm by school;
   assert.deepEqual(after.map((a) => a.sourceId).sort(), [...ids, 'flood-after', 'flood-after-2'].sort());
   await screen.close();
   await schoolScreen.close();
+});
+
+test('a flood survives a restart: rebuilt from the ledger, with every open alarm grouped', async () => {
+  const env = { ALARM_FLOOD_COUNT: '10', ALARM_FLOOD_WINDOW_SEC: '600', GATEWAY_ADMIN_PASSWORD: 'flood-restart-admin' };
+  let g = await buildInProcess(env);
+  let dev = await connectDevice(g.mqttUrl);
+  try {
+    const ids = Array.from({ length: 11 }, (_, k) => `restart-${k}`);
+    await Promise.all(ids.map((id, k) => dev.publishAsync(`campus/v1/S00${(k % 3) + 1}/${button(`S00${(k % 3) + 1}`).id}/alarm`, JSON.stringify({ id, ts: Date.now(), kind: 'panic' }), { qos: 1 })));
+    const open = async () => ((await g.call('GET', '/api/alarms?state=open&limit=1000', { token: g.tokens.viewer })).body.alarms as { id: string }[]).map((a) => a.id).sort();
+    const stored = await open();
+    assert.equal(stored.length, 11, 'QoS 1 acknowledged: all 11 are durable');
+    await dev.endAsync();
+    const { dataDir } = g.services.config;
+    await g.close();
+    g = await buildInProcess({ ...env, DATA_DIR: dataDir });
+    dev = await connectDevice(g.mqttUrl);
+    await g.app.listen({ port: 0, host: '127.0.0.1' });
+    const screen = await openLive(`http://127.0.0.1:${(g.app.server.address() as AddressInfo).port}`, g.tokens.viewer);
+    const snap = await screen.next((f) => f.type === 'snapshot');
+    assert.equal(snap.data.flood.active, true);
+    assert.equal(snap.data.flood.count, 11);
+    assert.deepEqual(snap.data.flood.bySchool.flatMap((x: { alarms: string[] }) => x.alarms).sort(), stored);
+    assert.deepEqual(await open(), stored);
+    await screen.close();
+  } finally {
+    await dev.endAsync();
+    await g.close();
+  }
 });
