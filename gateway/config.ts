@@ -52,6 +52,8 @@ export interface GatewayConfig {
   adminPassword?: string;
   logLevel: string;
   ackTimeoutSec: number;
+  /** ISA-18.2 alarm flood: starts above `count` alarms in `windowMs`, ends below `endCount`. */
+  alarmFlood: { count: number; windowMs: number; endCount: number };
   tokenTtlSec: number;
   /** How far a device clock may be off before its events are flagged. */
   clockSkewToleranceMs: number;
@@ -126,6 +128,7 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     adminPassword: v.GATEWAY_ADMIN_PASSWORD,
     logLevel: v.LOG_LEVEL,
     ackTimeoutSec: v.ACK_TIMEOUT_SEC,
+    alarmFlood: { count: v.ALARM_FLOOD_COUNT, windowMs: v.ALARM_FLOOD_WINDOW_SEC * 1000, endCount: Math.min(v.ALARM_FLOOD_END_COUNT, v.ALARM_FLOOD_COUNT) },
     tokenTtlSec: v.TOKEN_TTL_SEC,
     clockSkewToleranceMs: v.CLOCK_SKEW_TOLERANCE_MS,
     ledgerSync: v.LEDGER_SYNC,

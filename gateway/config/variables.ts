@@ -18,7 +18,7 @@ export interface VarMeta {
   description: string;
   /** Listed in contract §5 (the public interface); else an addition of this gateway. */
   contract?: true;
-  unit?: 's' | 'ms' | 'bytes' | 'days' | 'hours' | 'frames' | 'points' | 'intervals' | 'probes' | 'characters' | 'backups';
+  unit?: 's' | 'ms' | 'bytes' | 'days' | 'hours' | 'frames' | 'points' | 'intervals' | 'probes' | 'characters' | 'backups' | 'alarms';
   /** README default cell when the value itself is not the right thing to show. */
   doc?: string;
   /** Never logged and never echoed in an error message. */
@@ -155,6 +155,9 @@ export const ConfigSchema = Type.Object({
   MQTT_PLAIN: bool(true, { description: 'the embedded broker also listens without TLS on `MQTT_PORT`; `false` (with `TLS_CERT_FILE`): `mqtts` only' }),
   MQTT_CA_FILE: optionalText({ description: 'PEM CA that signed the certificate of the external broker of an `mqtts://` `MQTT_URL` (default: the system CAs)' }),
   ACK_TIMEOUT_SEC: int(30, 1, 3600, { unit: 's', description: 'an alarm not acknowledged by then is escalated' }),
+  ALARM_FLOOD_COUNT: int(10, 1, 10_000, { unit: 'alarms', description: 'ISA-18.2 alarm flood: more than this many alarms (test presses not counted) county-wide within `ALARM_FLOOD_WINDOW_SEC` starts one' }),
+  ALARM_FLOOD_WINDOW_SEC: int(600, 1, 86_400, { unit: 's', description: 'the sliding window of the alarm flood rate' }),
+  ALARM_FLOOD_END_COUNT: int(5, 1, 10_000, { unit: 'alarms', description: 'a flood ends when fewer than this many alarms fall in the window (hysteresis; at most `ALARM_FLOOD_COUNT`)' }),
   TOKEN_TTL_SEC: int(12 * 3600, 1, 30 * 86_400, { unit: 's', description: 'how long a login lasts' }),
   CLOCK_SKEW_TOLERANCE_MS: int(5 * 60_000, 1000, 7 * 86_400_000, { unit: 'ms', description: 'device clocks further off are flagged (never refused)' }),
   LEDGER_SYNC: oneOf(['full', 'normal'], 'full', { description: 'SQLite `synchronous`: `full` survives power loss, `normal` only a process crash' }),

@@ -19,12 +19,16 @@ export const ALARM_STATES = ['raised', 'acknowledged', 'dispatched', 'resolved']
 export type AlarmState = (typeof ALARM_STATES)[number];
 export const ALARM_ACTIONS = ['ack', 'dispatch', 'resolve'] as const;
 export type AlarmAction = (typeof ALARM_ACTIONS)[number];
+/** What a resolved alarm turned out to be (optional on resolve; the statistics count `false` and `test` apart). */
+export const ALARM_OUTCOMES = ['real', 'false', 'test'] as const;
+export type AlarmOutcome = (typeof ALARM_OUTCOMES)[number];
 
 export const HistoryEntry = Type.Object({
   state: lit(ALARM_STATES),
   at: Type.String(),
   by: Type.Optional(Type.String()),
   note: Type.Optional(Type.String()),
+  outcome: Type.Optional(lit(ALARM_OUTCOMES)),
 }, OPEN);
 
 /**
@@ -69,6 +73,8 @@ export const Alarm = Type.Object({
   clockSuspect: Type.Boolean(),
   escalated: Type.Boolean(),
   escalatedAt: Type.Optional(Type.String()),
+  /** Set by a resolve that named it: `real`, `false` (a false alarm) or `test` (a test or drill). */
+  outcome: Type.Optional(lit(ALARM_OUTCOMES)),
   history: Type.Array(HistoryEntry),
   /** Pictures of the place's cameras taken when it was raised; absent when the school has no camera to take one from. */
   snapshots: Type.Optional(Type.Array(AlarmSnapshot)),
@@ -128,6 +134,14 @@ export const LoginReply = Type.Object({ token: Type.String(), role: Role, expire
 
 export const ActionBody = Type.Object(
   { note: Type.Optional(Type.String({ maxLength: 2000 })) },
+  { additionalProperties: false },
+);
+/** Resolve may also say what the alarm was; absent, the statistics go by the press's `test` flag. */
+export const ResolveBody = Type.Object(
+  {
+    note: Type.Optional(Type.String({ maxLength: 2000 })),
+    outcome: Type.Optional({ ...lit(ALARM_OUTCOMES), description: '`real`, `false` (a false alarm: no emergency) or `test` (a test or drill)' }),
+  },
   { additionalProperties: false },
 );
 
@@ -269,6 +283,39 @@ export const UserParams = Type.Object({ user: UserName }, { additionalProperties
 export const UserDeleted = Type.Object(
   { user: Type.String(), deleted: Type.Literal(true) },
   { ...OPEN, description: 'the account is gone; its tokens ended and its live sockets were closed' },
+);
+
+const Seconds = Type.Union([Type.Number(), Type.Null()]);
+const Percentiles = Type.Object(
+  { n: Type.Integer({ description: 'alarms measured' }), p50: Seconds, p90: Seconds },
+  { ...OPEN, description: 'seconds from the raise, nearest rank; null when no alarm was measured' },
+);
+const AlarmFigures = {
+  total: Type.Integer({ description: 'every alarm raised: real + false + tests' }),
+  real: Type.Integer({ description: 'real alarms (not a test press, not resolved as `false` or `test`; open ones too)' }),
+  false: Type.Integer({ description: 'resolved with outcome `false`' }),
+  tests: Type.Integer({ description: 'test presses (`test: true`) and alarms resolved with outcome `test`' }),
+  escalations: Type.Integer({ description: 'alarms escalated because nobody acknowledged them within ACK_TIMEOUT_SEC' }),
+  ackSec: Percentiles,
+  dispatchSec: Percentiles,
+};
+export const AlarmStatsQuery = Type.Object(
+  {
+    days: Type.Optional(Type.Integer({ minimum: 1, maximum: 31, description: 'local days ending today (default 7; 1 = today)' })),
+    school: Type.Optional(Type.String({ pattern: ID_PATTERN })),
+  },
+  { additionalProperties: false },
+);
+export const AlarmStatsReply = Type.Object(
+  {
+    from: Type.String({ description: 'first local date (YYYY-MM-DD), inclusive' }),
+    to: Type.String({ description: 'last local date: today' }),
+    days: Type.Integer(),
+    county: Type.Object(AlarmFigures, OPEN),
+    townships: Type.Array(Type.Object({ region: Type.String(), ...AlarmFigures }, OPEN), { description: 'every township (registry `region`), zeros included' }),
+    byDay: Type.Array(Type.Object({ day: Type.String(), ...AlarmFigures }, OPEN), { description: 'one entry per local day, oldest first' }),
+  },
+  OPEN,
 );
 
 export const AlarmsReply = Type.Object({ alarms: Type.Array(Alarm, { description: 'newest first' }) }, OPEN);

@@ -11,6 +11,7 @@ import { camerasModule } from './cameras/index.js';
 import { canteenModule } from './canteen/index.js';
 import { devicesModule } from './devices/index.js';
 import { exportModule } from './export/index.js';
+import { floodsModule } from './floods/index.js';
 import { auditModule } from './audit/index.js';
 import { identityModule } from './identity/index.js';
 import { overviewModule } from './overview/index.js';
@@ -23,6 +24,7 @@ export const MODULES: Readonly<Record<string, ModuleFactory>> = {
   devices: devicesModule,
   cameras: camerasModule,
   overview: overviewModule,
+  floods: floodsModule,
   activity: activityModule,
   export: exportModule,
   battery: batteryModule,

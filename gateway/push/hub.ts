@@ -62,8 +62,11 @@ const SNAPSHOT_REUSE_MS = 1000;
 
 /** A frame serialized once for every screen, with the school it concerns (if any). */
 type Encoded = [seq: number, data: Buffer, school: string | undefined];
+/** Stands for "the county's users only" (`data.scope: "county"`, e.g. an alarm flood): no school's user matches it. */
+const COUNTY_ONLY = '\u0000county';
 const encode = (f: FeedFrame): Encoded => {
-  const school = (f.data as { school?: unknown } | null)?.school;
+  const d = f.data as { school?: unknown; scope?: unknown } | null;
+  const school = d?.scope === 'county' ? COUNTY_ONLY : d?.school;
   return [f.seq, Buffer.from(JSON.stringify(f)), typeof school === 'string' ? school : undefined];
 };
 

@@ -70,3 +70,14 @@ test('escalation is due ackTimeoutSec after raise, only while unacknowledged, ne
   assert.equal(needsEscalation(applyAction(a, 'ack', 'op', T0)), false);
   assert.equal(needsEscalation(raise({ test: true })), false);
 });
+
+test('resolve may name the outcome (real, false, test): kept on the alarm and its history entry; other actions ignore it', () => {
+  const acked = applyAction(raise(), 'ack', 'op1', T0 + 5000, undefined, 'false');
+  assert.equal(acked.outcome, undefined, 'ack takes no outcome');
+  assert.equal(acked.history.at(-1)!.outcome, undefined);
+  const resolved = applyAction(acked, 'resolve', 'op1', T0 + 9000, '误按', 'false');
+  assert.equal(resolved.state, 'resolved');
+  assert.equal(resolved.outcome, 'false');
+  assert.deepEqual(resolved.history.at(-1), { state: 'resolved', at: new Date(T0 + 9000).toISOString(), by: 'op1', note: '误按', outcome: 'false' });
+  assert.equal(applyAction(acked, 'resolve', 'op1', T0 + 9000).outcome, undefined, 'without one, nothing is claimed');
+});

@@ -4,7 +4,7 @@
  * alarm nobody acknowledged (ISA-18.2: an unacknowledged alarm must not go quiet) and the routes.
  */
 import { randomUUID } from 'node:crypto';
-import type { Alarm, AlarmAction } from '../../contract/api.js';
+import type { Alarm, AlarmAction, AlarmOutcome } from '../../contract/api.js';
 import { topics, type AlarmPayload } from '../../contract/mqtt.js';
 import type { DomainEvent } from '../../core/events.js';
 import type { GatewayModule, ModuleContext, Tx } from '../../core/module.js';
@@ -20,6 +20,8 @@ interface ActionData {
   alarm: string;
   by: string;
   note?: string;
+  /** resolve only: what the alarm turned out to be */
+  outcome?: AlarmOutcome;
 }
 
 declare module '../../core/events.js' {
@@ -72,8 +74,10 @@ export interface AlarmsModule extends GatewayModule {
   bySource(device: string, sourceId: string): Alarm | undefined;
   /** Makes a resolved alarm available to the next `alarm_snapshot` (read from the store when not in memory). */
   recall(id: string): Promise<void>;
+  /** Every alarm raised since `sinceMs` (by the `raised_at` index), for the statistics. */
+  raisedSince(sinceMs: number, school?: string): Promise<Alarm[]>;
   /** An operator's action: durable first, then applied. Throws AlarmNotFound or IllegalTransition. */
-  act(alarmId: string, action: AlarmAction, by: string, note?: string): Promise<Alarm>;
+  act(alarmId: string, action: AlarmAction, by: string, note?: string, outcome?: AlarmOutcome): Promise<Alarm>;
 }
 
 export function alarmsModule(ctx: ModuleContext): AlarmsModule {
@@ -245,7 +249,7 @@ export function alarmsModule(ctx: ModuleContext): AlarmsModule {
       const current = open.get(d.alarm);
       // Only open alarms move; `act` has already refused closed ones, so this is a race lost to another operator.
       if (!current) throw new AlarmNotFound(d.alarm);
-      const next = applyAction(current, ACTION_OF[e.type as keyof typeof ACTION_OF], d.by, e.receivedAtMs, d.note);
+      const next = applyAction(current, ACTION_OF[e.type as keyof typeof ACTION_OF], d.by, e.receivedAtMs, d.note, d.outcome);
       save(next, tx);
       results.set(e, next);
     },
@@ -292,12 +296,17 @@ export function alarmsModule(ctx: ModuleContext): AlarmsModule {
       });
     },
 
-    async act(alarmId, action, by, note) {
+    raisedSince(sinceMs, school) {
+      return store.find<Alarm>('alarms', { where: [['raised_at', '>=', sinceMs], ...(school ? [['school', '=', school] as const] : [])], orderBy: [['raised_at', 'asc']] });
+    },
+
+    async act(alarmId, action, by, note, outcome) {
       const current = await get(alarmId);
       if (!current) throw new AlarmNotFound(alarmId);
-      applyAction(current, action, by, ctx.now(), note); // refuses an illegal step before anything is queued
+      applyAction(current, action, by, ctx.now(), note, outcome); // refuses an illegal step before anything is queued
       const now = ctx.now();
-      const e: DomainEvent = { type: ACTION_EVENT[action], school: current.school, device: current.device, atMs: now, receivedAtMs: now, data: { alarm: alarmId, by, ...(note !== undefined ? { note } : {}) } };
+      const data = { alarm: alarmId, by, ...(note !== undefined ? { note } : {}), ...(action === 'resolve' && outcome !== undefined ? { outcome } : {}) };
+      const e: DomainEvent = { type: ACTION_EVENT[action], school: current.school, device: current.device, atMs: now, receivedAtMs: now, data };
       await dispatcher.execute(e);
       return results.get(e)!;
     },

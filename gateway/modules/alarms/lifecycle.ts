@@ -5,7 +5,7 @@
  * press that needs no dispatch. GB 50394 (intrusion and hold-up alarm systems) requires a hold-up
  * alarm to latch: nothing but an operator's action clears it, so there is no timeout to resolved.
  */
-import type { Alarm, AlarmAction, AlarmSnapshot, AlarmState, HistoryEntry } from '../../contract/api.js';
+import type { Alarm, AlarmAction, AlarmOutcome, AlarmSnapshot, AlarmState, HistoryEntry } from '../../contract/api.js';
 import type { AlarmFeedback, AlarmKind } from '../../contract/mqtt.js';
 import { iso } from '../../contract/common.js';
 import { nextState, type TransitionTable } from '../../domain/transitions.js';
@@ -79,11 +79,16 @@ export class IllegalTransition extends Error {
   }
 }
 
-export function applyAction(alarm: Alarm, action: AlarmAction, by: string, atMs: number, note?: string): Alarm {
+/** `outcome` (what the alarm turned out to be) is taken on resolve only; the other actions ignore it. */
+export function applyAction(alarm: Alarm, action: AlarmAction, by: string, atMs: number, note?: string, outcome?: AlarmOutcome): Alarm {
   const to = nextState(TRANSITIONS, alarm.state, action);
   if (to === undefined) throw new IllegalTransition(alarm, action);
   const entry: HistoryEntry = { state: to, at: iso(atMs), by };
   if (note !== undefined && note.trim() !== '') entry.note = note.trim();
+  if (action === 'resolve' && outcome !== undefined) {
+    entry.outcome = outcome;
+    return { ...alarm, state: to, outcome, history: [...alarm.history, entry] };
+  }
   return { ...alarm, state: to, history: [...alarm.history, entry] };
 }
 

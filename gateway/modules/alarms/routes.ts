@@ -1,9 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import { ALARM_ACTIONS, AUTH_ERRORS, ActionBody, Alarm, AlarmsReply, BAD_REQUEST, BEARER, INTERNAL, IllegalTransitionReply, described, errorReply, type AlarmAction } from '../../contract/api.js';
+import { ALARM_ACTIONS, AUTH_ERRORS, ActionBody, AlarmStatsQuery, AlarmStatsReply, ResolveBody, Alarm, AlarmsReply, BAD_REQUEST, BEARER, INTERNAL, IllegalTransitionReply, described, errorReply, type AlarmAction, type AlarmOutcome } from '../../contract/api.js';
 import { ensureSchool, requireRole, scopedSchool } from '../../auth/guard.js';
 import { HttpError, queryTime } from '../../errors.js';
 import { AlarmNotFound, IllegalTransition, type AlarmsModule } from './index.js';
+import { alarmStats, periodStartMs } from './stats.js';
 
 const AlarmQuery = Type.Object(
   {
@@ -38,9 +39,23 @@ const actionSchema = (action: AlarmAction) => ({
   summary: `${ACTION_SUMMARY[action]} an alarm (operator+); the acting operator comes from the token`,
   security: BEARER,
   params: AlarmParams,
-  body: Type.Optional(ActionBody),
+  body: Type.Optional(action === 'resolve' ? ResolveBody : ActionBody),
   response: { 200: described(Alarm, 'the alarm after the action'), ...BAD_REQUEST, ...AUTH_ERRORS, ...NOT_FOUND, 409: IllegalTransitionReply, ...INTERNAL },
 });
+
+const statsSchema = {
+  tags: ['alarms'],
+  summary: 'Alarm statistics by local day, county and township: counts, false and test presses, escalations, time to acknowledge and dispatch (viewer+)',
+  security: BEARER,
+  querystring: AlarmStatsQuery,
+  response: {
+    200: described(AlarmStatsReply, 'the period, county totals, every township and every day'),
+    ...BAD_REQUEST,
+    ...AUTH_ERRORS,
+    404: errorReply('no school with that id (`unknown_school`)'),
+    ...INTERNAL,
+  },
+};
 
 export const alarmRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const alarms = app.gw.module<AlarmsModule>('alarms');
@@ -49,6 +64,23 @@ export const alarmRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/api/alarms', { onRequest: viewer, schema: listSchema }, async (req) => {
     const q = req.query;
     return { alarms: await alarms.list({ open: (q.state ?? 'open') === 'open', school: scopedSchool(req, q.school), sinceMs: queryTime('since', q.since), limit: q.limit ?? 100 }) };
+  });
+
+  app.get('/api/stats/alarms', { onRequest: viewer, schema: statsSchema }, async (req) => {
+    const { registry, policy } = app.gw;
+    const school = scopedSchool(req, req.query.school);
+    if (school !== undefined && !registry.schools.has(school)) throw new HttpError(404, 'unknown_school', `no school with id "${school}"`);
+    const days = req.query.days ?? 7;
+    const now = Date.now();
+    const regions = school !== undefined ? [registry.schools.get(school)!.region] : [...new Set([...registry.schools.values()].map((s) => s.region))];
+    return alarmStats({
+      alarms: await alarms.raisedSince(periodStartMs(now, days, policy.offsetMs), school),
+      nowMs: now,
+      days,
+      offsetMs: policy.offsetMs,
+      regionOf: (id) => registry.schools.get(id)?.region,
+      regions,
+    });
   });
 
   app.get('/api/alarms/:alarmId', { onRequest: viewer, schema: oneSchema }, async (req) => {
@@ -67,13 +99,14 @@ export const alarmRoutes: FastifyPluginAsyncTypebox = async (app) => {
         // The note is optional, and so is the body that carries it (`curl -X POST …/ack`).
         preValidation: async (req) => void (req.body ??= {}),
         schema: actionSchema(action),
-        config: { audit: { action: `alarm.${action}`, target: (req) => (req.params as { alarmId?: string }).alarmId, detail: (req) => ({ note: (req.body as { note?: string } | undefined)?.note }) } },
+        config: { audit: { action: `alarm.${action}`, target: (req) => (req.params as { alarmId?: string }).alarmId, detail: (req) => ({ note: (req.body as { note?: string } | undefined)?.note, outcome: (req.body as { outcome?: string } | undefined)?.outcome }) } },
       },
       async (req) => {
         try {
           const current = await alarms.get(req.params.alarmId);
           if (current) ensureSchool(req, current.school);
-          const alarm = await alarms.act(req.params.alarmId, action as AlarmAction, req.principal!.user, req.body?.note);
+          const outcome = (req.body as { outcome?: AlarmOutcome } | undefined)?.outcome;
+          const alarm = await alarms.act(req.params.alarmId, action as AlarmAction, req.principal!.user, req.body?.note, outcome);
           req.log.info({ alarm: alarm.id, action, by: req.principal!.user }, 'alarm action');
           return alarm;
         } catch (err) {

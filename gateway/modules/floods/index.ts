@@ -1,0 +1,141 @@
+/**
+ * Alarm floods (ISA-18.2, `detector.ts`): the county command center is one operator's desk, so the
+ * rate is county-wide. While a flood lasts the snapshot and the `flood` frame group the open alarms
+ * by school, every one of them: a flood changes how the screen arranges alarms, never which it
+ * shows (each alarm still has its own `alarm` frames, `GET /api/alarms` and escalation).
+ *
+ * State lives in memory and is rebuilt at start from the alarms of the last window in the ledger
+ * (a flood that had fallen back between the end and start counts across a restart begins afresh).
+ */
+import type { Alarm } from '../../contract/api.js';
+import type { AlarmPayload } from '../../contract/mqtt.js';
+import { iso } from '../../contract/common.js';
+import type { GatewayModule, ModuleContext, Tx } from '../../core/module.js';
+import type { AlarmsModule } from '../alarms/index.js';
+import { NO_FLOOD, floodAt, floodEndDueMs, floodOnAlarm, type FloodState } from './detector.js';
+
+export interface FloodSchoolGroup {
+  school: string;
+  schoolName: string;
+  region?: string;
+  /** Open alarms of the school (test presses too: nothing is hidden). */
+  count: number;
+  /** The newest open alarm's `raisedAt`. */
+  newest: string;
+  /** Every open alarm id of the school, newest first (the snapshot only: frames stay as small as the county). */
+  alarms?: string[];
+}
+
+export interface FloodView {
+  /** Frames with `scope: "county"` reach county users only (the hub): a school's screen sees its own school. */
+  scope: 'county';
+  active: boolean;
+  since: string | null;
+  endedAt?: string;
+  /** Alarms (test presses not counted) raised within the window now. */
+  count: number;
+  threshold: number;
+  endBelow: number;
+  windowSec: number;
+  /** Open alarms by school, most first; empty when no flood is on. */
+  bySchool: FloodSchoolGroup[];
+}
+
+/** Every open alarm in exactly one school's group: most alarms first, then the newest. Pure. */
+export function groupBySchool(open: Iterable<Alarm>, regionOf: (school: string) => string | undefined, withIds = true): FloodSchoolGroup[] {
+  const by = new Map<string, Alarm[]>();
+  for (const a of open) {
+    const list = by.get(a.school);
+    if (list) list.push(a);
+    else by.set(a.school, [a]);
+  }
+  const groups = [...by.values()].map((list) => {
+    list.sort((a, b) => b.raisedAt.localeCompare(a.raisedAt));
+    const g: FloodSchoolGroup = { school: list[0].school, schoolName: list[0].schoolName, count: list.length, newest: list[0].raisedAt };
+    if (withIds) g.alarms = list.map((a) => a.id);
+    const region = regionOf(g.school);
+    if (region !== undefined) g.region = region;
+    return g;
+  });
+  return groups.sort((a, b) => b.count - a.count || b.newest.localeCompare(a.newest));
+}
+
+export function floodsModule(ctx: ModuleContext): GatewayModule {
+  const { config, scheduler, dispatcher, registry } = ctx;
+  const cfg = config.alarmFlood;
+  const alarms = ctx.module<AlarmsModule>('alarms');
+  const KEY = 'floods:end';
+  let state: FloodState = NO_FLOOD;
+
+  /**
+   * The flood as the screen sees it. Frames leave out the alarm ids: one frame per press of a flood
+   * would otherwise grow with every alarm (quadratic in the flood); per school it is bounded by the
+   * county, and each alarm's own frame says its school.
+   */
+  function view(withIds = false): FloodView {
+    const v: FloodView = {
+      scope: 'county',
+      active: state.active,
+      since: state.since !== undefined ? iso(state.since) : null,
+      count: state.times.length,
+      threshold: cfg.count,
+      endBelow: cfg.endCount,
+      windowSec: cfg.windowMs / 1000,
+      bySchool: state.active ? groupBySchool(alarms.open.values(), (s) => registry.schools.get(s)?.region, withIds) : [],
+    };
+    if (!state.active && state.endedAt !== undefined) v.endedAt = iso(state.endedAt);
+    return v;
+  }
+
+  /** Wakes at the moment the flood would end if nothing more is raised. */
+  function arm(): void {
+    const due = floodEndDueMs(state, cfg);
+    if (due === undefined) return scheduler.cancel(KEY);
+    scheduler.at(KEY, due, () =>
+      dispatcher
+        .transact((tx) => {
+          const was = state.active;
+          state = floodAt(state, tx.now, cfg);
+          if (was && !state.active) tx.feed('flood', view());
+          tx.after(arm);
+        })
+        .catch((err) => {
+          ctx.log.error({ err }, 'could not record the end of an alarm flood; retrying in 5 s');
+          scheduler.at(KEY, ctx.now() + 5000, arm);
+        }),
+    );
+  }
+
+  return {
+    name: 'floods',
+    dependsOn: ['alarms'],
+    consumes: ['alarm'],
+    frames: ['flood'],
+
+    async load() {
+      const now = ctx.now();
+      state = NO_FLOOD;
+      for (const a of await alarms.raisedSince(now - cfg.windowMs)) if (!a.test) state = floodOnAlarm(state, Date.parse(a.raisedAt), cfg);
+      state = floodAt(state, now, cfg);
+    },
+
+    start() {
+      arm();
+    },
+
+    apply(e, tx: Tx) {
+      // The alarms module applied first (dependsOn): the new alarm is already among the open ones.
+      const was = state.active;
+      if ((e.data as AlarmPayload).test !== true) state = floodOnAlarm(state, e.receivedAtMs, cfg);
+      // Every press of a flood updates the grouping; the start and every later press are frames.
+      if (state.active || was) tx.feed('flood', view());
+      tx.after(arm);
+    },
+
+    snapshot: (school) => (school === undefined ? { flood: view(true) } : {}),
+
+    stop() {
+      scheduler.cancel(KEY);
+    },
+  };
+}
