@@ -49,12 +49,13 @@ const TOWNS: readonly [string, string][] = [
 ];
 /**
  * Where the townships sit on the wall's schematic county map (0–100 grid, x east, y south): the
- * county seat 城关镇 in the middle with 东关镇 beside it, the others around, in a band as wide as
- * the wall's schools pane. The schools are placed around their township's centre by the wall.
+ * county seat 城关镇 in the middle with 东关镇 beside it, the others to the west and east, in a band
+ * shaped like the wall's schools pane (about three times wider than tall). The wall places the
+ * schools around their township's centre.
  */
 const TOWNSHIP_MAP: Record<string, [number, number]> = {
-  城关镇: [47, 50], 东关镇: [72, 50], 西河镇: [25, 50], 南山镇: [36, 69], 北坪镇: [36, 31],
-  青石镇: [60, 31], 柳林镇: [10, 38], 白杨乡: [90, 42], 新安乡: [10, 62], 石桥乡: [60, 69],
+  西河镇: [6, 41], 新安乡: [6, 59], 北坪镇: [20, 41], 南山镇: [20, 59], 城关镇: [40, 50],
+  东关镇: [63, 50], 青石镇: [80, 41], 石桥乡: [80, 59], 柳林镇: [94, 41], 白杨乡: [94, 59],
 };
 const STREETS = ['文化路', '建设路', '人民路', '学府路', '育才路', '新华路', '解放路', '中心街'];
 

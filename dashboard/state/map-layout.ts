@@ -17,7 +17,7 @@ export const RING_STEP = 3;
 /** Between two townships' areas when the layout places them. */
 const TOWNSHIP_GAP = 3;
 /** Room between a township's outermost marker and its area's edge. */
-const AREA_PAD = 1.6;
+const AREA_PAD = 1.2;
 /** Above a township's area: its name. */
 export const TOWNSHIP_LABEL = 3.2;
 
