@@ -76,12 +76,15 @@ describe('county map layout', () => {
       { id: 'C', region: 'T', map: { x: 53, y: 50 } }, // on the first ring's eastern slot
       { id: 'D', region: 'T' },
       { id: 'E', region: 'U' },
+      { id: 'F', region: 'V', map: { x: 21.5, y: 20 } }, // near its township's centre: the centre slot is too close now
+      { id: 'G', region: 'V' },
     ];
-    const layout = layoutCounty(schools, [{ name: 'T', x: 50, y: 50 }, { name: 'U', x: 80, y: 50 }]);
+    const layout = layoutCounty(schools, [{ name: 'T', x: 50, y: 50 }, { name: 'U', x: 80, y: 50 }, { name: 'V', x: 20, y: 20 }]);
     assertSound(layout, schools);
     assert.deepEqual(layout.schools.find((p) => p.id === 'A'), { id: 'A', township: 'T', x: 50, y: 50 });
     assert.deepEqual(layout.schools.find((p) => p.id === 'C'), { id: 'C', township: 'T', x: 53, y: 50 });
     assert.deepEqual(layout.schools.find((p) => p.id === 'E'), { id: 'E', township: 'U', x: 80, y: 50 }, 'alone: on its centre');
+    assert.notDeepEqual(layout.schools.find((p) => p.id === 'G'), { id: 'G', township: 'V', x: 20, y: 20 }, 'not on the centre, 1.5 from F');
   });
 
   it('places regions the township list lacks, below the listed ones, without overlap', () => {
