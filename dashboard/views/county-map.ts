@@ -57,6 +57,8 @@ export class CountyMapView {
   private layoutKey = '';
   private markers = new Map<string, MarkerEls>();
   private names: NameContext = { prefixZh: '', prefixEn: '' };
+  private drawn: Record<string, SchoolStatus> | null = null;
+  private legendKey = '';
 
   constructor(private readonly ctx: CountyMapContext) {
     this.svg.append(this.areas, this.marks);
@@ -65,13 +67,16 @@ export class CountyMapView {
 
   update(schools: Record<string, SchoolStatus>, order: string[], county?: { name: string; nameEn?: string; townships?: LayoutTownship[] }): void {
     const key = `${order.join(',')}|${JSON.stringify(county?.townships ?? null)}|${lang()}`;
-    if (key !== this.layoutKey) {
+    const rebuilt = key !== this.layoutKey;
+    if (rebuilt) {
       this.layoutKey = key;
       this.layout = layoutFor(schools, order, county?.townships);
       this.names = nameContext(order.map((id) => schools[id]).filter(Boolean), county?.name, county?.nameEn);
       this.build(schools);
     }
-    if (!this.layout) return;
+    // The state is immutable: the same schools object draws the same map (a render for any other frame costs nothing here).
+    if (!this.layout || (schools === this.drawn && !rebuilt)) return;
+    this.drawn = schools;
     this.draw(countyMap(this.layout, schools), schools);
   }
 
@@ -139,13 +144,16 @@ export class CountyMapView {
       }
       const words = `${schoolName(school, school.id)} · ${school.region} · ${stateWords(m)}`;
       setText(els.title, `${words}\n${t('map.open')}`);
-      els.g.setAttribute('aria-label', words);
-      els.g.dataset.openAlarms = String(m.openAlarms);
-      els.g.classList.toggle('labelled', m.labelled);
+      if (els.g.getAttribute('aria-label') !== words) els.g.setAttribute('aria-label', words);
+      if (els.g.dataset.openAlarms !== String(m.openAlarms)) els.g.dataset.openAlarms = String(m.openAlarms);
+      if (els.g.classList.contains('labelled') !== m.labelled) els.g.classList.toggle('labelled', m.labelled);
     }
     // A school that goes into alarm is drawn last: on top of its neighbours, its name readable.
     // (Moved only then: moving a node drops its focus.)
     for (const g of raised) this.marks.append(g);
+    const legendKey = `${lang()}|${model.counts.alarm}|${model.counts.offline}|${model.counts.normal}`;
+    if (legendKey === this.legendKey) return;
+    this.legendKey = legendKey;
     this.legend.replaceChildren(
       ...(['alarm', 'offline', 'normal'] as const).map((st) =>
         h('span', { class: `map-lg state-${st}`, dataset: { state: st } }, swatch(st), t(`map.legend.${st}`, { n: model.counts[st] })),
