@@ -81,7 +81,7 @@ export const canAct = (role: Role | undefined): boolean => role === 'operator' |
 export interface SchoolsReply {
   schools: SchoolStatus[];
   /** Optional: the county the registry describes (shown in the header when the server sends it). */
-  county?: { id?: string; name: string; nameEn?: string };
+  county?: { id?: string; name: string; nameEn?: string; townships?: { name: string; nameEn?: string; x: number; y: number }[] };
 }
 
 type Listener = () => void;

@@ -229,7 +229,8 @@ class App {
       testsTitle: h('h3', { class: 'pane-subtitle' }),
       testsCount: h('span', { class: 'count-badge small' }),
       testsSection: h('section', { class: 'test-section', testid: 'test-alarms' }),
-      schools: new SchoolsView(),
+      // A school chosen on the county map: its six targets (the drill-down's school page).
+      schools: new SchoolsView({ openSchool: (id, from) => this.views?.drill.openSchool(id, null, from) }),
       maintenance: new MaintenanceView({
         nameEn: (id) => this.deviceNamesEn.get(id),
         exportCsv: () => this.exportUptimeCsv(),

@@ -9,7 +9,7 @@ import { ValueErrorType, type ValueError } from '@sinclair/typebox/errors';
 import { ConfigError } from './config-error.js';
 import { jsonErrorPlace } from './config/json-file.js';
 import { ID_PATTERN } from './contract/common.js';
-import { GATEHOUSE_POST, Registry, type RegistryDevice, type RegistrySchool } from './contract/registry.js';
+import { GATEHOUSE_POST, MAP_MIN_SCHOOL_GAP, Registry, type RegistryDevice, type RegistrySchool } from './contract/registry.js';
 import { CAMERA_ZONES, CANTEEN_ZONES } from './contract/mqtt.js';
 import { creditCodeProblem } from './domain/credit-code.js';
 
@@ -218,6 +218,8 @@ export function indexRegistry(registry: Registry, source: string): RegistryIndex
     });
   });
 
+  checkMap(registry, source);
+
   const defaults = registry.defaults.heartbeatIntervalSec;
   return {
     registry,
@@ -256,6 +258,39 @@ function snapshotUrlProblem(url: string): string | undefined {
   if (u.protocol !== 'http:' && u.protocol !== 'https:') return `snapshot URL must be http or https, not ${u.protocol}`;
   if (u.username || u.password) return 'snapshot URL must not hold credentials (put them in the ONVIF credentials file, under the camera)';
   return undefined;
+}
+
+/**
+ * The county map's positions: township names unique, every school's region among them when they are
+ * given, no township without a school, and no two schools' own positions closer than MAP_MIN_SCHOOL_GAP.
+ */
+function checkMap(registry: Registry, source: string): void {
+  const townships = registry.county.townships;
+  if (townships) {
+    const at = new Map<string, number>();
+    townships.forEach((t, i) => {
+      const prev = at.get(t.name);
+      if (prev !== undefined) throw new ConfigError(source, `/county/townships/${i}/name`, `duplicate township "${t.name}" (already at /county/townships/${prev})`);
+      at.set(t.name, i);
+    });
+    const used = new Set<string>();
+    registry.schools.forEach((s, i) => {
+      if (!at.has(s.region))
+        throw new ConfigError(source, `/schools/${i}/region`, `school "${s.id}" is in region "${s.region}", which /county/townships does not list (it lists ${[...at.keys()].join(', ')}); add it there, or drop townships to let the wall lay them out`);
+      used.add(s.region);
+    });
+    townships.forEach((t, i) => {
+      if (!used.has(t.name)) throw new ConfigError(source, `/county/townships/${i}/name`, `township "${t.name}" has no school (no school's region is "${t.name}")`);
+    });
+  }
+  const placed: { x: number; y: number; i: number; id: string }[] = [];
+  registry.schools.forEach((s, i) => {
+    if (!s.map) return;
+    const near = placed.find((p) => Math.hypot(p.x - s.map!.x, p.y - s.map!.y) < MAP_MIN_SCHOOL_GAP);
+    if (near)
+      throw new ConfigError(source, `/schools/${i}/map`, `school "${s.id}" at (${s.map.x}, ${s.map.y}) is closer than ${MAP_MIN_SCHOOL_GAP} to school "${near.id}" at (${near.x}, ${near.y}) (/schools/${near.i}/map); their map markers would overlap`);
+    placed.push({ ...s.map, i, id: s.id });
+  });
 }
 
 /** NUL cannot occur in a serial (its pattern), so the key is unambiguous. */

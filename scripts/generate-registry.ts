@@ -3,7 +3,8 @@
  * with their gates and guard posts, one-key alarm buttons, gate controllers, check-in terminals,
  * campus cameras and the places they cover, canteen (明厨亮灶) cameras, one NVR each and a canteen
  * terminal per canteen; each school its 统一社会信用代码 and canteens with their areas, each canteen
- * camera its canteen, area, NVR serial and channel, and GB/T 28181 id. Seeded, so re-running gives the same file byte for byte.
+ * camera its canteen, area, NVR serial and channel, and GB/T 28181 id; the townships' places on the
+ * wall's schematic county map. Seeded, so re-running gives the same file byte for byte.
  *
  *   npm run registry [-- out.json]
  */
@@ -46,6 +47,16 @@ const TOWNS: readonly [string, string][] = [
   ['城关镇', 'Chengguan'], ['东关镇', 'Dongguan'], ['西河镇', 'Xihe'], ['南山镇', 'Nanshan'], ['北坪镇', 'Beiping'],
   ['青石镇', 'Qingshi'], ['柳林镇', 'Liulin'], ['白杨乡', 'Baiyang'], ['新安乡', "Xin'an"], ['石桥乡', 'Shiqiao'],
 ];
+/**
+ * Where the townships sit on the wall's schematic county map (0–100 grid, x east, y south): the
+ * county seat 城关镇 in the middle with 东关镇 beside it, the others to the west and east, in a band
+ * shaped like the wall's schools pane (about three times wider than tall). The wall places the
+ * schools around their township's centre.
+ */
+const TOWNSHIP_MAP: Record<string, [number, number]> = {
+  西河镇: [6, 41], 新安乡: [6, 59], 北坪镇: [20, 41], 南山镇: [20, 59], 城关镇: [40, 50],
+  东关镇: [63, 50], 青石镇: [80, 41], 石桥乡: [80, 59], 柳林镇: [94, 41], 白杨乡: [94, 59],
+};
 const STREETS = ['文化路', '建设路', '人民路', '学府路', '育才路', '新华路', '解放路', '中心街'];
 
 interface Plan { name: string; nameEn: string; type: SchoolType; region: string; students: [number, number] }
@@ -290,7 +301,10 @@ const schools: RegistrySchool[] = plans.map((p, i) => {
 
 const registry: Registry = {
   version: 1,
-  county: { id: 'demo-county', name: '示范县', nameEn: 'Demo County', region: '示范市' },
+  county: {
+    id: 'demo-county', name: '示范县', nameEn: 'Demo County', region: '示范市',
+    townships: TOWNS.map(([name, nameEn]) => ({ name, nameEn, x: TOWNSHIP_MAP[name][0], y: TOWNSHIP_MAP[name][1] })),
+  },
   defaults: { heartbeatIntervalSec: { alarm_button: 30, camera: 60, gate: 60, checkin_terminal: 60, nvr: 60, canteen_terminal: 60 } },
   schools,
 };
@@ -298,10 +312,10 @@ const registry: Registry = {
 const out = process.argv[2] ?? fileURLToPath(new URL('../config/county.json', import.meta.url));
 const index = indexRegistry(registry, out); // refuse to write a file the gateway would refuse
 
-// One device per line: the file stays readable and diffs stay small.
+// One device (and township) per line: the file stays readable and diffs stay small.
 const devLines: string[] = [];
 const text = JSON.stringify(registry, (key, value) =>
-  key === 'devices' ? (value as RegistryDevice[]).map((d) => `@@${devLines.push(JSON.stringify(d)) - 1}@@`) : value, 2,
+  key === 'devices' || key === 'townships' ? (value as object[]).map((d) => `@@${devLines.push(JSON.stringify(d)) - 1}@@`) : value, 2,
 ).replace(/"@@(\d+)@@"/g, (_, k: string) => devLines[Number(k)]);
 mkdirSync(dirname(out), { recursive: true });
 writeFileSync(out, `${text}\n`);

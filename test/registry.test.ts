@@ -342,3 +342,48 @@ test('vendor references and GB/T 28181 ids: on cameras only, unique across the c
   assert.equal(idx.cameraByVendorRef(one.nvrSerial, one.channel)?.id, 'S001-KC02');
   assert.equal(idx.cameraByVendorRef(one.nvrSerial, 999), undefined);
 });
+
+test('county map positions: townships name every region once, positions on the 0–100 grid, schools apart', () => {
+  // The demo county gives every township's place; a school may give its own.
+  const ok = fresh();
+  assert.equal(ok.county.townships?.length, 10);
+  ok.schools[0].map = { x: 12.5, y: 40 };
+  ok.schools[1].map = { x: 15, y: 40 };
+  assert.deepEqual(loadRegistry(file(ok)).schools.get(ok.schools[0].id)?.map, { x: 12.5, y: 40 });
+  // Without townships the wall lays them out itself: still a valid registry.
+  const none = fresh();
+  delete none.county.townships;
+  assert.equal(loadRegistry(file(none)).schools.size, 84);
+
+  const dup = fresh();
+  dup.county.townships![3] = { ...dup.county.townships![3], name: dup.county.townships![0].name };
+  rejects(file(dup), '/county/townships/3/name', /duplicate township "城关镇" \(already at \/county\/townships\/0\)/);
+
+  const missing = fresh();
+  const gone = missing.county.townships!.findIndex((t) => t.name === missing.schools[83].region);
+  const region = missing.county.townships![gone].name;
+  missing.county.townships!.splice(gone, 1);
+  const first = missing.schools.findIndex((s) => s.region === region);
+  rejects(file(missing), `/schools/${first}/region`, new RegExp(`school "${missing.schools[first].id}" is in region "${region}", which /county/townships does not list`));
+
+  const empty = fresh();
+  empty.county.townships!.push({ name: '无校镇', x: 50, y: 90 });
+  rejects(file(empty), '/county/townships/10/name', /township "无校镇" has no school/);
+
+  const off = fresh();
+  off.county.townships![2].x = 120;
+  rejects(file(off), '/county/townships/2/x', /expected number to be less or equal to 100 \(got 120\)/);
+
+  const offSchool = fresh();
+  offSchool.schools[4].map = { x: -1, y: 20 };
+  rejects(file(offSchool), '/schools/4/map/x', /expected number to be greater or equal to 0 \(got -1\)/);
+
+  const extra = fresh();
+  (extra.schools[4] as { map?: unknown }).map = { x: 1, y: 2, z: 3 };
+  rejects(file(extra), '/schools/4/map/z', /unknown field "z"/);
+
+  const close = fresh();
+  close.schools[2].map = { x: 30, y: 30 };
+  close.schools[7].map = { x: 31, y: 31.5 };
+  rejects(file(close), '/schools/7/map', new RegExp(`school "${close.schools[7].id}" at \\(31, 31.5\\) is closer than 2.5 to school "${close.schools[2].id}" at \\(30, 30\\) \\(/schools/2/map\\); their map markers would overlap`));
+});

@@ -1,7 +1,14 @@
-/** The county overview: a summary strip and one compact tile per school (red = open alarm, amber = devices offline). */
+/**
+ * The county overview: a summary strip, then the schools either as one compact tile per school
+ * (red = open alarm, amber = devices offline) or on the county map (views/county-map.ts), by a
+ * 列表/地图 (List/Map) switch in the pane's head, remembered on this screen.
+ */
 import type { SchoolStatus } from '../../gateway/contract/api.js';
 import { lang, t } from '../i18n.js';
+import { initialSchoolsMode, SCHOOLS_MODE_KEY, type SchoolsMode } from '../state/county-map.js';
 import type { Summary } from '../state/index.js';
+import type { LayoutTownship } from '../state/map-layout.js';
+import { CountyMapView } from './county-map.js';
 import { h, setText } from './dom.js';
 import { nameContext, schoolName, shortSchoolName, type NameContext } from './format.js';
 
@@ -22,8 +29,12 @@ export class SchoolsView {
   private tiles = new Map<string, Tile>();
   private names: NameContext = { prefixZh: '', prefixEn: '' };
   private order = '';
+  private readonly map: CountyMapView;
+  private mode: SchoolsMode;
+  private readonly modeButtons: Record<SchoolsMode, HTMLButtonElement>;
+  private last: Parameters<SchoolsView['update']> | null = null;
 
-  constructor() {
+  constructor(ctx: { openSchool: (id: string, from: SVGElement) => void }) {
     const stat = (k: keyof Summary, cls = '') => {
       const label = h('div', { class: 'stat-label' });
       const value = h('div', { class: 'stat-value' });
@@ -37,11 +48,50 @@ export class SchoolsView {
       escalated: stat('escalated', 'stat-escalated'),
     };
     const strip = h('div', { class: 'summary', testid: 'summary' }, this.stats.schools.el, this.stats.devicesOnline.el, this.stats.open.el, this.stats.escalated.el);
-    this.el = h('section', { class: 'pane schools-pane' }, strip, h('div', { class: 'pane-head' }, this.heading, this.legend), this.grid);
+    this.map = new CountyMapView({ open: ctx.openSchool });
+    let stored: string | null = null;
+    try {
+      stored = globalThis.localStorage?.getItem(SCHOOLS_MODE_KEY) ?? null;
+    } catch {
+      /* storage refused (a locked-down kiosk): the default */
+    }
+    this.mode = initialSchoolsMode(stored, globalThis.innerWidth ?? 0);
+    const button = (m: SchoolsMode) =>
+      h('button', { class: 'seg-btn', testid: `schools-view-${m}`, attrs: { type: 'button' }, on: { click: () => this.setMode(m) } });
+    this.modeButtons = { list: button('list'), map: button('map') };
+    const toggle = h('div', { class: 'seg', testid: 'schools-view', attrs: { role: 'group' } }, this.modeButtons.list, this.modeButtons.map);
+    this.el = h('section', { class: 'pane schools-pane' }, strip, h('div', { class: 'pane-head' }, this.heading, toggle, this.legend), this.grid, this.map.el);
+    this.showMode();
   }
 
-  update(schools: Record<string, SchoolStatus>, order: string[], sum: Summary, county?: { name: string; nameEn?: string }): void {
+  private setMode(m: SchoolsMode): void {
+    this.mode = m;
+    try {
+      globalThis.localStorage?.setItem(SCHOOLS_MODE_KEY, m);
+    } catch {
+      /* not remembered: still switched */
+    }
+    this.showMode();
+    if (this.last) this.update(...this.last);
+  }
+
+  private showMode(): void {
+    const map = this.mode === 'map';
+    this.grid.hidden = map;
+    this.map.el.hidden = !map;
+    this.legend.hidden = map; // the map has its own legend, with its shapes
+    this.el.dataset.view = this.mode;
+    for (const m of ['list', 'map'] as const) this.modeButtons[m].setAttribute('aria-pressed', String(this.mode === m));
+  }
+
+  update(schools: Record<string, SchoolStatus>, order: string[], sum: Summary, county?: { name: string; nameEn?: string; townships?: LayoutTownship[] }): void {
+    this.last = [schools, order, sum, county];
     setText(this.heading, t('schools.heading'));
+    setText(this.modeButtons.list, t('schools.view.list'));
+    setText(this.modeButtons.map, t('schools.view.map'));
+    this.modeButtons.list.parentElement?.setAttribute('aria-label', t('schools.view'));
+    // Hidden, the map is not drawn (its layout waits until it is shown).
+    if (this.mode === 'map') this.map.update(schools, order, county);
     setText(this.stats.schools.label, t('summary.schools'));
     setText(this.stats.schools.value, String(sum.schools));
     setText(this.stats.devicesOnline.label, t('summary.devices'));

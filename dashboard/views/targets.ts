@@ -139,7 +139,7 @@ const errText = (err: unknown) => t('drill.error', { msg: err instanceof Error ?
 export class TargetDrillView {
   readonly el: HTMLElement;
   private mode: Mode = { kind: 'closed' };
-  private opener: HTMLElement | null = null;
+  private opener: HTMLElement | SVGElement | null = null;
   /** Bumped by every load: a reply to an older one is dropped. */
   private gen = 0;
   private refreshTimer: ReturnType<typeof setTimeout> | null = null;
@@ -175,7 +175,9 @@ export class TargetDrillView {
     void this.loadList(target, ++this.gen);
   }
 
-  openSchool(school: string, from: string | null): void {
+  /** `opener`: where focus goes back when the drill-down closes (a county map marker). */
+  openSchool(school: string, from: string | null, opener?: HTMLElement | SVGElement): void {
+    if (opener) this.opener = opener;
     this.mode = { kind: 'school', school, from, verdicts: { state: 'loading' } };
     this.show();
     void this.loadSchool(school, ++this.gen);

@@ -122,6 +122,8 @@ export const SchoolStatus = Type.Object({
   region: Type.String(),
   devices: Type.Object({ total: Type.Number(), online: Type.Number() }, OPEN),
   openAlarms: Type.Number(),
+  /** Its place on the schematic county map (0–100 grid), when the registry gives one. */
+  map: Type.Optional(Type.Object({ x: Type.Number(), y: Type.Number() }, OPEN)),
 }, OPEN);
 export type SchoolStatus = Static<typeof SchoolStatus>;
 
@@ -330,7 +332,20 @@ export const IllegalTransitionReply = Type.Object(
 
 export const SchoolsReply = Type.Object(
   {
-    county: Type.Object({ id: Type.String(), name: Type.String(), nameEn: Type.Optional(Type.String()), region: Type.String() }, OPEN),
+    county: Type.Object(
+      {
+        id: Type.String(),
+        name: Type.String(),
+        nameEn: Type.Optional(Type.String()),
+        region: Type.String(),
+        townships: Type.Optional(
+          Type.Array(Type.Object({ name: Type.String(), nameEn: Type.Optional(Type.String()), x: Type.Number(), y: Type.Number() }, OPEN), {
+            description: 'the townships\' centres on the schematic county map (0–100 grid), when the registry gives them',
+          }),
+        ),
+      },
+      OPEN,
+    ),
     schools: Type.Array(SchoolStatus),
   },
   OPEN,

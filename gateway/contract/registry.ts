@@ -13,6 +13,30 @@ export const SCHOOL_AREAS = ['urban', 'town', 'rural'] as const;
  * gathering places, corridors, dormitory entrances, kindergarten rooms.
  */
 export const CAMERA_PLACES = ['gate_inside', 'gate_outside', 'gatehouse', 'canteen_kitchen', 'canteen_entrance', 'gathering', 'corridor', 'dormitory_entrance', 'kindergarten_room', 'perimeter', 'other'] as const;
+/**
+ * The wall screen's county map is schematic (no map tiles: command centers sit on closed networks):
+ * positions on a 0–100 grid, x to the east, y to the south. Two schools' own `map` positions must be
+ * at least this far apart, so their markers never overlap.
+ */
+export const MAP_MIN_SCHOOL_GAP = 2.5;
+export const MapPoint = Type.Object(
+  {
+    x: Type.Number({ minimum: 0, maximum: 100 }),
+    y: Type.Number({ minimum: 0, maximum: 100 }),
+  },
+  { additionalProperties: false },
+);
+/** A township (乡镇) on the county map: its name is the `region` its schools give. */
+export const RegistryTownship = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 64 }),
+    nameEn: Type.Optional(Type.String({ maxLength: 128 })),
+    x: Type.Number({ minimum: 0, maximum: 100 }),
+    y: Type.Number({ minimum: 0, maximum: 100 }),
+  },
+  { additionalProperties: false },
+);
+
 /** The post id every school has: its gatehouse (门卫室), staffed around the clock. */
 export const GATEHOUSE_POST = 'gatehouse';
 
@@ -122,6 +146,8 @@ export const RegistrySchool = Type.Object(
     /** Administrative region (township), so a city or province gateway can group schools. */
     region: Type.String({ minLength: 1, maxLength: 64 }),
     address: Type.Optional(Type.String({ maxLength: 256 })),
+    /** Its place on the wall screen's schematic county map. Absent: placed around its township's centre. */
+    map: Type.Optional(MapPoint),
     devices: Type.Array(RegistryDevice),
   },
   { additionalProperties: false },
@@ -136,6 +162,11 @@ export const Registry = Type.Object(
         name: Type.String({ minLength: 1 }),
         nameEn: Type.Optional(Type.String()),
         region: Type.String({ minLength: 1 }),
+        /**
+         * The townships' centres on the schematic county map (0–100 grid); when given, every school's
+         * `region` is one of them. Absent: the wall screen lays the townships out itself.
+         */
+        townships: Type.Optional(Type.Array(RegistryTownship, { minItems: 1, maxItems: 200 })),
       },
       { additionalProperties: false },
     ),
@@ -170,3 +201,5 @@ export type RegistryDevice = Static<typeof RegistryDevice>;
 export type RegistryGate = Static<typeof RegistryGate>;
 export type RegistryCanteen = Static<typeof RegistryCanteen>;
 export type VendorRef = Static<typeof VendorRef>;
+export type MapPoint = Static<typeof MapPoint>;
+export type RegistryTownship = Static<typeof RegistryTownship>;

@@ -52,6 +52,7 @@ export function schoolStatuses(registry: RegistryIndex, devices: ReadonlyMap<str
     for (const d of s.devices) if (devices.get(d.id)?.online) online++;
     const v: SchoolStatus = { id: s.id, name: s.name, type: s.type, students: s.students, region: s.region, devices: { total: s.devices.length, online }, openAlarms: open.get(s.id) ?? 0 };
     if (s.nameEn) v.nameEn = s.nameEn;
+    if (s.map) v.map = { x: s.map.x, y: s.map.y };
     return v;
   });
 }
