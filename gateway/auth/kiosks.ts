@@ -9,7 +9,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import type { Static } from '@sinclair/typebox';
 import { ConfigError } from '../config-error.js';
+import type { KioskView as KioskViewSchema } from '../contract/kiosk.js';
 import { ensureDataDir, writeFileAtomic } from './users.js';
 
 /** A setup code not used within this long is dead (the admin issues another). */
@@ -39,23 +41,8 @@ export interface StoredKiosk {
   revokedBy?: string;
 }
 
-/** What GET /api/kiosks shows: no hash. */
-export interface KioskView {
-  id: string;
-  name: string;
-  school?: string;
-  createdAt: string;
-  createdBy: string;
-  state: 'awaiting_setup' | 'setup_expired' | 'active' | 'revoked';
-  setupExpiresAt?: string;
-  boundAt?: string;
-  boundFrom?: string;
-  boundAgent?: string;
-  lastSeenAt?: string;
-  lastSeenFrom?: string;
-  revokedAt?: string;
-  revokedBy?: string;
-}
+/** What GET /api/kiosks shows: no hash (the contract's schema). */
+export type KioskView = Static<typeof KioskViewSchema>;
 
 export type SetupResult =
   | { ok: true; kiosk: StoredKiosk; secret: string }

@@ -382,21 +382,29 @@ export function canteenModule(ctx: ModuleContext): CanteenModule {
     if (tx.now - atMs > LATE_RECORD_MS) return lateRecord(school, day, tx);
     judge(school, day, tx);
   }
-  /** Days with late records per school, judged LATE_QUIET_MS after the school's last one. */
+  /**
+   * Days with late records per school, judged LATE_QUIET_MS after the school's last one. Kept in
+   * `canteen_late_days` too (pending until judged), so a restart in the quiet time still judges them.
+   */
   const lateDays = new Map<string, Set<string>>();
   function lateRecord(school: string, day: string, tx: Tx): void {
     const days = lateDays.get(school) ?? new Set<string>();
     lateDays.set(school, days.add(day));
-    tx.after(() =>
-      scheduler.at(`canteen:late:${school}`, ctx.now() + LATE_QUIET_MS, () =>
-        dispatcher
-          .transact((t) => {
-            const pending = [...(lateDays.get(school) ?? [])].sort();
-            lateDays.delete(school);
-            for (const d of pending) judge(school, d, t);
-          })
-          .catch((err) => ctx.log.warn({ err, school }, 'judging late canteen records failed')),
-      ),
+    tx.put('canteen_late_days', { id: `${school}|${day}`, school, day, pending: 1 });
+    tx.after(() => armLate(school));
+  }
+  function armLate(school: string): void {
+    scheduler.at(`canteen:late:${school}`, ctx.now() + LATE_QUIET_MS, () =>
+      dispatcher
+        .transact((t) => {
+          const pending = [...(lateDays.get(school) ?? [])].sort();
+          lateDays.delete(school);
+          for (const d of pending) {
+            judge(school, d, t);
+            t.put('canteen_late_days', { id: `${school}|${d}`, school, day: d, pending: 0 });
+          }
+        })
+        .catch((err) => ctx.log.warn({ err, school }, 'judging late canteen records failed')),
     );
   }
 
@@ -463,6 +471,7 @@ export function canteenModule(ctx: ModuleContext): CanteenModule {
       { name: 'canteen_ai_days', key: 'id', columns: { id: 'text', school: 'text', day: 'text' }, doc: true, indexes: [{ columns: ['day'] }] },
       { name: 'canteen_records', key: 'id', columns: { id: 'text', school: 'text', day: 'text', kind: 'text', at: 'integer' }, doc: true, indexes: [{ columns: ['day', 'school'] }] },
       { name: 'canteen_findings', key: 'id', columns: { id: 'text', school: 'text', day: 'text' }, doc: true, indexes: [{ columns: ['day'] }] },
+      { name: 'canteen_late_days', key: 'id', columns: { id: 'text', school: 'text', day: 'text', pending: 'integer' }, indexes: [{ columns: ['pending'] }] },
       OUTBOX_SPEC,
     ],
 
@@ -473,6 +482,7 @@ export function canteenModule(ctx: ModuleContext): CanteenModule {
       records.clear();
       findings.clear();
       closedCache.clear();
+      lateDays.clear();
       for (const c of await store.find<Case>('canteen_cases', { where: [['state', '<>', 'closed']] })) {
         open.set(c.id, c);
         if (c.source === 'ai' && c.device && c.kind) openAi.set(caseKey(c.device, c.kind), { caseId: c.id, lastEventMs: Date.parse(c.lastEventAt) });
@@ -481,6 +491,7 @@ export function canteenModule(ctx: ModuleContext): CanteenModule {
       for (const r of await store.find<{ school: string; counts: Partial<Record<AiKind, number>>; day: string }>('canteen_ai_days', { where: [['day', '>=', oldest]] })) aiDays.set(`${r.school}|${r.day}`, r.counts);
       for (const r of await store.find<{ school: string; record: ParsedRecord }>('canteen_records', { where: [['day', '>=', oldest]], orderBy: [['at', 'asc']] })) addRecord(r.school, r.record);
       for (const r of await store.find<{ id: string }>('canteen_findings', { where: [['day', '>=', oldest]] })) findings.add(r.id);
+      for (const r of await store.find<{ school: string; day: string }>('canteen_late_days', { where: [['pending', '=', 1]] })) lateDays.set(r.school, (lateDays.get(r.school) ?? new Set<string>()).add(r.day));
       const [newest] = await store.find<OutboxDoc>(OUTBOX_TABLE, { orderBy: [['seq', 'desc']], limit: 1 });
       lastSeq = Math.max(lastSeq, newest?.seq ?? 0);
     },
@@ -489,6 +500,8 @@ export function canteenModule(ctx: ModuleContext): CanteenModule {
       // Restart-safe: every open case re-arms its deadline (one already past fires at once), and
       // every school on the record system is judged for today (deadlines passed while away).
       for (const c of open.values()) arm(c);
+      // Late uploads cut off by a restart are judged after a fresh quiet time.
+      for (const school of lateDays.keys()) armLate(school);
       // Notifications not yet delivered before a restart go out first, in order.
       await webhook?.resume();
       await dispatcher.transact((tx) => {
