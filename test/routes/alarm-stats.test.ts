@@ -91,6 +91,15 @@ test('a school-bound user gets their school only; days outside 1..31 is 400', as
   assert.deepEqual(mine.body.townships.map((t: { region: string }) => t.region), ['东关镇']);
   assert.deepEqual([mine.body.county.total, mine.body.county.false], [1, 1], 'S031 only, not the county');
   assert.equal((await gw.call('GET', '/api/stats/alarms?school=S001', { token })).status, 403);
+  // The header's figures too: its school's devices and open alarms, not the county's.
+  const county = (await gw.call('GET', '/api/stats', { token: gw.tokens.viewer })).body;
+  const header = (await gw.call('GET', '/api/stats', { token })).body;
+  const s031 = [...gw.services.registry.devices.values()].filter((d) => d.school === 'S031');
+  assert.equal(Object.values(header.devices.total as Record<string, number>).reduce((a, b) => a + b, 0), s031.length);
+  assert.ok(county.devices.total.alarm_button > header.devices.total.alarm_button);
+  const openHere = (await gw.call('GET', '/api/alarms', { token })).body.alarms.filter((a: { test?: boolean }) => !a.test).length;
+  assert.equal(header.alarms.open, openHere);
+  assert.ok(county.alarms.open > header.alarms.open, 'other schools\' alarms are not counted');
   for (const days of ['0', '32', 'x']) assert.equal((await gw.call('GET', `/api/stats/alarms?days=${days}`, { token: gw.tokens.viewer })).status, 400, days);
   assert.equal((await gw.call('GET', '/api/stats/alarms')).status, 401);
 });

@@ -13,10 +13,12 @@ export function statusOf(s: StoredDeviceState | undefined): Device['status'] {
 }
 
 /** Devices per kind, and how many of them are online (GET /api/stats, GET /metrics). */
-export function devicesByKind(registry: RegistryIndex, devices: ReadonlyMap<string, StoredDeviceState>): { total: Record<string, number>; online: Record<string, number> } {
+/** Devices per kind, and how many of them are online: the county's, or one school's. */
+export function devicesByKind(registry: RegistryIndex, devices: ReadonlyMap<string, StoredDeviceState>, school?: string): { total: Record<string, number>; online: Record<string, number> } {
   const total: Record<string, number> = {};
   const online: Record<string, number> = {};
   for (const d of registry.devices.values()) {
+    if (school !== undefined && d.school !== school) continue;
     total[d.kind] = (total[d.kind] ?? 0) + 1;
     online[d.kind] = (online[d.kind] ?? 0) + (devices.get(d.id)?.online ? 1 : 0);
   }

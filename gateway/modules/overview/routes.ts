@@ -13,7 +13,7 @@ const schoolsSchema = {
 };
 const statsSchema = {
   tags: ['registry'],
-  summary: "Activity over the last minute and device counts: the wall screen's header (viewer+)",
+  summary: "Activity over the last minute and device counts: the wall screen's header (viewer+; a school-bound user: its school's devices and alarms)",
   security: BEARER,
   response: { 200: described(StatsReply, 'messages of the last minute, devices per kind, open alarms'), ...AUTH_ERRORS, ...INTERNAL },
 };
@@ -30,13 +30,20 @@ export const overviewRoutes: FastifyPluginAsyncTypebox = async (app) => {
   });
 
   /** Activity over the last minute and device counts: what the wall screen's header shows. */
-  app.get('/api/stats', { onRequest: viewer, schema: statsSchema }, async () => {
+  // A school-bound user gets its school's devices and alarms (the message rate is the gateway's own).
+  app.get('/api/stats', { onRequest: viewer, schema: statsSchema }, async (req) => {
+    const only = scopedSchool(req, undefined);
+    let open = 0;
     let escalated = 0;
-    for (const a of alarms.open.values()) if (!a.test && a.escalated) escalated++;
+    for (const a of alarms.open.values()) {
+      if (a.test || (only !== undefined && a.school !== only)) continue;
+      open++;
+      if (a.escalated) escalated++;
+    }
     return {
       messagesLastMinute: dispatcher.lastMinute.totals(Date.now()),
-      devices: devicesByKind(registry, devices.records),
-      alarms: { open: alarms.openRealCount, escalated },
+      devices: devicesByKind(registry, devices.records, only),
+      alarms: { open, escalated },
     };
   });
 };
