@@ -56,6 +56,8 @@ export interface BuiltGateway {
 }
 
 /** Raw device events (and `ai_snapshot`, which follows its `ai`) leave the store after LEDGER_RAW_RETENTION_DAYS (they are in the time-series database); alarms and operators' actions stay. */
+/** Inputs whose raw event is not written at all: a heartbeat lives on as the device's state and its time-series point (#13). */
+const UNSTORED_EVENT_TYPES: ReadonlySet<string> = new Set(['heartbeat']);
 const RAW_EVENT_TYPES = ['heartbeat', 'availability', 'camera', 'ai', 'ai_snapshot', 'gate', 'checkin'];
 
 export async function buildGateway(config: GatewayConfig, log: Logger): Promise<BuiltGateway> {
@@ -80,6 +82,7 @@ export async function buildGateway(config: GatewayConfig, log: Logger): Promise<
     metrics,
     log: log.child({ module: 'dispatcher' }),
     timeSeries: config.influx !== undefined,
+    unstoredTypes: UNSTORED_EVENT_TYPES,
     onFeed: () => hub?.poke(),
     onOutbox: () => exporter?.poke(),
   });

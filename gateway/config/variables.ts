@@ -178,7 +178,7 @@ export const ConfigSchema = Type.Object({
   }),
   LEDGER_RAW_RETENTION_DAYS: int(30, 1, 3650, {
     unit: 'days',
-    description: 'raw device events (heartbeat, availability, camera, ai, gate, checkin) are deleted from the ledger after this (alarms never)',
+    description: 'raw device events (availability, camera, ai, gate, checkin; heartbeats are never written) are deleted from the ledger after this (alarms never)',
   }),
   BACKUP_DIR: optionalText({
     doc: 'unset: no scheduled backups',

@@ -31,6 +31,12 @@ export interface DispatcherOptions {
   log: Logger;
   /** Whether time-series lines go to the outbox (only when an exporter will take them). */
   timeSeries: boolean;
+  /**
+   * Input types whose raw event is not kept in the ledger: what they mean is the state they update,
+   * which the modules keep (a heartbeat is the device's last-seen time, saved every few seconds,
+   * and its time-series point). One row per heartbeat would make the ledger the cost of liveness.
+   */
+  unstoredTypes?: ReadonlySet<string>;
   /** After every commit that added live-feed frames. */
   onFeed: (frames: FeedFrame[]) => void;
   /** After every commit that added outbox rows. */
@@ -168,7 +174,7 @@ export class Dispatcher {
           }
           seen.add(k);
         }
-        unit.events.push(storedEvent(e));
+        if (!this.o.unstoredTypes?.has(e.type)) unit.events.push(storedEvent(e));
         this.route(e, tx);
       } catch (err) {
         unit.events.length = e0;
