@@ -37,12 +37,19 @@ export interface DispatcherOptions {
    * and its time-series point). One row per heartbeat would make the ledger the cost of liveness.
    */
   unstoredTypes?: ReadonlySet<string>;
+  /** Items per commit at most (default MAX_BATCH). */
+  maxBatch?: number;
   /** After every commit that added live-feed frames. */
   onFeed: (frames: FeedFrame[]) => void;
   /** After every commit that added outbox rows. */
   onOutbox?: () => void;
   now?: () => number;
 }
+
+/** Items per commit at most: a bounded batch keeps an alarm's wait behind heartbeats bounded too. */
+const MAX_BATCH = 1000;
+const URGENT_TYPES: ReadonlySet<string> = new Set(['alarm']);
+const isUrgent = (item: Item): boolean => item.kind === 'command' || (item.kind === 'input' && URGENT_TYPES.has(item.event.type));
 
 /** How often a failed store is probed when nothing else is committed. */
 const PROBE_MS = 1000;
@@ -131,11 +138,31 @@ export class Dispatcher {
   }
 
   private async loop(): Promise<void> {
-    while (this.queue.length > 0) {
-      const batch = this.queue;
+    while (this.queue.length > 0) await this.commitBatch(this.takeBatch());
+  }
+
+  /**
+   * The next batch: everything queued, up to `maxBatch` items. Past that, alarms and operators'
+   * commands go first (the priority lane: an alarm never waits behind more than one bounded batch
+   * of heartbeats), then the rest in arrival order; what is left waits for the next batch.
+   */
+  private takeBatch(): Item[] {
+    const max = this.o.maxBatch ?? MAX_BATCH;
+    const queue = this.queue;
+    if (queue.length <= max) {
       this.queue = [];
-      await this.commitBatch(batch);
+      return queue;
     }
+    const taken = new Set<Item>();
+    for (const item of queue) if (taken.size < max && isUrgent(item)) taken.add(item);
+    for (const item of queue) {
+      if (taken.size >= max) break;
+      taken.add(item);
+    }
+    const rest = queue.filter((item) => !taken.has(item));
+    const batch = [...taken];
+    this.queue = rest;
+    return batch;
   }
 
   private async commitBatch(batch: Item[]): Promise<void> {

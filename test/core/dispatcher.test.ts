@@ -13,11 +13,11 @@ import { SqliteStore } from '../../gateway/store/sqlite-store.js';
 
 const log = pino({ level: 'silent' });
 
-async function setup(modules: GatewayModule[]) {
+async function setup(modules: GatewayModule[], opts: { maxBatch?: number } = {}) {
   const store = new SqliteStore({ dataDir: fs.mkdtempSync(path.join(os.tmpdir(), 'disp-')), sync: 'full' });
   await store.open(modules.flatMap((m) => m.tables ?? []));
   const feeds: number[][] = [];
-  const d = new Dispatcher({ store, metrics: createMetrics(), log, timeSeries: true, onFeed: (f) => feeds.push(f.map((x) => x.seq)) });
+  const d = new Dispatcher({ store, metrics: createMetrics(), log, timeSeries: true, onFeed: (f) => feeds.push(f.map((x) => x.seq)), ...opts });
   d.use(modules);
   for (const m of modules) await m.load?.();
   return { store, d, feeds };
@@ -60,6 +60,20 @@ test('inputs that arrive together are committed together, and acknowledged only 
   assert.equal(feeds.length, 1, 'one batch, one commit, one feed poke');
   assert.deepEqual(await store.get('counts', 'c'), { id: 'c', n: 50 });
   assert.equal((await store.outboxStats()).rows, 50);
+});
+
+test('a batch is bounded, and past the bound alarms and commands go first (the priority lane); the rest keep their order', async () => {
+  const c = counter();
+  const { d, feeds } = await setup([c], { maxBatch: 100 });
+  const order: string[] = [];
+  for (let i = 0; i < 250; i++) d.submit(ev('heartbeat', { sourceId: `h${i}` }), () => order.push(`h${i}`));
+  // Queued behind 250 heartbeats: without the lane it would be in the third batch.
+  d.submit(ev('alarm', { sourceId: 'a1' }), () => order.push('a1'));
+  await d.drain();
+  assert.deepEqual(feeds.map((f) => f.length), [100, 100, 51], 'three bounded batches, one commit each');
+  assert.equal(order.indexOf('a1'), 0, 'the alarm is acknowledged with the first batch, first');
+  const heartbeats = order.filter((x) => x !== 'a1');
+  assert.deepEqual(heartbeats, Array.from({ length: 250 }, (_, i) => `h${i}`), 'the heartbeats in arrival order');
 });
 
 test('a redelivery (same device, type and sourceId) is not applied twice, in one batch or across batches', async () => {
