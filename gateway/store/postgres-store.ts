@@ -17,11 +17,13 @@
  * the decision record lists it.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { runner } from 'node-pg-migrate';
 import type { Logger } from 'pino';
 import type { FeedFrame } from '../contract/api.js';
+import { LEDGER_ID_FILE, LedgerOpenError, readMarker, writeFileAtomic } from './sqlite-store.js';
 import {
   keyOf,
   type GatewayRun,
@@ -41,6 +43,11 @@ import {
 export interface PostgresStoreOptions {
   /** postgres://user@host:port/database (a password may come from PGPASSWORD or ~/.pgpass instead). */
   url: string;
+  /**
+   * The gateway's data directory: its `ledger.id` names the ledger this gateway last used, and a
+   * database holding another (a new empty one, the wrong one) is refused, as on SQLite.
+   */
+  dataDir?: string;
   /** Connections kept open (default 10). */
   poolSize?: number;
   /** Recent feed frames kept in memory so a resuming screen is served without a query. */
@@ -68,6 +75,9 @@ function ident(name: string): string {
   if (!IDENT.test(name)) throw new Error(`store: "${name}" is not a valid table or column name`);
   return name;
 }
+
+/** Quoted: a module may name a column `user` or `order`, words PostgreSQL reserves (SQLite lets them pass). */
+const qi = (name: string): string => `"${ident(name)}"`;
 
 /** BIGINT (oid 20) as a JS number: every seq and millisecond time here is far below 2^53. */
 const types = {
@@ -113,6 +123,7 @@ export class PostgresStore implements Store {
   readonly where: string;
   private readonly pool: pg.Pool;
   private readonly log?: Logger;
+  private readonly dataDir?: string;
   private readonly now: () => number;
   private readonly tables = new Map<string, Table>();
   private readonly failures: Record<string, number> = {};
@@ -123,10 +134,12 @@ export class PostgresStore implements Store {
   private readonly feedCache: FeedFrame[] = [];
   private readonly feedCacheFrames: number;
   private feedSeq = 0;
+  private lastStats = { events: 0, sizeBytes: 0 };
 
   constructor(opts: PostgresStoreOptions) {
     this.where = redactStoreUrl(opts.url);
     this.log = opts.log;
+    this.dataDir = opts.dataDir;
     this.now = opts.now ?? Date.now;
     this.feedCacheFrames = opts.feedCacheFrames ?? 10_000;
     this.pool = new pg.Pool({
@@ -201,39 +214,62 @@ export class PostgresStore implements Store {
 
   async open(tables: TableSpec[]): Promise<void> {
     if (!this.migrated) {
-      const c = await this.pool.connect();
       try {
-        await runner({
-          dbClient: c,
-          dir: MIGRATIONS_DIR,
-          // The compiled gateway has .js files there (and maybe maps or declarations); development, .ts.
-          ignorePattern: '(?:\\..*|.*\\.d\\.ts|.*\\.map)',
-          migrationsTable: 'pgmigrations',
-          direction: 'up',
-          checkOrder: true,
-          singleTransaction: true,
-          // Gateways starting together: one migrates, the others wait for it (then find nothing to do).
-          advisoryLockMode: 'wait',
-          logger: {
-            debug: () => undefined,
-            info: (msg: string) => this.log?.info({ where: this.where }, msg),
-            warn: (msg: string) => this.log?.warn({ where: this.where }, msg),
-            error: (msg: string) => this.log?.error({ where: this.where }, msg),
-          },
-        });
-      } finally {
-        c.release();
+        await this.migrate();
+      } catch (err) {
+        if (err instanceof LedgerOpenError) throw err;
+        const e = err as { message: string; code?: string };
+        throw new LedgerOpenError(`ledger at ${this.where} cannot be opened: ${e.message}${e.code ? ` (${e.code})` : ''}`);
       }
-      this.migrated = true;
-      await this.q(this.pool, `INSERT INTO meta (key, value) VALUES ('ledger_id', $1) ON CONFLICT (key) DO NOTHING`, [randomUUID()]);
-      this.ledgerId = (await this.q<{ value: string }>(this.pool, `SELECT value FROM meta WHERE key = 'ledger_id'`)).rows[0].value;
-      this.feedSeq = (await this.q<{ seq: number }>(this.pool, 'SELECT seq FROM feed_head')).rows[0].seq;
     }
     await this.tx(async (c) => {
       // Two gateways opening at once would race on CREATE TABLE IF NOT EXISTS / ADD COLUMN.
       await this.q(c, 'SELECT pg_advisory_xact_lock($1)', [LOCK_SCHEMA]);
       for (const spec of tables) await this.openTable(c, spec);
     });
+  }
+
+  /** Core tables up to date, the ledger's id checked against the data directory's, the feed's head read. */
+  private async migrate(): Promise<void> {
+    const c = await this.pool.connect();
+    try {
+      await runner({
+        dbClient: c,
+        dir: MIGRATIONS_DIR,
+        // The compiled gateway has .js files there (and maybe maps or declarations); development, .ts.
+        ignorePattern: '(?:\\..*|.*\\.d\\.ts|.*\\.map)',
+        migrationsTable: 'pgmigrations',
+        direction: 'up',
+        checkOrder: true,
+        singleTransaction: true,
+        // Gateways starting together: one migrates, the others wait for it (then find nothing to do).
+        advisoryLockMode: 'wait',
+        logger: {
+          debug: () => undefined,
+          info: (msg: string) => this.log?.info({ where: this.where }, msg),
+          warn: (msg: string) => this.log?.warn({ where: this.where }, msg),
+          error: (msg: string) => this.log?.error({ where: this.where }, msg),
+        },
+      });
+    } finally {
+      c.release();
+    }
+    await this.q(this.pool, `INSERT INTO meta (key, value) VALUES ('ledger_id', $1) ON CONFLICT (key) DO NOTHING`, [randomUUID()]);
+    this.ledgerId = (await this.q<{ value: string }>(this.pool, `SELECT value FROM meta WHERE key = 'ledger_id'`)).rows[0].value;
+    this.feedSeq = (await this.q<{ seq: number }>(this.pool, 'SELECT seq FROM feed_head')).rows[0].seq;
+    if (this.dataDir) {
+      const markerFile = path.join(this.dataDir, LEDGER_ID_FILE);
+      const marker = readMarker(markerFile);
+      // A database that is not the one this gateway used (re-created empty, another county's) would
+      // silently lose every alarm it held: refused, as a replaced SQLite file is.
+      if (marker && marker !== this.ledgerId)
+        throw new LedgerOpenError(
+          `ledger at ${this.where} is ledger ${this.ledgerId}, but ${markerFile} says this gateway's ledger is ${marker}; refusing to start on the wrong ledger. ` +
+            `Point STORE_URL at the right database (or restore it), or delete ${markerFile} to adopt this one on purpose (also after moving from SQLite to PostgreSQL)`,
+        );
+      if (!marker) writeFileAtomic(markerFile, `${this.ledgerId}\n`);
+    }
+    this.migrated = true;
   }
 
   /** Creates the table, or adds the columns and indexes a newer spec names (additive evolution, as on SQLite). */
@@ -243,10 +279,10 @@ export class PostgresStore implements Store {
     const columns = Object.keys(spec.columns).map(ident);
     if (spec.key && !columns.includes(spec.key)) throw new Error(`store: table "${name}" key "${spec.key}" is not one of its columns`);
     const all = spec.doc ? [...columns, 'doc'] : columns;
-    const defs = columns.map((col) => `${col} ${SQL_TYPE[spec.columns[col]]}${col === spec.key ? ' PRIMARY KEY' : ''}`);
+    const defs = columns.map((col) => `${qi(col)} ${SQL_TYPE[spec.columns[col]]}${col === spec.key ? ' PRIMARY KEY' : ''}`);
     if (spec.doc) defs.push('doc JSON NOT NULL');
     defs.push(`${ROW_SEQ} BIGINT GENERATED ALWAYS AS IDENTITY`);
-    await this.q(c, `CREATE TABLE IF NOT EXISTS ${name} (${defs.join(', ')})`);
+    await this.q(c, `CREATE TABLE IF NOT EXISTS ${qi(name)} (${defs.join(', ')})`);
     const have = new Set(
       (await this.q<{ column_name: string }>(c, 'SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1', [name])).rows.map(
         (r) => r.column_name,
@@ -254,25 +290,26 @@ export class PostgresStore implements Store {
     );
     for (const col of all) {
       if (have.has(col)) continue;
-      await this.q(c, `ALTER TABLE ${name} ADD COLUMN ${col} ${col === 'doc' ? 'JSON' : SQL_TYPE[spec.columns[col]]}`);
+      await this.q(c, `ALTER TABLE ${qi(name)} ADD COLUMN ${qi(col)} ${col === 'doc' ? 'JSON' : SQL_TYPE[spec.columns[col]]}`);
       // A column added to a table of documents is filled from them.
-      if (spec.doc && have.has('doc')) await this.q(c, `UPDATE ${name} SET ${col} = (doc->>'${col}')::${CAST[spec.columns[col]]}`);
+      if (spec.doc && have.has('doc')) await this.q(c, `UPDATE ${qi(name)} SET ${qi(col)} = (doc->>'${col}')::${CAST[spec.columns[col]]}`);
     }
-    if (!have.has(ROW_SEQ)) await this.q(c, `ALTER TABLE ${name} ADD COLUMN ${ROW_SEQ} BIGINT GENERATED ALWAYS AS IDENTITY`);
+    if (!have.has(ROW_SEQ)) await this.q(c, `ALTER TABLE ${qi(name)} ADD COLUMN ${ROW_SEQ} BIGINT GENERATED ALWAYS AS IDENTITY`);
     for (const ix of spec.indexes ?? []) {
       const cols = ix.columns.map(ident);
-      await this.q(c, `CREATE ${ix.unique ? 'UNIQUE ' : ''}INDEX IF NOT EXISTS ${name}__${cols.join('_')} ON ${name} (${cols.join(', ')})`);
+      await this.q(c, `CREATE ${ix.unique ? 'UNIQUE ' : ''}INDEX IF NOT EXISTS ${qi(`${name}__${cols.join('_')}`.slice(0, 63))} ON ${qi(name)} (${cols.map(qi).join(', ')})`);
     }
+    const list = all.map(qi).join(', ');
     const marks = all.map((_, i) => `$${i + 1}`).join(', ');
     const t: Table = {
       spec,
       columns: all,
-      select: `SELECT ${all.join(', ')} FROM ${name}`,
-      insert: `INSERT INTO ${name} (${all.join(', ')}) VALUES (${marks})`,
+      select: `SELECT ${list} FROM ${qi(name)}`,
+      insert: `INSERT INTO ${qi(name)} (${list}) VALUES (${marks})`,
     };
     if (spec.key) {
-      const sets = all.filter((col) => col !== spec.key).map((col) => `${col} = excluded.${col}`);
-      t.put = `${t.insert} ON CONFLICT (${spec.key}) DO ${sets.length ? 'UPDATE SET ' + sets.join(', ') : 'NOTHING'}`;
+      const sets = all.filter((col) => col !== spec.key).map((col) => `${qi(col)} = excluded.${qi(col)}`);
+      t.put = `${t.insert} ON CONFLICT (${qi(spec.key)}) DO ${sets.length ? 'UPDATE SET ' + sets.join(', ') : 'NOTHING'}`;
     }
     this.tables.set(name, t);
   }
@@ -386,7 +423,7 @@ export class PostgresStore implements Store {
   async get<T>(table: string, key: Scalar): Promise<T | undefined> {
     const t = this.table(table);
     if (!t.spec.key) throw new Error(`store: table "${table}" has no key`);
-    const row = (await this.q(this.pool, `${t.select} WHERE ${t.spec.key} = $1`, [key])).rows[0];
+    const row = (await this.q(this.pool, `${t.select} WHERE ${qi(t.spec.key)} = $1`, [key])).rows[0];
     return row ? this.parse<T>(t, row) : undefined;
   }
 
@@ -398,16 +435,16 @@ export class PostgresStore implements Store {
       if (op === 'in') {
         const values = value as Scalar[];
         if (values.length === 0) return 'FALSE';
-        return `${col} IN (${values.map((v) => (args.push(v), `$${args.length}`)).join(', ')})`;
+        return `${qi(col)} IN (${values.map((v) => (args.push(v), `$${args.length}`)).join(', ')})`;
       }
       if (!OPS.has(op)) throw new Error(`store: unknown operator "${op}"`);
       args.push(value);
-      return `${col} ${op} $${args.length}`;
+      return `${qi(col)} ${op} $${args.length}`;
     });
     const order = (q.orderBy ?? []).map(([col, dir]) => {
       if (!t.columns.includes(col) || col === 'doc') throw new Error(`store: table "${table}" has no column "${col}"`);
       // NULLs sort as in SQLite: first ascending, last descending.
-      return `${col} ${dir === 'desc' ? 'DESC NULLS LAST' : 'ASC NULLS FIRST'}`;
+      return `${qi(col)} ${dir === 'desc' ? 'DESC NULLS LAST' : 'ASC NULLS FIRST'}`;
     });
     // Insertion order breaks ties, so equal keys keep the order they were written in (SQLite's rowid).
     order.push(`${ROW_SEQ} ${q.orderBy?.[0]?.[1] === 'desc' ? 'DESC' : 'ASC'}`);
@@ -425,7 +462,7 @@ export class PostgresStore implements Store {
     const rows = (
       await this.q(
         this.pool,
-        `SELECT DISTINCT ON (${group}) ${t.columns.join(', ')} FROM ${t.spec.name} WHERE ${order} < $1 ORDER BY ${group}, ${order} DESC, ${ROW_SEQ} DESC`,
+        `SELECT DISTINCT ON (${qi(group)}) ${t.columns.map(qi).join(', ')} FROM ${qi(t.spec.name)} WHERE ${qi(order)} < $1 ORDER BY ${qi(group)}, ${qi(order)} DESC, ${ROW_SEQ} DESC`,
         [before],
       )
     ).rows;
@@ -559,13 +596,20 @@ export class PostgresStore implements Store {
   async stats(): Promise<StoreStats> {
     // The identity's last value, as SQLite's sqlite_sequence: events ever stored, without a count
     // (here an upper bound: a deduplicated redelivery also takes a number).
-    const r = (
-      await this.q<{ events: number; size: number }>(
-        this.pool,
-        `SELECT (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM events_seq_seq) AS events, pg_database_size(current_database()) AS size`,
-      )
-    ).rows[0];
-    return { events: r.events, feedSeq: this.feedSeq, sizeBytes: r.size };
+    try {
+      const r = (
+        await this.q<{ events: number; size: number }>(
+          this.pool,
+          `SELECT (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM events_seq_seq) AS events, pg_database_size(current_database()) AS size`,
+        )
+      ).rows[0];
+      this.lastStats = { events: r.events, sizeBytes: r.size };
+    } catch (err) {
+      // /health must still answer (503, with the fault) while the database is out of reach: the
+      // last numbers seen are good enough for it. Other failures are real.
+      if (!isConnectionError(err)) throw err;
+    }
+    return { ...this.lastStats, feedSeq: this.feedSeq };
   }
 
   async close(): Promise<void> {
