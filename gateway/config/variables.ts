@@ -109,7 +109,7 @@ export const ConfigSchema = Type.Object({
     schemeHint: 'use postgres:// (unset: the embedded SQLite ledger)',
     urlExample: 'postgres://user@host:5432/database',
     description:
-      'the ledger on PostgreSQL instead of SQLite: `postgres://user@host:port/database` (libpq-style parameters such as `?sslmode=` work; keep the password out of the URL with `PGPASSWORD` or `~/.pgpass`). Core tables are migrated at start: [docs/decisions/0007-postgresql-store.md](docs/decisions/0007-postgresql-store.md)',
+      'the ledger on PostgreSQL instead of SQLite: `postgres://user@host:port/database` (libpq-style parameters such as `?sslmode=` work; keep the password out of the URL: `PGPASSWORD` is read when the URL has none). Core tables are migrated at start: [docs/decisions/0007-postgresql-store.md](docs/decisions/0007-postgresql-store.md)',
   }),
   REGISTRY: text('config/county.json', { contract: true, defaultInRepo: true, description: 'the school/device registry' }),
   POLICY: text('config/policy.json', {
