@@ -91,7 +91,7 @@ function isConnectionError(err: unknown): boolean {
   const code = e?.code ?? '';
   if (/^08/.test(code) || ['57P01', '57P02', '57P03', '53300'].includes(code)) return true;
   if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN'].includes(code)) return true;
-  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection ended/i.test(e?.message ?? '');
+  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection ended|Query read timeout/i.test(e?.message ?? '');
 }
 
 /** The URL without its password, for messages and logs. */
@@ -110,8 +110,8 @@ interface Table {
   /** Declared columns (and `doc`), in order: what is written and read back. */
   columns: string[];
   select: string;
-  put?: string;
-  insert: string;
+  /** ` ON CONFLICT (key) DO UPDATE …`: what makes an INSERT a `put` (tables with a key). */
+  onConflict?: string;
 }
 
 type Db = pg.Pool | pg.PoolClient;
@@ -147,6 +147,11 @@ export class PostgresStore implements Store {
       max: opts.poolSize ?? 10,
       types,
       connectionTimeoutMillis: 10_000,
+      // A connection cut without a reset (a dead router, a failover) must not hold a commit, and
+      // with it every acknowledgement, for ever: TCP keepalive finds the dead peer, and no
+      // statement waits longer than a minute (the client then closes that connection).
+      keepAlive: true,
+      query_timeout: 60_000,
       // Durable at COMMIT whatever the server's default: an acknowledged alarm is on disk.
       options: '-c synchronous_commit=on',
       application_name: 'campus-gateway',
@@ -299,17 +304,10 @@ export class PostgresStore implements Store {
       const cols = ix.columns.map(ident);
       await this.q(c, `CREATE ${ix.unique ? 'UNIQUE ' : ''}INDEX IF NOT EXISTS ${qi(`${name}__${cols.join('_')}`.slice(0, 63))} ON ${qi(name)} (${cols.map(qi).join(', ')})`);
     }
-    const list = all.map(qi).join(', ');
-    const marks = all.map((_, i) => `$${i + 1}`).join(', ');
-    const t: Table = {
-      spec,
-      columns: all,
-      select: `SELECT ${list} FROM ${qi(name)}`,
-      insert: `INSERT INTO ${qi(name)} (${list}) VALUES (${marks})`,
-    };
+    const t: Table = { spec, columns: all, select: `SELECT ${all.map(qi).join(', ')} FROM ${qi(name)}` };
     if (spec.key) {
       const sets = all.filter((col) => col !== spec.key).map((col) => `${qi(col)} = excluded.${qi(col)}`);
-      t.put = `${t.insert} ON CONFLICT (${qi(spec.key)}) DO ${sets.length ? 'UPDATE SET ' + sets.join(', ') : 'NOTHING'}`;
+      t.onConflict = ` ON CONFLICT (${qi(spec.key)}) DO ${sets.length ? 'UPDATE SET ' + sets.join(', ') : 'NOTHING'}`;
     }
     this.tables.set(name, t);
   }
@@ -326,6 +324,37 @@ export class PostgresStore implements Store {
       const v = row[col];
       return v === undefined ? null : typeof v === 'boolean' ? (v ? 1 : 0) : (v as Scalar);
     });
+  }
+
+  /**
+   * A unit's rows as few statements as keep their meaning: each run of rows for the same table and
+   * operation becomes one multi-row INSERT (3 000 device secrets are one round trip, not 3 000).
+   * A run is cut where a `put` repeats a key already in it (one statement may not update a row
+   * twice), and before PostgreSQL's limit of 65 535 parameters; runs keep the unit's order.
+   */
+  private statements(rows: Unit['rows']): { text: string; values: Scalar[] }[] {
+    const out: { text: string; values: Scalar[] }[] = [];
+    let run: { t: Table; op: 'put' | 'insert'; values: Scalar[][]; keys: Set<unknown> } | undefined;
+    const flush = () => {
+      if (!run) return;
+      const { t, op, values } = run;
+      const n = t.columns.length;
+      const tuples = values.map((_, i) => `(${t.columns.map((_c, j) => `$${i * n + j + 1}`).join(', ')})`).join(', ');
+      out.push({ text: `INSERT INTO ${qi(t.spec.name)} (${t.columns.map(qi).join(', ')}) VALUES ${tuples}${op === 'put' ? t.onConflict! : ''}`, values: values.flat() });
+      run = undefined;
+    };
+    for (const r of rows) {
+      const t = this.table(r.table);
+      if (r.op === 'put' && !t.spec.key) throw new Error(`store: table "${r.table}" has no key; rows are inserted, not put`);
+      const values = this.bind(t, r.row);
+      const key = r.op === 'put' ? values[t.columns.indexOf(t.spec.key!)] : undefined;
+      if (run && (run.t !== t || run.op !== r.op || (r.op === 'put' && run.keys.has(key)) || (run.values.length + 1) * t.columns.length > 60_000)) flush();
+      run ??= { t, op: r.op, values: [], keys: new Set() };
+      run.values.push(values);
+      if (r.op === 'put') run.keys.add(key);
+    }
+    flush();
+    return out;
   }
 
   health(): StoreHealth {
@@ -351,12 +380,7 @@ export class PostgresStore implements Store {
     const frames = await this.write('commit', () =>
       this.tx(async (c): Promise<FeedFrame[]> => {
         // Refuse a unit naming an unknown table before anything is sent.
-        const rows = unit.rows.map((r) => {
-          const t = this.table(r.table);
-          const sql = r.op === 'put' ? t.put : t.insert;
-          if (!sql) throw new Error(`store: table "${r.table}" has no key; rows are inserted, not put`);
-          return { sql, values: this.bind(t, r.row) };
-        });
+        const rows = this.statements(unit.rows);
         const ev = unit.events;
         if (ev.length > 0)
           await this.q(
@@ -374,7 +398,7 @@ export class PostgresStore implements Store {
               ev.map((e) => JSON.stringify(e.data ?? null)),
             ],
           );
-        for (const r of rows) await this.q(c, r.sql, r.values);
+        for (const r of rows) await this.q(c, r.text, r.values);
         if (unit.outbox.length > 0)
           await this.q(c, 'INSERT INTO outbox (at, line) SELECT * FROM unnest($1::bigint[], $2::text[])', [unit.outbox.map((o) => o.at), unit.outbox.map((o) => o.line)]);
         if (unit.feed.length === 0) return [];
