@@ -18,6 +18,8 @@ const registry = loadRegistry(path.join(REPO_ROOT, 'config/county.json'));
 const buttons = [...registry.devices.values()].filter((d) => d.kind === 'alarm_button').slice(0, 20);
 const alarmTopic = (i: number) => `campus/v1/${buttons[i % buttons.length].school}/${buttons[i % buttons.length].id}/alarm`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** A gateway on PostgreSQL also migrates and opens its tables over the network: more room to start on a busy machine. */
+const START = { startTimeoutMs: 90_000 };
 
 let server: Postgres;
 before(async () => {
@@ -48,7 +50,7 @@ async function sql<T extends pg.QueryResultRow>(url: string, text: string, value
 
 test('PostgreSQL: kill -9 during a burst loses no alarm the device had PUBACK for, and stores each once', async () => {
   const url = await server.createDatabase();
-  const gw = await startGateway({ env: { STORE_URL: url } });
+  const gw = await startGateway({ ...START, env: { STORE_URL: url } });
   const device = await connectDevice(gw.mqttUrl, { clean: false, clientId: `dev-${Date.now()}` });
   try {
     const token = await login(gw.url, 'admin', gw.adminPassword);
@@ -100,7 +102,7 @@ test('PostgreSQL: kill -9 during a burst loses no alarm the device had PUBACK fo
 
 test('PostgreSQL: the database going away turns /health 503; its return brings alarms in again without a restart', async () => {
   const url = await server.createDatabase();
-  const gw = await startGateway({ env: { STORE_URL: url } });
+  const gw = await startGateway({ ...START, env: { STORE_URL: url } });
   try {
     const token = await login(gw.url, 'admin', gw.adminPassword);
     await server.stop();
@@ -128,8 +130,8 @@ test('PostgreSQL: the database going away turns /health 503; its return brings a
 
 test('PostgreSQL: a gateway pointed at another (new, empty) database than the one it used refuses to start', async () => {
   const first = await server.createDatabase();
-  const gw = await startGateway({ env: { STORE_URL: first } });
+  const gw = await startGateway({ ...START, env: { STORE_URL: first } });
   await gw.stop();
   const other = await server.createDatabase();
-  await assert.rejects(startGateway({ dataDir: gw.dataDir, env: { STORE_URL: other } }), /refusing to start on the wrong ledger/);
+  await assert.rejects(startGateway({ ...START, dataDir: gw.dataDir, env: { STORE_URL: other } }), /refusing to start on the wrong ledger/);
 });
