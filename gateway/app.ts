@@ -47,6 +47,8 @@ import { liveRoutes } from './routes/live.js';
 import type { Services } from './services.js';
 import { scheduleBackups } from './store/backup.js';
 import { SqliteStore } from './store/sqlite-store.js';
+import { PostgresStore } from './store/postgres-store.js';
+import type { Store } from './store/store.js';
 
 export interface BuiltGateway {
   app: FastifyInstance;
@@ -70,7 +72,9 @@ export async function buildGateway(config: GatewayConfig, log: Logger): Promise<
   kiosks.load();
   const metrics = createMetrics();
   const loginThrottle = new LoginThrottle();
-  const store = new SqliteStore({ dataDir: config.dataDir, sync: config.ledgerSync, log: log.child({ module: 'store' }) });
+  // STORE_URL=postgres://… puts the ledger on PostgreSQL (issue #14); unset, SQLite in DATA_DIR.
+  const sqlite = config.storeUrl ? undefined : new SqliteStore({ dataDir: config.dataDir, sync: config.ledgerSync, log: log.child({ module: 'store' }) });
+  const store: Store = sqlite ?? new PostgresStore({ url: config.storeUrl!, dataDir: config.dataDir, log: log.child({ module: 'store' }) });
   const topicNames = topics(config.topicPrefix);
   // Read at start, so a missing or mismatched file stops the gateway before it listens.
   const tls = config.tls.files ? readTls(config.tls.files) : undefined;
@@ -238,8 +242,8 @@ export async function buildGateway(config: GatewayConfig, log: Logger): Promise<
   // "gateway down" (unknown), so the mark's resolution is the report's.
   // A failing mark is logged once by the store and, repeated, turns /health 503 (store.health()).
   scheduler.every('core:run-mark', 1000, () => store.touchRun(runId, Date.now()).catch(() => undefined));
-  if (config.backup.dir)
-    scheduleBackups({ scheduler, backup: (file) => store.backup(file), dir: path.resolve(config.backup.dir), intervalMs: config.backup.intervalHours * 3_600_000, keep: config.backup.keep, log: log.child({ module: 'backup' }) });
+  if (config.backup.dir && sqlite)
+    scheduleBackups({ scheduler, backup: (file) => sqlite.backup(file), dir: path.resolve(config.backup.dir), intervalMs: config.backup.intervalHours * 3_600_000, keep: config.backup.keep, log: log.child({ module: 'backup' }) });
   // Topics a module turns into its own events (the canteen's `record`): one claim per topic.
   const claims = new Map<string, NonNullable<NonNullable<GatewayModule['deviceInputs']>[DeviceTopic]>>();
   for (const m of modules)

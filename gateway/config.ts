@@ -43,6 +43,8 @@ export interface GatewayConfig {
   /** Certificates for HTTPS and mqtts, device CA, external broker CA: docs/tls.md. */
   tls: TlsSettings;
   dataDir: string;
+  /** STORE_URL: the ledger on PostgreSQL; undefined → SQLite in `dataDir`. */
+  storeUrl?: string;
   registryPath: string;
   /** The county's policy (contract §7). */
   policyPath: string;
@@ -106,6 +108,9 @@ export interface GatewayConfig {
  */
 export function loadConfig(env: Env = process.env): GatewayConfig {
   const { values: v, set } = parseEnv(env);
+  // Scheduled backups copy the SQLite file; a PostgreSQL ledger is backed up by PostgreSQL's own tools.
+  if (v.STORE_URL !== undefined && v.BACKUP_DIR !== undefined)
+    throw new ConfigError('BACKUP_DIR', 'value', 'scheduled backups copy the SQLite ledger; with STORE_URL (PostgreSQL) back up with pg_dump or pg_basebackup instead, and leave BACKUP_DIR unset');
   // A path someone sets is relative to where they are; some defaults live in the installation.
   const where = (name: 'DATA_DIR' | 'REGISTRY' | 'POLICY' | 'DASHBOARD_DIR') =>
     !set.has(name) && declaration(name)!.defaultInRepo ? path.resolve(REPO_ROOT, v[name]) : path.resolve(v[name]);
@@ -121,6 +126,7 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     topicPrefix: v.MQTT_TOPIC_PREFIX,
     tls: tlsSettings(v),
     dataDir: where('DATA_DIR'),
+    storeUrl: v.STORE_URL,
     registryPath: where('REGISTRY'),
     policyPath: where('POLICY'),
     policyIsDefault: !set.has('POLICY'),

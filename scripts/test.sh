@@ -24,28 +24,35 @@ case $TEST_NODE in
   *) echo "error: TEST_NODE must be 'both', 'current' or 'lts', not '$TEST_NODE'" >&2; exit 1 ;;
 esac
 
-# (a) Real servers the tests start themselves, each on a free port (never 1883), and the compiler
-# that builds better-sqlite3 (no prebuilt binary can be downloaded here).
+# (a) Real servers the tests start themselves, each on a free port (never 1883 or 5432), and the
+# compiler that builds better-sqlite3 (no prebuilt binary can be downloaded here). PostgreSQL's
+# binaries live in a directory per major version (15 on Debian 12, 17 on 13): a pattern.
 declare -A bins=(
   [mosquitto]=/usr/sbin/mosquitto
   [chromium]=/usr/bin/chromium
   [victoria-metrics]=/usr/bin/victoria-metrics
+  [postgresql]='/usr/lib/postgresql/*/bin/initdb'
   [g++]=g++
   [make]=make
   [python3]=python3
 )
+# present BIN: a command on PATH, a file, or a pattern matching at least one file.
+present() {
+  if [[ $1 == *'*'* ]]; then compgen -G "$1" >/dev/null; else command -v "$1" >/dev/null 2>&1; fi
+}
 missing=()
-for pkg in mosquitto chromium victoria-metrics g++ make python3; do
-  command -v "${bins[$pkg]}" >/dev/null 2>&1 || missing+=("$pkg")
+for pkg in mosquitto chromium victoria-metrics postgresql g++ make python3; do
+  present "${bins[$pkg]}" || missing+=("$pkg")
 done
 if ((${#missing[@]} > 0)); then
   if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
     log "installing Debian packages: ${missing[*]}"
-    # Installing mosquitto may start a system broker on 1883; harmless, the tests never use that port.
+    # Installing mosquitto may start a system broker on 1883, and postgresql a cluster on 5432;
+    # harmless, the tests start their own on other ports.
     apt-get update </dev/null
     DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}" </dev/null
     for pkg in "${missing[@]}"; do
-      if ! command -v "${bins[$pkg]}" >/dev/null 2>&1; then
+      if ! present "${bins[$pkg]}"; then
         echo "error: installed Debian package '$pkg' but ${bins[$pkg]} is still missing" >&2
         exit 1
       fi

@@ -188,6 +188,7 @@ const FIELD: Record<string, (c: GatewayConfig) => unknown> = {
   MQTT_PASSWORD_FILE: (c) => c.mqttPassword,
   MQTT_TOPIC_PREFIX: (c) => c.topicPrefix,
   DATA_DIR: (c) => c.dataDir,
+  STORE_URL: (c) => c.storeUrl,
   REGISTRY: (c) => c.registryPath,
   POLICY: (c) => c.policyPath,
   DASHBOARD_DIR: (c) => c.dashboardDir,
@@ -255,7 +256,7 @@ test('every declared variable reaches its config field, and nothing undeclared i
       d.envKind === 'int' ? [String(d.default === d.minimum ? d.maximum : d.minimum), d.default === d.minimum ? d.maximum : d.minimum]
       : d.envKind === 'bool' ? [String(!d.default), !d.default]
       : d.envKind === 'enum' ? [(d.anyOf as { const: string }[]).find((s) => s.const !== d.default)!.const, (d.anyOf as { const: string }[]).find((s) => s.const !== d.default)!.const]
-      : d.envKind === 'url' ? [name === 'MQTT_URL' ? 'mqtts://elsewhere:8883' : 'https://elsewhere:8086', name === 'MQTT_URL' ? 'mqtts://elsewhere:8883' : 'https://elsewhere:8086']
+      : d.envKind === 'url' ? Array(2).fill(name === 'MQTT_URL' ? 'mqtts://elsewhere:8883' : name === 'STORE_URL' ? 'postgres://gw@elsewhere:5432/ledger' : 'https://elsewhere:8086') as [string, string]
       : d.envKind === 'hostports' ? ['h1:1,h2:2', 'h1:1,h2:2']
       : ['DATA_DIR', 'REGISTRY', 'POLICY', 'DASHBOARD_DIR'].includes(name) ? ['some/where', path.resolve('some/where')]
       : name === 'MQTT_PASSWORD_FILE' ? [pwFile, 'pw-from-file']
@@ -436,4 +437,11 @@ test('credentials file: missing, not JSON, or of the wrong shape, named with the
     assert.match(e.problem, problem, e.message);
     assert.ok(!e.message.includes('topsecret'), `${e.message} quotes a password`);
   }
+});
+
+test('STORE_URL: postgres:// or postgresql:// selects PostgreSQL; another scheme, or BACKUP_DIR beside it, is refused', () => {
+  assert.equal(loadConfig({}).storeUrl, undefined, 'unset: SQLite');
+  assert.equal(loadConfig({ STORE_URL: 'postgresql://gw@db/ledger?sslmode=require' }).storeUrl, 'postgresql://gw@db/ledger?sslmode=require');
+  assert.throws(() => loadConfig({ STORE_URL: 'mysql://gw:secret@db/ledger' }), (err: Error) => err instanceof ConfigError && /STORE_URL/.test(err.message) && /postgres:\/\//.test(err.message) && !/secret/.test(err.message));
+  assert.throws(() => loadConfig({ STORE_URL: 'postgres://db/ledger', BACKUP_DIR: '/backups' }), (err: Error) => err instanceof ConfigError && /BACKUP_DIR/.test(err.message) && /pg_dump/.test(err.message));
 });

@@ -104,6 +104,13 @@ export const ConfigSchema = Type.Object({
     description: 'first topic levels of every device topic',
   }),
   DATA_DIR: text('./data', { contract: true, description: 'ledger, users file, token secret' }),
+  STORE_URL: url(['postgres:', 'postgresql:'], {
+    doc: 'unset: SQLite in `DATA_DIR`',
+    schemeHint: 'use postgres:// (unset: the embedded SQLite ledger)',
+    urlExample: 'postgres://user@host:5432/database',
+    description:
+      'the ledger on PostgreSQL instead of SQLite: `postgres://user@host:port/database` (libpq-style parameters such as `?sslmode=` work; keep the password out of the URL: `PGPASSWORD` is read when the URL has none). Core tables are migrated at start: [docs/decisions/0007-postgresql-store.md](docs/decisions/0007-postgresql-store.md)',
+  }),
   REGISTRY: text('config/county.json', { contract: true, defaultInRepo: true, description: 'the school/device registry' }),
   POLICY: text('config/policy.json', {
     contract: true,
@@ -160,7 +167,7 @@ export const ConfigSchema = Type.Object({
   ALARM_FLOOD_END_COUNT: int(5, 1, 10_000, { unit: 'alarms', description: 'a flood ends when fewer than this many alarms fall in the window (hysteresis; at most `ALARM_FLOOD_COUNT`)' }),
   TOKEN_TTL_SEC: int(12 * 3600, 1, 30 * 86_400, { unit: 's', description: 'how long a login lasts' }),
   CLOCK_SKEW_TOLERANCE_MS: int(5 * 60_000, 1000, 7 * 86_400_000, { unit: 'ms', description: 'device clocks further off are flagged (never refused)' }),
-  LEDGER_SYNC: oneOf(['full', 'normal'], 'full', { description: 'SQLite `synchronous`: `full` survives power loss, `normal` only a process crash' }),
+  LEDGER_SYNC: oneOf(['full', 'normal'], 'full', { description: 'SQLite `synchronous`: `full` survives power loss, `normal` only a process crash (on PostgreSQL every commit is `synchronous_commit=on`)' }),
   FEED_RETAIN_FRAMES: int(100_000, 100, 100_000_000, { unit: 'frames', description: 'live-feed frames kept for screens that resume' }),
   WS_MAX_BUFFERED_BYTES: int(8 * 1024 * 1024, 64 * 1024, 1024 * 1024 * 1024, {
     unit: 'bytes',

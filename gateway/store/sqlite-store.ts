@@ -533,7 +533,8 @@ export class SqliteStore implements Store {
   }
 }
 
-function readMarker(file: string): string | undefined {
+/** The ledger id a data directory's `ledger.id` names, or undefined when there is none. */
+export function readMarker(file: string): string | undefined {
   try {
     return fs.readFileSync(file, 'utf8').trim() || undefined;
   } catch (err) {

@@ -7,6 +7,7 @@ import { fetchTrusting, type Fetch } from './https.js';
 import { freePort } from './ports.js';
 import { mqttLoginFor, registerMqttLogin } from './mqtt.js';
 import { OutputBuffer, isRunning, makeTempDir, stopChild, track } from './procs.js';
+import { startPostgres, type Postgres } from './postgres.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -59,6 +60,7 @@ const SCRUBBED_ENV = [
   'MQTT_USERNAME',
   'MQTT_PASSWORD_FILE',
   'DATA_DIR',
+  'STORE_URL',
   'REGISTRY',
   'INFLUX_URL',
   'INFLUX_TOKEN',
@@ -94,6 +96,9 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<GatewayPr
   });
   if (external) env.MQTT_URL = external;
   else env.MQTT_PORT = String(mqttPort);
+  // TEST_STORE=postgres: every gateway a test starts keeps its ledger in PostgreSQL (one throwaway
+  // cluster per test process, one database per data dir), to run any suite on that store.
+  if (process.env.TEST_STORE === 'postgres' && extra.STORE_URL === undefined) env.STORE_URL = await databaseFor(dataDir);
   Object.assign(env, extra);
 
   const url = `${opts.tls ? 'https' : 'http'}://127.0.0.1:${port}`;
@@ -167,6 +172,20 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<GatewayPr
     },
   };
   return gw;
+}
+
+let sharedPostgres: Promise<Postgres> | undefined;
+const databases = new Map<string, Promise<string>>();
+
+/** The database of a data dir (the same one when a test starts a new gateway on an old data dir). */
+function databaseFor(dataDir: string): Promise<string> {
+  let url = databases.get(dataDir);
+  if (!url) {
+    sharedPostgres ??= startPostgres();
+    url = sharedPostgres.then((pg) => pg.createDatabase());
+    databases.set(dataDir, url);
+  }
+  return url;
 }
 
 /** Makes (or, on a restarted gateway, keeps) every device's MQTT secret and registers them for `connectDevice(mqttUrl)`. */

@@ -1,0 +1,90 @@
+/**
+ * The PostgreSQL store against the store contract (test/store/contract.ts), on a throwaway cluster
+ * (test/support/postgres.ts): one database per store, reopened as after a restart.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { PostgresStore } from '../../gateway/store/postgres-store.js';
+import { emptyUnit, type Store } from '../../gateway/store/store.js';
+import { startPostgres, type Postgres } from '../support/postgres.js';
+import { storeContract } from './contract.js';
+
+let server: Postgres;
+before(async () => {
+  server = await startPostgres();
+});
+after(async () => {
+  await server?.stop();
+});
+
+const urls = new WeakMap<Store, string>();
+storeContract('postgres', {
+  async make() {
+    const url = await server.createDatabase();
+    const s = new PostgresStore({ url });
+    urls.set(s, url);
+    return s;
+  },
+  async reopen(previous) {
+    const url = urls.get(previous)!;
+    await previous.close();
+    const s = new PostgresStore({ url });
+    urls.set(s, url);
+    return s;
+  },
+});
+
+// Beyond the contract: what several gateways sharing one database rely on from the store.
+test('postgres: two stores on one database commit concurrently: feed seqs are unique and gapless, outbox claims disjoint', async () => {
+  const url = await server.createDatabase();
+  const a = new PostgresStore({ url });
+  const b = new PostgresStore({ url });
+  await a.open([]);
+  await b.open([]);
+  try {
+    const commits: Promise<{ seq: number }[]>[] = [];
+    for (let i = 0; i < 40; i++) {
+      const u = emptyUnit();
+      u.feed.push({ type: 'x', data: { i }, at: i }, { type: 'x', data: { i, second: true }, at: i });
+      u.outbox.push({ at: i, line: `m f=${i}i ${i}` });
+      commits.push((i % 2 ? a : b).commit(u));
+    }
+    const seqs = (await Promise.all(commits)).flat().map((f) => f.seq).sort((x, y) => x - y);
+    assert.deepEqual(seqs, Array.from({ length: 80 }, (_, i) => i + 1));
+    const reader = new PostgresStore({ url });
+    await reader.open([]);
+    assert.equal(reader.lastFeedSeq(), 80, 'a store opened afterwards starts from the shared head');
+    assert.deepEqual((await reader.feedSince(0, 1000))!.map((f) => f.seq), seqs);
+    await reader.close();
+
+    const [ca, cb] = await Promise.all([a.claimOutbox('A', 25, 60_000), b.claimOutbox('B', 25, 60_000)]);
+    const taken = [...ca.rows, ...cb.rows].map((r) => r.seq);
+    assert.equal(new Set(taken).size, 40, 'every row claimed once, by one of the two');
+    await Promise.all([a.ackOutbox(ca, []), b.ackOutbox(cb, [])]);
+    assert.equal((await a.outboxStats()).rows, 0);
+  } finally {
+    await a.close();
+    await b.close();
+  }
+});
+
+test('postgres: a database out of reach is a fault, cleared once it answers again; a wrong URL is refused at open', async () => {
+  const url = await server.createDatabase();
+  const s = new PostgresStore({ url });
+  await s.open([]);
+  const id = await s.startRun(1);
+  await server.stop();
+  try {
+    await assert.rejects(s.touchRun(id, 2));
+    assert.match(s.health().fault ?? '', /out of reach/);
+    assert.equal((await s.stats()).feedSeq, 0, 'stats still answer, for /health');
+  } finally {
+    await server.restart();
+  }
+  await s.touchRun(id, 3);
+  assert.equal(s.health().fault, undefined);
+  await s.close();
+  const nowhere = new PostgresStore({ url: url.replace(/\/[^/]+$/, '/no_such_database') });
+  await assert.rejects(nowhere.open([]), /ledger at postgres:.* cannot be opened: .*no_such_database/);
+  await nowhere.close();
+});
