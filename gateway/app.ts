@@ -95,6 +95,8 @@ export async function buildGateway(config: GatewayConfig, log: Logger): Promise<
     ? new MqttClientBus({
         url: config.mqttUrl,
         clientId: config.mqttClientId,
+        window: config.mqttIngestWindow,
+        protocolVersion: config.mqttProtocolVersion,
         username: config.mqttUsername,
         password: config.mqttPassword,
         filter: topicNames.deviceFilter,

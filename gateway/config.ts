@@ -36,6 +36,9 @@ export interface GatewayConfig {
   mqttPort: number;
   mqttHost: string;
   mqttClientId: string;
+  /** QoS 1 messages awaiting their commit at once on an external broker (decision 0008). */
+  mqttIngestWindow: number;
+  mqttProtocolVersion: 4 | 5;
   /** The gateway's own login at an external broker; the password is a secret (never logged). */
   mqttUsername?: string;
   mqttPassword?: string;
@@ -121,6 +124,8 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     mqttPort: v.MQTT_PORT,
     mqttHost: v.MQTT_HOST,
     mqttClientId: v.MQTT_CLIENT_ID,
+    mqttIngestWindow: v.MQTT_INGEST_WINDOW,
+    mqttProtocolVersion: v.MQTT_PROTOCOL_VERSION === '5' ? 5 : 4,
     mqttUsername: v.MQTT_USERNAME,
     mqttPassword: v.MQTT_PASSWORD_FILE !== undefined ? readPasswordFile(path.resolve(v.MQTT_PASSWORD_FILE)) : undefined,
     topicPrefix: v.MQTT_TOPIC_PREFIX,

@@ -184,6 +184,8 @@ const FIELD: Record<string, (c: GatewayConfig) => unknown> = {
   MQTT_PORT: (c) => c.mqttPort,
   MQTT_HOST: (c) => c.mqttHost,
   MQTT_CLIENT_ID: (c) => c.mqttClientId,
+  MQTT_INGEST_WINDOW: (c) => c.mqttIngestWindow,
+  MQTT_PROTOCOL_VERSION: (c) => String(c.mqttProtocolVersion),
   MQTT_USERNAME: (c) => c.mqttUsername,
   MQTT_PASSWORD_FILE: (c) => c.mqttPassword,
   MQTT_TOPIC_PREFIX: (c) => c.topicPrefix,

@@ -18,7 +18,7 @@ export interface VarMeta {
   description: string;
   /** Listed in contract §5 (the public interface); else an addition of this gateway. */
   contract?: true;
-  unit?: 's' | 'ms' | 'bytes' | 'days' | 'hours' | 'frames' | 'points' | 'intervals' | 'probes' | 'characters' | 'backups' | 'alarms';
+  unit?: 's' | 'ms' | 'bytes' | 'days' | 'hours' | 'frames' | 'points' | 'intervals' | 'probes' | 'characters' | 'backups' | 'alarms' | 'messages';
   /** README default cell when the value itself is not the right thing to show. */
   doc?: string;
   /** Never logged and never echoed in an error message. */
@@ -84,6 +84,14 @@ export const ConfigSchema = Type.Object({
   MQTT_PORT: int(1883, 0, 65535, { contract: true, description: 'port of the embedded broker' }),
   MQTT_HOST: text('0.0.0.0', { description: 'listen address of the embedded broker' }),
   MQTT_CLIENT_ID: text('campus-gateway', { maxLength: 256, description: 'fixed client id of the persistent session on an external broker' }),
+  MQTT_INGEST_WINDOW: int(100, 1, 65_535, {
+    unit: 'messages',
+    description:
+      'QoS 1 messages from an external broker awaiting their commit at once (their PUBACKs sent in arrival order after it); the broker may allow fewer (Mosquitto `max_inflight_messages`, default 20). `1`: one at a time',
+  }),
+  MQTT_PROTOCOL_VERSION: oneOf(['4', '5'], '4', {
+    description: 'MQTT version towards an external broker: `4` (3.1.1) or `5` (announces `MQTT_INGEST_WINDOW` as Receive Maximum)',
+  }),
   MQTT_USERNAME: optionalText({
     contract: true,
     maxLength: 256,

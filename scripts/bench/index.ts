@@ -20,10 +20,11 @@ import { recovery } from './cases/recovery.js';
 import { scale } from './cases/scale.js';
 import { onvif } from './cases/onvif.js';
 import { stormCase } from './cases/storm.js';
+import { drainCase } from './cases/drain.js';
 import { FULL, SHORT, type BenchCase, type Ctx, type Row } from './lib.js';
 import { machine, textTable } from './report.js';
 
-const CASES: BenchCase[] = [ingest, latency, recovery, exportCase, scale, onvif, stormCase];
+const CASES: BenchCase[] = [ingest, drainCase, latency, recovery, exportCase, scale, onvif, stormCase];
 
 const USAGE = `usage: npm run bench -- [--full] [--case <name>]… [--profile <dir>]
   --full            full mode (minutes per case); default: short mode (a quick look)

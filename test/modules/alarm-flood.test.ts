@@ -67,4 +67,13 @@ test('grouping by school keeps every open alarm in exactly one group: most first
   assert.equal(groups[2].region, undefined);
   assert.deepEqual(groupBySchool(open, () => undefined, false).map((g) => g.alarms), [undefined, undefined, undefined]);
   assert.deepEqual(groupBySchool([], () => undefined), []);
+  // A frame's groups come from the alarms module's per-school sums: the same groups, in the same order.
+  const { schoolGroups } = await import('../../gateway/modules/floods/index.js');
+  const sums = [
+    { school: 'S1', schoolName: 'S1', count: 2, newest: '08:02' },
+    { school: 'S3', schoolName: 'S3', count: 1, newest: '08:09' },
+    { school: 'S2', schoolName: 'S2', count: 2, newest: '08:05' },
+  ];
+  const region = (s: string) => (s === 'S3' ? undefined : '城关镇');
+  assert.deepEqual(schoolGroups(sums, region), groupBySchool(open, region, false));
 });

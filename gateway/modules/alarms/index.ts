@@ -64,8 +64,18 @@ export class AlarmNotFound extends Error {
 const ACTION_EVENT = { ack: 'alarm_ack', dispatch: 'alarm_dispatch', resolve: 'alarm_resolve' } as const;
 const ACTION_OF = { alarm_ack: 'ack', alarm_dispatch: 'dispatch', alarm_resolve: 'resolve' } as const satisfies Record<string, AlarmAction>;
 
+/** A school's open alarms, summed up (test presses too). */
+export interface OpenSchool {
+  school: string;
+  schoolName: string;
+  count: number;
+  newest: string;
+}
+
 export interface AlarmsModule extends GatewayModule {
   readonly open: ReadonlyMap<string, Alarm>;
+  /** Open alarms per school (count and newest `raisedAt`), kept as alarms open and close: O(schools) to read. */
+  readonly openBySchool: ReadonlyMap<string, OpenSchool>;
   /** Open alarms that are not test presses. */
   readonly openRealCount: number;
   get(id: string): Promise<Alarm | undefined>;
@@ -84,6 +94,8 @@ export function alarmsModule(ctx: ModuleContext): AlarmsModule {
   const { store, registry, scheduler, dispatcher, metrics, bus, config } = ctx;
   const names = topics(config.topicPrefix);
   const open = new Map<string, Alarm>();
+  /** school → its open alarms' count and newest raisedAt; `members` to find the next newest when the newest closes. */
+  const bySchool = new Map<string, OpenSchool & { members: Map<string, string> }>();
   /** `${device}\u0000${sourceId}` → open alarm id: a re-sent press finds its alarm without a query. */
   const openBySource = new Map<string, string>();
   /** The alarm an operator's command produced, handed back to `act` (keyed by the command's own event). */
@@ -99,6 +111,9 @@ export function alarmsModule(ctx: ModuleContext): AlarmsModule {
     const wasOpenReal = open.has(alarm.id) && !alarm.test;
     const isOpenReal = isOpen(alarm) && !alarm.test;
     openRealCount += Number(isOpenReal) - Number(wasOpenReal);
+    const wasOpen = open.has(alarm.id);
+    if (isOpen(alarm) && !wasOpen) addToSchool(alarm);
+    else if (!isOpen(alarm) && wasOpen) removeFromSchool(alarm);
     if (isOpen(alarm)) {
       open.set(alarm.id, alarm);
       openBySource.set(sourceKey(alarm), alarm.id);
@@ -106,6 +121,27 @@ export function alarmsModule(ctx: ModuleContext): AlarmsModule {
       open.delete(alarm.id);
       openBySource.delete(sourceKey(alarm));
       keepClosed(alarm);
+    }
+  }
+
+  function addToSchool(a: Alarm): void {
+    const g = bySchool.get(a.school);
+    if (!g) return void bySchool.set(a.school, { school: a.school, schoolName: a.schoolName, count: 1, newest: a.raisedAt, members: new Map([[a.id, a.raisedAt]]) });
+    g.members.set(a.id, a.raisedAt);
+    g.count = g.members.size;
+    // ISO-8601 UTC strings of one format: code-unit order is time order.
+    if (a.raisedAt > g.newest) g.newest = a.raisedAt;
+  }
+
+  function removeFromSchool(a: Alarm): void {
+    const g = bySchool.get(a.school);
+    if (!g || !g.members.delete(a.id)) return;
+    g.count = g.members.size;
+    if (g.count === 0) return void bySchool.delete(a.school);
+    if (a.raisedAt === g.newest) {
+      let newest = '';
+      for (const t of g.members.values()) if (t > newest) newest = t;
+      g.newest = newest;
     }
   }
 
@@ -188,12 +224,16 @@ export function alarmsModule(ctx: ModuleContext): AlarmsModule {
     get open() {
       return open;
     },
+    get openBySchool() {
+      return bySchool;
+    },
     get openRealCount() {
       return openRealCount;
     },
 
     async load() {
       open.clear();
+      bySchool.clear();
       openBySource.clear();
       closed.clear();
       openRealCount = 0;

@@ -11,7 +11,7 @@ import type { Alarm } from '../../contract/api.js';
 import type { AlarmPayload } from '../../contract/mqtt.js';
 import { iso } from '../../contract/common.js';
 import type { GatewayModule, ModuleContext, Tx } from '../../core/module.js';
-import type { AlarmsModule } from '../alarms/index.js';
+import type { AlarmsModule, OpenSchool } from '../alarms/index.js';
 import { NO_FLOOD, floodAt, floodEndDueMs, floodOnAlarm, type FloodState } from './detector.js';
 
 export interface FloodSchoolGroup {
@@ -43,20 +43,51 @@ export interface FloodView {
 
 /** Every open alarm in exactly one school's group: most alarms first, then the newest. Pure. */
 export function groupBySchool(open: Iterable<Alarm>, regionOf: (school: string) => string | undefined, withIds = true): FloodSchoolGroup[] {
-  const by = new Map<string, Alarm[]>();
-  for (const a of open) {
-    const list = by.get(a.school);
-    if (list) list.push(a);
-    else by.set(a.school, [a]);
+  let groups: FloodSchoolGroup[];
+  if (withIds) {
+    const by = new Map<string, Alarm[]>();
+    for (const a of open) {
+      const list = by.get(a.school);
+      if (list) list.push(a);
+      else by.set(a.school, [a]);
+    }
+    groups = [...by.values()].map((list) => {
+      list.sort((a, b) => b.raisedAt.localeCompare(a.raisedAt));
+      return { school: list[0].school, schoolName: list[0].schoolName, count: list.length, newest: list[0].raisedAt, alarms: list.map((a) => a.id) };
+    });
+  } else {
+    const by = new Map<string, OpenSchool>();
+    for (const a of open) {
+      const g = by.get(a.school);
+      if (!g) by.set(a.school, { school: a.school, schoolName: a.schoolName, count: 1, newest: a.raisedAt });
+      else {
+        g.count++;
+        // ISO-8601 UTC strings of one format: code-unit order is time order.
+        if (a.raisedAt > g.newest) g.newest = a.raisedAt;
+      }
+    }
+    return schoolGroups(by.values(), regionOf);
   }
-  const groups = [...by.values()].map((list) => {
-    list.sort((a, b) => b.raisedAt.localeCompare(a.raisedAt));
-    const g: FloodSchoolGroup = { school: list[0].school, schoolName: list[0].schoolName, count: list.length, newest: list[0].raisedAt };
-    if (withIds) g.alarms = list.map((a) => a.id);
+  for (const g of groups) {
     const region = regionOf(g.school);
     if (region !== undefined) g.region = region;
-    return g;
-  });
+  }
+  return groups.sort((a, b) => b.count - a.count || b.newest.localeCompare(a.newest));
+}
+
+/**
+ * The groups of a frame, from per-school sums (the alarms module's `openBySchool`): O(schools),
+ * not O(open alarms) — every press of a flood makes a frame, so a burst of alarms pays this per
+ * alarm (issue 13). Same order as `groupBySchool`.
+ */
+export function schoolGroups(schools: Iterable<OpenSchool>, regionOf: (school: string) => string | undefined): FloodSchoolGroup[] {
+  const groups: FloodSchoolGroup[] = [];
+  for (const s of schools) {
+    const g: FloodSchoolGroup = { school: s.school, schoolName: s.schoolName, count: s.count, newest: s.newest };
+    const region = regionOf(g.school);
+    if (region !== undefined) g.region = region;
+    groups.push(g);
+  }
   return groups.sort((a, b) => b.count - a.count || b.newest.localeCompare(a.newest));
 }
 
@@ -72,6 +103,7 @@ export function floodsModule(ctx: ModuleContext): GatewayModule {
    * would otherwise grow with every alarm (quadratic in the flood); per school it is bounded by the
    * county, and each alarm's own frame says its school.
    */
+  const regionOf = (s: string) => registry.schools.get(s)?.region;
   function view(withIds = false): FloodView {
     const v: FloodView = {
       scope: 'county',
@@ -81,7 +113,11 @@ export function floodsModule(ctx: ModuleContext): GatewayModule {
       threshold: cfg.count,
       endBelow: cfg.endCount,
       windowSec: cfg.windowMs / 1000,
-      bySchool: state.active ? groupBySchool(alarms.open.values(), (s) => registry.schools.get(s)?.region, withIds) : [],
+      bySchool: !state.active
+        ? []
+        : withIds
+          ? groupBySchool(alarms.open.values(), regionOf, true)
+          : schoolGroups(alarms.openBySchool.values(), regionOf),
     };
     if (!state.active && state.endedAt !== undefined) v.endedAt = iso(state.endedAt);
     return v;

@@ -1,0 +1,33 @@
+/**
+ * A quick same-gateway check of the ingest window (decision 0008), outside the bench: a fresh
+ * Mosquitto and gateway (no screens, no export), one device publishing N QoS 1 alarms as fast as
+ * it can, the time until the gateway accepted all of them, and how many commits that took.
+ * `W=1 N=3000 node --import tsx scripts/bench/drain-pair.ts` (W: MQTT_INGEST_WINDOW, V: 4 or 5,
+ * PROF=<dir>: CPU-profile the gateway). Run it back to back with W=1 and W=100.
+ */
+import path from 'node:path';
+import { startGateway, REPO_ROOT } from '../../test/support/gateway.js';
+import { startMosquitto } from '../../test/support/mosquitto.js';
+import { connectDevice } from '../../test/support/mqtt.js';
+import { loadRegistry } from '../../gateway/registry.js';
+const registry = loadRegistry(path.join(REPO_ROOT, 'config/county.json'));
+const buttons = [...registry.devices.values()].filter((d) => d.kind === 'alarm_button');
+const N = Number(process.env.N ?? 2000);
+const broker = await startMosquitto();
+const gw = await startGateway({ mqttUrl: broker.url, env: { MQTT_CLIENT_ID: `gw-${Date.now()}`, LEDGER_SYNC: 'full', ACK_TIMEOUT_SEC: '3600', LOG_LEVEL: 'warn', MQTT_INGEST_WINDOW: process.env.W ?? '100', MQTT_PROTOCOL_VERSION: process.env.V ?? '4', ...(process.env.PROF ? { NODE_OPTIONS: '--import ' + REPO_ROOT + '/scripts/bench/cpu-prof.mjs', BENCH_CPU_PROF_DIR: process.env.PROF } : {}) } });
+const dev = await connectDevice(broker.url);
+const metric = async (re: RegExp) => { const t = await (await fetch(`${gw.url}/metrics`)).text(); const m = re.exec(t); return m ? Number(m[1]) : 0; };
+const accepted = () => metric(/^campus_gateway_messages_accepted_total\{type="alarm"\}\s+(\S+)/m);
+const commits = () => metric(/^campus_gateway_ledger_commit_seconds_count\s+(\S+)/m);
+const c0 = await commits();
+const t0 = performance.now();
+const ps = [];
+for (let i = 0; i < N; i++) { const b = buttons[i % buttons.length]; ps.push(dev.publishAsync(`campus/v1/${b.school}/${b.id}/alarm`, JSON.stringify({ id: `d${t0}-${i}`, ts: Date.now(), kind: 'panic' }), { qos: 1 })); }
+await Promise.all(ps);
+const tp = performance.now() - t0;
+while ((await accepted()) < N && performance.now() - t0 < 120000) await new Promise((r) => setTimeout(r, 20));
+const t = performance.now() - t0;
+const c = (await commits()) - c0;
+console.log(`W=${process.env.W ?? 100} V=${process.env.V ?? 4} N=${N}: ${(await accepted())} in ${t.toFixed(0)} ms = ${(N / t * 1000).toFixed(0)}/s; published ${tp.toFixed(0)} ms; commits ${c} (${(N / c).toFixed(1)}/commit)`);
+await dev.endAsync(); await gw.stop(); await broker.stop();
+process.exit(0);
