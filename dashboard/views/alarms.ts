@@ -8,6 +8,14 @@ export interface AlarmListContext {
   canAct: () => boolean;
   schools: () => Record<string, SchoolStatus>;
   onAction: (alarm: Alarm, action: AlarmAction) => void;
+  /** The console only: a 详情 button that opens the alarm's detail (history, pictures). */
+  onDetail?: (alarm: Alarm) => void;
+}
+
+function detailButton(alarm: Alarm, ctx: AlarmListContext): HTMLElement | null {
+  if (!ctx.onDetail) return null;
+  const open = ctx.onDetail;
+  return h('button', { class: 'btn btn-ghost btn-detail', testid: 'action-detail', attrs: { type: 'button' }, on: { click: () => open(alarm) } }, t('detail.open'));
 }
 
 /** Which actions a state allows (contract: raised → acknowledged → dispatched → resolved; resolve also from acknowledged). */
@@ -95,6 +103,7 @@ function renderCard(el: HTMLElement, a: Alarm, ctx: AlarmListContext): void {
       ),
     ),
     actionButtons(a, ctx, 'big'),
+    detailButton(a, ctx),
   );
 }
 
@@ -110,6 +119,7 @@ function renderTestCard(el: HTMLElement, a: Alarm, ctx: AlarmListContext): void 
     h('span', { class: 'time' }, formatTime(a.raisedAt)),
     h('span', { class: `state-pill state-${a.state}`, testid: 'alarm-state' }, stateLabel(a.state)),
     actionButtons(a, ctx, 'small'),
+    detailButton(a, ctx),
   );
 }
 
