@@ -109,7 +109,7 @@ export class AlarmDetailView {
         h(
           'div',
           { class: 'alarm-detail-body' },
-          h('div', { class: 'alarm-detail-meta' }, `${t('alarm.raisedAt')} ${formatTime(a.raisedAt, true)}`, a.escalated && h('span', { class: 'esc-badge' }, t('alarm.escalated'))),
+          h('div', { class: 'alarm-detail-meta' }, `${t('alarm.raisedAt')} ${formatTime(a.raisedAt, true)}`, a.escalated && a.state === 'raised' && h('span', { class: 'esc-badge' }, t('alarm.escalated'))),
           this.error && h('div', { class: 'note-error', attrs: { role: 'alert' } }, this.error),
           snapshotStrip(a.snapshots, this.ctx.media, 'detail') ?? h('div', { class: 'alarm-detail-nosnap' }, t('snap.none')),
           h('h3', { class: 'alarm-detail-sub' }, t('detail.history')),

@@ -16,7 +16,7 @@ export function snapshotStrip(snaps: AlarmSnapshot[] | undefined, media: MediaCa
   if (!snaps?.length) return null;
   return h(
     'div',
-    { class: `alarm-snaps ${size}`, testid: `${size}-snapshots` },
+    { class: `alarm-snaps snaps-${size}`, testid: `${size}-snapshots` },
     h('div', { class: 'alarm-snaps-title' }, t('snap.title')),
     h(
       'div',

@@ -57,6 +57,15 @@ export function actionButtons(alarm: Alarm, ctx: AlarmListContext, size: 'big' |
   );
 }
 
+/** The console's 详情 button, in the card's action column (its own column when the user cannot act). */
+function withDetail(actions: HTMLElement | null, alarm: Alarm, ctx: AlarmListContext, size: 'big' | 'small'): HTMLElement | null {
+  const detail = detailButton(alarm, ctx);
+  if (!detail) return actions;
+  const box = actions ?? h('div', { class: `card-actions ${size}` });
+  box.append(detail);
+  return box;
+}
+
 const urgent = (a: Alarm) => a.escalated && a.state === 'raised';
 
 function lastAction(a: Alarm): string {
@@ -102,8 +111,7 @@ function renderCard(el: HTMLElement, a: Alarm, ctx: AlarmListContext): void {
         warn && h('span', { class: 'clock-warn', testid: 'clock-warning' }, warnIcon(), warn),
       ),
     ),
-    actionButtons(a, ctx, 'big'),
-    detailButton(a, ctx),
+    withDetail(actionButtons(a, ctx, 'big'), a, ctx, 'big'),
   );
 }
 
@@ -118,8 +126,7 @@ function renderTestCard(el: HTMLElement, a: Alarm, ctx: AlarmListContext): void 
     h('span', { class: 'where' }, alarmWhere(a)),
     h('span', { class: 'time' }, formatTime(a.raisedAt)),
     h('span', { class: `state-pill state-${a.state}`, testid: 'alarm-state' }, stateLabel(a.state)),
-    actionButtons(a, ctx, 'small'),
-    detailButton(a, ctx),
+    withDetail(actionButtons(a, ctx, 'small'), a, ctx, 'small'),
   );
 }
 

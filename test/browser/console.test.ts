@@ -71,7 +71,7 @@ describe('operator console and alarm pictures', { timeout: 300_000 }, () => {
   let device: MqttClient;
   let pictures: http.Server;
   const pageErrors: string[] = [];
-  const picture = { [GATE_CAM]: png(11, 320, 180), [GATEHOUSE_CAM]: png(23, 320, 180) };
+  const picture: Record<string, Buffer> = { [GATE_CAM]: png(11, 320, 180), [GATEHOUSE_CAM]: png(23, 320, 180) };
   let releaseGate: () => void = () => {};
   const gateHeld = new Promise<void>((resolve) => (releaseGate = resolve));
   const served: string[] = [];
@@ -95,7 +95,7 @@ describe('operator console and alarm pictures', { timeout: 300_000 }, () => {
   before(async () => {
     // The cameras: an HTTP picture server on 127.0.0.1, as an NVR channel's picture URL.
     pictures = http.createServer((req, res) => {
-      const cam = /^\/pic\/([\w-]+)\.png$/.exec(req.url ?? '')?.[1] as keyof typeof picture | undefined;
+      const cam = /^\/pic\/([\w-]+)\.png$/.exec(req.url ?? '')?.[1];
       if (!cam || !picture[cam]) return void res.writeHead(404).end();
       served.push(cam);
       const send = () => res.writeHead(200, { 'content-type': 'image/png' }).end(picture[cam]);
