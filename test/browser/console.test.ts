@@ -180,7 +180,7 @@ describe('operator console and alarm pictures', { timeout: 300_000 }, () => {
     assert.equal(await page.getByTestId('note-input').inputValue(), '值班员已到场 jk');
     assert.equal(await selected(), second.id, 'keys typed into the note are not shortcuts');
     await page.keyboard.press('Control+Enter');
-    await noteDialog().waitFor({ state: 'hidden', timeout: 10_000 });
+    await noteDialog().waitFor({ state: 'hidden', timeout: 15_000 }); // the gateway answered
     const acked = await alarmState(second.id, 'acknowledged');
     const ack = acked.history.find((e) => e.state === 'acknowledged');
     assert.equal(ack?.by, OPERATOR.user, 'the gateway records who acknowledged');
@@ -209,6 +209,7 @@ describe('operator console and alarm pictures', { timeout: 300_000 }, () => {
     assert.match((await noteDialog().locator('h2').textContent()) ?? '', /派警/);
     await page.getByTestId('note-input').fill('城关派出所已出警');
     await page.keyboard.press('Control+Enter');
+    await noteDialog().waitFor({ state: 'hidden', timeout: 15_000 }); // the gateway answered
     const dispatched = await alarmState(second.id, 'dispatched');
     assert.equal(dispatched.history.at(-1)?.by, OPERATOR.user);
     assert.equal(dispatched.history.at(-1)?.note, '城关派出所已出警');
@@ -232,6 +233,7 @@ describe('operator console and alarm pictures', { timeout: 300_000 }, () => {
     assert.match((await noteDialog().locator('h2').textContent()) ?? '', /解除报警/);
     await page.getByTestId('note-input').fill('已处置完毕');
     await page.keyboard.press('Control+Enter');
+    await noteDialog().waitFor({ state: 'hidden', timeout: 15_000 }); // the gateway answered
     const resolved = await alarmState(second.id, 'resolved');
     assert.equal(resolved.history.at(-1)?.note, '已处置完毕');
     await page.locator(`[data-testid="alarm-card"][data-alarm-id="${second.id}"]`).waitFor({ state: 'detached', timeout: 10_000 });
@@ -241,11 +243,13 @@ describe('operator console and alarm pictures', { timeout: 300_000 }, () => {
     await noteDialog().waitFor({ state: 'visible', timeout: 5000 });
     assert.match((await noteDialog().textContent()) ?? '', /入侵/);
     await page.keyboard.press('Control+Enter');
+    await noteDialog().waitFor({ state: 'hidden', timeout: 15_000 }); // the gateway answered
     await alarmState(first.id, 'acknowledged');
     await page.locator(`[data-testid="alarm-card"][data-alarm-id="${first.id}"][data-state="acknowledged"]`).waitFor({ timeout: 10_000 });
     await page.keyboard.press('r');
     await noteDialog().waitFor({ state: 'visible', timeout: 5000 });
     await page.keyboard.press('Control+Enter');
+    await noteDialog().waitFor({ state: 'hidden', timeout: 15_000 }); // the gateway answered
     await alarmState(first.id, 'resolved');
     await page.locator(`[data-testid="alarm-card"][data-alarm-id="${first.id}"]`).waitFor({ state: 'detached', timeout: 10_000 });
     assert.deepEqual(pageErrors, [], 'no script errors, no external requests');
@@ -266,6 +270,12 @@ describe('operator console and alarm pictures', { timeout: 300_000 }, () => {
   });
 
   it('the wall pop-up shows the alarm\'s camera pictures, the late one arriving live; the console\'s detail shows them with the history', async () => {
+    // Nothing else waiting (also when the test before stopped half-way): the pop-up shows the oldest waiting alarm.
+    for (const a of (await api<{ alarms: Alarm[] }>(gw, admin, 'GET', '/api/alarms?state=open&limit=100')).body.alarms) {
+      if (a.state === 'raised') await api(gw, admin, 'POST', `/api/alarms/${encodeURIComponent(a.id)}/ack`, {});
+      await api(gw, admin, 'POST', `/api/alarms/${encodeURIComponent(a.id)}/resolve`, {});
+    }
+    await page.locator('[data-testid="alarm-list"] [data-testid="alarm-card"]').first().waitFor({ state: 'detached', timeout: 15_000 });
     // The wall, for a person watching: read-only, with the way to the console.
     await signIn(wall, gw.url, WATCHER);
     assert.equal(await wall.locator('body').getAttribute('data-mode'), 'wall');
@@ -301,6 +311,7 @@ describe('operator console and alarm pictures', { timeout: 300_000 }, () => {
     await noteDialog().waitFor({ state: 'visible', timeout: 5000 });
     await page.getByTestId('note-input').fill('已调看联动画面');
     await page.keyboard.press('Control+Enter');
+    await noteDialog().waitFor({ state: 'hidden', timeout: 15_000 }); // the gateway answered
     await alarmState(alarm.id, 'acknowledged');
     await popup.waitFor({ state: 'hidden', timeout: 15_000 });
 
