@@ -1,6 +1,8 @@
 /**
- * The command-center wall screen: boot, login, and the wiring of REST + live feed + views.
- * The model lives in state/ (pure, one slice per module); the views only draw it.
+ * The command-center wall screen (`/`) and the operator console (`/console`): boot, login, and the
+ * wiring of REST + live feed + views. One bundle: the path picks the mode. The wall only presents
+ * (a kiosk, or a person watching); the console is where people log in and act, with keyboard
+ * shortcuts (shortcuts.ts). The model lives in state/ (pure, one slice per module); views draw it.
  */
 import './fonts.css';
 import './styles.css';
@@ -9,15 +11,18 @@ import type { Alarm, AlarmAction, FeedFrame } from '../gateway/contract/api.js';
 import { Api, ApiError, canAct, type SchoolsReply } from './api.js';
 import { SummaryPoller } from './canteen-summary.js';
 import { ExportStatusPoller, healthPollMs, type ExportLag } from './export-status.js';
-import { lang, loadLang, setLang, stateLabel, t, tk } from './i18n.js';
+import { lang, loadLang, roleLabel, setLang, stateLabel, t, tk } from './i18n.js';
 import { takeSetupCode } from './kiosk.js';
 import { LiveConnection, backoffDelay, type LiveStatus } from './live.js';
 import { Siren } from './sound.js';
+import { commandFor, newestUnacknowledged, nextAction, stepSelection, type ShortcutCommand } from './shortcuts.js';
 import { applyLocalAlarm, downDevices, initialState, realAlarms, reduce, summary, testAlarms, withSchools, type WallState } from './state/index.js';
 import { withCanteenSummary, withCase, type CanteenSummary, type CaseAction, type CaseDetail } from './state/canteen.js';
 import { targetChangeOf, type TargetRate } from './state/targets.js';
 import { UptimePoller, canSeeUptime, uptimePollMs, type UptimeResult } from './uptime.js';
-import { AlarmListView } from './views/alarms.js';
+import { AlarmListView, allowedActions } from './views/alarms.js';
+import { AlarmDetailView } from './views/alarm-detail.js';
+import { ConsoleNotice, ShortcutHelpView } from './views/console-help.js';
 import { CanteenSchoolsView, CanteenView } from './views/canteen.js';
 import { CaseDialog } from './views/canteen-case.js';
 import { RecordsDialog } from './views/canteen-records.js';
@@ -54,7 +59,16 @@ interface WallViews {
   canteenSchools: CanteenSchoolsView;
   caseDialog: CaseDialog;
   records: RecordsDialog;
+  detail: AlarmDetailView;
+  help: ShortcutHelpView;
+  notice: ConsoleNotice;
 }
+
+export type ScreenMode = 'wall' | 'console';
+/** `/console` is the operator console; every other path the wall. */
+export const modeOf = (pathname: string): ScreenMode => (/^\/console\/?$/.test(pathname) ? 'console' : 'wall');
+
+const ACTION_KEY = { ack: 'action.ack', dispatch: 'action.dispatch', resolve: 'action.resolve' } as const;
 
 class App {
   private readonly api = new Api();
@@ -88,6 +102,15 @@ class App {
   /** The kiosk screen shown (setting up, connecting, refused, revoked), for a language switch. */
   private kioskScreen: KioskScreen | null = null;
   private kioskTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Which screen this page is (its path); a kiosk is always the wall. */
+  private readonly mode: ScreenMode = modeOf(globalThis.location?.pathname ?? '/');
+  /** The console's selected alarm (J/K, a click), the one D, R, N and Enter act on. */
+  private selected: string | null = null;
+
+  /** The operator console: people act here. A kiosk never does, whatever page it was opened on. */
+  private get isConsole(): boolean {
+    return this.mode === 'console' && !this.api.isKiosk;
+  }
 
   constructor(private readonly root: HTMLElement) {
     this.api.onUnauthorized(() => this.toLogin(t('login.expired')));
@@ -99,11 +122,16 @@ class App {
     };
     document.addEventListener('pointerdown', unlock, true);
     document.addEventListener('keydown', unlock, true);
+    document.addEventListener('keydown', (ev) => this.onKey(ev));
+  }
+
+  private setTitle(): void {
+    document.title = this.mode === 'console' ? `${t('mode.console')} · ${t('app.title')}` : `${t('app.title')} · ${t('app.subtitle')}`;
   }
 
   boot(): void {
     setLang(loadLang());
-    document.title = `${t('app.title')} · ${t('app.subtitle')}`;
+    this.setTitle();
     const setupCode = takeSetupCode();
     if (setupCode) return void this.kioskSetup(setupCode);
     if (this.api.kiosk?.revoked) return this.toRevoked();
@@ -206,10 +234,17 @@ class App {
     this.kioskScreen = null;
     const session = this.api.session;
     if (!session) return this.toLogin();
+    const isConsole = this.isConsole;
+    document.body.dataset.mode = isConsole ? 'console' : 'wall';
     const listCtx = {
-      canAct: () => canAct(this.api.session?.role),
+      // The wall only presents: acting is the console's (issue #12).
+      canAct: () => isConsole && canAct(this.api.session?.role),
       schools: () => this.state.schools,
-      onAction: (alarm: Alarm, action: AlarmAction) => this.views?.note.show(alarm, action),
+      onAction: (alarm: Alarm, action: AlarmAction) => {
+        this.selected = alarm.id;
+        this.views?.note.show(alarm, action);
+      },
+      onDetail: isConsole ? (alarm: Alarm) => this.openDetail(alarm.id) : undefined,
     };
     const views: WallViews = {
       header: new HeaderView({
@@ -221,6 +256,11 @@ class App {
             },
         toggleLang: () => this.switchLang(),
         enableSound: () => this.siren.unlock(),
+        nav: this.api.isKiosk
+          ? undefined
+          : isConsole
+            ? { href: '/', testid: 'to-wall', label: () => t('mode.toWall') }
+            : { href: '/console', testid: 'to-console', label: () => t('mode.toConsole') },
       }),
       alarms: new AlarmListView(listCtx, false),
       tests: new AlarmListView(listCtx, true),
@@ -252,6 +292,7 @@ class App {
           this.dismissed.add(alarm.id);
           this.queueRender();
         },
+        media: this.media,
       }),
       note: new NoteDialog({ schools: listCtx.schools, submit: (alarm, action, note) => this.act(alarm, action, note) }),
       canteen: new CanteenView({
@@ -260,7 +301,7 @@ class App {
         openCase: (id, from) => this.views?.caseDialog.open(id, from),
         openSchools: (from) => this.views?.canteenSchools.open(this.state.canteen, from),
         // Records are a school's own: a user bound to a school records for it (contract §8); a kiosk only watches.
-        openRecords: session.school && !this.api.isKiosk ? (from) => this.views?.records.open(from) : null,
+        openRecords: session.school && isConsole ? (from) => this.views?.records.open(from) : null,
         summaryState: () => this.canteenSummaryState,
       }),
       canteenSchools: new CanteenSchoolsView(listCtx.schools),
@@ -269,7 +310,8 @@ class App {
         act: (id, action, body) => this.caseAct(id, action, body),
         media: this.media,
         schools: listCtx.schools,
-        who: () => ({ role: this.api.session?.role ?? 'viewer', school: this.api.session?.school }),
+        // On the wall a case is shown, not acted on: as a viewer sees it.
+        who: () => ({ role: isConsole ? (this.api.session?.role ?? 'viewer') : 'viewer', school: this.api.session?.school }),
       }),
       records: new RecordsDialog({
         school: () => this.api.session?.school,
@@ -277,6 +319,15 @@ class App {
         submit: (record) => this.addRecord(record),
         list: () => this.api.canteenRecords(),
       }),
+      detail: new AlarmDetailView({
+        load: (id) => this.api.alarm(id),
+        media: this.media,
+        schools: listCtx.schools,
+        canAct: listCtx.canAct,
+        onAction: (alarm, action) => this.views?.note.show(alarm, action),
+      }),
+      help: new ShortcutHelpView(),
+      notice: new ConsoleNotice(),
     };
     this.views = views;
     views.testsSection.append(h('div', { class: 'pane-head small' }, views.testsTitle, views.testsCount), views.tests.el);
@@ -297,15 +348,31 @@ class App {
         // targets' rates on top, the county overview, the quiet maintenance panel below.
         h('main', { class: 'body' }, h('div', { class: 'main-col' }, alarmsPane, views.canteen.el), h('div', { class: 'side' }, views.targets.el, views.schools.el, views.maintenance.el)),
         views.ticker.el,
+        isConsole && h('div', { class: 'console-hint', testid: 'console-hint' }, t('sc.hint')),
+        views.notice.el,
       ),
       // Under the alarm pop-up: a new alarm comes over an open drill-down.
       views.drill.el,
       views.canteenSchools.el,
       views.records.el,
       views.caseDialog.el,
+      views.detail.el,
       views.popup.el,
       views.note.el,
+      views.help.el,
     );
+    if (isConsole) {
+      // A click on a card (not on its buttons) selects it, as J/K do.
+      const pick = (ev: MouseEvent) => {
+        const card = (ev.target as HTMLElement | null)?.closest<HTMLElement>('[data-testid="alarm-card"]');
+        if (card?.dataset.alarmId) {
+          this.selected = card.dataset.alarmId;
+          this.drawSelection();
+        }
+      };
+      views.alarms.el.addEventListener('click', pick);
+      views.tests.el.addEventListener('click', pick);
+    }
 
     this.state = initialState();
     void this.loadSchools();
@@ -370,6 +437,10 @@ class App {
     this.canteenPoller?.stop();
     this.canteenPoller = null;
     this.views?.caseDialog.close();
+    this.views?.detail.close();
+    this.views?.help.close();
+    this.views?.notice.clear();
+    this.selected = null;
     this.media.clear();
     if (this.clock) clearInterval(this.clock);
     this.clock = null;
@@ -445,6 +516,7 @@ class App {
     // The canteen summary counts cases, AI events and cameras online: read it again soon (throttled).
     if (frame.type === 'case' || frame.type === 'ai' || frame.type === 'device') this.canteenPoller?.poke();
     if (frame.type === 'case') this.views?.caseDialog.onFrame(String((frame.data as { id?: unknown } | null)?.id ?? ''));
+    if (frame.type === 'alarm' && frame.data && typeof (frame.data as { id?: unknown }).id === 'string') this.views?.detail.onAlarm(frame.data as unknown as Alarm);
     if (this.state.resync) {
       this.state = { ...this.state, resync: false };
       this.live?.resync();
@@ -456,6 +528,7 @@ class App {
     try {
       const updated = await this.api.act(alarm.id, action, note);
       this.state = applyLocalAlarm(this.state, updated);
+      this.views?.detail.onAlarm(updated);
       this.queueRender();
     } catch (err) {
       if (err instanceof ApiError) {
@@ -513,10 +586,13 @@ class App {
 
   private switchLang(): void {
     setLang(lang() === 'zh' ? 'en' : 'zh');
-    document.title = `${t('app.title')} · ${t('app.subtitle')}`;
+    this.setTitle();
     if (this.views) {
       this.render(true);
       this.views.note.relabel();
+      this.views.detail.relabel();
+      const hint = this.root.querySelector('[data-testid="console-hint"]');
+      if (hint) hint.textContent = t('sc.hint');
       this.views.caseDialog.relabel();
       this.views.records.relabel();
     } else if (this.kioskScreen) this.showKiosk(this.kioskScreen);
@@ -574,6 +650,7 @@ class App {
       .filter((a) => a.state === 'raised' && !this.dismissed.has(a.id))
       .sort((a, b) => Number(b.escalated) - Number(a.escalated) || Date.parse(a.raisedAt) - Date.parse(b.raisedAt));
     v.popup.show(waiting[0] ?? null, Math.max(0, waiting.length - 1), force);
+    if (this.isConsole) this.drawSelection(false);
 
     // Sound: escalated ones sound until acknowledged (dismissed or not); new ones until ack or dismiss.
     const escalated = real.some((a) => a.state === 'raised' && a.escalated);
@@ -581,6 +658,101 @@ class App {
     this.siren.set(siren);
     document.body.dataset.siren = siren; // what the wall wants to sound (also when the browser blocks audio)
     document.body.classList.toggle('has-escalated', escalated);
+  }
+
+  // ---------- the console: selection and keyboard shortcuts ----------
+
+  /** The alarms in the order the console lists them: the real ones, then the test presses. */
+  private alarmOrder(): Alarm[] {
+    return [...realAlarms(this.state), ...testAlarms(this.state)];
+  }
+
+  private selectedAlarm(): Alarm | null {
+    return this.selected ? (this.state.alarms[this.selected] ?? null) : null;
+  }
+
+  /** Marks the selected card (a card redrawn by the list loses its class: this runs after every render). */
+  private drawSelection(scroll = true): void {
+    const v = this.views;
+    if (!v) return;
+    if (this.selected && !this.state.alarms[this.selected]) this.selected = null; // resolved: nothing selected
+    for (const el of this.root.querySelectorAll<HTMLElement>('[data-testid="alarm-card"]')) {
+      const on = el.dataset.alarmId === this.selected;
+      el.classList.toggle('selected', on);
+      if (on) el.setAttribute('aria-current', 'true');
+      else el.removeAttribute('aria-current');
+      if (on && scroll) el.scrollIntoView({ block: 'nearest' });
+    }
+    document.body.dataset.selectedAlarm = this.selected ?? '';
+  }
+
+  private openDetail(id: string): void {
+    const a = this.state.alarms[id];
+    if (!a || !this.views) return;
+    this.selected = id;
+    this.drawSelection();
+    this.views.detail.open(a);
+  }
+
+  private onKey(ev: KeyboardEvent): void {
+    const v = this.views;
+    if (!v || !this.isConsole) return;
+    const target = ev.target instanceof HTMLElement ? ev.target : null;
+    // Any dialog but the pop-up (which waits for exactly these keys) and the help turns shortcuts off.
+    const dialog = !!this.root.querySelector('.overlay:not([hidden]):not(.popup-overlay):not(.shortcut-help-overlay)');
+    const cmd = commandFor(
+      { key: ev.key, ctrlKey: ev.ctrlKey, altKey: ev.altKey, metaKey: ev.metaKey, targetTag: target?.tagName, targetEditable: target?.isContentEditable },
+      { dialog, help: v.help.isOpen },
+    );
+    if (!cmd) return;
+    ev.preventDefault();
+    this.runCommand(cmd);
+  }
+
+  private runCommand(cmd: ShortcutCommand): void {
+    const v = this.views;
+    if (!v) return;
+    const role = this.api.session?.role;
+    const readOnly = (action: AlarmAction) => v.notice.show(t('sc.readOnly', { role: role ? roleLabel(role) : '?', action: t(ACTION_KEY[action]) }));
+    switch (cmd) {
+      case 'help':
+        return v.help.toggle();
+      case 'close':
+        return v.help.close();
+      case 'next':
+      case 'prev':
+        this.selected = stepSelection(
+          this.alarmOrder().map((a) => a.id),
+          this.selected,
+          cmd === 'next' ? 1 : -1,
+        );
+        return this.drawSelection();
+      case 'ack-newest': {
+        if (!canAct(role)) return readOnly('ack');
+        const a = newestUnacknowledged(realAlarms(this.state));
+        if (!a) return v.notice.show(t('sc.noneWaiting'));
+        this.selected = a.id;
+        this.drawSelection();
+        return v.note.show(a, 'ack');
+      }
+      case 'detail': {
+        const a = this.selectedAlarm();
+        if (!a) return v.notice.show(t('sc.noneSelected'));
+        return this.openDetail(a.id);
+      }
+      case 'note':
+      case 'dispatch':
+      case 'resolve': {
+        const a = this.selectedAlarm();
+        if (!a) return v.notice.show(t('sc.noneSelected'));
+        const action = cmd === 'note' ? nextAction(a.state) : cmd;
+        if (!action) return;
+        if (!canAct(role)) return readOnly(action);
+        if (!allowedActions(a.state).includes(action))
+          return v.notice.show(t('sc.notAllowed', { state: stateLabel(a.state), action: t(ACTION_KEY[action]) }));
+        return v.note.show(a, action);
+      }
+    }
   }
 
   private tick(): void {

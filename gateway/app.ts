@@ -232,6 +232,10 @@ export async function buildGateway(config: GatewayConfig, log: Logger): Promise<
   await app.register(liveRoutes);
   if (fs.existsSync(config.dashboardDir)) {
     await app.register(fastifyStatic, { root: config.dashboardDir, prefix: '/', index: 'index.html' });
+    // The operator console (issue #12): the same bundle as the wall (`/`), which reads its path and
+    // runs as the console there. `/console/` would resolve the page's relative assets under it.
+    app.get('/console', { schema: { hide: true } }, (_req, reply) => reply.sendFile('index.html'));
+    app.get('/console/', { schema: { hide: true } }, (_req, reply) => reply.redirect('/console'));
   } else {
     log.warn({ dir: config.dashboardDir }, 'wall screen not built (npm run build); serving the API only');
   }

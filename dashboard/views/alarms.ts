@@ -8,6 +8,14 @@ export interface AlarmListContext {
   canAct: () => boolean;
   schools: () => Record<string, SchoolStatus>;
   onAction: (alarm: Alarm, action: AlarmAction) => void;
+  /** The console only: a 详情 button that opens the alarm's detail (history, pictures). */
+  onDetail?: (alarm: Alarm) => void;
+}
+
+function detailButton(alarm: Alarm, ctx: AlarmListContext): HTMLElement | null {
+  if (!ctx.onDetail) return null;
+  const open = ctx.onDetail;
+  return h('button', { class: 'btn btn-ghost btn-detail', testid: 'action-detail', attrs: { type: 'button' }, on: { click: () => open(alarm) } }, t('detail.open'));
 }
 
 /** Which actions a state allows (contract: raised → acknowledged → dispatched → resolved; resolve also from acknowledged). */
@@ -47,6 +55,15 @@ export function actionButtons(alarm: Alarm, ctx: AlarmListContext, size: 'big' |
       ),
     ),
   );
+}
+
+/** The console's 详情 button, in the card's action column (its own column when the user cannot act). */
+function withDetail(actions: HTMLElement | null, alarm: Alarm, ctx: AlarmListContext, size: 'big' | 'small'): HTMLElement | null {
+  const detail = detailButton(alarm, ctx);
+  if (!detail) return actions;
+  const box = actions ?? h('div', { class: `card-actions ${size}` });
+  box.append(detail);
+  return box;
 }
 
 const urgent = (a: Alarm) => a.escalated && a.state === 'raised';
@@ -94,7 +111,7 @@ function renderCard(el: HTMLElement, a: Alarm, ctx: AlarmListContext): void {
         warn && h('span', { class: 'clock-warn', testid: 'clock-warning' }, warnIcon(), warn),
       ),
     ),
-    actionButtons(a, ctx, 'big'),
+    withDetail(actionButtons(a, ctx, 'big'), a, ctx, 'big'),
   );
 }
 
@@ -109,7 +126,7 @@ function renderTestCard(el: HTMLElement, a: Alarm, ctx: AlarmListContext): void 
     h('span', { class: 'where' }, alarmWhere(a)),
     h('span', { class: 'time' }, formatTime(a.raisedAt)),
     h('span', { class: `state-pill state-${a.state}`, testid: 'alarm-state' }, stateLabel(a.state)),
-    actionButtons(a, ctx, 'small'),
+    withDetail(actionButtons(a, ctx, 'small'), a, ctx, 'small'),
   );
 }
 

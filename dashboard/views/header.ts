@@ -10,6 +10,8 @@ export interface HeaderContext {
   logout?: () => void;
   toggleLang: () => void;
   enableSound: () => void;
+  /** A link to the other screen: the wall (`/`) shows the console's, the console (`/console`) the wall's. */
+  nav?: { href: string; testid: string; label: () => string };
 }
 
 export interface HeaderModel {
@@ -35,6 +37,8 @@ export class HeaderView {
   private readonly user = h('div', { class: 'user', testid: 'current-user' });
   private readonly logout: HTMLButtonElement;
   private readonly lang: HTMLButtonElement;
+  private readonly nav: HTMLAnchorElement | null;
+  private readonly navLabel: (() => string) | null;
   private readonly bannerText = h('span', { class: 'banner-text' });
   private readonly bannerRetry = h('span', { class: 'banner-retry' });
 
@@ -42,12 +46,14 @@ export class HeaderView {
     this.sound = h('button', { class: 'btn btn-sound', testid: 'sound-enable', attrs: { type: 'button' }, hidden: true, on: { click: () => ctx.enableSound() } });
     this.logout = h('button', { class: 'btn btn-ghost', testid: 'logout', attrs: { type: 'button' }, hidden: !ctx.logout, on: { click: () => ctx.logout?.() } });
     this.lang = h('button', { class: 'btn btn-ghost lang-toggle', testid: 'lang-toggle', attrs: { type: 'button' }, on: { click: () => ctx.toggleLang() } });
+    this.nav = ctx.nav ? h('a', { class: 'btn btn-ghost mode-link', testid: ctx.nav.testid, attrs: { href: ctx.nav.href } }) : null;
+    this.navLabel = ctx.nav?.label ?? null;
     this.el = h(
       'header',
       { class: 'topbar' },
       h('div', { class: 'brand' }, h('div', { class: 'emblem' }, h('span', null, '安')), h('div', { class: 'brand-text' }, this.title, this.county)),
       h('div', { class: 'clock' }, this.time, this.date),
-      h('div', { class: 'top-right' }, this.exportWarn, this.sound, this.conn, h('div', { class: 'userbox' }, this.user, this.logout), this.lang),
+      h('div', { class: 'top-right' }, this.exportWarn, this.sound, this.conn, h('div', { class: 'userbox' }, this.user, this.logout), this.nav, this.lang),
     );
     this.banner = h(
       'div',
@@ -65,6 +71,7 @@ export class HeaderView {
     setText(this.user, `${m.user} · ${roleLabel(m.role)}`);
     setText(this.logout, t('header.logout'));
     setText(this.lang, t('lang.toggle'));
+    if (this.nav && this.navLabel) setText(this.nav, this.navLabel());
     setText(this.sound, t('sound.enable'));
     this.sound.hidden = !m.soundBlocked;
 

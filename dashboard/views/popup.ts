@@ -3,12 +3,16 @@ import type { Alarm, SchoolStatus } from '../../gateway/contract/api.js';
 import { formatTime, stateLabel, t } from '../i18n.js';
 import { clockElapsed, fill, h, setText, warnIcon } from './dom.js';
 import { alarmSchool, alarmWhere, clockWarning, kindLabel } from './format.js';
+import { snapshotStrip, snapshotsKey } from './alarm-snapshots.js';
+import type { MediaCache } from './media.js';
 
 export interface PopupContext {
   canAct: () => boolean;
   schools: () => Record<string, SchoolStatus>;
   onAck: (alarm: Alarm) => void;
   onDismiss: (alarm: Alarm) => void;
+  /** The alarm's linked pictures (报警联动), fetched with the token. */
+  media: MediaCache;
 }
 
 export class PopupView {
@@ -33,7 +37,8 @@ export class PopupView {
       fill(this.el);
       return;
     }
-    const key = [alarm.id, alarm.state, alarm.escalated, waiting, this.ctx.canAct()].join('|');
+    // A picture arriving (the alarm's frame with a snapshot fetched) redraws the pop-up.
+    const key = [alarm.id, alarm.state, alarm.escalated, waiting, this.ctx.canAct(), snapshotsKey(alarm.snapshots)].join('|');
     this.current = alarm;
     this.el.hidden = false;
     if (key === this.shownKey && !force) return;
@@ -79,6 +84,7 @@ export class PopupView {
           ),
         ),
         warn && h('div', { class: 'clock-warn' }, warnIcon(), warn),
+        snapshotStrip(alarm.snapshots, this.ctx.media, 'popup'),
         h(
           'div',
           { class: 'popup-actions' },

@@ -134,7 +134,8 @@ describe('canteen screens: panel, case workflow, school console', { timeout: 300
   });
 
   it('a vendor push with a snapshot opens a case that appears on the panel with its picture, and the figures match the summary', async () => {
-    await signIn(page, gw.url, 'admin', gw.adminPassword);
+    // Cases are handled at the operator console (`/console`); the wall (`/`) only shows them (issue #12).
+    await signIn(page, `${gw.url}/console`, 'admin', gw.adminPassword);
     const navigations: string[] = [];
     page.on('framenavigated', (f) => navigations.push(f.url()));
     const res = await push('S001-KC26', 'rat', Date.now(), png(160, 100, [200, 60, 40]));
@@ -201,7 +202,7 @@ describe('canteen screens: panel, case workflow, school console', { timeout: 300
     await dialog.waitFor({ state: 'hidden', timeout: 5000 });
 
     // The school's user: their own school's cases only; start, then submit (photo and measure required).
-    await signIn(schoolPage, gw.url, officer.user, officer.password);
+    await signIn(schoolPage, `${gw.url}/console`, officer.user, officer.password);
     await row(schoolPage, caseId).waitFor({ timeout: 15_000 });
     const schools = await schoolPage.getByTestId('canteen-case').evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.school));
     assert.ok(schools.length > 0 && schools.every((s) => s === SCHOOL), `only ${SCHOOL}: ${schools}`);
