@@ -17,6 +17,7 @@ import { applyLocalAlarm, downDevices, initialState, realAlarms, reduce, summary
 import { withCanteenSummary, withCase, type CanteenSummary, type CaseAction, type CaseDetail } from './state/canteen.js';
 import { targetChangeOf, type TargetRate } from './state/targets.js';
 import { UptimePoller, canSeeUptime, uptimePollMs, type UptimeResult } from './uptime.js';
+import { WallCharts } from './wall-charts.js';
 import { AlarmListView } from './views/alarms.js';
 import { CanteenSchoolsView, CanteenView } from './views/canteen.js';
 import { CaseDialog } from './views/canteen-case.js';
@@ -54,6 +55,8 @@ interface WallViews {
   canteenSchools: CanteenSchoolsView;
   caseDialog: CaseDialog;
   records: RecordsDialog;
+  /** Issue #12: the statistics band and the flood view (wall-charts.ts). */
+  charts: WallCharts;
 }
 
 class App {
@@ -277,6 +280,12 @@ class App {
         submit: (record) => this.addRecord(record),
         list: () => this.api.canteenRecords(),
       }),
+      charts: new WallCharts({
+        stats: () => this.api.alarmStats(7),
+        townshipEn: () => Object.fromEntries((this.county?.townships ?? []).filter((x) => x.nameEn).map((x) => [x.name, x.nameEn as string])),
+        listCtx,
+        queueRender: () => this.queueRender(),
+      }),
     };
     this.views = views;
     views.testsSection.append(h('div', { class: 'pane-head small' }, views.testsTitle, views.testsCount), views.tests.el);
@@ -284,7 +293,9 @@ class App {
       'section',
       { class: 'pane alarms-pane' },
       h('div', { class: 'pane-head' }, views.alarmsTitle, views.alarmsCount),
+      views.charts.flood.banner,
       views.alarms.el,
+      views.charts.flood.el,
       views.testsSection,
     );
     this.root.replaceChildren(
@@ -295,7 +306,7 @@ class App {
         views.header.banner,
         // Left: the alarms, and under them one strip of the canteen center (明厨亮灶). Right column: the six
         // targets' rates on top, the county overview, the quiet maintenance panel below.
-        h('main', { class: 'body' }, h('div', { class: 'main-col' }, alarmsPane, views.canteen.el), h('div', { class: 'side' }, views.targets.el, views.schools.el, views.maintenance.el)),
+        h('main', { class: 'body' }, h('div', { class: 'main-col' }, alarmsPane, views.charts.stats.el, views.canteen.el), h('div', { class: 'side' }, views.targets.el, views.schools.el, views.maintenance.el)),
         views.ticker.el,
       ),
       // Under the alarm pop-up: a new alarm comes over an open drill-down.
@@ -353,6 +364,7 @@ class App {
       },
     );
     this.canteenPoller.start();
+    views.charts.start();
     this.clock = setInterval(() => this.tick(), 1000);
     this.tick();
     this.render();
@@ -370,6 +382,7 @@ class App {
     this.canteenPoller?.stop();
     this.canteenPoller = null;
     this.views?.caseDialog.close();
+    this.views?.charts.stop();
     this.media.clear();
     if (this.clock) clearInterval(this.clock);
     this.clock = null;
@@ -444,6 +457,7 @@ class App {
     if (frame.type === 'maintenance' && (frame.data as { deviceKind?: string } | null)?.deviceKind === 'camera') this.uptimePoller?.poke();
     // The canteen summary counts cases, AI events and cameras online: read it again soon (throttled).
     if (frame.type === 'case' || frame.type === 'ai' || frame.type === 'device') this.canteenPoller?.poke();
+    this.views?.charts.onFrame(frame);
     if (frame.type === 'case') this.views?.caseDialog.onFrame(String((frame.data as { id?: unknown } | null)?.id ?? ''));
     if (this.state.resync) {
       this.state = { ...this.state, resync: false };
@@ -553,6 +567,9 @@ class App {
     v.alarmsTitle.textContent = t('alarms.heading');
     v.alarmsCount.textContent = String(real.length);
     v.alarmsCount.classList.toggle('hot', real.length > 0);
+    // A flood (ISA-18.2) groups the same alarms by school in place of the list; nothing is dropped.
+    const grouped = v.charts.render(s.flood, real, s.schools, force);
+    v.alarms.el.hidden = grouped;
     v.alarms.update(real, t('alarms.none'));
     v.testsTitle.textContent = t('alarms.test.heading');
     v.testsCount.textContent = String(tests.length);
@@ -587,6 +604,7 @@ class App {
     const now = Date.now();
     this.views?.header.tick(new Date(now));
     this.views?.alarms.tick(now);
+    this.views?.charts.tick(now);
     this.views?.popup.tick(now);
     this.views?.maintenance.tick(now);
     // A case passes its deadline by the wall's clock (the gateway's escalation frame follows).
