@@ -73,9 +73,10 @@ export function secText(v: number | null | undefined, lang: Lang): string {
 
 const fmtNum = (v: number): string => (Number.isInteger(v) ? String(v) : v.toFixed(1));
 
-/** "03-10"; today as 今天 / Today. */
+/** "10日" / "10" (the month is in the band's head); today as 今天 / Today. */
 export function dayLabel(day: string, today: string, lang: Lang): string {
-  return day === today ? ct('stats.todayShort', undefined, lang) : day.slice(5);
+  if (day === today) return ct('stats.todayShort', undefined, lang);
+  return ct('stats.dayOfMonth', { d: Number(day.slice(8)) }, lang);
 }
 
 /** A value label that leaves zeros unwritten (a stacked bar of zeros would read "0 0 0"). */
@@ -117,7 +118,7 @@ export function trendOption(stats: AlarmStats, o: StatsOptions): ChartOption {
   return {
     ...base(o, describe(ct('stats.trend', undefined, o.lang), stats.byDay.map((d, k) => [days[k], d.total]))),
     grid: { top: 30, left: 34, right: 8, bottom: 24 },
-    xAxis: { type: 'category', data: days, ...axisStyle, splitLine: { show: false } },
+    xAxis: { type: 'category', data: days, ...axisStyle, axisLabel: { ...axisStyle.axisLabel, interval: 0 }, splitLine: { show: false } },
     yAxis: { type: 'value', minInterval: 1, ...axisStyle },
     series: [
       ...STACK.map(
@@ -175,7 +176,7 @@ export function timesOption(stats: AlarmStats, o: StatsOptions): ChartOption {
     ),
     grid: { top: 30, left: 8, right: 64, bottom: 8, containLabel: true },
     xAxis: { type: 'value', minInterval: 1, ...axisStyle, axisLabel: { show: false } },
-    yAxis: { type: 'category', data: cats, inverse: true, ...axisStyle, axisLabel: { color: CHART_COLORS.text, fontSize: 13, lineHeight: 16 } },
+    yAxis: { type: 'category', data: cats, inverse: true, ...axisStyle, axisLabel: { color: CHART_COLORS.text, fontSize: 13, lineHeight: 16, interval: 0 } },
     series,
   };
 }
@@ -187,7 +188,7 @@ export function townshipsOption(stats: AlarmStats, o: StatsOptions): ChartOption
     ...base(o, describe(ct('stats.townships', undefined, o.lang), stats.townships.map((t, k) => [names[k], t.total]))),
     grid: { top: 28, left: 4, right: 12, bottom: 2, containLabel: true },
     xAxis: { type: 'value', minInterval: 1, ...axisStyle, axisLabel: { show: false } },
-    yAxis: { type: 'category', data: names, inverse: true, ...axisStyle, axisLabel: { color: CHART_COLORS.text, fontSize: 12, margin: 6 } },
+    yAxis: { type: 'category', data: names, inverse: true, ...axisStyle, axisLabel: { color: CHART_COLORS.text, fontSize: 12, margin: 6, interval: 0 } },
     series: STACK.map(
       (s): BarSeriesOption => ({
         type: 'bar',

@@ -58,7 +58,7 @@ export class FloodView {
     setText(
       this.bannerText,
       ct('flood.detail', {
-        window: Math.round(flood.windowSec / 60) || 1,
+        window: flood.windowSec % 60 === 0 ? ct('flood.window.min', { n: flood.windowSec / 60 }) : ct('flood.window.sec', { n: flood.windowSec }),
         count: flood.count,
         threshold: flood.threshold,
         since: flood.since ? formatTime(flood.since) : '—',
@@ -76,6 +76,7 @@ export class FloodView {
       let v = this.groups.get(g.school);
       if (!v) {
         const list = new AlarmListView(this.ctx, false);
+        list.el.dataset.testid = 'flood-group-list'; // not a second `alarm-list`: that one is the plain list
         const head = h('button', { class: 'flood-group-head', testid: 'flood-group-head', attrs: { type: 'button' } });
         const el = h('section', { class: 'flood-group', testid: 'flood-group', dataset: { schoolId: g.school } }, head, list.el);
         const view: GroupView = { el, head, list };
