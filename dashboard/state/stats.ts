@@ -20,8 +20,9 @@ export type { AlarmStats, Figures };
 export type ChartOption = ComposeOption<BarSeriesOption | LineSeriesOption | GridComponentOption | LegendComponentOption | AriaComponentOption>;
 
 /**
- * Colours on the panel (#0f1b31 … #0b1426). Contrast against #0f1b31: accent 9.0:1, amber 10.6:1,
- * grey 8.6:1, violet 6.2:1, red 4.9:1, text 15.9:1, muted 7.0:1 — all above AA for text too.
+ * Colours on the panel (#0f1b31 … #0b1426). Contrast against #0f1b31: accent 8.8:1, amber 10.3:1,
+ * grey 8.6:1, violet 6.3:1, red 6.2:1, text 15.4:1, muted 7.0:1 — all above AA for text too
+ * (test/dashboard/stats.test.ts computes them).
  */
 export const CHART_COLORS = {
   real: '#3cc6ff',
