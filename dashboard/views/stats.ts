@@ -3,23 +3,18 @@
  * test presses as numbers; the 7-day trend, the times to acknowledge and to dispatch (p50, p90) and
  * the townships as Apache ECharts charts.
  *
- * ECharts is imported through `echarts/core` with only the bar and line charts, the grid, legend and
- * aria components and the SVG renderer, so esbuild bundles no more of it than these. SVG rather than
+ * ECharts comes from ../vendor/echarts.ts: `echarts/core` with only the bar and line charts, the grid,
+ * legend and aria components and the SVG renderer, so esbuild bundles no more of it than these. SVG rather than
  * canvas: a wall of 1080p to 4K is scaled with CSS `zoom` (styles.css), and vectors stay crisp at
  * any zoom where a canvas drawn at 1080p would be blurred; the charts hold a few hundred elements, far
  * below where canvas pays off; and the text in them is real text in the DOM (tests and screen readers
  * read it).
  */
-import * as echarts from 'echarts/core';
-import { BarChart, LineChart } from 'echarts/charts';
-import { AriaComponent, GridComponent, LegendComponent } from 'echarts/components';
-import { SVGRenderer } from 'echarts/renderers';
+import { init as initChart, type EChartsType } from '../vendor/echarts.js';
 import { ct } from '../i18n-charts.js';
 import { lang } from '../i18n.js';
 import { statsModel, type AlarmStats, type ChartOption, type Kpi } from '../state/stats.js';
 import { fill, h, setText } from './dom.js';
-
-echarts.use([BarChart, LineChart, GridComponent, LegendComponent, AriaComponent, SVGRenderer]);
 
 export type StatsLoad = { state: 'loading' } | { state: 'error' } | { state: 'ok'; stats: AlarmStats };
 
@@ -35,7 +30,7 @@ export class StatsView {
   private readonly period = h('span', { class: 'stats-period', testid: 'stats-period' });
   private readonly note = h('span', { class: 'stats-note', testid: 'stats-note' });
   private readonly kpis = h('div', { class: 'stats-kpis', testid: 'stats-kpis' });
-  private readonly charts: Record<ChartKey, { box: HTMLElement; title: HTMLElement; el: HTMLElement; chart: echarts.EChartsType | null }>;
+  private readonly charts: Record<ChartKey, { box: HTMLElement; title: HTMLElement; el: HTMLElement; chart: EChartsType | null }>;
   private readonly resize: ResizeObserver | null;
   private drawnKey = '';
 
@@ -83,7 +78,7 @@ export class StatsView {
       const c = this.charts[key];
       setText(c.title, ct(CHART_TITLE[key]));
       c.el.setAttribute('aria-label', ct(CHART_TITLE[key]));
-      c.chart ??= echarts.init(c.el, null, { renderer: 'svg' });
+      c.chart ??= initChart(c.el, null, { renderer: 'svg' });
       c.chart.setOption(model[key] as ChartOption, { notMerge: true, lazyUpdate: false });
     }
     this.el.dataset.drawn = String(Number(this.el.dataset.drawn ?? '0') + 1);
