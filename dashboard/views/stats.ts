@@ -98,7 +98,7 @@ export class StatsView {
 function kpiTile(k: Kpi): HTMLElement {
   return h(
     'div',
-    { class: `stats-kpi kpi-${k.id}`, testid: `stats-kpi-${k.id}`, dataset: { value: k.value } },
+    { class: `stats-kpi kpi-${k.id}`, testid: `stats-kpi-${k.id}`, title: k.sub ? `${k.label} ${k.value} · ${k.sub}` : undefined, dataset: { value: k.value } },
     h('div', { class: 'kpi-label' }, k.label),
     h('div', { class: 'kpi-value', testid: 'kpi-value' }, k.value),
     k.sub && h('div', { class: 'kpi-sub', testid: 'kpi-sub' }, k.sub),

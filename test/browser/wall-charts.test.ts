@@ -172,6 +172,20 @@ describe('wall screen: statistics and floods', { timeout: 300_000 }, () => {
     await page.getByTestId('lang-toggle').click();
     await page.locator('[data-testid="stats-chart-trend"] svg', { hasText: '今天' }).waitFor({ timeout: 10_000 });
 
+    // A 4K wall: the same layout zoomed (styles.css); the SVG charts follow and stay vectors.
+    const box1080 = (await page.locator('[data-testid="stats-chart-trend"] svg').boundingBox())!;
+    await page.setViewportSize({ width: 3840, height: 2160 });
+    await until('the charts to follow the 4K zoom', async () => {
+      const b = await page.locator('[data-testid="stats-chart-trend"] svg').boundingBox();
+      return b && b.width > box1080.width * 1.8 && b.width < box1080.width * 2.2;
+    }, 20_000);
+    await page.screenshot({ path: path.join(RESULTS, 'stats-4k.png') });
+    await page.setViewportSize({ width: 1920, height: 1080 });
+    await until('back to 1080p', async () => {
+      const b = await page.locator('[data-testid="stats-chart-trend"] svg').boundingBox();
+      return b && Math.abs(b.width - box1080.width) < 4;
+    }, 20_000);
+
     await act(e.id, 'resolve', { outcome: 'real' });
     await until('no open alarm', async () => (await openAlarms()).length === 0);
     assert.deepEqual(pageErrors, []);
