@@ -6,6 +6,7 @@
 import type { Alarm, AlarmAction, Device, Role, SchoolStatus } from '../gateway/contract/api.js';
 import type { CanteenSummary, CaseAction, CaseDetail } from './state/canteen.js';
 import type { TargetRate, TargetStatus } from './state/targets.js';
+import type { AlarmStats } from './state/stats.js';
 import type { UptimeReport, UptimeWindow } from './uptime.js';
 import { loadKiosk, saveKiosk, type KioskCredential } from './kiosk.js';
 
@@ -251,6 +252,11 @@ export class Api {
     for (const [k, v] of Object.entries(q)) if (v !== undefined && v !== '') params.set(k, String(v));
     const qs = params.toString();
     return this.request('GET', `/api/alarms${qs ? `?${qs}` : ''}`);
+  }
+
+  /** GET /api/stats/alarms (the wall's statistics band): `days` local days ending today. */
+  alarmStats(days = 7): Promise<AlarmStats> {
+    return this.request('GET', `/api/stats/alarms?days=${days}`);
   }
 
   async alarm(id: string): Promise<Alarm> {

@@ -23,6 +23,7 @@ import { UptimePoller, canSeeUptime, uptimePollMs, type UptimeResult } from './u
 import { AlarmListView, allowedActions } from './views/alarms.js';
 import { AlarmDetailView } from './views/alarm-detail.js';
 import { ConsoleNotice, ShortcutHelpView } from './views/console-help.js';
+import { WallCharts } from './wall-charts.js';
 import { CanteenSchoolsView, CanteenView } from './views/canteen.js';
 import { CaseDialog } from './views/canteen-case.js';
 import { RecordsDialog } from './views/canteen-records.js';
@@ -62,6 +63,8 @@ interface WallViews {
   detail: AlarmDetailView;
   help: ShortcutHelpView;
   notice: ConsoleNotice;
+  /** Issue #12: the statistics band and the flood view (wall-charts.ts). */
+  charts: WallCharts;
 }
 
 export type ScreenMode = 'wall' | 'console';
@@ -328,6 +331,12 @@ class App {
       }),
       help: new ShortcutHelpView(),
       notice: new ConsoleNotice(),
+      charts: new WallCharts({
+        stats: () => this.api.alarmStats(7),
+        townshipEn: () => Object.fromEntries((this.county?.townships ?? []).filter((x) => x.nameEn).map((x) => [x.name, x.nameEn as string])),
+        listCtx,
+        queueRender: () => this.queueRender(),
+      }),
     };
     this.views = views;
     views.testsSection.append(h('div', { class: 'pane-head small' }, views.testsTitle, views.testsCount), views.tests.el);
@@ -335,7 +344,9 @@ class App {
       'section',
       { class: 'pane alarms-pane' },
       h('div', { class: 'pane-head' }, views.alarmsTitle, views.alarmsCount),
+      views.charts.flood.banner,
       views.alarms.el,
+      views.charts.flood.el,
       views.testsSection,
     );
     this.root.replaceChildren(
@@ -346,7 +357,7 @@ class App {
         views.header.banner,
         // Left: the alarms, and under them one strip of the canteen center (明厨亮灶). Right column: the six
         // targets' rates on top, the county overview, the quiet maintenance panel below.
-        h('main', { class: 'body' }, h('div', { class: 'main-col' }, alarmsPane, views.canteen.el), h('div', { class: 'side' }, views.targets.el, views.schools.el, views.maintenance.el)),
+        h('main', { class: 'body' }, h('div', { class: 'main-col' }, alarmsPane, views.charts.stats.el, views.canteen.el), h('div', { class: 'side' }, views.targets.el, views.schools.el, views.maintenance.el)),
         views.ticker.el,
         isConsole && h('div', { class: 'console-hint', testid: 'console-hint' }, t('sc.hint')),
         views.notice.el,
@@ -420,6 +431,7 @@ class App {
       },
     );
     this.canteenPoller.start();
+    views.charts.start();
     this.clock = setInterval(() => this.tick(), 1000);
     this.tick();
     this.render();
@@ -441,6 +453,7 @@ class App {
     this.views?.help.close();
     this.views?.notice.clear();
     this.selected = null;
+    this.views?.charts.stop();
     this.media.clear();
     if (this.clock) clearInterval(this.clock);
     this.clock = null;
@@ -515,6 +528,7 @@ class App {
     if (frame.type === 'maintenance' && (frame.data as { deviceKind?: string } | null)?.deviceKind === 'camera') this.uptimePoller?.poke();
     // The canteen summary counts cases, AI events and cameras online: read it again soon (throttled).
     if (frame.type === 'case' || frame.type === 'ai' || frame.type === 'device') this.canteenPoller?.poke();
+    this.views?.charts.onFrame(frame);
     if (frame.type === 'case') this.views?.caseDialog.onFrame(String((frame.data as { id?: unknown } | null)?.id ?? ''));
     if (frame.type === 'alarm' && frame.data && typeof (frame.data as { id?: unknown }).id === 'string') this.views?.detail.onAlarm(frame.data as unknown as Alarm);
     if (this.state.resync) {
@@ -629,6 +643,9 @@ class App {
     v.alarmsTitle.textContent = t('alarms.heading');
     v.alarmsCount.textContent = String(real.length);
     v.alarmsCount.classList.toggle('hot', real.length > 0);
+    // A flood (ISA-18.2) groups the same alarms by school in place of the list; nothing is dropped.
+    const grouped = v.charts.render(s.flood, real, s.schools, force);
+    v.alarms.el.hidden = grouped;
     v.alarms.update(real, t('alarms.none'));
     v.testsTitle.textContent = t('alarms.test.heading');
     v.testsCount.textContent = String(tests.length);
@@ -759,6 +776,7 @@ class App {
     const now = Date.now();
     this.views?.header.tick(new Date(now));
     this.views?.alarms.tick(now);
+    this.views?.charts.tick(now);
     this.views?.popup.tick(now);
     this.views?.maintenance.tick(now);
     // A case passes its deadline by the wall's clock (the gateway's escalation frame follows).

@@ -12,6 +12,7 @@ import { activitySlice, alarmActivity, cameraActivity, deviceActivity, pushActiv
 import { canteenSlice } from './canteen.js';
 import { alarmOf, alarmsSlice, isOlderView, withAlarmView } from './alarms.js';
 import { deviceChangeOf, devicesSlice, flips } from './devices.js';
+import { floodSlice } from './flood.js';
 import { maintenanceSlice } from './maintenance.js';
 import { schoolOrderSlice, schoolsFrom, schoolsSlice, withAlarmCounts, withDeviceFlip } from './schools.js';
 import { combineSlices, type SliceState } from './slice.js';
@@ -32,6 +33,7 @@ export const SLICES = {
   activity: activitySlice,
   targets: targetsSlice,
   canteen: canteenSlice,
+  flood: floodSlice,
 };
 
 const slices = combineSlices(SLICES);

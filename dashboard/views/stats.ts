@@ -1,0 +1,106 @@
+/**
+ * The statistics band of the wall (issue #12): alarms today and over 7 days, escalations, false and
+ * test presses as numbers; the 7-day trend, the times to acknowledge and to dispatch (p50, p90) and
+ * the townships as Apache ECharts charts.
+ *
+ * ECharts comes from ../vendor/echarts.ts: `echarts/core` with only the bar and line charts, the grid,
+ * legend and aria components and the SVG renderer, so esbuild bundles no more of it than these. SVG rather than
+ * canvas: a wall of 1080p to 4K is scaled with CSS `zoom` (styles.css), and vectors stay crisp at
+ * any zoom where a canvas drawn at 1080p would be blurred; the charts hold a few hundred elements, far
+ * below where canvas pays off; and the text in them is real text in the DOM (tests and screen readers
+ * read it).
+ */
+import { init as initChart, type EChartsType } from '../vendor/echarts.js';
+import { ct } from '../i18n-charts.js';
+import { lang } from '../i18n.js';
+import { statsModel, type AlarmStats, type ChartOption, type Kpi } from '../state/stats.js';
+import { fill, h, setText } from './dom.js';
+
+export type StatsLoad = { state: 'loading' } | { state: 'error' } | { state: 'ok'; stats: AlarmStats };
+
+export const prefersReducedMotion = (): boolean => !!globalThis.matchMedia?.('(prefers-reduced-motion: reduce)').matches;
+
+type ChartKey = 'trend' | 'times' | 'townships';
+const CHART_TITLE = { trend: 'stats.trend', times: 'stats.times', townships: 'stats.townships' } as const;
+
+export class StatsView {
+  readonly el: HTMLElement;
+  private readonly title = h('h2', { class: 'pane-title' });
+  private readonly titleEn = h('span', { class: 'stats-title-en' });
+  private readonly period = h('span', { class: 'stats-period', testid: 'stats-period' });
+  private readonly note = h('span', { class: 'stats-note', testid: 'stats-note' });
+  private readonly kpis = h('div', { class: 'stats-kpis', testid: 'stats-kpis' });
+  private readonly charts: Record<ChartKey, { box: HTMLElement; title: HTMLElement; el: HTMLElement; chart: EChartsType | null }>;
+  private readonly resize: ResizeObserver | null;
+  private drawnKey = '';
+
+  constructor(private readonly townshipEn: () => Record<string, string>) {
+    const make = (key: ChartKey) => {
+      const title = h('div', { class: 'stats-chart-title' });
+      const el = h('div', { class: 'stats-chart-canvas', testid: `stats-chart-${key}`, attrs: { role: 'img' } });
+      return { box: h('figure', { class: `stats-chart stats-chart-${key}` }, title, el), title, el, chart: null };
+    };
+    this.charts = { trend: make('trend'), times: make('times'), townships: make('townships') };
+    this.el = h(
+      'section',
+      { class: 'pane stats-pane', testid: 'stats-panel' },
+      h('div', { class: 'pane-head stats-head' }, this.title, this.titleEn, this.period, h('span', { class: 'spacer' }), this.note),
+      h('div', { class: 'stats-body' }, this.kpis, this.charts.trend.box, this.charts.times.box, this.charts.townships.box),
+    );
+    this.resize =
+      typeof ResizeObserver === 'function'
+        ? new ResizeObserver(() => {
+            for (const c of Object.values(this.charts)) c.chart?.resize();
+          })
+        : null;
+    this.resize?.observe(this.el);
+  }
+
+  update(load: StatsLoad, force = false): void {
+    const L = lang();
+    setText(this.title, ct('stats.heading'));
+    setText(this.titleEn, ct('stats.headingEn'));
+    this.el.dataset.state = load.state;
+    if (load.state !== 'ok') {
+      setText(this.note, load.state === 'loading' ? ct('stats.loading') : ct('stats.error'));
+      return;
+    }
+    // While the last good figures are shown, an error only adds the note; a redraw needs new figures.
+    setText(this.note, '');
+    const reducedMotion = prefersReducedMotion();
+    const key = `${JSON.stringify(load.stats)}|${L}|${reducedMotion}`;
+    if (!force && key === this.drawnKey) return;
+    this.drawnKey = key;
+    const model = statsModel(load.stats, { lang: L, reducedMotion, townshipEn: this.townshipEn() });
+    setText(this.period, `${model.from.slice(5)} – ${model.to.slice(5)}`);
+    fill(this.kpis, ...model.kpis.map((k) => kpiTile(k)));
+    for (const key of Object.keys(this.charts) as ChartKey[]) {
+      const c = this.charts[key];
+      setText(c.title, ct(CHART_TITLE[key]));
+      c.el.setAttribute('aria-label', ct(CHART_TITLE[key]));
+      c.chart ??= initChart(c.el, null, { renderer: 'svg' });
+      c.chart.setOption(model[key] as ChartOption, { notMerge: true, lazyUpdate: false });
+    }
+    this.el.dataset.drawn = String(Number(this.el.dataset.drawn ?? '0') + 1);
+  }
+
+  /** The stats failed to load but an earlier reply is shown: say so, keep it. */
+  stale(): void {
+    setText(this.note, ct('stats.error'));
+  }
+
+  dispose(): void {
+    this.resize?.disconnect();
+    for (const c of Object.values(this.charts)) c.chart?.dispose(), (c.chart = null);
+  }
+}
+
+function kpiTile(k: Kpi): HTMLElement {
+  return h(
+    'div',
+    { class: `stats-kpi kpi-${k.id}`, testid: `stats-kpi-${k.id}`, title: k.sub ? `${k.label} ${k.value} · ${k.sub}` : undefined, dataset: { value: k.value } },
+    h('div', { class: 'kpi-label' }, k.label),
+    h('div', { class: 'kpi-value', testid: 'kpi-value' }, k.value),
+    k.sub && h('div', { class: 'kpi-sub', testid: 'kpi-sub' }, k.sub),
+  );
+}
