@@ -38,7 +38,7 @@ interface Settings {
   /** events per second during the soak */
   soakRate: number;
 }
-const SHORT: Settings = { realSec: 60, loadSpeed: 60, idleSec: 20, soakHours: 24, soakRate: 1200 };
+const SHORT: Settings = { realSec: 60, loadSpeed: 60, idleSec: 20, soakHours: 6, soakRate: 1200 }; // 24 simulated hours: --full
 const FULL: Settings = { realSec: 600, loadSpeed: 12, idleSec: 60, soakHours: 24, soakRate: 800 };
 
 /** mulberry32: the same event sequence every run. */
@@ -201,7 +201,11 @@ const START_FRAMES = `(() => {
 })()`;
 const STOP_FRAMES = `(() => { const f = window.__frames; f.on = false; f.po?.disconnect(); return { intervals: f.intervals, work: f.work, loaf: f.loaf }; })()`;
 const HEAP = `(() => { window.gc(); window.gc(); return performance.memory.usedJSHeapSize; })()`;
-const DOM_SIZE = `document.getElementsByTagName('*').length`;
+// The page's size, and which parts of it hold it (to tell a growing list from a leak).
+const DOM_SIZE = `(() => {
+  const n = (sel) => document.querySelectorAll(sel).length;
+  return { all: n('*'), alarmCards: n('[data-testid="alarm-card"]'), maintenance: n('.maint-pane *'), ticker: n('.ticker *'), canteen: n('.canteen-pane *, .canteen-strip *'), overlays: n('.overlay *') };
+})()`;
 
 interface Frames {
   intervals: number[];
@@ -263,7 +267,7 @@ export const wall: BenchCase = {
 
       // 2. soak: 24 simulated hours, heap after GC at every simulated hour
       const heap: number[] = [Number(await page.evaluate(HEAP))];
-      const dom: number[] = [Number(await page.evaluate(DOM_SIZE))];
+      const dom: Record<string, number>[] = [(await page.evaluate(DOM_SIZE)) as Record<string, number>];
       const perHour = Math.round(EVENTS_PER_HOUR * 0.94); // the other 6 % are the operator's HTTP actions
       ctx.log(`  wall: soak, ${set.soakHours} simulated hours at ${set.soakRate} events/s`);
       // 2 simulated minutes at the soak's speed
@@ -275,8 +279,8 @@ export const wall: BenchCase = {
         async (done) => {
           await sleep(500); // let the screen take what is in flight
           heap.push(Number(await page.evaluate(HEAP)));
-          dom.push(Number(await page.evaluate(DOM_SIZE)));
-          if ((done / perHour) % 6 === 0) ctx.log(`    hour ${done / perHour}: heap ${(heap.at(-1)! / 2 ** 20).toFixed(2)} MiB, ${dom.at(-1)} elements`);
+          dom.push((await page.evaluate(DOM_SIZE)) as Record<string, number>);
+          if ((done / perHour) % 6 === 0) ctx.log(`    hour ${done / perHour}: heap ${(heap.at(-1)! / 2 ** 20).toFixed(2)} MiB, elements ${JSON.stringify(dom.at(-1))}`);
         },
         perHour,
       );
