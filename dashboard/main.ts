@@ -614,13 +614,23 @@ class App {
 
   // ---------- drawing ----------
 
+  /**
+   * At most one render per frame, however many feed frames arrive (issue #12: a busy county sends
+   * hundreds a second; a render per frame of the feed starved the screen of frames). The timer
+   * stands in when no frame comes (a hidden tab), so the state never waits long to be drawn.
+   */
   private queueRender(): void {
     if (this.renderQueued) return;
     this.renderQueued = true;
-    setTimeout(() => {
+    const run = (): void => {
+      if (!this.renderQueued) return;
       this.renderQueued = false;
+      cancelAnimationFrame(raf);
+      clearTimeout(timer);
       this.render();
-    }, 0);
+    };
+    const raf = requestAnimationFrame(run);
+    const timer = setTimeout(run, 250);
   }
 
   private countyLabel(): string {

@@ -7,11 +7,28 @@
 import { build, type Plugin } from 'esbuild';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { copyFile, mkdir, rename, rm } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rename, rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pxToRem } from './px-to-rem.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+/**
+ * The dashboard's own stylesheets are written in design pixels of a 1920×1080 wall; here their px
+ * become rem, and the root font size follows the viewport (styles.css), so the wall scales from a
+ * duty laptop to a 4K wall (issue #12; scripts/px-to-rem.ts). Packages' CSS (fonts) is left alone.
+ */
+const designPixelsToRem: Plugin = {
+  name: 'design-px-to-rem',
+  setup(b) {
+    const dashboard = join(root, 'dashboard') + '/';
+    b.onLoad({ filter: /\.css$/ }, async (args) => {
+      if (!args.path.startsWith(dashboard)) return undefined;
+      return { contents: pxToRem(await readFile(args.path, 'utf8')), loader: 'css', resolveDir: dirname(args.path) };
+    });
+  },
+};
 
 export interface BuildResult {
   outDir: string;
@@ -96,8 +113,8 @@ export async function buildDashboard(outDir = 'dist/dashboard'): Promise<BuildRe
     assetNames: 'fonts/[name]',
     loader: { '.woff2': 'file', '.woff': 'file' },
     metafile: true,
+    plugins: [designPixelsToRem, echartsVendorPlugin],
     logLevel: 'warning',
-    plugins: [echartsVendorPlugin],
   });
   await copyFile(join(root, 'dashboard/index.html'), join(out, 'index.html'));
   return { outDir: out, files: Object.keys(result.metafile.outputs).length + 1, ms: Date.now() - started };

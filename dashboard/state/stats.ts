@@ -229,3 +229,26 @@ export function statsModel(stats: AlarmStats, o: StatsOptions): StatsModel {
     townships: townshipsOption(stats, o),
   };
 }
+
+/** Option keys whose numbers are design pixels (at 1920×1080). */
+const PIXEL_KEYS = new Set(['fontSize', 'lineHeight', 'itemWidth', 'itemHeight', 'symbolSize', 'margin', 'width', 'top', 'left', 'right', 'bottom', 'barMaxWidth', 'distance']);
+
+/**
+ * The option at the wall's scale: ECharts draws in CSS pixels, while the page is sized in rem from
+ * the viewport (a 4K wall has a root font of 32 px, twice 1080p's). Numbers under pixel keys are
+ * multiplied by `k` (root font size ÷ 16); everything else is kept. Pure: returns a copy.
+ */
+export function scaleChartOption<T>(option: T, k: number): T {
+  if (k === 1) return option;
+  const walk = (v: unknown, key?: string): unknown => {
+    if (typeof v === 'number') return key !== undefined && PIXEL_KEYS.has(key) ? v * k : v;
+    if (Array.isArray(v)) return v.map((x) => walk(x));
+    if (v && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {
+      const out: Record<string, unknown> = {};
+      for (const [kk, x] of Object.entries(v)) out[kk] = walk(x, kk);
+      return out;
+    }
+    return v;
+  };
+  return walk(option) as T;
+}

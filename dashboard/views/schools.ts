@@ -121,8 +121,9 @@ export class SchoolsView {
         const el = h(
           'div',
           { class: 'tile', testid: 'school-tile', dataset: { schoolId: id } },
-          h('div', { class: 'tile-head' }, name, alarms),
-          h('div', { class: 'tile-foot' }, region, devices),
+          // The alarm count sits in the foot, in the township's place: the name keeps the tile's whole width.
+          h('div', { class: 'tile-head' }, name),
+          h('div', { class: 'tile-foot' }, region, alarms, devices),
         );
         this.tiles.set(id, { el, name, region, devices, alarms });
         this.grid.append(el);

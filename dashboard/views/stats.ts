@@ -5,7 +5,7 @@
  *
  * ECharts comes from ../vendor/echarts.ts: `echarts/core` with only the bar and line charts, the grid,
  * legend and aria components and the SVG renderer, so esbuild bundles no more of it than these. SVG rather than
- * canvas: a wall of 1080p to 4K is scaled with CSS `zoom` (styles.css), and vectors stay crisp at
+ * canvas: a wall of 1080p to 4K is sized in rem from the viewport (styles.css; chart text through scaleChartOption), and vectors stay crisp at
  * any zoom where a canvas drawn at 1080p would be blurred; the charts hold a few hundred elements, far
  * below where canvas pays off; and the text in them is real text in the DOM (tests and screen readers
  * read it).
@@ -13,7 +13,7 @@
 import { init as initChart, type EChartsType } from '../vendor/echarts.js';
 import { ct } from '../i18n-charts.js';
 import { lang } from '../i18n.js';
-import { statsModel, type AlarmStats, type ChartOption, type Kpi } from '../state/stats.js';
+import { scaleChartOption, statsModel, type AlarmStats, type ChartOption, type Kpi } from '../state/stats.js';
 import { fill, h, setText } from './dom.js';
 
 export type StatsLoad = { state: 'loading' } | { state: 'error' } | { state: 'ok'; stats: AlarmStats };
@@ -33,6 +33,8 @@ export class StatsView {
   private readonly charts: Record<ChartKey, { box: HTMLElement; title: HTMLElement; el: HTMLElement; chart: EChartsType | null }>;
   private readonly resize: ResizeObserver | null;
   private drawnKey = '';
+  private drawnScale = 1;
+  private last: StatsLoad | null = null;
 
   constructor(private readonly townshipEn: () => Record<string, string>) {
     const make = (key: ChartKey) => {
@@ -50,6 +52,8 @@ export class StatsView {
     this.resize =
       typeof ResizeObserver === 'function'
         ? new ResizeObserver(() => {
+            // A new wall scale (the root font follows the viewport) redraws with scaled text; else a resize will do.
+            if (this.last && rootScale() !== this.drawnScale) return this.update(this.last, true);
             for (const c of Object.values(this.charts)) c.chart?.resize();
           })
         : null;
@@ -57,6 +61,7 @@ export class StatsView {
   }
 
   update(load: StatsLoad, force = false): void {
+    if (load.state === 'ok') this.last = load;
     const L = lang();
     setText(this.title, ct('stats.heading'));
     setText(this.titleEn, ct('stats.headingEn'));
@@ -68,9 +73,11 @@ export class StatsView {
     // While the last good figures are shown, an error only adds the note; a redraw needs new figures.
     setText(this.note, '');
     const reducedMotion = prefersReducedMotion();
-    const key = `${JSON.stringify(load.stats)}|${L}|${reducedMotion}`;
+    const scale = rootScale();
+    const key = `${JSON.stringify(load.stats)}|${L}|${reducedMotion}|${scale}`;
     if (!force && key === this.drawnKey) return;
     this.drawnKey = key;
+    this.drawnScale = scale;
     const model = statsModel(load.stats, { lang: L, reducedMotion, townshipEn: this.townshipEn() });
     setText(this.period, `${model.from.slice(5)} – ${model.to.slice(5)}`);
     fill(this.kpis, ...model.kpis.map((k) => kpiTile(k)));
@@ -79,7 +86,8 @@ export class StatsView {
       setText(c.title, ct(CHART_TITLE[key]));
       c.el.setAttribute('aria-label', ct(CHART_TITLE[key]));
       c.chart ??= initChart(c.el, null, { renderer: 'svg' });
-      c.chart.setOption(model[key] as ChartOption, { notMerge: true, lazyUpdate: false });
+      c.chart.setOption(scaleChartOption(model[key] as ChartOption, scale), { notMerge: true, lazyUpdate: false });
+      c.chart.resize();
     }
     this.el.dataset.drawn = String(Number(this.el.dataset.drawn ?? '0') + 1);
   }
@@ -93,6 +101,12 @@ export class StatsView {
     this.resize?.disconnect();
     for (const c of Object.values(this.charts)) c.chart?.dispose(), (c.chart = null);
   }
+}
+
+/** The wall's scale: the root font size (set from the viewport in styles.css) over its 16 px design size. */
+function rootScale(): number {
+  const px = parseFloat(getComputedStyle(document.documentElement).fontSize);
+  return Number.isFinite(px) && px > 0 ? Math.round((px / 16) * 100) / 100 : 1;
 }
 
 function kpiTile(k: Kpi): HTMLElement {

@@ -21,10 +21,11 @@ import { scale } from './cases/scale.js';
 import { onvif } from './cases/onvif.js';
 import { stormCase } from './cases/storm.js';
 import { drainCase } from './cases/drain.js';
+import { wall } from './cases/wall.js';
 import { FULL, SHORT, type BenchCase, type Ctx, type Row } from './lib.js';
 import { machine, textTable } from './report.js';
 
-const CASES: BenchCase[] = [ingest, drainCase, latency, recovery, exportCase, scale, onvif, stormCase];
+const CASES: BenchCase[] = [ingest, drainCase, latency, recovery, exportCase, scale, onvif, stormCase, wall];
 
 const USAGE = `usage: npm run bench -- [--full] [--case <name>]… [--profile <dir>]
   --full            full mode (minutes per case); default: short mode (a quick look)
@@ -104,7 +105,8 @@ async function main(): Promise<number> {
     const loadBefore = os.loadavg()[0];
     log(`\n▶ ${c.name}`);
     try {
-      const out = await within(c.run(ctx), args.full ? 30 * 60_000 : 5 * 60_000, `case ${c.name}`);
+      const limit = c.timeoutMs ? (args.full ? c.timeoutMs.full : c.timeoutMs.short) : args.full ? 30 * 60_000 : 5 * 60_000;
+      const out = await within(c.run(ctx), limit, `case ${c.name}`);
       rows.push(...out.rows);
       const said = await brokerComplaints();
       if (said.length) log(`  the broker logged ${said.length} warnings, e.g.:\n    ${said.slice(0, 3).join('\n    ')}`);

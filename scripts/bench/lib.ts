@@ -76,6 +76,8 @@ export interface CaseOutput {
 
 export interface BenchCase {
   name: string;
+  /** how long the case may run (default: 5 min short, 30 min full) */
+  timeoutMs?: { short: number; full: number };
   run(ctx: Ctx): Promise<CaseOutput>;
 }
 

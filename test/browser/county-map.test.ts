@@ -145,7 +145,7 @@ describe('wall screen: county map', { timeout: 180_000 }, () => {
     // A 4K wall: the same map, scaled up.
     const small = (await live.locator('.map-shape').boundingBox())!;
     await page.setViewportSize({ width: 3840, height: 2160 });
-    await page.waitForFunction(() => getComputedStyle(document.documentElement).zoom === '2');
+    await page.waitForFunction(() => getComputedStyle(document.documentElement).fontSize === '32px'); // 16px × 3840/1920
     const big = (await live.locator('.map-shape').boundingBox())!;
     assert.ok(big.width > small.width * 1.8, `markers scale with the wall (${small.width.toFixed(1)} → ${big.width.toFixed(1)} px)`);
     await page.screenshot({ path: path.join(RESULTS, 'county-map-4k.png') });

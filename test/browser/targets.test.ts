@@ -264,7 +264,7 @@ describe('wall screen: the six targets', { timeout: 240_000 }, () => {
   it('reads at 3840×2160: the same layout, twice the size', async () => {
     const small = await cell(page, 'one_key_alarm').getByTestId('target-percent').boundingBox();
     await page.setViewportSize({ width: 3840, height: 2160 });
-    await page.waitForFunction(() => getComputedStyle(document.documentElement).getPropertyValue('--scale').trim() === '2', null, { timeout: 5000 });
+    await page.waitForFunction(() => getComputedStyle(document.documentElement).fontSize === '32px', null, { timeout: 5000 }); // 16px × 3840/1920
     const big = await cell(page, 'one_key_alarm').getByTestId('target-percent').boundingBox();
     assert.ok(small && big && big.height >= small.height * 1.9, `the rate is twice as tall: ${small?.height} → ${big?.height}`);
     const screen = await page.getByTestId('wall').boundingBox();

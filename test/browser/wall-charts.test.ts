@@ -172,13 +172,16 @@ describe('wall screen: statistics and floods', { timeout: 300_000 }, () => {
     await page.getByTestId('lang-toggle').click();
     await page.locator('[data-testid="stats-chart-trend"] svg', { hasText: '今天' }).waitFor({ timeout: 10_000 });
 
-    // A 4K wall: the same layout zoomed (styles.css); the SVG charts follow and stay vectors.
+    // A 4K wall: the same layout at twice the root font size (styles.css); the SVG charts follow, their text too, and stay vectors.
     const box1080 = (await page.locator('[data-testid="stats-chart-trend"] svg').boundingBox())!;
+    const chartText = () => page.locator('[data-testid="stats-chart-trend"] svg text').first().evaluate((el) => parseFloat(getComputedStyle(el).fontSize));
+    const text1080 = await chartText();
     await page.setViewportSize({ width: 3840, height: 2160 });
     await until('the charts to follow the 4K zoom', async () => {
       const b = await page.locator('[data-testid="stats-chart-trend"] svg').boundingBox();
       return b && b.width > box1080.width * 1.8 && b.width < box1080.width * 2.2;
     }, 20_000);
+    await until('the charts\' text to follow the 4K scale', async () => (await chartText()) > text1080 * 1.8, 20_000);
     await page.screenshot({ path: path.join(RESULTS, 'stats-4k.png') });
     await page.setViewportSize({ width: 1920, height: 1080 });
     await until('back to 1080p', async () => {

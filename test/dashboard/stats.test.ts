@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CHART_DICTS } from '../../dashboard/i18n-charts.js';
-import { CHART_COLORS, dayLabel, secText, statsModel, timesOption, townshipsOption, trendOption, type AlarmStats, type Figures } from '../../dashboard/state/stats.js';
+import { CHART_COLORS, dayLabel, scaleChartOption, secText, statsModel, timesOption, townshipsOption, trendOption, type AlarmStats, type Figures } from '../../dashboard/state/stats.js';
 
 const fig = (over: Partial<Figures> = {}): Figures => ({
   total: 0,
@@ -133,5 +133,15 @@ describe('stats → charts', () => {
     }
     // The dark value labels written inside the bars.
     for (const k of ['real', 'false', 'tests'] as const) assert.ok(contrast('#07101f', CHART_COLORS[k]) >= 4.5, `label on ${k}`);
+  });
+});
+
+describe('scaleChartOption', () => {
+  it('multiplies design pixels (font sizes, legend marks, grid) by the wall scale and nothing else', () => {
+    const option = { animationDuration: 400, textStyle: { fontSize: 14, color: '#fff' }, legend: { itemWidth: 18, top: 0 }, grid: { left: 34 }, series: [{ data: [3, 5], label: { fontSize: 12 }, lineStyle: { width: 2, opacity: 0.5 } }] };
+    const at4k = scaleChartOption(option, 2);
+    assert.deepEqual(at4k, { animationDuration: 400, textStyle: { fontSize: 28, color: '#fff' }, legend: { itemWidth: 36, top: 0 }, grid: { left: 68 }, series: [{ data: [3, 5], label: { fontSize: 24 }, lineStyle: { width: 4, opacity: 0.5 } }] });
+    assert.equal(option.textStyle.fontSize, 14, 'the model is not changed');
+    assert.equal(scaleChartOption(option, 1), option);
   });
 });
