@@ -116,6 +116,8 @@ export async function buildDashboard(outDir = 'dist/dashboard'): Promise<BuildRe
     plugins: [designPixelsToRem, echartsVendorPlugin],
     logLevel: 'warning',
   });
+  // A warning is a defect the screen would show (a stray merge marker in styles.css drops the rule after it).
+  if (result.warnings.length > 0) throw new Error(`the dashboard build has ${result.warnings.length} warning(s): ${result.warnings.map((w) => `${w.location?.file ?? ''}:${w.location?.line ?? ''} ${w.text}`).join('; ')}`);
   await copyFile(join(root, 'dashboard/index.html'), join(out, 'index.html'));
   return { outDir: out, files: Object.keys(result.metafile.outputs).length + 1, ms: Date.now() - started };
 }
