@@ -73,6 +73,19 @@ const IN_PAGE = String.raw`(rootSelector) => {
         }
       }
     }
+    if (isSvg && el.ownerSVGElement) {
+      // A chart's label sits on a shape drawn before it in the same SVG (a bar), not on an ancestor:
+      // the last filled shape before the text whose box holds the text's centre is its background.
+      const cx = r.left + r.width / 2, cy = r.top + r.height / 2;
+      for (const shape of el.ownerSVGElement.querySelectorAll('path, rect, circle, polygon')) {
+        if (shape.compareDocumentPosition(el) & Node.DOCUMENT_POSITION_PRECEDING) break;
+        const b = shape.getBoundingClientRect();
+        if (cx < b.left || cx > b.right || cy < b.top || cy > b.bottom) continue;
+        const f = parse(getComputedStyle(shape).fill);
+        const fo = parseFloat(getComputedStyle(shape).fillOpacity);
+        if (f && f[3] > 0 && fo > 0) cands = cands.map((c) => over([f[0], f[1], f[2], f[3] * fo], c));
+      }
+    }
     if (isSvg) {
       const stroke = parse(cs.stroke);
       if (stroke && stroke[3] > 0 && parseFloat(cs.strokeWidth) > 0 && cs.paintOrder.startsWith('stroke')) cands = cands.map((c) => over(stroke, c));
