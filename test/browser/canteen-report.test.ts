@@ -5,7 +5,7 @@
 //   node --import tsx --test --test-force-exit test/browser/canteen-report.test.ts
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -13,7 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Browser } from 'playwright-core';
 import { printsOnA4 } from './print.js';
-import { openWall } from './wall.js';
+import { closeWall, openWall } from './wall.js';
 import { buildDashboard } from '../../scripts/build-dashboard.js';
 import { api, login, startGateway, type GatewayProc } from '../support/gateway.js';
 import { connectDevice, type MqttClient } from '../support/mqtt.js';
@@ -41,10 +41,7 @@ describe('the daily canteen report in print', { timeout: 180_000 }, () => {
   });
 
   after(async () => {
-    await device?.endAsync(true).catch(() => {});
-    await browser?.close().catch(() => {});
-    await gw?.stop().catch(() => gw.kill9());
-    if (dashboardDir) await rm(dashboardDir, { recursive: true, force: true });
+    await closeWall({ device, browser, gw, dashboardDir });
   });
 
   it("prints the county's report for today on A4: portrait pages, nothing wider than the page", async () => {

@@ -8,13 +8,13 @@
 //   node --import tsx --test --test-force-exit test/browser/county-map.test.ts
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Locator, Page } from 'playwright-core';
-import { openWall } from './wall.js';
+import { closeWall, openWall } from './wall.js';
 import { buildDashboard } from '../../scripts/build-dashboard.js';
 import { api, login, startGateway, type GatewayProc } from '../support/gateway.js';
 import { connectDevice, type MqttClient } from '../support/mqtt.js';
@@ -60,10 +60,7 @@ describe('wall screen: county map', { timeout: 180_000 }, () => {
   });
 
   after(async () => {
-    await device?.endAsync(true).catch(() => {});
-    await browser?.close().catch(() => {});
-    await gw?.stop().catch(() => gw.kill9());
-    if (dashboardDir) await rm(dashboardDir, { recursive: true, force: true });
+    await closeWall({ device, browser, gw, dashboardDir });
   });
 
   it('draws every township and school; shape and colour tell online from offline', async () => {

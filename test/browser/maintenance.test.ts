@@ -12,7 +12,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
-import { openWall } from './wall.js';
+import { closeWall, openWall } from './wall.js';
 import { buildDashboard } from '../../scripts/build-dashboard.js';
 import { api, login, startGateway, type GatewayProc } from '../support/gateway.js';
 import { connectDevice, type MqttClient } from '../support/mqtt.js';
@@ -84,10 +84,7 @@ describe('wall screen: maintenance panel', { timeout: 180_000 }, () => {
 
   after(async () => {
     if (beating) clearInterval(beating);
-    await device?.endAsync(true).catch(() => {});
-    await browser?.close().catch(() => {});
-    await gw?.stop().catch(() => gw.kill9());
-    if (dashboardDir) await rm(dashboardDir, { recursive: true, force: true });
+    await closeWall({ device, browser, gw, dashboardDir });
     await rm(registryDir, { recursive: true, force: true });
   });
 

@@ -7,7 +7,7 @@
 //   node --import tsx --test --test-force-exit test/browser/targets.test.ts
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { deflateSync } from 'node:zlib';
 import type { Browser, Page } from 'playwright-core';
 import { printsOnA4 } from './print.js';
-import { openWall } from './wall.js';
+import { closeWall, openWall } from './wall.js';
 import { buildDashboard } from '../../scripts/build-dashboard.js';
 import { api, login, startGateway, type GatewayProc } from '../support/gateway.js';
 import { connectDevice, type MqttClient } from '../support/mqtt.js';
@@ -106,10 +106,7 @@ describe('wall screen: the six targets', { timeout: 240_000 }, () => {
   });
 
   after(async () => {
-    await device?.endAsync(true).catch(() => {});
-    await browser?.close().catch(() => {});
-    await gw?.stop().catch(() => gw.kill9());
-    if (dashboardDir) await rm(dashboardDir, { recursive: true, force: true });
+    await closeWall({ device, browser, gw, dashboardDir });
   });
 
   it('shows six rates with their met / not met / unknown counts, each told by shape and word', async () => {

@@ -9,13 +9,13 @@
 //   node --import tsx --test --test-force-exit test/browser/wall-charts.test.ts
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
-import { openWall } from './wall.js';
+import { closeWall, openWall } from './wall.js';
 import type { Alarm } from '../../gateway/contract/api.js';
 import type { AlarmStats } from '../../gateway/modules/alarms/stats.js';
 import { buildDashboard } from '../../scripts/build-dashboard.js';
@@ -100,10 +100,7 @@ describe('wall screen: statistics and floods', { timeout: 300_000 }, () => {
   });
 
   after(async () => {
-    await device?.endAsync(true).catch(() => {});
-    await browser?.close().catch(() => {});
-    await gw?.stop().catch(() => gw.kill9());
-    if (dashboardDir) await rm(dashboardDir, { recursive: true, force: true });
+    await closeWall({ device, browser, gw, dashboardDir });
   });
 
   it('shows the figures GET /api/stats/alarms answers, as numbers and as ECharts SVG charts', async () => {

@@ -4,7 +4,10 @@
  * recorded (command centers sit on closed networks, so the screen must need nothing from outside).
  */
 import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import type { GatewayProc } from '../support/gateway.js';
+import type { MqttClient } from '../support/mqtt.js';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
@@ -26,4 +29,12 @@ export async function openWall(pageErrors: string[], opts: { acceptDownloads?: b
     return route.abort();
   });
   return { browser, page };
+}
+
+/** Stops what a wall test started, each part even when one before it fails: the device, the browser, the gateway, the built dashboard. */
+export async function closeWall(parts: { device?: MqttClient; browser?: Browser; gw?: GatewayProc; dashboardDir?: string }): Promise<void> {
+  await parts.device?.endAsync(true).catch(() => {});
+  await parts.browser?.close().catch(() => {});
+  await parts.gw?.stop().catch(() => parts.gw?.kill9());
+  if (parts.dashboardDir) await rm(parts.dashboardDir, { recursive: true, force: true });
 }

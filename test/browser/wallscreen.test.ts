@@ -5,13 +5,13 @@
 //   node --import tsx --test test/browser/wallscreen.test.ts
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
-import { openWall } from './wall.js';
+import { closeWall, openWall } from './wall.js';
 import type { Alarm } from '../../gateway/contract/api.js';
 import { buildDashboard } from '../../scripts/build-dashboard.js';
 import { startGateway } from '../support/gateway.js';
@@ -83,10 +83,7 @@ describe('wall screen', { timeout: 180_000 }, () => {
   });
 
   after(async () => {
-    await device?.endAsync(true).catch(() => {});
-    await browser?.close().catch(() => {});
-    await gw?.stop().catch(() => gw.kill9());
-    if (dashboardDir) await rm(dashboardDir, { recursive: true, force: true });
+    await closeWall({ device, browser, gw, dashboardDir });
   });
 
   it('logs in, pops up a new alarm, acknowledges it with a note and dispatches it', async () => {
