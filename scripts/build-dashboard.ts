@@ -4,7 +4,7 @@
  *
  *   node --import tsx scripts/build-dashboard.ts [outDir]
  */
-import { build, type Plugin } from 'esbuild';
+import { build, type BuildOptions, type Plugin } from 'esbuild';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { copyFile, mkdir, readFile, rename, rm } from 'node:fs/promises';
@@ -13,6 +13,19 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { pxToRem } from './px-to-rem.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** What the wall's bundle and the ECharts vendor bundle are built for, alike. */
+const BROWSER_BUILD = {
+  bundle: true,
+  format: 'esm',
+  platform: 'browser',
+  target: ['chrome100', 'firefox100', 'safari15'],
+  minify: true,
+  // No source maps in what the gateway serves: they would publish the sources (and any comment) to every visitor.
+  sourcemap: false,
+  legalComments: 'none',
+  logLevel: 'warning',
+} as const satisfies BuildOptions;
 
 /**
  * The dashboard's own stylesheets are written in design pixels of a 1920×1080 wall; here their px
@@ -67,14 +80,7 @@ async function echartsVendor(): Promise<string> {
     absWorkingDir: root,
     entryPoints: [VENDOR_ECHARTS],
     outfile: tmp,
-    bundle: true,
-    format: 'esm',
-    platform: 'browser',
-    target: ['chrome100', 'firefox100', 'safari15'],
-    minify: true,
-    sourcemap: false,
-    legalComments: 'none',
-    logLevel: 'warning',
+    ...BROWSER_BUILD,
   });
   await rename(tmp, file);
   return file;
@@ -101,20 +107,12 @@ export async function buildDashboard(outDir = 'dist/dashboard'): Promise<BuildRe
     // fonts.css: the font alone, for the printable reports (gateway/reports/printable.ts).
     entryPoints: { app: join(root, 'dashboard/main.ts'), fonts: join(root, 'dashboard/fonts.css') },
     outdir: out,
-    bundle: true,
-    format: 'esm',
-    platform: 'browser',
-    target: ['chrome100', 'firefox100', 'safari15'],
-    minify: true,
-    // No source maps in what the gateway serves: they would publish the sources (and any comment) to every visitor.
-    sourcemap: false,
-    legalComments: 'none',
+    ...BROWSER_BUILD,
     // Fonts keep their names (fontsource already hashes nothing, names are unique per subset).
     assetNames: 'fonts/[name]',
     loader: { '.woff2': 'file', '.woff': 'file' },
     metafile: true,
     plugins: [designPixelsToRem, echartsVendorPlugin],
-    logLevel: 'warning',
   });
   // A warning is a defect the screen would show (a stray merge marker in styles.css drops the rule after it).
   if (result.warnings.length > 0) throw new Error(`the dashboard build has ${result.warnings.length} warning(s): ${result.warnings.map((w) => `${w.location?.file ?? ''}:${w.location?.line ?? ''} ${w.text}`).join('; ')}`);

@@ -16,7 +16,7 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { deflateSync } from 'node:zlib';
 import type { Browser, Page } from 'playwright-core';
-import { openWall } from './wall.js';
+import { openWall, signIn } from './wall.js';
 import { buildDashboard } from '../../scripts/build-dashboard.js';
 import { api, login, startGateway, type GatewayProc } from '../support/gateway.js';
 
@@ -70,12 +70,8 @@ const waitDialogState = (page: Page, state: string) =>
 const imgLoaded = (page: Page, selector: string) =>
   page.waitForFunction((sel) => [...document.querySelectorAll<HTMLImageElement>(sel)].some((i) => i.complete && i.naturalWidth > 0), selector, { timeout: 15_000 });
 
-async function signIn(page: Page, url: string, user: string, password: string): Promise<void> {
-  await page.goto(url);
-  await page.getByTestId('login-user').fill(user);
-  await page.getByTestId('login-password').fill(password);
-  await page.getByTestId('login-submit').click();
-  await page.locator('[data-testid="conn-status"][data-state="open"]').waitFor({ timeout: 15_000 });
+async function signInToCanteen(page: Page, url: string, user: string, password: string): Promise<void> {
+  await signIn(page, url, { user, password }, 15_000);
   await page.getByTestId('canteen-panel').waitFor({ state: 'visible', timeout: 5000 });
 }
 
@@ -135,7 +131,7 @@ describe('canteen screens: panel, case workflow, school console', { timeout: 300
 
   it('a vendor push with a snapshot opens a case that appears on the panel with its picture, and the figures match the summary', async () => {
     // Cases are handled at the operator console (`/console`); the wall (`/`) only shows them (issue #12).
-    await signIn(page, `${gw.url}/console`, 'admin', gw.adminPassword);
+    await signInToCanteen(page, `${gw.url}/console`, 'admin', gw.adminPassword);
     const navigations: string[] = [];
     page.on('framenavigated', (f) => navigations.push(f.url()));
     const res = await push('S001-KC26', 'rat', Date.now(), png(160, 100, [200, 60, 40]));
@@ -202,7 +198,7 @@ describe('canteen screens: panel, case workflow, school console', { timeout: 300
     await dialog.waitFor({ state: 'hidden', timeout: 5000 });
 
     // The school's user: their own school's cases only; start, then submit (photo and measure required).
-    await signIn(schoolPage, `${gw.url}/console`, officer.user, officer.password);
+    await signInToCanteen(schoolPage, `${gw.url}/console`, officer.user, officer.password);
     await row(schoolPage, caseId).waitFor({ timeout: 15_000 });
     const schools = await schoolPage.getByTestId('canteen-case').evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.school));
     assert.ok(schools.length > 0 && schools.every((s) => s === SCHOOL), `only ${SCHOOL}: ${schools}`);

@@ -16,7 +16,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { openWall } from './wall.js';
+import { openWall, signIn } from './wall.js';
 import type { Alarm } from '../../gateway/contract/api.js';
 import { buildDashboard } from '../../scripts/build-dashboard.js';
 import { png } from '../../scripts/png.js';
@@ -47,13 +47,6 @@ async function login(gw: GatewayProc, user: string, password: string): Promise<s
   return res.body.token;
 }
 
-async function signIn(page: Page, url: string, who: { user: string; password: string }): Promise<void> {
-  await page.goto(url);
-  await page.getByTestId('login-user').fill(who.user);
-  await page.getByTestId('login-password').fill(who.password);
-  await page.getByTestId('login-submit').click();
-  await page.locator('[data-testid="conn-status"][data-state="open"]').waitFor({ timeout: 20_000 });
-}
 
 /** An <img> in `selector` that has really decoded a picture. */
 const imgLoaded = (page: Page, selector: string) =>
@@ -149,7 +142,7 @@ describe('operator console and alarm pictures', { timeout: 300_000 }, () => {
   });
 
   it('keyboard: A acknowledges the newest alarm, J/K walk the list, D dispatches, N notes with the next step, Enter opens the detail; the gateway records who', async () => {
-    await signIn(page, `${gw.url}/console`, OPERATOR);
+    await signIn(page, `${gw.url}/console`, OPERATOR, 20_000);
     assert.equal(await page.locator('body').getAttribute('data-mode'), 'console');
     assert.equal(await page.getByTestId('to-wall').getAttribute('href'), '/');
 
@@ -261,7 +254,7 @@ describe('operator console and alarm pictures', { timeout: 300_000 }, () => {
     try {
       const viewer = await ctx.newPage();
       viewer.on('pageerror', (err) => pageErrors.push(String(err)));
-      await signIn(viewer, `${gw.url}/console`, WATCHER);
+      await signIn(viewer, `${gw.url}/console`, WATCHER, 20_000);
       await viewer.keyboard.press('a');
       await viewer.getByTestId('console-notice').filter({ hasText: /只读.*不能确认报警/ }).waitFor({ timeout: 5000 });
       assert.ok(await viewer.getByTestId('note-dialog').isHidden());
@@ -278,7 +271,7 @@ describe('operator console and alarm pictures', { timeout: 300_000 }, () => {
     }
     await page.locator('[data-testid="alarm-list"] [data-testid="alarm-card"]').first().waitFor({ state: 'detached', timeout: 15_000 });
     // The wall, for a person watching: read-only, with the way to the console.
-    await signIn(wall, gw.url, WATCHER);
+    await signIn(wall, gw.url, WATCHER, 20_000);
     assert.equal(await wall.locator('body').getAttribute('data-mode'), 'wall');
     assert.equal(await wall.getByTestId('to-console').getAttribute('href'), '/console');
 

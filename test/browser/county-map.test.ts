@@ -14,7 +14,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Locator, Page } from 'playwright-core';
-import { closeWall, openWall } from './wall.js';
+import { closeWall, openWall, signIn } from './wall.js';
 import { buildDashboard } from '../../scripts/build-dashboard.js';
 import { api, login, startGateway, type GatewayProc } from '../support/gateway.js';
 import { connectDevice, type MqttClient } from '../support/mqtt.js';
@@ -67,11 +67,7 @@ describe('wall screen: county map', { timeout: 180_000 }, () => {
     // Every device of the first school beats once: it is all online (heartbeat intervals are 30–60 s).
     await Promise.all(LIVE.devices.map((d) => device!.publishAsync(`campus/v1/${LIVE.id}/${d.id}/heartbeat`, JSON.stringify({ ts: Date.now() }), { qos: 1 })));
 
-    await page.goto(gw.url);
-    await page.getByTestId('login-user').fill('admin');
-    await page.getByTestId('login-password').fill(gw.adminPassword);
-    await page.getByTestId('login-submit').click();
-    await page.locator('[data-testid="conn-status"][data-state="open"]').waitFor({ timeout: 15_000 });
+    await signIn(page, gw.url, { user: 'admin', password: gw.adminPassword }, 15_000);
 
     // At 1920 wide the map is what the pane shows first; the tiles are a click away.
     await page.getByTestId('county-map').waitFor({ state: 'visible', timeout: 10_000 });

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
-import { openWall } from './wall.js';
+import { openWall, signIn } from './wall.js';
 import { buildDashboard } from '../../scripts/build-dashboard.js';
 import { startGateway } from '../support/gateway.js';
 import { connectDevice, type MqttClient } from '../support/mqtt.js';
@@ -67,11 +67,7 @@ describe('wall screen: history export warning', { timeout: 120_000 }, () => {
   });
 
   it('shows a quiet chip while the export lags, without moving the alarm layout, and hides it once it catches up', async () => {
-    await page.goto(`${gw.url}/?healthPollMs=${POLL_MS}`);
-    await page.getByTestId('login-user').fill('admin');
-    await page.getByTestId('login-password').fill(gw.adminPassword);
-    await page.getByTestId('login-submit').click();
-    await page.locator('[data-testid="conn-status"][data-state="open"]').waitFor({ timeout: 15_000 });
+    await signIn(page, `${gw.url}/?healthPollMs=${POLL_MS}`, { user: 'admin', password: gw.adminPassword }, 15_000);
 
     // Export enabled, database down, but nothing waiting: no warning (several polls later).
     const chip = page.getByTestId('export-warning');

@@ -16,7 +16,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
-import { closeWall, openWall } from './wall.js';
+import { closeWall, openWall, signIn } from './wall.js';
 import { buildDashboard } from '../../scripts/build-dashboard.js';
 import { startGateway, type GatewayProc } from '../support/gateway.js';
 import { connectDevice, type MqttClient } from '../support/mqtt.js';
@@ -62,11 +62,7 @@ describe('wall screen sizes and accessibility', { timeout: 300_000 }, () => {
     }
     ({ browser, page } = await openWall(pageErrors));
     mkdirSync(RESULTS, { recursive: true });
-    await page.goto(gw.url);
-    await page.getByTestId('login-user').fill('admin');
-    await page.getByTestId('login-password').fill(gw.adminPassword);
-    await page.getByTestId('login-submit').click();
-    await page.locator('[data-testid="conn-status"][data-state="open"]').waitFor({ timeout: 20_000 });
+    await signIn(page, gw.url, { user: 'admin', password: gw.adminPassword }, 20_000);
     const alarms: [string, string][] = [['S001', 'panic'], ['S002', 'fire'], ['S003', 'intrusion']];
     for (const [i, [school, kind]] of alarms.entries()) {
       await device.publishAsync(`campus/v1/${school}/${school}-AB01/alarm`, JSON.stringify({ id: `size-${i}`, ts: Date.now(), kind }), { qos: 1 });

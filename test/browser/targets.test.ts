@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { deflateSync } from 'node:zlib';
 import type { Browser, Page } from 'playwright-core';
 import { printsOnA4 } from './print.js';
-import { closeWall, openWall } from './wall.js';
+import { closeWall, openWall, signIn } from './wall.js';
 import { buildDashboard } from '../../scripts/build-dashboard.js';
 import { api, login, startGateway, type GatewayProc } from '../support/gateway.js';
 import { connectDevice, type MqttClient } from '../support/mqtt.js';
@@ -110,11 +110,7 @@ describe('wall screen: the six targets', { timeout: 240_000 }, () => {
   });
 
   it('shows six rates with their met / not met / unknown counts, each told by shape and word', async () => {
-    await page.goto(gw.url);
-    await page.getByTestId('login-user').fill('admin');
-    await page.getByTestId('login-password').fill(gw.adminPassword);
-    await page.getByTestId('login-submit').click();
-    await page.locator('[data-testid="conn-status"][data-state="open"]').waitFor({ timeout: 15_000 });
+    await signIn(page, gw.url, { user: 'admin', password: gw.adminPassword }, 15_000);
     const panel = page.getByTestId('targets-panel');
     await panel.waitFor({ state: 'visible', timeout: 5000 });
     await page.getByTestId('target-rate').nth(5).waitFor({ timeout: 10_000 });

@@ -15,7 +15,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
-import { closeWall, openWall } from './wall.js';
+import { closeWall, openWall, signIn } from './wall.js';
 import type { Alarm } from '../../gateway/contract/api.js';
 import type { AlarmStats } from '../../gateway/modules/alarms/stats.js';
 import { buildDashboard } from '../../scripts/build-dashboard.js';
@@ -92,11 +92,7 @@ describe('wall screen: statistics and floods', { timeout: 300_000 }, () => {
     device = await connectDevice(gw.mqttUrl);
     ({ browser, page } = await openWall(pageErrors));
     mkdirSync(RESULTS, { recursive: true });
-    await page.goto(gw.url);
-    await page.getByTestId('login-user').fill('admin');
-    await page.getByTestId('login-password').fill(gw.adminPassword);
-    await page.getByTestId('login-submit').click();
-    await page.locator('[data-testid="conn-status"][data-state="open"]').waitFor({ timeout: 30_000 });
+    await signIn(page, gw.url, { user: 'admin', password: gw.adminPassword }, 30_000);
   });
 
   after(async () => {

@@ -38,3 +38,12 @@ export async function closeWall(parts: { device?: MqttClient; browser?: Browser;
   await parts.gw?.stop().catch(() => parts.gw?.kill9());
   if (parts.dashboardDir) await rm(parts.dashboardDir, { recursive: true, force: true });
 }
+
+/** Opens `url`, signs in through the login form and waits for the live feed (within `timeoutMs`). */
+export async function signIn(page: Page, url: string, who: { user: string; password: string }, timeoutMs: number): Promise<void> {
+  await page.goto(url);
+  await page.getByTestId('login-user').fill(who.user);
+  await page.getByTestId('login-password').fill(who.password);
+  await page.getByTestId('login-submit').click();
+  await page.locator('[data-testid="conn-status"][data-state="open"]').waitFor({ timeout: timeoutMs });
+}
