@@ -324,6 +324,8 @@ export interface CountingScreens {
   counts(): number[];
   /** the seq of each client's snapshot (its first frame): it covers everything up to there */
   snapshotSeqs(): number[];
+  /** the seq of each client's latest frame (read off the frame's first bytes, no JSON parse) */
+  lastSeqs(): number[];
   /** clients closed by the gateway (e.g. resync) */
   closedByServer(): number;
   close(): Promise<void>;
@@ -338,6 +340,7 @@ export async function openCountingScreens(url: string, token: string, n: number)
   const wsUrl = `${url.replace(/^http/, 'ws')}/live?token=${encodeURIComponent(token)}`;
   const counts = new Array<number>(n).fill(0);
   const snapshotSeqs = new Array<number>(n).fill(NaN);
+  const lastSeqs = new Array<number>(n).fill(NaN);
   let serverClosed = 0;
   let closing = false;
   const sockets: WebSocket[] = [];
@@ -346,7 +349,10 @@ export async function openCountingScreens(url: string, token: string, n: number)
       new Promise<void>((resolve, reject) => {
         const ws = new WebSocket(wsUrl);
         sockets.push(ws);
-        ws.on('message', (raw) => {
+        ws.on('message', (raw: Buffer) => {
+          // Frames are JSON.stringify({ seq, type, data }): the seq is in the first bytes.
+          const m = /^\{"seq":(\d+)/.exec(raw.subarray(0, 32).toString('latin1'));
+          if (m) lastSeqs[i] = Number(m[1]);
           if (counts[i]++ > 0) return;
           const first = JSON.parse(raw.toString()) as { seq: number; type: string };
           if (first.type !== 'snapshot') return reject(new Error(`first live frame is ${first.type}, not snapshot`));
@@ -363,6 +369,7 @@ export async function openCountingScreens(url: string, token: string, n: number)
   const screens: CountingScreens = {
     counts: () => [...counts],
     snapshotSeqs: () => [...snapshotSeqs],
+    lastSeqs: () => [...lastSeqs],
     closedByServer: () => serverClosed,
     async close() {
       closing = true;
@@ -389,6 +396,35 @@ export async function openCountingScreens(url: string, token: string, n: number)
     clearTimeout(timer);
   }
   return screens;
+}
+
+/** `n` plain WebSocket clients on `wsUrl` that count the messages they get (a peer's screens). Resolves once all are open. */
+export async function openCountingSockets(wsUrl: string, n: number): Promise<{ counts(): number[]; close(): Promise<void> }> {
+  const counts = new Array<number>(n).fill(0);
+  const sockets = counts.map((_, i) => {
+    const ws = new WebSocket(wsUrl);
+    ws.on('message', () => void counts[i]++);
+    return ws;
+  });
+  const close = (): Promise<void> =>
+    Promise.all(
+      sockets.map(
+        (ws) =>
+          new Promise<void>((resolve) => {
+            if (ws.readyState === WebSocket.CLOSED) return resolve();
+            ws.once('close', () => resolve());
+            ws.close();
+            setTimeout(() => (ws.terminate(), resolve()), 2000).unref();
+          }),
+      ),
+    ).then(() => undefined);
+  try {
+    await Promise.all(sockets.map((ws) => new Promise<void>((resolve, reject) => (ws.once('open', () => resolve()), ws.once('error', reject)))));
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  return { counts: () => [...counts], close };
 }
 
 // ───────────────────────────── /proc ─────────────────────────────
