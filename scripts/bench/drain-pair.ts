@@ -8,7 +8,7 @@
  */
 import path from 'node:path';
 import { login, startGateway, REPO_ROOT } from '../../test/support/gateway.js';
-import { openCountingScreens } from './lib.js';
+import { cpuSeconds, openCountingScreens } from './lib.js';
 import { startMosquitto } from '../../test/support/mosquitto.js';
 import { connectDevice } from '../../test/support/mqtt.js';
 import { loadRegistry } from '../../gateway/registry.js';
@@ -24,6 +24,7 @@ const metric = async (re: RegExp) => { const t = await (await fetch(`${gw.url}/m
 const accepted = () => metric(/^campus_gateway_messages_accepted_total\{type="alarm"\}\s+(\S+)/m);
 const commits = () => metric(/^campus_gateway_ledger_commit_seconds_count\s+(\S+)/m);
 const c0 = await commits();
+const cpu0 = cpuSeconds(gw.proc.pid!);
 const t0 = performance.now();
 const ps = [];
 for (let i = 0; i < N; i++) { const b = buttons[i % buttons.length]; ps.push(dev.publishAsync(`campus/v1/${b.school}/${b.id}/alarm`, JSON.stringify({ id: `d${t0}-${i}`, ts: Date.now(), kind: 'panic' }), { qos: 1 })); }
@@ -36,6 +37,7 @@ const ta = performance.now() - t0;
 if (screens) while (screens.alarmAt(N) === undefined && performance.now() - t0 < 120000) await new Promise((r) => setTimeout(r, 20));
 const t = screens ? screens.alarmAt(N)! - t0 : ta;
 const c = (await commits()) - c0;
-console.log(`W=${process.env.W ?? 100} V=${process.env.V ?? 4} N=${N}: ${(await accepted())} in ${t.toFixed(0)} ms = ${(N / t * 1000).toFixed(0)}/s; published ${tp.toFixed(0)} ms; committed by ${ta.toFixed(0)} ms; S=${S}; commits ${c} (${(N / c).toFixed(1)}/commit)`);
+const cpu = cpuSeconds(gw.proc.pid!) - cpu0;
+console.log(`W=${process.env.W ?? 100} V=${process.env.V ?? 4} N=${N}: ${(await accepted())} in ${t.toFixed(0)} ms = ${(N / t * 1000).toFixed(0)}/s; published ${tp.toFixed(0)} ms; committed by ${ta.toFixed(0)} ms; S=${S}; commits ${c} (${(N / c).toFixed(1)}/commit); gateway CPU ${cpu.toFixed(2)} s = ${((cpu / N) * 1000).toFixed(2)} ms/alarm`);
 await screens?.close(); await dev.endAsync(); await gw.stop(); await broker.stop();
 process.exit(0);
