@@ -180,7 +180,8 @@ export class Dispatcher {
 
     const unit = emptyUnit();
     const effects: (() => void)[] = [];
-    const tx = this.tx(unit, effects);
+    const finals = new Map<string, (tx: Tx) => void>();
+    const tx = this.tx(unit, effects, finals);
     const seen = new Set<string>();
     const refusals = new Map<Item, Error>();
     for (const item of batch) {
@@ -216,6 +217,20 @@ export class Dispatcher {
           log.error({ err, type: e.type, device: e.device }, 'a module failed to apply an event; the event is stored, its effects are not');
           unit.events.push(storedEvent(e));
         }
+      }
+    }
+
+    // Once per unit, after every item (a Map visits what is added while it is walked).
+    for (const [key, write] of finals) {
+      const f0 = unit.feed.length, r0 = unit.rows.length, o0 = unit.outbox.length, x0 = effects.length;
+      try {
+        write(tx);
+      } catch (err) {
+        unit.feed.length = f0;
+        unit.rows.length = r0;
+        unit.outbox.length = o0;
+        effects.length = x0;
+        log.error({ err, key }, 'a once-per-commit write failed; the rest of the batch is committed without it');
       }
     }
 
@@ -307,7 +322,7 @@ export class Dispatcher {
     }
   }
 
-  private tx(unit: Unit, effects: (() => void)[]): Tx {
+  private tx(unit: Unit, effects: (() => void)[], finals: Map<string, (tx: Tx) => void>): Tx {
     const now = this.now();
     const timeSeries = this.o.timeSeries;
     const tx: Tx = {
@@ -320,6 +335,7 @@ export class Dispatcher {
       },
       after: (effect) => void effects.push(effect),
       emit: (e) => this.route(e, tx),
+      once: (key, write) => void (finals.has(key) || finals.set(key, write)),
     };
     return tx;
   }

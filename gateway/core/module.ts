@@ -34,6 +34,13 @@ export interface Tx {
   after(effect: () => void): void;
   /** A derived fact for the modules that consume its type, applied in this same unit (not stored as input). */
   emit(event: DomainEvent): void;
+  /**
+   * Runs `write` once, after every event of this unit was applied, however many events ask for it
+   * under `key` (the first request's `write` is kept): for a frame that restates a state rather
+   * than a change (an alarm flood's grouping), so that a batch of events writes it once, not once
+   * per event. Written into this unit, before its commit.
+   */
+  once(key: string, write: (tx: Tx) => void): void;
 }
 
 export interface ModuleContext {

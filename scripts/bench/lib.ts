@@ -324,6 +324,12 @@ export interface CountingScreens {
   counts(): number[];
   /** the seq of each client's snapshot (its first frame): it covers everything up to there */
   snapshotSeqs(): number[];
+  /** the seq of each client's latest frame (read off the frame's first bytes, no JSON parse) */
+  lastSeqs(): number[];
+  /** distinct alarms each client has had an `alarm` frame of (the id read off the frame's first bytes) */
+  alarms(): number[];
+  /** when the slowest client had its k-th distinct alarm (performance.now()), or undefined if one has not yet */
+  alarmAt(k: number): number | undefined;
   /** clients closed by the gateway (e.g. resync) */
   closedByServer(): number;
   close(): Promise<void>;
@@ -338,7 +344,10 @@ export async function openCountingScreens(url: string, token: string, n: number)
   const wsUrl = `${url.replace(/^http/, 'ws')}/live?token=${encodeURIComponent(token)}`;
   const counts = new Array<number>(n).fill(0);
   const snapshotSeqs = new Array<number>(n).fill(NaN);
+  const lastSeqs = new Array<number>(n).fill(NaN);
   let serverClosed = 0;
+  const alarmIds = counts.map(() => new Set<string>());
+  const alarmTimes = counts.map((): number[] => []);
   let closing = false;
   const sockets: WebSocket[] = [];
   const live = counts.map(
@@ -346,7 +355,13 @@ export async function openCountingScreens(url: string, token: string, n: number)
       new Promise<void>((resolve, reject) => {
         const ws = new WebSocket(wsUrl);
         sockets.push(ws);
-        ws.on('message', (raw) => {
+        ws.on('message', (raw: Buffer) => {
+          // Frames are JSON.stringify({ seq, type, data }): the seq is in the first bytes.
+          const head = raw.subarray(0, 120).toString('latin1');
+          const m = /^\{"seq":(\d+)(,"type":"alarm","data":\{"id":"([^"]+)")?/.exec(head);
+          if (m) lastSeqs[i] = Number(m[1]);
+          // An alarm's first frame (later ones, e.g. a picture's, carry the same id).
+          if (m?.[3] && !alarmIds[i].has(m[3])) alarmIds[i].add(m[3]), alarmTimes[i].push(now());
           if (counts[i]++ > 0) return;
           const first = JSON.parse(raw.toString()) as { seq: number; type: string };
           if (first.type !== 'snapshot') return reject(new Error(`first live frame is ${first.type}, not snapshot`));
@@ -363,6 +378,9 @@ export async function openCountingScreens(url: string, token: string, n: number)
   const screens: CountingScreens = {
     counts: () => [...counts],
     snapshotSeqs: () => [...snapshotSeqs],
+    lastSeqs: () => [...lastSeqs],
+    alarms: () => alarmIds.map((ids) => ids.size),
+    alarmAt: (k) => latestKth(alarmTimes, k),
     closedByServer: () => serverClosed,
     async close() {
       closing = true;
@@ -389,6 +407,46 @@ export async function openCountingScreens(url: string, token: string, n: number)
     clearTimeout(timer);
   }
   return screens;
+}
+
+/** `n` plain WebSocket clients on `wsUrl` that count the messages they get (a peer's screens). Resolves once all are open. */
+/** When the slowest of several receivers got its k-th item (times in arrival order per receiver). */
+function latestKth(times: number[][], k: number): number | undefined {
+  let latest = -Infinity;
+  for (const t of times) {
+    if (t.length < k) return undefined;
+    latest = Math.max(latest, t[k - 1]);
+  }
+  return latest;
+}
+
+export async function openCountingSockets(wsUrl: string, n: number): Promise<{ counts(): number[]; at(k: number): number | undefined; close(): Promise<void> }> {
+  const counts = new Array<number>(n).fill(0);
+  const times = counts.map((): number[] => []);
+  const sockets = counts.map((_, i) => {
+    const ws = new WebSocket(wsUrl);
+    ws.on('message', () => void (counts[i]++, times[i].push(now())));
+    return ws;
+  });
+  const close = (): Promise<void> =>
+    Promise.all(
+      sockets.map(
+        (ws) =>
+          new Promise<void>((resolve) => {
+            if (ws.readyState === WebSocket.CLOSED) return resolve();
+            ws.once('close', () => resolve());
+            ws.close();
+            setTimeout(() => (ws.terminate(), resolve()), 2000).unref();
+          }),
+      ),
+    ).then(() => undefined);
+  try {
+    await Promise.all(sockets.map((ws) => new Promise<void>((resolve, reject) => (ws.once('open', () => resolve()), ws.once('error', reject)))));
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  return { counts: () => [...counts], at: (k) => latestKth(times, k), close };
 }
 
 // ───────────────────────────── /proc ─────────────────────────────

@@ -156,3 +156,26 @@ test('an input that arrives while a batch is being acknowledged is committed, an
   assert.equal(job, 'ran');
   assert.equal(c.n, 5);
 });
+
+test('tx.once writes once per unit, after every event of the batch, with the state the batch left', async () => {
+  let total = 0;
+  const summary: GatewayModule = {
+    name: 'summary',
+    consumes: ['alarm'] as never,
+    apply(_e, tx) {
+      total++;
+      tx.feed('alarm', { n: total });
+      tx.once('summary:frame', (t) => t.feed('summary', { total }));
+    },
+  };
+  const { store, d, feeds } = await setup([summary]);
+  for (let i = 0; i < 5; i++) d.submit(ev('alarm', { sourceId: `s${i}` }), () => undefined);
+  await d.drain();
+  assert.equal(feeds.length, 1, 'one batch');
+  const frames = (await store.feedSince(0, 100))!;
+  assert.deepEqual(frames.map((f) => f.type), ['alarm', 'alarm', 'alarm', 'alarm', 'alarm', 'summary'], 'one summary, after the batch');
+  assert.deepEqual(frames.at(-1)!.data, { total: 5 });
+  d.submit(ev('alarm', { sourceId: 's5' }), () => undefined);
+  await d.drain();
+  assert.deepEqual((await store.feedSince(frames.at(-1)!.seq, 100))!.map((f) => [f.type, f.data]), [['alarm', { n: 6 }], ['summary', { total: 6 }]], 'and again in the next commit');
+});

@@ -163,8 +163,10 @@ export function floodsModule(ctx: ModuleContext): GatewayModule {
       // The alarms module applied first (dependsOn): the new alarm is already among the open ones.
       const was = state.active;
       if ((e.data as AlarmPayload).test !== true) state = floodOnAlarm(state, e.receivedAtMs, cfg);
-      // Every press of a flood updates the grouping; the start and every later press are frames.
-      if (state.active || was) tx.feed('flood', view());
+      // Every press of a flood updates the grouping: the start and every later press make a frame,
+      // one per commit (the grouping after the batch's last press), not one per press — a burst of
+      // 100 presses in one commit would send 100 frames of every school's sums to every screen.
+      if (state.active || was) tx.once('floods:frame', (t) => t.feed('flood', view()));
       tx.after(arm);
     },
 
