@@ -99,7 +99,8 @@ export async function buildGateway(config: GatewayConfig, log: Logger): Promise<
         protocolVersion: config.mqttProtocolVersion,
         username: config.mqttUsername,
         password: config.mqttPassword,
-        filter: topicNames.deviceFilter,
+        // Several gateways (MQTT_SHARED_GROUP): the broker hands each message to one of them (decision 0009).
+        filter: config.mqttSharedGroup ? `$share/${config.mqttSharedGroup}/${topicNames.deviceFilter}` : topicNames.deviceFilter,
         statusTopic: topicNames.status,
         ca: config.tls.mqttCaFile === undefined ? undefined : readCa(config.tls.mqttCaFile, 'MQTT_CA_FILE'),
         log: log.child({ module: 'mqtt' }),
