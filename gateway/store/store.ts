@@ -140,6 +140,18 @@ export interface Store {
   /** The gateway's runs alive at or after `fromMs`, oldest first. */
   runsSince(fromMs: number): Promise<GatewayRun[]>;
 
+  /**
+   * Several gateways on one store (PostgreSQL; decision 0009): the newest committed frame's seq as
+   * the database has it now (also what `lastFeedSeq` says from then on). Absent: only this process writes.
+   */
+  feedHead?(): Promise<number>;
+  /**
+   * Calls `wake(seq)` when a commit (this process's or another's) added frames up to `seq`, and
+   * `wake()` after each (re)connection of the listener, since commits may have been missed while it
+   * was away. Resolves once listening, with the function that stops it.
+   */
+  watchFeed?(wake: (seq?: number) => void): Promise<() => Promise<void>>;
+
   stats(): Promise<StoreStats>;
   /** Checks the store's own state (for SQLite: is the file still the one it opened?) and reports it. */
   health(): StoreHealth;

@@ -242,6 +242,13 @@ export function alarmsModule(ctx: ModuleContext): AlarmsModule {
       metrics.alarmsOpen.set(openRealCount);
     },
 
+    async refresh() {
+      // Another gateway raised or moved alarms: the table is the truth; timers of alarms still
+      // open stay armed (arm() keeps an armed one), those of closed ones find nothing to escalate.
+      await this.load!();
+      for (const a of open.values()) arm(a);
+    },
+
     start() {
       // Restart-safe escalation: every open alarm re-arms; one already overdue fires at once.
       for (const a of open.values()) arm(a);
