@@ -124,6 +124,8 @@ export class PostgresStore implements Store {
   /** Where it is, without the password. */
   readonly where: string;
   private readonly url: string;
+  /** This store's name on job leases. */
+  private readonly owner = randomUUID();
   private readonly pool: pg.Pool;
   private readonly log?: Logger;
   private readonly dataDir?: string;
@@ -526,6 +528,20 @@ export class PostgresStore implements Store {
 
   lastFeedSeq(): number {
     return this.feedSeq;
+  }
+
+  async claimJob(key: string, leaseMs: number): Promise<boolean> {
+    // The database's clock, not ours: gateways on several machines agree on when a lease is over.
+    const res = await this.write('claimJob', () =>
+      this.q(
+        this.pool,
+        `INSERT INTO job_leases (key, owner, until) VALUES ($1, $2, clock_timestamp() + $3 * interval '1 millisecond')
+         ON CONFLICT (key) DO UPDATE SET owner = EXCLUDED.owner, until = EXCLUDED.until WHERE job_leases.until < clock_timestamp()
+         RETURNING owner`,
+        [key, this.owner, leaseMs],
+      ),
+    );
+    return res.rowCount === 1;
   }
 
   async feedHead(): Promise<number> {

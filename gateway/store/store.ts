@@ -152,6 +152,14 @@ export interface Store {
    */
   watchFeed?(wake: (seq?: number) => void): Promise<() => Promise<void>>;
 
+  /**
+   * Several gateways on one store (decision 0009): takes the one-shot job `key` (an alarm's
+   * escalation) for `leaseMs` unless another gateway holds it: true when this one may run it now.
+   * A lease is never renewed, not even by its holder; once it is over the job may be taken again
+   * (the holder died, or the job's effect makes running it again a no-op). Absent: one gateway.
+   */
+  claimJob?(key: string, leaseMs: number): Promise<boolean>;
+
   stats(): Promise<StoreStats>;
   /** Checks the store's own state (for SQLite: is the file still the one it opened?) and reports it. */
   health(): StoreHealth;

@@ -47,12 +47,17 @@ interface Replica {
   token: string;
 }
 
-async function startReplica(url: string, name: string): Promise<Replica> {
+/**
+ * A gateway of `group`. Each test has its own group: the gateways of an earlier test left their
+ * persistent sessions in the broker, and Mosquitto 2.0 goes on handing those (offline) members
+ * their share of the group's messages (decision 0009).
+ */
+async function startReplica(url: string, group: string, name: string, env: Record<string, string> = {}): Promise<Replica> {
   const gw = await startGateway({
     ...START,
     mqttUrl: broker.url,
     // Each gateway its own persistent session; escalation stays out of the way (its leases are a later part of #14).
-    env: { STORE_URL: url, MQTT_SHARED_GROUP: 'region', MQTT_CLIENT_ID: `gw-${name}-${Date.now()}`, ACK_TIMEOUT_SEC: '3600' },
+    env: { STORE_URL: url, MQTT_SHARED_GROUP: group, MQTT_CLIENT_ID: `gw-${name}-${Date.now()}`, ACK_TIMEOUT_SEC: '3600', ...env },
   });
   return { gw, token: await login(gw.url, 'admin', gw.adminPassword) };
 }
@@ -108,8 +113,8 @@ async function alarmsBySource(r: Replica, prefix: string): Promise<Map<string, n
 
 test('two gateways, one broker, one PostgreSQL: each alarm once, on both screens; an ack on B reaches A’s screen; kill -9 of A mid-burst loses nothing', async () => {
   const url = await db.createDatabase();
-  const a = await startReplica(url, 'a');
-  const b = await startReplica(url, 'b');
+  const a = await startReplica(url, 'burst', 'a');
+  const b = await startReplica(url, 'burst', 'b');
   let device: MqttClient | undefined;
   const screens: LiveClient[] = [];
   try {
@@ -178,6 +183,53 @@ test('two gateways, one broker, one PostgreSQL: each alarm once, on both screens
     assert.deepEqual(await eventCounts(url, prefix2), { n: m, distinct_ids: m });
     assert.deepEqual([...alarmFrames(screenB, prefix2).values()].filter((c) => c !== 1), [], 'an alarm frame twice on the survivor’s screen');
     assertSeqsIncrease(screenB);
+  } finally {
+    for (const s of screens) await s.close();
+    await device?.endAsync();
+    await a.gw.stop();
+    await b.gw.stop();
+  }
+});
+
+test('two gateways: each unacknowledged alarm is escalated once, by one of them (a lease on the job), and both screens show it once', async () => {
+  const url = await db.createDatabase();
+  const a = await startReplica(url, 'escalation', 'a', { ACK_TIMEOUT_SEC: '1' });
+  const b = await startReplica(url, 'escalation', 'b', { ACK_TIMEOUT_SEC: '1' });
+  let device: MqttClient | undefined;
+  const screens: LiveClient[] = [];
+  try {
+    for (const r of [a, b]) {
+      const screen = await openLive(r.gw.url, r.token);
+      screens.push(screen);
+      await screen.next((f) => f.type === 'snapshot', 20_000);
+    }
+    device = await connectDevice(broker.url, { clean: false, clientId: `dev-esc-${Date.now()}` });
+    const prefix = `esc-${Date.now()}-`;
+    const n = 10;
+    await Promise.all(Array.from({ length: n }, (_, i) => device!.publishAsync(alarmTopic(i), JSON.stringify({ id: `${prefix}${i}`, ts: Date.now(), kind: 'panic' }), { qos: 1 })));
+    // Both gateways hold every open alarm and arm its escalation; each fires at the same deadline.
+    const escalatedFrames = (s: LiveClient) => {
+      const per = new Map<string, number>();
+      for (const f of s.frames) if (f.type === 'alarm' && String(f.data.sourceId).startsWith(prefix) && f.data.escalated === true && f.data.state === 'raised') per.set(f.data.id, (per.get(f.data.id) ?? 0) + 1);
+      return per;
+    };
+    for (const s of screens) await waitFor('every alarm escalated on the screen', () => escalatedFrames(s).size === n, { timeoutMs: 30_000, intervalMs: 100 });
+    // Acknowledged (through A), so that no escalation is still due anywhere; then count.
+    const ours = ((await api(a.gw.url, a.token, 'GET', '/api/alarms?state=all&limit=1000')).body.alarms as { id: string; sourceId: string }[]).filter((x) => x.sourceId.startsWith(prefix));
+    assert.equal(ours.length, n);
+    for (const x of ours) assert.equal((await api(a.gw.url, a.token, 'POST', `/api/alarms/${x.id}/ack`, {})).status, 200);
+    for (const s of screens)
+      await waitFor('every ack on the screen', () => [...alarmFrames(s, prefix).keys()].filter((k) => k.endsWith(':acknowledged')).length === n, { timeoutMs: 30_000, intervalMs: 100 });
+    for (const s of screens) assert.deepEqual([...escalatedFrames(s).values()].filter((c) => c !== 1), [], 'an escalation shown twice');
+    const c = new pg.Client({ connectionString: url });
+    await c.connect();
+    try {
+      const rows = (await c.query<{ alarm: string; n: number }>(`SELECT data->>'alarm' AS alarm, count(*)::int AS n FROM events WHERE type = 'alarm_escalated' GROUP BY 1`)).rows;
+      assert.deepEqual(rows.filter((r) => r.n !== 1), [], 'an escalation recorded twice');
+      assert.deepEqual(new Set(rows.map((r) => r.alarm)), new Set(ours.map((x) => x.id)), 'every alarm escalated');
+    } finally {
+      await c.end();
+    }
   } finally {
     for (const s of screens) await s.close();
     await device?.endAsync();
