@@ -237,3 +237,44 @@ test('two gateways: each unacknowledged alarm is escalated once, by one of them 
     await b.gw.stop();
   }
 });
+
+// Last in this file: it stops the shared PostgreSQL server.
+test('two gateways: PostgreSQL stopped under a burst turns both unhealthy; once back, every alarm is stored once and both screens get each once', async () => {
+  const url = await db.createDatabase();
+  const a = await startReplica(url, 'restart', 'a');
+  const b = await startReplica(url, 'restart', 'b');
+  let device: MqttClient | undefined;
+  const screens: LiveClient[] = [];
+  try {
+    for (const r of [a, b]) {
+      const screen = await openLive(r.gw.url, r.token);
+      screens.push(screen);
+      await screen.next((f) => f.type === 'snapshot', 20_000);
+    }
+    device = await connectDevice(broker.url, { clean: false, clientId: `dev-pg-${Date.now()}` });
+    const prefix = `pgdown-${Date.now()}-`;
+    const n = 60;
+    const publish = (i: number) => device!.publishAsync(alarmTopic(i), JSON.stringify({ id: `${prefix}${i}`, ts: Date.now(), kind: 'panic' }), { qos: 1 });
+    await Promise.all(Array.from({ length: 20 }, (_, i) => publish(i)));
+    await db.stop();
+    // The rest while the database is away: the broker keeps them, no gateway can commit them.
+    await Promise.all(Array.from({ length: n - 20 }, (_, i) => publish(20 + i)));
+    for (const r of [a, b])
+      await waitFor('/health 503 with the database stopped', async () => (await api(r.gw.url, '', 'GET', '/health')).status === 503, { timeoutMs: 30_000, intervalMs: 200 });
+    await db.restart();
+    for (const s of screens) await waitFor('every alarm on the screen once the database is back', () => raisedOn(s, prefix) === n, { timeoutMs: 60_000, intervalMs: 200 });
+    assert.deepEqual(await eventCounts(url, prefix), { n, distinct_ids: n });
+    const stored = await alarmsBySource(a, prefix);
+    assert.equal(stored.size, n);
+    assert.deepEqual([...stored].filter(([, c]) => c > 1).map(([k]) => k), [], 'alarms stored twice');
+    for (const s of screens) {
+      assert.deepEqual([...alarmFrames(s, prefix).values()].filter((c) => c !== 1), [], 'an alarm frame twice');
+      assertSeqsIncrease(s);
+    }
+  } finally {
+    for (const s of screens) await s.close();
+    await device?.endAsync();
+    await a.gw.stop();
+    await b.gw.stop();
+  }
+});
