@@ -62,7 +62,7 @@ const RUN_MARK_FAILURES_FAULT = 3;
 /** Advisory lock keys (any constants of ours; node-pg-migrate has its own). */
 const LOCK_SCHEMA = 0x6361_6d70_0001; // module tables' DDL at open
 const LOCK_OUTBOX_CLAIM = 0x6361_6d70_0002;
-/** NOTIFY channel of feed-writing commits; the payload is the new `feed_head` (decision 0009). */
+/** NOTIFY channel of feed-writing commits; the payload is the new `feed_head` and the writing store's id (decision 0009). */
 const FEED_CHANNEL = 'campus_feed';
 const MIGRATIONS_DIR = fileURLToPath(new URL('./pg-migrations', import.meta.url));
 
@@ -414,8 +414,8 @@ export class PostgresStore implements Store {
         const head = (
           await this.q<{ seq: number }>(
             c,
-            `WITH h AS (UPDATE feed_head SET seq = seq + $1 RETURNING seq) SELECT seq, pg_notify('${FEED_CHANNEL}', seq::text) FROM h`,
-            [unit.feed.length],
+            `WITH h AS (UPDATE feed_head SET seq = seq + $1 RETURNING seq) SELECT seq, pg_notify('${FEED_CHANNEL}', seq::text || ' ' || $2) FROM h`,
+            [unit.feed.length, this.owner],
           )
         ).rows[0].seq;
         const first = head - unit.feed.length + 1;
@@ -581,7 +581,10 @@ export class PostgresStore implements Store {
       });
       c.on('end', again);
       c.on('notification', (n) => {
-        const seq = Number(n.payload);
+        // "<head> <store>": this store's own commits are reported by `commit` itself, not woken for.
+        const [head, writer] = (n.payload ?? '').split(' ');
+        if (writer === this.owner) return;
+        const seq = Number(head);
         wake(Number.isSafeInteger(seq) ? seq : undefined);
       });
       try {

@@ -146,7 +146,8 @@ export interface Store {
    */
   feedHead?(): Promise<number>;
   /**
-   * Calls `wake(seq)` when a commit (this process's or another's) added frames up to `seq`, and
+   * Calls `wake(seq)` when another store's commit added frames up to `seq` (this one's own are
+   * reported by `commit`), and
    * `wake()` after each (re)connection of the listener, since commits may have been missed while it
    * was away. Resolves once listening, with the function that stops it.
    */
