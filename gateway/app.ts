@@ -22,6 +22,7 @@ import { Dispatcher } from './core/dispatcher.js';
 import { buildModules, type GatewayModule } from './core/module.js';
 import type { DeviceInput } from './ingest/parse.js';
 import { Scheduler } from './core/scheduler.js';
+import { FeedFollower } from './core/follower.js';
 import { HttpError } from './errors.js';
 import type { Bus, ClientCertificate, MqttIdentity } from './ingest/bus.js';
 import { certificateLogin } from './auth/device-cert.js';
@@ -80,6 +81,7 @@ export async function buildGateway(config: GatewayConfig, log: Logger): Promise<
   const tls = config.tls.files ? readTls(config.tls.files) : undefined;
 
   let hub: LiveHub | undefined;
+  let follower: FeedFollower | undefined;
   let exporter: ExportModule | undefined;
   const dispatcher = new Dispatcher({
     store,
@@ -87,7 +89,10 @@ export async function buildGateway(config: GatewayConfig, log: Logger): Promise<
     log: log.child({ module: 'dispatcher' }),
     timeSeries: config.influx !== undefined,
     unstoredTypes: UNSTORED_EVENT_TYPES,
-    onFeed: () => hub?.poke(),
+    onFeed: (frames) => {
+      follower?.committed(frames);
+      hub?.poke();
+    },
     onOutbox: () => exporter?.poke(),
   });
   const scheduler = new Scheduler(log.child({ module: 'scheduler' }));
@@ -99,7 +104,8 @@ export async function buildGateway(config: GatewayConfig, log: Logger): Promise<
         protocolVersion: config.mqttProtocolVersion,
         username: config.mqttUsername,
         password: config.mqttPassword,
-        filter: topicNames.deviceFilter,
+        // Several gateways (MQTT_SHARED_GROUP): the broker hands each message to one of them (decision 0009).
+        filter: config.mqttSharedGroup ? `$share/${config.mqttSharedGroup}/${topicNames.deviceFilter}` : topicNames.deviceFilter,
         statusTopic: topicNames.status,
         ca: config.tls.mqttCaFile === undefined ? undefined : readCa(config.tls.mqttCaFile, 'MQTT_CA_FILE'),
         log: log.child({ module: 'mqtt' }),
@@ -165,8 +171,18 @@ export async function buildGateway(config: GatewayConfig, log: Logger): Promise<
   dispatcher.use(modules);
   await store.open(modules.flatMap((m) => m.tables ?? []));
 
+  // On PostgreSQL, other gateways may share the ledger: apply their commits too (decision 0009).
+  if (store.feedHead && store.watchFeed)
+    follower = new FeedFollower({ store: store as ConstructorParameters<typeof FeedFollower>[0]['store'], dispatcher, modules, log: log.child({ module: 'follower' }), onApplied: () => hub?.poke() });
+  const applied = follower;
   hub = new LiveHub({
-    store,
+    // Screens get frames up to what this gateway's projections hold (all of its own, on SQLite).
+    store: applied
+      ? {
+          lastFeedSeq: () => applied.applied,
+          feedSince: async (seq, limit) => (await store.feedSince(seq, limit))?.filter((f) => f.seq <= applied.applied) ?? null,
+        }
+      : store,
     // Each module's part of the snapshot (contract §4: alarms, devices, schools, maintenance, …).
     snapshot: (school) => Object.assign({}, ...modules.map((m) => m.snapshot?.(school) ?? {})) as Snapshot,
     log: log.child({ module: 'live' }),
@@ -243,6 +259,7 @@ export async function buildGateway(config: GatewayConfig, log: Logger): Promise<
   // Start order: store (opened above) → projections → modules → transport. Stop: the reverse.
   for (const m of modules) await m.load?.();
   for (const m of modules) await m.start?.();
+  await follower?.start();
   const runId = await store.startRun(Date.now());
   // Our own run is marked alive every second: uptime reports count time after the last mark as
   // "gateway down" (unknown), so the mark's resolution is the report's.
@@ -273,6 +290,7 @@ export async function buildGateway(config: GatewayConfig, log: Logger): Promise<
     unwatchUsers();
     hub.close();
     await bus.stop();
+    await follower?.stop();
     for (const m of [...modules].reverse()) await m.stop?.();
     await dispatcher.stop();
     scheduler.stop();

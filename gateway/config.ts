@@ -36,6 +36,8 @@ export interface GatewayConfig {
   mqttPort: number;
   mqttHost: string;
   mqttClientId: string;
+  /** MQTT_SHARED_GROUP: ingest through `$share/<group>/…` with other gateways (issue #14, decision 0009). */
+  mqttSharedGroup?: string;
   /** QoS 1 messages awaiting their commit at once on an external broker (decision 0008). */
   mqttIngestWindow: number;
   mqttProtocolVersion: 4 | 5;
@@ -114,6 +116,11 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
   // Scheduled backups copy the SQLite file; a PostgreSQL ledger is backed up by PostgreSQL's own tools.
   if (v.STORE_URL !== undefined && v.BACKUP_DIR !== undefined)
     throw new ConfigError('BACKUP_DIR', 'value', 'scheduled backups copy the SQLite ledger; with STORE_URL (PostgreSQL) back up with pg_dump or pg_basebackup instead, and leave BACKUP_DIR unset');
+  // Sharing the ingest needs a broker that shares (not the embedded one) and a ledger the gateways share (decision 0009).
+  if (v.MQTT_SHARED_GROUP !== undefined && v.MQTT_URL === undefined)
+    throw new ConfigError('MQTT_SHARED_GROUP', 'value', 'a shared subscription needs an external broker: set MQTT_URL too (the embedded broker serves one gateway)');
+  if (v.MQTT_SHARED_GROUP !== undefined && v.STORE_URL === undefined)
+    throw new ConfigError('MQTT_SHARED_GROUP', 'value', 'gateways sharing the ingest must share the ledger: set STORE_URL to their PostgreSQL database (each SQLite ledger would hold a part of the alarms)');
   // A path someone sets is relative to where they are; some defaults live in the installation.
   const where = (name: 'DATA_DIR' | 'REGISTRY' | 'POLICY' | 'DASHBOARD_DIR') =>
     !set.has(name) && declaration(name)!.defaultInRepo ? path.resolve(REPO_ROOT, v[name]) : path.resolve(v[name]);
@@ -124,6 +131,7 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     mqttPort: v.MQTT_PORT,
     mqttHost: v.MQTT_HOST,
     mqttClientId: v.MQTT_CLIENT_ID,
+    mqttSharedGroup: v.MQTT_SHARED_GROUP,
     mqttIngestWindow: v.MQTT_INGEST_WINDOW,
     mqttProtocolVersion: v.MQTT_PROTOCOL_VERSION === '5' ? 5 : 4,
     mqttUsername: v.MQTT_USERNAME,

@@ -184,6 +184,7 @@ const FIELD: Record<string, (c: GatewayConfig) => unknown> = {
   MQTT_PORT: (c) => c.mqttPort,
   MQTT_HOST: (c) => c.mqttHost,
   MQTT_CLIENT_ID: (c) => c.mqttClientId,
+  MQTT_SHARED_GROUP: (c) => c.mqttSharedGroup,
   MQTT_INGEST_WINDOW: (c) => c.mqttIngestWindow,
   MQTT_PROTOCOL_VERSION: (c) => String(c.mqttProtocolVersion),
   MQTT_USERNAME: (c) => c.mqttUsername,
@@ -265,7 +266,9 @@ test('every declared variable reaches its config field, and nothing undeclared i
       : name === 'CANTEEN_WEBHOOK_SECRET_FILE' ? [hookFile, 'webhook-secret-from-file']
       : name === 'MQTT_TOPIC_PREFIX' ? ['other/v2', 'other/v2']
       : ['some-value-1234', 'some-value-1234'];
-    assert.equal(FIELD[name](loadConfig({ ...base, [name]: text })), expected, name);
+    // A shared subscription also needs the shared ledger (STORE_URL), which BACKUP_DIR refuses: given here alone.
+    const partner = name === 'MQTT_SHARED_GROUP' ? { STORE_URL: 'postgres://gw@db:5432/ledger' } : {};
+    assert.equal(FIELD[name](loadConfig({ ...base, ...partner, [name]: text })), expected, name);
   }
 });
 
@@ -446,4 +449,14 @@ test('STORE_URL: postgres:// or postgresql:// selects PostgreSQL; another scheme
   assert.equal(loadConfig({ STORE_URL: 'postgresql://gw@db/ledger?sslmode=require' }).storeUrl, 'postgresql://gw@db/ledger?sslmode=require');
   assert.throws(() => loadConfig({ STORE_URL: 'mysql://gw:secret@db/ledger' }), (err: Error) => err instanceof ConfigError && /STORE_URL/.test(err.message) && /postgres:\/\//.test(err.message) && !/secret/.test(err.message));
   assert.throws(() => loadConfig({ STORE_URL: 'postgres://db/ledger', BACKUP_DIR: '/backups' }), (err: Error) => err instanceof ConfigError && /BACKUP_DIR/.test(err.message) && /pg_dump/.test(err.message));
+});
+
+test('MQTT_SHARED_GROUP: one topic level, only with an external broker and a PostgreSQL ledger', () => {
+  const both = { MQTT_URL: 'mqtt://broker:1883', STORE_URL: 'postgres://db/ledger' };
+  assert.equal(loadConfig({}).mqttSharedGroup, undefined, 'unset: one gateway');
+  assert.equal(loadConfig({ ...both, MQTT_SHARED_GROUP: 'region-7' }).mqttSharedGroup, 'region-7');
+  for (const bad of ['a/b', 'g#', 'g+', 'a b'])
+    assert.throws(() => loadConfig({ ...both, MQTT_SHARED_GROUP: bad }), (err: Error) => err instanceof ConfigError && /MQTT_SHARED_GROUP/.test(err.message) && /one topic level/.test(err.message), bad);
+  assert.throws(() => loadConfig({ STORE_URL: both.STORE_URL, MQTT_SHARED_GROUP: 'g' }), (err: Error) => err instanceof ConfigError && /MQTT_URL/.test(err.message));
+  assert.throws(() => loadConfig({ MQTT_URL: both.MQTT_URL, MQTT_SHARED_GROUP: 'g' }), (err: Error) => err instanceof ConfigError && /STORE_URL/.test(err.message));
 });

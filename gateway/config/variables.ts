@@ -44,7 +44,7 @@ const int = (def: number, minimum: number, maximum: number, meta: VarMeta) =>
 const bool = (def: boolean, meta: VarMeta) => Type.Boolean({ default: def, envKind: 'bool', ...meta });
 const text = (def: string, meta: VarMeta & { minLength?: number; maxLength?: number; pattern?: string }) =>
   Type.String({ default: def, minLength: 1, maxLength: 1024, envKind: 'string', ...meta });
-const optionalText = (meta: VarMeta & { minLength?: number; maxLength?: number }) =>
+const optionalText = (meta: VarMeta & { minLength?: number; maxLength?: number; pattern?: string }) =>
   Type.Optional(Type.String({ minLength: 1, maxLength: 1024, envKind: 'string', ...meta }));
 const oneOf = <const T extends readonly string[]>(values: T, def: T[number], meta: VarMeta) =>
   Type.Union(values.map((v) => Type.Literal(v)) as TLiteral<T[number]>[], { default: def, envKind: 'enum', ...meta });
@@ -91,6 +91,13 @@ export const ConfigSchema = Type.Object({
   }),
   MQTT_PROTOCOL_VERSION: oneOf(['4', '5'], '4', {
     description: 'MQTT version towards an external broker: `4` (3.1.1) or `5` (announces `MQTT_INGEST_WINDOW` as Receive Maximum)',
+  }),
+  MQTT_SHARED_GROUP: optionalText({
+    maxLength: 64,
+    pattern: '^[^/#+\\s]+$',
+    patternMessage: 'must be one topic level without wildcards',
+    description:
+      'several gateways on one external broker and one PostgreSQL `STORE_URL` (issue #14): each subscribes to `$share/<group>/{prefix}/#`, so each device message goes to one of them; every gateway still shows every event (decision 0009). Give each gateway its own `MQTT_CLIENT_ID`',
   }),
   MQTT_USERNAME: optionalText({
     contract: true,

@@ -60,6 +60,8 @@ export class Dispatcher {
   private modules: GatewayModule[] = [];
   private readonly consumers = new Map<string, GatewayModule[]>();
   private queue: Item[] = [];
+  /** Work that must run alone between two batches (`between`). */
+  private exclusive: { run: () => Promise<void>; resolve: () => void; reject: (err: Error) => void }[] = [];
   private scheduled = false;
   private draining?: Promise<void>;
   private healthyFlag = true;
@@ -111,6 +113,18 @@ export class Dispatcher {
     return new Promise((resolve, reject) => this.enqueue({ kind: 'job', run, resolve, reject }));
   }
 
+  /**
+   * Runs `run` alone in the commit queue, after the batch committing now (if any) and before any
+   * batch not started yet: a replica bringing its projections up to date with other gateways'
+   * commits (decision 0009).
+   */
+  between(run: () => Promise<void>): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.exclusive.push({ run, resolve, reject });
+      this.schedule();
+    });
+  }
+
   /** Reports a refused input (`_gateway/rejected` is the transport's business). */
   refused(type: string, atMs: number): void {
     this.o.metrics.messagesRejected.inc({ type: type.length <= 16 ? type : 'unknown' });
@@ -119,6 +133,10 @@ export class Dispatcher {
 
   private enqueue(item: Item): void {
     this.queue.push(item);
+    this.schedule();
+  }
+
+  private schedule(): void {
     if (this.scheduled) return;
     this.scheduled = true;
     setImmediate(() => {
@@ -129,7 +147,7 @@ export class Dispatcher {
 
   /** Commits until the queue is empty; one loop at a time, so batches commit in order. */
   async drain(): Promise<void> {
-    while (this.draining || this.queue.length > 0) {
+    while (this.draining || this.queue.length > 0 || this.exclusive.length > 0) {
       // `finally` runs after the assignment even when the loop finishes without awaiting anything,
       // so `draining` can never be left pointing at a loop that has ended.
       if (!this.draining) this.draining = this.loop().finally(() => (this.draining = undefined));
@@ -138,7 +156,11 @@ export class Dispatcher {
   }
 
   private async loop(): Promise<void> {
-    while (this.queue.length > 0) await this.commitBatch(this.takeBatch());
+    while (this.queue.length > 0 || this.exclusive.length > 0) {
+      const x = this.exclusive.shift();
+      if (!x) await this.commitBatch(this.takeBatch());
+      else await x.run().then(x.resolve, x.reject);
+    }
   }
 
   /**

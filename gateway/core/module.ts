@@ -70,6 +70,13 @@ export interface GatewayModule {
   readonly tables?: readonly TableSpec[];
   /** Rebuilds in-memory projections from the store: at start, and after a commit that failed. */
   load?(): Promise<void>;
+  /**
+   * Several gateways on one PostgreSQL ledger (decision 0009): brings the in-memory projections up
+   * to date with what other gateways committed, from the store. Runs alone in the commit queue, so
+   * no batch of this gateway is applied half before and half after it. Absent: the module's
+   * in-memory state is this gateway's own (not yet shared across replicas).
+   */
+  refresh?(): Promise<void>;
   /** Applies one event inside the commit. Must throw before changing anything when it refuses the event. */
   apply?(e: DomainEvent, tx: Tx): void;
   /** The event is a redelivery of one already stored (same device, type and sourceId). */

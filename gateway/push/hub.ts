@@ -20,7 +20,8 @@ import type { Store } from '../store/store.js';
 import type { Metrics } from '../metrics.js';
 
 export interface HubOptions {
-  store: Store;
+  /** The feed: the store's, or what a replica has applied of it (decision 0009). */
+  store: Pick<Store, 'feedSince' | 'lastFeedSeq'>;
   /** The snapshot for everyone, or for one school's own users (contract §7: they see their school only). */
   snapshot: (school?: string) => Snapshot;
   log: Logger;

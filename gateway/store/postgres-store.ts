@@ -12,9 +12,9 @@
  * - outbox rows carry their own lease (claimed under an advisory lock, `FOR UPDATE SKIP LOCKED`
  *   against in-flight acknowledgements), acknowledged by lease id, never by seq range.
  *
- * What one gateway per database needs is here; what several gateways sharing one database still
- * need (feed frames another replica wrote reaching this one's screens, scheduler leases) is not:
- * the decision record lists it.
+ * Several gateways on one database (decision 0009): each feed-writing commit NOTIFYs
+ * `campus_feed` with the new head, `watchFeed` LISTENs on a connection of its own, and `feedHead`
+ * reads the head, so a gateway applies what the others committed. Scheduler leases are not here yet.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import path from 'node:path';
@@ -62,6 +62,8 @@ const RUN_MARK_FAILURES_FAULT = 3;
 /** Advisory lock keys (any constants of ours; node-pg-migrate has its own). */
 const LOCK_SCHEMA = 0x6361_6d70_0001; // module tables' DDL at open
 const LOCK_OUTBOX_CLAIM = 0x6361_6d70_0002;
+/** NOTIFY channel of feed-writing commits; the payload is the new `feed_head` and the writing store's id (decision 0009). */
+const FEED_CHANNEL = 'campus_feed';
 const MIGRATIONS_DIR = fileURLToPath(new URL('./pg-migrations', import.meta.url));
 
 const SQL_TYPE = { text: 'TEXT COLLATE "C"', integer: 'BIGINT', real: 'DOUBLE PRECISION' } as const;
@@ -121,6 +123,9 @@ export class PostgresStore implements Store {
   ledgerId = '';
   /** Where it is, without the password. */
   readonly where: string;
+  private readonly url: string;
+  /** This store's name on job leases. */
+  private readonly owner = randomUUID();
   private readonly pool: pg.Pool;
   private readonly log?: Logger;
   private readonly dataDir?: string;
@@ -138,6 +143,7 @@ export class PostgresStore implements Store {
 
   constructor(opts: PostgresStoreOptions) {
     this.where = redactStoreUrl(opts.url);
+    this.url = opts.url;
     this.log = opts.log;
     this.dataDir = opts.dataDir;
     this.now = opts.now ?? Date.now;
@@ -404,7 +410,14 @@ export class PostgresStore implements Store {
         if (unit.feed.length === 0) return [];
         // The counter row is held until COMMIT: the next feed-writing commit waits for it, so seqs
         // are gapless and committed in order.
-        const head = (await this.q<{ seq: number }>(c, 'UPDATE feed_head SET seq = seq + $1 RETURNING seq', [unit.feed.length])).rows[0].seq;
+        // NOTIFY is delivered at COMMIT, in commit order: it wakes the other gateways' followers (decision 0009).
+        const head = (
+          await this.q<{ seq: number }>(
+            c,
+            `WITH h AS (UPDATE feed_head SET seq = seq + $1 RETURNING seq) SELECT seq, pg_notify('${FEED_CHANNEL}', seq::text || ' ' || $2) FROM h`,
+            [unit.feed.length, this.owner],
+          )
+        ).rows[0].seq;
         const first = head - unit.feed.length + 1;
         const out = unit.feed.map((f, i) => ({ seq: first + i, type: f.type, data: f.data }));
         await this.q(c, 'INSERT INTO feed (seq, type, at, data) SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::json[])', [
@@ -515,6 +528,84 @@ export class PostgresStore implements Store {
 
   lastFeedSeq(): number {
     return this.feedSeq;
+  }
+
+  async claimJob(key: string, leaseMs: number): Promise<boolean> {
+    // The database's clock, not ours: gateways on several machines agree on when a lease is over.
+    const res = await this.write('claimJob', () =>
+      this.q(
+        this.pool,
+        `INSERT INTO job_leases (key, owner, until) VALUES ($1, $2, clock_timestamp() + $3 * interval '1 millisecond')
+         ON CONFLICT (key) DO UPDATE SET owner = EXCLUDED.owner, until = EXCLUDED.until WHERE job_leases.until < clock_timestamp()
+         RETURNING owner`,
+        [key, this.owner, leaseMs],
+      ),
+    );
+    return res.rowCount === 1;
+  }
+
+  async feedHead(): Promise<number> {
+    const head = (await this.q<{ seq: number }>(this.pool, 'SELECT seq FROM feed_head')).rows[0].seq;
+    if (head > this.feedSeq) {
+      // Another writer's frames are not in the cache, which must stay contiguous up to feedSeq.
+      this.feedCache.length = 0;
+      this.feedSeq = head;
+    }
+    return head;
+  }
+
+  /**
+   * LISTEN on its own connection (not the pool's: a pooled connection is handed to others). A
+   * lost connection is opened again after a second, and `wake()` then says that notifications may
+   * have been missed: the follower reads `feed_head`, so nothing is skipped.
+   */
+  async watchFeed(wake: (seq?: number) => void): Promise<() => Promise<void>> {
+    let stopped = false;
+    let client: pg.Client | undefined;
+    let retry: NodeJS.Timeout | undefined;
+    let failing = false;
+    const connect = async (): Promise<void> => {
+      const c = new pg.Client({ connectionString: this.url, types, keepAlive: true, connectionTimeoutMillis: 10_000, application_name: 'campus-gateway-follower' });
+      const again = () => {
+        if (stopped || client !== c) return;
+        client = undefined;
+        c.end().catch(() => undefined);
+        retry = setTimeout(() => void connect(), 1000);
+        retry.unref();
+      };
+      client = c;
+      c.on('error', (err) => {
+        if (!failing) this.log?.warn({ err: err.message, where: this.where }, 'PostgreSQL feed listener lost; listening again once it answers');
+        failing = true;
+        again();
+      });
+      c.on('end', again);
+      c.on('notification', (n) => {
+        // "<head> <store>": this store's own commits are reported by `commit` itself, not woken for.
+        const [head, writer] = (n.payload ?? '').split(' ');
+        if (writer === this.owner) return;
+        const seq = Number(head);
+        wake(Number.isSafeInteger(seq) ? seq : undefined);
+      });
+      try {
+        await c.connect();
+        await c.query(`LISTEN ${FEED_CHANNEL}`);
+      } catch (err) {
+        if (!failing) this.log?.warn({ err: (err as Error).message, where: this.where }, 'PostgreSQL feed listener cannot connect; trying again');
+        failing = true;
+        again();
+        return;
+      }
+      if (failing) this.log?.warn({ where: this.where }, 'PostgreSQL feed listener back');
+      failing = false;
+      wake();
+    };
+    await connect();
+    return async () => {
+      stopped = true;
+      clearTimeout(retry);
+      await client?.end().catch(() => undefined);
+    };
   }
 
   async pruneFeed(keep: number): Promise<number> {

@@ -140,6 +140,27 @@ export interface Store {
   /** The gateway's runs alive at or after `fromMs`, oldest first. */
   runsSince(fromMs: number): Promise<GatewayRun[]>;
 
+  /**
+   * Several gateways on one store (PostgreSQL; decision 0009): the newest committed frame's seq as
+   * the database has it now (also what `lastFeedSeq` says from then on). Absent: only this process writes.
+   */
+  feedHead?(): Promise<number>;
+  /**
+   * Calls `wake(seq)` when another store's commit added frames up to `seq` (this one's own are
+   * reported by `commit`), and
+   * `wake()` after each (re)connection of the listener, since commits may have been missed while it
+   * was away. Resolves once listening, with the function that stops it.
+   */
+  watchFeed?(wake: (seq?: number) => void): Promise<() => Promise<void>>;
+
+  /**
+   * Several gateways on one store (decision 0009): takes the one-shot job `key` (an alarm's
+   * escalation) for `leaseMs` unless another gateway holds it: true when this one may run it now.
+   * A lease is never renewed, not even by its holder; once it is over the job may be taken again
+   * (the holder died, or the job's effect makes running it again a no-op). Absent: one gateway.
+   */
+  claimJob?(key: string, leaseMs: number): Promise<boolean>;
+
   stats(): Promise<StoreStats>;
   /** Checks the store's own state (for SQLite: is the file still the one it opened?) and reports it. */
   health(): StoreHealth;

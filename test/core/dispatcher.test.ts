@@ -179,3 +179,29 @@ test('tx.once writes once per unit, after every event of the batch, with the sta
   await d.drain();
   assert.deepEqual((await store.feedSince(frames.at(-1)!.seq, 100))!.map((f) => [f.type, f.data]), [['alarm', { n: 6 }], ['summary', { total: 6 }]], 'and again in the next commit');
 });
+
+test('between(): runs alone after the batch committing now, before any batch not started yet; its failure is its own', async () => {
+  const c = counter();
+  const { d, feeds } = await setup([c]);
+  const order: string[] = [];
+  let ran: Promise<void> | undefined;
+  const apply = c.apply!.bind(c);
+  c.apply = (e, tx) => {
+    apply(e, tx);
+    // Asked for while the first batch is being applied: it waits for that commit.
+    ran ??= d.between(async () => {
+      order.push(`between starts after ${feeds.length} commit(s)`);
+      d.submit(ev('alarm'), () => order.push('second batch acked'));
+      await new Promise((r) => setImmediate(r));
+      order.push('between ends');
+    });
+  };
+  d.submit(ev('alarm'), () => order.push('first batch acked'));
+  await d.drain();
+  await ran;
+  assert.deepEqual(order, ['first batch acked', 'between starts after 1 commit(s)', 'between ends', 'second batch acked']);
+  await assert.rejects(d.between(async () => Promise.reject(new Error('store away'))), /store away/);
+  d.submit(ev('alarm'));
+  await d.drain();
+  assert.equal(c.n, 3, 'the queue goes on after a failed between()');
+});

@@ -8,6 +8,7 @@ import { PostgresStore } from '../../gateway/store/postgres-store.js';
 import { emptyUnit, type Store } from '../../gateway/store/store.js';
 import { startPostgres, type Postgres } from '../support/postgres.js';
 import { storeContract } from './contract.js';
+import { waitFor } from '../support/wait.js';
 
 let server: Postgres;
 before(async () => {
@@ -63,6 +64,38 @@ test('postgres: two stores on one database commit concurrently: feed seqs are un
     await Promise.all([a.ackOutbox(ca, []), b.ackOutbox(cb, [])]);
     assert.equal((await a.outboxStats()).rows, 0);
   } finally {
+    await a.close();
+    await b.close();
+  }
+});
+
+test('postgres: several gateways — a commit wakes the other store\'s watcher with the new head; a job lease goes to one store until it is over', async () => {
+  const url = await server.createDatabase();
+  const a = new PostgresStore({ url });
+  const b = new PostgresStore({ url });
+  await a.open([]);
+  await b.open([]);
+  const woken: (number | undefined)[] = [];
+  const unwatch = await b.watchFeed((seq) => woken.push(seq));
+  try {
+    assert.equal(woken.length, 1, 'told once that it is listening (catch up from the head)');
+    assert.equal(woken[0], undefined);
+    const u = emptyUnit();
+    u.feed.push({ type: 'x', data: {}, at: 1 }, { type: 'x', data: {}, at: 1 });
+    await a.commit(u);
+    await waitFor('b woken by a\'s commit', () => woken.includes(2));
+    assert.equal(b.lastFeedSeq(), 0, 'a wake-up is only a wake-up');
+    assert.equal(await b.feedHead(), 2);
+    assert.equal(b.lastFeedSeq(), 2);
+    assert.deepEqual((await b.feedSince(0, 10))!.map((f) => f.seq), [1, 2]);
+
+    const claims = await Promise.all([a.claimJob('job:1', 60_000), b.claimJob('job:1', 60_000)]);
+    assert.deepEqual(claims.filter(Boolean).length, 1, 'one of the two takes it');
+    assert.equal(await (claims[0] ? a : b).claimJob('job:1', 60_000), false, 'not even its holder takes it again while it runs');
+    assert.equal(await a.claimJob('job:2', 1), true);
+    await waitFor('the short lease over: another store takes the job', () => b.claimJob('job:2', 60_000));
+  } finally {
+    await unwatch();
     await a.close();
     await b.close();
   }

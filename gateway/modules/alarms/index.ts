@@ -46,6 +46,8 @@ export interface AlarmSnapshotOutcome {
 
 /** Resolved alarms kept in memory for late pictures (a resolved alarm never changes but for those). */
 const RECENTLY_CLOSED = 256;
+/** How long one gateway holds an alarm's escalation before another may record it (decision 0009). */
+const ESCALATION_LEASE_MS = 10_000;
 
 export const ALARMS_TABLE: TableSpec = {
   name: 'alarms',
@@ -94,6 +96,8 @@ export function alarmsModule(ctx: ModuleContext): AlarmsModule {
   const { store, registry, scheduler, dispatcher, metrics, bus, config } = ctx;
   const names = topics(config.topicPrefix);
   const open = new Map<string, Alarm>();
+  /** Alarms whose escalation lease is being asked for (a refresh re-arming meanwhile must not ask twice). */
+  const claiming = new Set<string>();
   /** school → its open alarms' count and newest raisedAt; `members` to find the next newest when the newest closes. */
   const bySchool = new Map<string, OpenSchool & { members: Map<string, string> }>();
   /** `${device}\u0000${sourceId}` → open alarm id: a re-sent press finds its alarm without a query. */
@@ -180,9 +184,28 @@ export function alarmsModule(ctx: ModuleContext): AlarmsModule {
     const key = `alarms:escalate:${alarm.id}`;
     if (!needsEscalation(alarm)) return scheduler.cancel(key);
     if (scheduler.has(key)) return;
-    scheduler.at(key, escalationDueMs(alarm, config.ackTimeoutSec), () => {
-      const current = open.get(alarm.id);
-      if (!current || !needsEscalation(current)) return;
+    scheduler.at(key, escalationDueMs(alarm, config.ackTimeoutSec), async () => {
+      let current = open.get(alarm.id);
+      if (!current || !needsEscalation(current) || claiming.has(alarm.id)) return;
+      if (store.claimJob) {
+        // Several gateways (decision 0009): the one that takes the lease records the escalation;
+        // the others look again when it is over — by then its commit has reached them (refresh
+        // cancels this timer), or it died before committing and one of them takes the job.
+        claiming.add(alarm.id);
+        let mine: boolean;
+        try {
+          mine = await store.claimJob(key, ESCALATION_LEASE_MS);
+        } catch (err) {
+          ctx.log.error({ err, alarm: alarm.id }, 'could not take the escalation lease; retrying in 5 s');
+          scheduler.at(key, ctx.now() + 5000, () => arm(open.get(alarm.id) ?? alarm));
+          return;
+        } finally {
+          claiming.delete(alarm.id);
+        }
+        if (!mine) return scheduler.at(key, ctx.now() + ESCALATION_LEASE_MS, () => arm(open.get(alarm.id) ?? alarm));
+        current = open.get(alarm.id);
+        if (!current || !needsEscalation(current)) return;
+      }
       const now = ctx.now();
       return dispatcher
         .execute({ type: 'alarm_escalated', school: current.school, device: current.device, atMs: now, receivedAtMs: now, data: { alarm: alarm.id } })
@@ -240,6 +263,13 @@ export function alarmsModule(ctx: ModuleContext): AlarmsModule {
       const rows = await store.find<Alarm>('alarms', { where: [['state', '<>', 'resolved']], orderBy: [['raised_at', 'asc']] });
       for (const a of rows) remember(a);
       metrics.alarmsOpen.set(openRealCount);
+    },
+
+    async refresh() {
+      // Another gateway raised or moved alarms: the table is the truth; timers of alarms still
+      // open stay armed (arm() keeps an armed one), those of closed ones find nothing to escalate.
+      await this.load!();
+      for (const a of open.values()) arm(a);
     },
 
     start() {
