@@ -141,7 +141,7 @@ describe('operator console and alarm pictures', { timeout: 300_000 }, () => {
     if (registryDir) await rm(registryDir, { recursive: true, force: true });
   });
 
-  it('keyboard: A acknowledges the newest alarm, J/K walk the list, D dispatches, N notes with the next step, Enter opens the detail; the gateway records who', async () => {
+  it('keyboard: A acknowledges the newest alarm, J/K walk the list, D dispatches, N adds a note without a change of state, Enter opens the detail; the gateway records who', async () => {
     await signIn(page, `${gw.url}/console`, OPERATOR, 20_000);
     assert.equal(await page.locator('body').getAttribute('data-mode'), 'console');
     assert.equal(await page.getByTestId('to-wall').getAttribute('href'), '/');
@@ -221,8 +221,18 @@ describe('operator console and alarm pictures', { timeout: 300_000 }, () => {
     await page.keyboard.press('Escape');
     await detail.waitFor({ state: 'hidden', timeout: 5000 });
 
-    // N: a note with the next step (dispatched → resolve).
+    // N: a note on its own (POST …/note): in the history, the alarm still dispatched.
     await page.keyboard.press('n');
+    await noteDialog().waitFor({ state: 'visible', timeout: 5000 });
+    assert.match((await noteDialog().locator('h2').textContent()) ?? '', /添加备注/);
+    await page.getByTestId('note-input').fill('民警已到校门口');
+    await page.keyboard.press('Control+Enter');
+    await noteDialog().waitFor({ state: 'hidden', timeout: 15_000 }); // the gateway answered
+    const noted = await alarmState(second.id, 'dispatched');
+    assert.deepEqual([noted.history.at(-1)?.note, noted.history.at(-1)?.action, noted.history.at(-1)?.by], ['民警已到校门口', 'note', OPERATOR.user]);
+
+    // R: resolve, with a note on the step.
+    await page.keyboard.press('r');
     await noteDialog().waitFor({ state: 'visible', timeout: 5000 });
     assert.match((await noteDialog().locator('h2').textContent()) ?? '', /解除报警/);
     await page.getByTestId('note-input').fill('已处置完毕');
