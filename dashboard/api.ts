@@ -9,6 +9,7 @@ import type { TargetRate, TargetStatus } from './state/targets.js';
 import type { AlarmStats } from './state/stats.js';
 import type { UptimeReport, UptimeWindow } from './uptime.js';
 import { loadKiosk, saveKiosk, type KioskCredential } from './kiosk.js';
+import type { KioskRow } from './views/kiosk-admin.js';
 
 export interface Session {
   token: string;
@@ -267,6 +268,25 @@ export class Api {
   act(id: string, action: AlarmAction, note?: string): Promise<Alarm> {
     const body = note && note.trim() ? { note: note.trim() } : {};
     return this.request('POST', `/api/alarms/${encodeURIComponent(id)}/${action}`, body);
+  }
+
+  /** A note on its own (any state, resolved too): answers the alarm with the note last in its history. */
+  note(id: string, note: string): Promise<Alarm> {
+    return this.request('POST', `/api/alarms/${encodeURIComponent(id)}/note`, { note: note.trim() });
+  }
+
+  /** Kiosks (admin): every wall screen's credential, issued, set up, last seen or revoked. */
+  kiosks(): Promise<{ kiosks: KioskRow[] }> {
+    return this.request('GET', '/api/kiosks');
+  }
+
+  /** Issues a kiosk (admin): the reply carries the one-time set-up link. */
+  issueKiosk(name: string, school?: string): Promise<KioskRow & { url: string }> {
+    return this.request('POST', '/api/kiosks', { name, ...(school ? { school } : {}) });
+  }
+
+  revokeKiosk(id: string): Promise<KioskRow> {
+    return this.request('DELETE', `/api/kiosks/${encodeURIComponent(id)}`);
   }
 
   /** Camera uptime per camera, school and zone (maintenance, operator, admin; 403 for viewers). */

@@ -15,7 +15,7 @@ import { lang, loadLang, roleLabel, setLang, stateLabel, t, tk } from './i18n.js
 import { takeSetupCode } from './kiosk.js';
 import { LiveConnection, backoffDelay, type LiveStatus } from './live.js';
 import { Siren } from './sound.js';
-import { commandFor, newestUnacknowledged, nextAction, stepSelection, type ShortcutCommand } from './shortcuts.js';
+import { commandFor, newestUnacknowledged, stepSelection, type ShortcutCommand } from './shortcuts.js';
 import { applyLocalAlarm, downDevices, initialState, realAlarms, reduce, summary, testAlarms, withSchools, type WallState } from './state/index.js';
 import { withCanteenSummary, withCase, type CanteenSummary, type CaseAction, type CaseDetail } from './state/canteen.js';
 import { targetChangeOf, type TargetRate } from './state/targets.js';
@@ -34,7 +34,8 @@ import { HeaderView } from './views/header.js';
 import { kioskView, type KioskScreen } from './views/kiosk.js';
 import { loginView } from './views/login.js';
 import { MaintenanceView, type UptimeView } from './views/maintenance.js';
-import { NoteDialog } from './views/note-dialog.js';
+import { NoteDialog, type NoteMode } from './views/note-dialog.js';
+import { ConsoleTools } from './views/console-tools.js';
 import { PopupView } from './views/popup.js';
 import { SchoolsView } from './views/schools.js';
 import { TargetDrillView, TargetsView } from './views/targets.js';
@@ -85,6 +86,8 @@ class App {
   private live: LiveConnection | null = null;
   private liveStatus: LiveStatus = { state: 'connecting', attempt: 1 };
   private views: WallViews | null = null;
+  /** The console's recent alarms and (admins) kiosk admin; null on the wall. */
+  private tools: ConsoleTools | null = null;
   /** Real alarms whose pop-up the operator dismissed ("later"): no pop-up, no sound, unless escalated. */
   private readonly dismissed = new Set<string>();
   private renderQueued = false;
@@ -339,11 +342,12 @@ class App {
       }),
     };
     this.views = views;
+    const tools = (this.tools = isConsole ? new ConsoleTools({ api: this.api, role: () => this.api.session?.role, schools: listCtx.schools, openDetail: (a) => views.detail.open(a) }) : null);
     views.testsSection.append(h('div', { class: 'pane-head small' }, views.testsTitle, views.testsCount), views.tests.el);
     const alarmsPane = h(
       'section',
       { class: 'pane alarms-pane' },
-      h('div', { class: 'pane-head' }, views.alarmsTitle, views.alarmsCount),
+      h('div', { class: 'pane-head' }, views.alarmsTitle, views.alarmsCount, tools?.bar),
       views.charts.flood.banner,
       views.alarms.el,
       views.charts.flood.el,
@@ -367,6 +371,7 @@ class App {
       views.canteenSchools.el,
       views.records.el,
       views.caseDialog.el,
+      ...(tools?.overlays ?? []),
       views.detail.el,
       views.popup.el,
       views.note.el,
@@ -530,7 +535,10 @@ class App {
     if (frame.type === 'case' || frame.type === 'ai' || frame.type === 'device') this.canteenPoller?.poke();
     this.views?.charts.onFrame(frame);
     if (frame.type === 'case') this.views?.caseDialog.onFrame(String((frame.data as { id?: unknown } | null)?.id ?? ''));
-    if (frame.type === 'alarm' && frame.data && typeof (frame.data as { id?: unknown }).id === 'string') this.views?.detail.onAlarm(frame.data as unknown as Alarm);
+    if (frame.type === 'alarm' && frame.data && typeof (frame.data as { id?: unknown }).id === 'string') {
+      this.views?.detail.onAlarm(frame.data as unknown as Alarm);
+      this.tools?.onAlarm(frame.data as unknown as Alarm);
+    }
     if (this.state.resync) {
       this.state = { ...this.state, resync: false };
       this.live?.resync();
@@ -538,9 +546,9 @@ class App {
     this.queueRender();
   }
 
-  private async act(alarm: Alarm, action: AlarmAction, note: string): Promise<void> {
+  private async act(alarm: Alarm, action: NoteMode, note: string): Promise<void> {
     try {
-      const updated = await this.api.act(alarm.id, action, note);
+      const updated = action === 'note' ? await this.api.note(alarm.id, note) : await this.api.act(alarm.id, action, note);
       this.state = applyLocalAlarm(this.state, updated);
       this.views?.detail.onAlarm(updated);
       this.queueRender();
@@ -767,13 +775,18 @@ class App {
         if (!a) return v.notice.show(t('sc.noneSelected'));
         return this.openDetail(a.id);
       }
-      case 'note':
+      case 'note': {
+        // A note on its own: no change of state (POST /api/alarms/{id}/note).
+        const a = this.selectedAlarm();
+        if (!a) return v.notice.show(t('sc.noneSelected'));
+        if (!canAct(role)) return v.notice.show(t('sc.readOnlyNote', { role: role ? roleLabel(role) : '?' }));
+        return v.note.show(a, 'note');
+      }
       case 'dispatch':
       case 'resolve': {
         const a = this.selectedAlarm();
         if (!a) return v.notice.show(t('sc.noneSelected'));
-        const action = cmd === 'note' ? nextAction(a.state) : cmd;
-        if (!action) return;
+        const action = cmd;
         if (!canAct(role)) return readOnly(action);
         if (!allowedActions(a.state).includes(action))
           return v.notice.show(t('sc.notAllowed', { state: stateLabel(a.state), action: t(ACTION_KEY[action]) }));

@@ -6,7 +6,7 @@
  * element), while a dialog is open (the note dialog, a case, the records, a drill-down, the alarm's
  * detail — only Escape and `?` reach the help), or with Ctrl, Alt or Meta held (the browser's own).
  */
-import type { Alarm, AlarmAction } from '../gateway/contract/api.js';
+import type { Alarm } from '../gateway/contract/api.js';
 
 export type ShortcutCommand = 'ack-newest' | 'next' | 'prev' | 'note' | 'dispatch' | 'resolve' | 'detail' | 'help' | 'close';
 
@@ -22,7 +22,7 @@ export const SHORTCUTS: ShortcutHelp[] = [
   { keys: ['A'], command: 'ack-newest', zh: '确认最新一条待确认报警', en: 'Acknowledge the newest unacknowledged alarm' },
   { keys: ['J', '↓'], command: 'next', zh: '选择下一条报警', en: 'Select the next alarm' },
   { keys: ['K', '↑'], command: 'prev', zh: '选择上一条报警', en: 'Select the previous alarm' },
-  { keys: ['N'], command: 'note', zh: '为所选报警填写处置说明（随下一步操作提交）', en: 'Write a note on the selected alarm (sent with its next step)' },
+  { keys: ['N'], command: 'note', zh: '为所选报警添加备注（不改变状态）', en: 'Add a note to the selected alarm (state unchanged)' },
   { keys: ['D'], command: 'dispatch', zh: '所选报警派警', en: 'Dispatch the selected alarm' },
   { keys: ['R'], command: 'resolve', zh: '解除所选报警', en: 'Resolve the selected alarm' },
   { keys: ['Enter', 'O'], command: 'detail', zh: '打开所选报警的详情（经过与图像）', en: "Open the selected alarm's detail (history and pictures)" },
@@ -87,9 +87,4 @@ export function stepSelection(order: string[], selected: string | null, step: 1 
   const i = selected ? order.indexOf(selected) : -1;
   if (i < 0) return step === 1 ? order[0] : order[order.length - 1];
   return order[(i + step + order.length) % order.length];
-}
-
-/** The step a note goes with: the alarm's next one (ack, then dispatch, then resolve). */
-export function nextAction(state: Alarm['state']): AlarmAction | null {
-  return state === 'raised' ? 'ack' : state === 'acknowledged' ? 'dispatch' : state === 'dispatched' ? 'resolve' : null;
 }

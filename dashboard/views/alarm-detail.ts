@@ -3,23 +3,24 @@
  * history (who did what, when, with which note), and the steps the user may take. Opened from a
  * card's 详情 button or with Enter on the selected alarm; kept current by the alarm's frames.
  */
-import type { Alarm, AlarmAction, SchoolStatus } from '../../gateway/contract/api.js';
+import type { Alarm, SchoolStatus } from '../../gateway/contract/api.js';
 import { formatTime, stateLabel, t } from '../i18n.js';
 import { allowedActions } from './alarms.js';
 import { snapshotStrip } from './alarm-snapshots.js';
 import { fill, h } from './dom.js';
 import { alarmSchool, alarmWhere, kindLabel } from './format.js';
 import type { MediaCache } from './media.js';
+import type { NoteMode } from './note-dialog.js';
 
 export interface AlarmDetailContext {
   load: (id: string) => Promise<Alarm>;
   media: MediaCache;
   schools: () => Record<string, SchoolStatus>;
   canAct: () => boolean;
-  onAction: (alarm: Alarm, action: AlarmAction) => void;
+  onAction: (alarm: Alarm, action: NoteMode) => void;
 }
 
-const ACTION_LABEL = { ack: 'action.ack', dispatch: 'action.dispatch', resolve: 'action.resolve' } as const;
+const ACTION_LABEL = { ack: 'action.ack', dispatch: 'action.dispatch', resolve: 'action.resolve', note: 'action.note' } as const;
 
 export class AlarmDetailView {
   readonly el: HTMLElement;
@@ -88,7 +89,8 @@ export class AlarmDetailView {
     const a = this.alarm;
     if (!a) return;
     const focused = (document.activeElement as HTMLElement | null)?.dataset?.testid;
-    const actions = this.ctx.canAct() ? allowedActions(a.state) : [];
+    // A note on its own is allowed in every state, resolved too (a review afterwards).
+    const actions: NoteMode[] = this.ctx.canAct() ? [...allowedActions(a.state), 'note'] : [];
     fill(
       this.el,
       h(
@@ -119,9 +121,11 @@ export class AlarmDetailView {
             ...a.history.map((e) =>
               h(
                 'li',
-                { class: `alarm-history-entry state-${e.state}`, testid: 'history-entry', dataset: { state: e.state } },
+                { class: `alarm-history-entry state-${e.state}`, testid: 'history-entry', dataset: { state: e.state, action: e.action ?? '' } },
                 h('span', { class: 'alarm-history-time' }, formatTime(e.at, true)),
-                h('span', { class: `state-pill state-${e.state}` }, e.state === 'raised' ? t('detail.raised') : stateLabel(e.state)),
+                e.action === 'note'
+                  ? h('span', { class: 'state-pill note-pill' }, t('detail.noteEntry'))
+                  : h('span', { class: `state-pill state-${e.state}` }, e.state === 'raised' ? t('detail.raised') : stateLabel(e.state)),
                 e.by && h('span', { class: 'alarm-history-by', testid: 'history-by' }, e.by),
                 e.note && h('span', { class: 'alarm-history-note', testid: 'history-note' }, e.note),
               ),
@@ -133,7 +137,7 @@ export class AlarmDetailView {
             'div',
             { class: 'card-actions big alarm-detail-actions' },
             ...actions.map((action) =>
-              h('button', { class: `btn btn-${action}`, testid: `detail-${action}`, attrs: { type: 'button' }, on: { click: () => this.ctx.onAction(a, action) } }, t(ACTION_LABEL[action])),
+              h('button', { class: action === 'note' ? 'btn btn-ghost' : `btn btn-${action}`, testid: `detail-${action}`, attrs: { type: 'button' }, on: { click: () => this.ctx.onAction(a, action) } }, t(ACTION_LABEL[action])),
             ),
           ),
       ),

@@ -6,6 +6,7 @@
  */
 import type { AlarmSnapshot } from '../../gateway/contract/api.js';
 import { formatTime, lang, t } from '../i18n.js';
+import '../alarm-snapshots.css';
 import { h } from './dom.js';
 import type { MediaCache } from './media.js';
 

@@ -1,20 +1,26 @@
-/** The modal for ack / dispatch / resolve: an optional note, submit, and the gateway's answer. */
+/**
+ * The modal for ack / dispatch / resolve (an optional note with the step) and for a note on its
+ * own (`note`: required, no change of state, any state): submit, and the gateway's answer.
+ */
 import type { Alarm, AlarmAction, SchoolStatus } from '../../gateway/contract/api.js';
 import { t } from '../i18n.js';
 import { fill, h } from './dom.js';
 import { alarmSchool, alarmWhere, kindLabel } from './format.js';
 
+/** A step with an optional note, or `note`: a note on its own (POST /api/alarms/{id}/note). */
+export type NoteMode = AlarmAction | 'note';
+
 export interface NoteDialogContext {
   schools: () => Record<string, SchoolStatus>;
   /** Resolves on success; rejects with a message to show. */
-  submit: (alarm: Alarm, action: AlarmAction, note: string) => Promise<void>;
+  submit: (alarm: Alarm, action: NoteMode, note: string) => Promise<void>;
 }
 
-const TITLE = { ack: 'note.title.ack', dispatch: 'note.title.dispatch', resolve: 'note.title.resolve' } as const;
+const TITLE = { ack: 'note.title.ack', dispatch: 'note.title.dispatch', resolve: 'note.title.resolve', note: 'note.title.note' } as const;
 
 export class NoteDialog {
   readonly el: HTMLElement;
-  private open: { alarm: Alarm; action: AlarmAction } | null = null;
+  private open: { alarm: Alarm; action: NoteMode } | null = null;
   private busy = false;
 
   constructor(private readonly ctx: NoteDialogContext) {
@@ -33,7 +39,7 @@ export class NoteDialog {
     return this.open?.alarm.id ?? null;
   }
 
-  show(alarm: Alarm, action: AlarmAction, keepNote?: string): void {
+  show(alarm: Alarm, action: NoteMode, keepNote?: string): void {
     this.open = { alarm, action };
     this.busy = false;
     this.render(keepNote ?? '');
@@ -57,10 +63,12 @@ export class NoteDialog {
   private render(note: string): void {
     if (!this.open) return;
     const { alarm, action } = this.open;
+    // A note on its own is nothing without words; with a step it is optional.
+    const label = action === 'note' ? 'note.labelNeeded' : 'note.label';
     const textarea = h('textarea', {
       class: 'note-input',
       testid: 'note-input',
-      attrs: { rows: 4, maxlength: 2000, placeholder: t('note.placeholder'), 'aria-label': t('note.label') },
+      attrs: { rows: 4, maxlength: 2000, placeholder: t('note.placeholder'), 'aria-label': t(label) },
     });
     textarea.value = note;
     fill(
@@ -81,7 +89,7 @@ export class NoteDialog {
         h('h2', null, t(TITLE[action])),
         h('div', { class: 'note-alarm' }, `${kindLabel(alarm.kind)} · ${alarmSchool(alarm, this.ctx.schools())}`),
         h('div', { class: 'note-where' }, alarmWhere(alarm)),
-        h('label', { class: 'note-label' }, t('note.label'), textarea),
+        h('label', { class: 'note-label' }, t(label), textarea),
         h('div', { class: 'note-error', testid: 'note-error', attrs: { role: 'alert' } }),
         h(
           'div',
@@ -99,6 +107,11 @@ export class NoteDialog {
     const textarea = this.el.querySelector<HTMLTextAreaElement>('textarea');
     const button = this.el.querySelector<HTMLButtonElement>('[data-testid="note-confirm"]');
     const error = this.el.querySelector<HTMLElement>('.note-error');
+    if (action === 'note' && !(textarea?.value ?? '').trim()) {
+      if (error) error.textContent = t('note.empty');
+      textarea?.focus();
+      return;
+    }
     this.busy = true;
     if (button) {
       button.disabled = true;

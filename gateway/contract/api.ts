@@ -29,6 +29,8 @@ export const HistoryEntry = Type.Object({
   by: Type.Optional(Type.String()),
   note: Type.Optional(Type.String()),
   outcome: Type.Optional(lit(ALARM_OUTCOMES)),
+  /** `note`: a note on its own (POST /api/alarms/{id}/note), no change of state; `state` is the alarm's state when it was written. */
+  action: Type.Optional(Type.Literal('note')),
 }, OPEN);
 
 /**
@@ -138,6 +140,12 @@ export const ActionBody = Type.Object(
   { note: Type.Optional(Type.String({ maxLength: 2000 })) },
   { additionalProperties: false },
 );
+/** A note on its own (no change of state): required, and something other than blanks. */
+export const NoteBody = Type.Object(
+  { note: Type.String({ minLength: 1, maxLength: 2000, description: 'the note, 1–2000 characters, not only blanks' }) },
+  { additionalProperties: false },
+);
+
 /** Resolve may also say what the alarm was; absent, the statistics go by the press's `test` flag. */
 export const ResolveBody = Type.Object(
   {

@@ -141,7 +141,7 @@ describe('operator console and alarm pictures', { timeout: 300_000 }, () => {
     if (registryDir) await rm(registryDir, { recursive: true, force: true });
   });
 
-  it('keyboard: A acknowledges the newest alarm, J/K walk the list, D dispatches, N notes with the next step, Enter opens the detail; the gateway records who', async () => {
+  it('keyboard: A acknowledges the newest alarm, J/K walk the list, D dispatches, N adds a note without a change of state, Enter opens the detail; the gateway records who', async () => {
     await signIn(page, `${gw.url}/console`, OPERATOR, 20_000);
     assert.equal(await page.locator('body').getAttribute('data-mode'), 'console');
     assert.equal(await page.getByTestId('to-wall').getAttribute('href'), '/');
@@ -221,8 +221,18 @@ describe('operator console and alarm pictures', { timeout: 300_000 }, () => {
     await page.keyboard.press('Escape');
     await detail.waitFor({ state: 'hidden', timeout: 5000 });
 
-    // N: a note with the next step (dispatched → resolve).
+    // N: a note on its own (POST …/note): in the history, the alarm still dispatched.
     await page.keyboard.press('n');
+    await noteDialog().waitFor({ state: 'visible', timeout: 5000 });
+    assert.match((await noteDialog().locator('h2').textContent()) ?? '', /添加备注/);
+    await page.getByTestId('note-input').fill('民警已到校门口');
+    await page.keyboard.press('Control+Enter');
+    await noteDialog().waitFor({ state: 'hidden', timeout: 15_000 }); // the gateway answered
+    const noted = await alarmState(second.id, 'dispatched');
+    assert.deepEqual([noted.history.at(-1)?.note, noted.history.at(-1)?.action, noted.history.at(-1)?.by], ['民警已到校门口', 'note', OPERATOR.user]);
+
+    // R: resolve, with a note on the step.
+    await page.keyboard.press('r');
     await noteDialog().waitFor({ state: 'visible', timeout: 5000 });
     assert.match((await noteDialog().locator('h2').textContent()) ?? '', /解除报警/);
     await page.getByTestId('note-input').fill('已处置完毕');
@@ -305,13 +315,37 @@ describe('operator console and alarm pictures', { timeout: 300_000 }, () => {
     assert.deepEqual(navigations, [], 'no reload: the picture came with the alarm\'s frame');
     await wall.screenshot({ path: path.join(RESULTS, 'popup-snapshot.png') });
 
+    // Read from across the room: each picture at least 400 design px wide (was 240) with 20 px
+    // captions, scaled with the root font; at a laptop's, a 1080p and a 4K size the pop-up stays on
+    // screen and nothing runs off sideways.
+    for (const [w, hgt] of [[1366, 768], [3840, 2160], [1920, 1080]] as const) {
+      await wall.setViewportSize({ width: w, height: hgt });
+      const root = Math.max(12.8, 16 * Math.min(w / 1920, hgt / 1080)); // styles.css's root font
+      await wall.waitForFunction((px) => Math.abs(parseFloat(getComputedStyle(document.documentElement).fontSize) - px) < 0.05, root, { timeout: 30_000 });
+      const scale = root / 16;
+      const m = await popup.evaluate((el) => ({
+        box: el.getBoundingClientRect().toJSON() as DOMRect,
+        thumbs: [...el.querySelectorAll<HTMLElement>('[data-testid="alarm-snap"]')].map((s) => s.getBoundingClientRect().width),
+        captions: [...el.querySelectorAll<HTMLElement>('.alarm-snap-caption')].map((c) => parseFloat(getComputedStyle(c).fontSize)),
+        pageWidth: document.documentElement.scrollWidth,
+      }));
+      assert.ok(m.box.left >= 0 && m.box.top >= 0 && m.box.right <= w + 1 && m.box.bottom <= hgt + 1, `${w}×${hgt}: the pop-up is on screen: ${JSON.stringify(m.box)}`);
+      assert.ok(m.pageWidth <= w, `${w}×${hgt}: nothing wider than the screen (${m.pageWidth})`);
+      assert.equal(m.thumbs.length, 2);
+      for (const tw of m.thumbs) assert.ok(tw >= 400 * scale - 1, `${w}×${hgt}: a picture ${tw.toFixed(0)} px wide, want ≥ ${(400 * scale).toFixed(0)}`);
+      for (const f of m.captions) assert.ok(f >= 20 * scale - 0.05, `${w}×${hgt}: caption ${f} px, want ≥ ${(20 * scale).toFixed(1)}`);
+    }
+    await wall.screenshot({ path: path.join(RESULTS, 'popup-snapshot-large.png') });
+
     // The console: A acknowledges it; the wall's pop-up goes by itself.
     await page.locator(`[data-testid="alarm-card"][data-alarm-id="${alarm.id}"]`).waitFor({ timeout: 15_000 });
     await page.keyboard.press('a');
     await noteDialog().waitFor({ state: 'visible', timeout: 5000 });
     await page.getByTestId('note-input').fill('已调看联动画面');
     await page.keyboard.press('Control+Enter');
-    await noteDialog().waitFor({ state: 'hidden', timeout: 15_000 }); // the gateway answered
+    await noteDialog().waitFor({ state: 'hidden', timeout: 30_000 }).catch(async (err: unknown) => {
+      throw new Error(`${String(err)}; the dialog says: ${await page.getByTestId('note-error').textContent()}`);
+    }); // the gateway answered
     await alarmState(alarm.id, 'acknowledged');
     await popup.waitFor({ state: 'hidden', timeout: 15_000 });
 

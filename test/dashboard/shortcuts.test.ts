@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Alarm } from '../../gateway/contract/api.js';
-import { SHORTCUTS, commandFor, newestUnacknowledged, nextAction, stepSelection } from '../../dashboard/shortcuts.js';
+import { SHORTCUTS, commandFor, newestUnacknowledged, stepSelection } from '../../dashboard/shortcuts.js';
 
 const closed = { dialog: false, help: false };
 const alarm = (id: string, state: Alarm['state'], raisedAt: string, test = false): Alarm =>
@@ -60,13 +60,6 @@ describe('console shortcuts', () => {
     assert.equal(stepSelection(order, 'a', -1), 'c');
     assert.equal(stepSelection(order, 'gone', 1), 'a');
     assert.equal(stepSelection([], 'a', 1), null);
-  });
-
-  it('a note goes with the next step', () => {
-    assert.equal(nextAction('raised'), 'ack');
-    assert.equal(nextAction('acknowledged'), 'dispatch');
-    assert.equal(nextAction('dispatched'), 'resolve');
-    assert.equal(nextAction('resolved'), null);
   });
 
   it('the help names every command in zh-CN and English', () => {

@@ -10,7 +10,7 @@ import type { DomainEvent } from '../../core/events.js';
 import type { GatewayModule, ModuleContext, Tx } from '../../core/module.js';
 import { Point, line } from '../../core/points.js';
 import type { TableSpec } from '../../store/store.js';
-import { IllegalTransition, applyAction, escalate, escalationDueMs, feedbackFor, isOpen, needsEscalation, raiseAlarm, withSnapshot } from './lifecycle.js';
+import { IllegalTransition, addNote, applyAction, escalate, escalationDueMs, feedbackFor, isOpen, needsEscalation, raiseAlarm, stateEntries, withSnapshot } from './lifecycle.js';
 import { camerasForAlarm, snapshotPlan } from './linked-cameras.js';
 import { alarmRoutes } from './routes.js';
 
@@ -31,6 +31,8 @@ declare module '../../core/events.js' {
     alarm_dispatch: ActionData;
     alarm_resolve: ActionData;
     alarm_escalated: { alarm: string };
+    /** A note on its own (no change of state), on an alarm in any state. */
+    alarm_note: { alarm: string; by: string; note: string };
     /** A picture of an alarm's camera, taken after its raise (the alarm-snapshots module's command). */
     alarm_snapshot: AlarmSnapshotOutcome;
   }
@@ -90,6 +92,8 @@ export interface AlarmsModule extends GatewayModule {
   raisedSince(sinceMs: number, school?: string): Promise<Alarm[]>;
   /** An operator's action: durable first, then applied. Throws AlarmNotFound or IllegalTransition. */
   act(alarmId: string, action: AlarmAction, by: string, note?: string, outcome?: AlarmOutcome): Promise<Alarm>;
+  /** A note on its own, in any state (resolved too): durable, in the history, on the feed. Throws AlarmNotFound. */
+  note(alarmId: string, by: string, note: string): Promise<Alarm>;
 }
 
 export function alarmsModule(ctx: ModuleContext): AlarmsModule {
@@ -231,7 +235,7 @@ export function alarmsModule(ctx: ModuleContext): AlarmsModule {
       .floatField('clock_skew_s', alarm.clockSkewMs / 1000)
       .timestamp(raisedMs);
     const field = { acknowledged: 'ack_s', dispatched: 'dispatch_s', resolved: 'resolve_s' } as const;
-    for (const h of alarm.history) if (h.state !== 'raised') p.floatField(field[h.state], (Date.parse(h.at) - raisedMs) / 1000);
+    for (const h of stateEntries(alarm)) if (h.state !== 'raised') p.floatField(field[h.state], (Date.parse(h.at) - raisedMs) / 1000);
     return line(p);
   }
 
@@ -241,7 +245,7 @@ export function alarmsModule(ctx: ModuleContext): AlarmsModule {
 
   return {
     name: 'alarms',
-    consumes: ['alarm', 'alarm_ack', 'alarm_dispatch', 'alarm_resolve', 'alarm_escalated', 'alarm_snapshot'],
+    consumes: ['alarm', 'alarm_ack', 'alarm_dispatch', 'alarm_resolve', 'alarm_escalated', 'alarm_snapshot', 'alarm_note'],
     frames: ['alarm'],
     tables: [ALARMS_TABLE],
     get open() {
@@ -308,6 +312,16 @@ export function alarmsModule(ctx: ModuleContext): AlarmsModule {
         const next = withSnapshot(current, d, e.receivedAtMs);
         // A camera the raise did not plan (the registry changed since): nothing to show.
         if (next !== current) saveEvidence(next, tx);
+        return;
+      }
+      if (e.type === 'alarm_note') {
+        const d = e.data as { alarm: string; by: string; note: string };
+        const current = open.get(d.alarm) ?? closed.get(d.alarm);
+        if (!current) throw new AlarmNotFound(d.alarm);
+        const next = addNote(current, d.by, e.receivedAtMs, d.note);
+        // Like a picture: the record and the screens change; the lamp, escalation and time series do not.
+        saveEvidence(next, tx);
+        results.set(e, next);
         return;
       }
       if (e.type === 'alarm_escalated') {
@@ -377,6 +391,17 @@ export function alarmsModule(ctx: ModuleContext): AlarmsModule {
       const now = ctx.now();
       const data = { alarm: alarmId, by, ...(note !== undefined ? { note } : {}), ...(action === 'resolve' && outcome !== undefined ? { outcome } : {}) };
       const e: DomainEvent = { type: ACTION_EVENT[action], school: current.school, device: current.device, atMs: now, receivedAtMs: now, data };
+      await dispatcher.execute(e);
+      return results.get(e)!;
+    },
+
+    async note(alarmId, by, note) {
+      const current = await get(alarmId);
+      if (!current) throw new AlarmNotFound(alarmId);
+      // A resolved alarm is applied from memory: bring it back if it has left the recent ones.
+      if (!isOpen(current)) await this.recall(alarmId);
+      const now = ctx.now();
+      const e: DomainEvent = { type: 'alarm_note', school: current.school, device: current.device, atMs: now, receivedAtMs: now, data: { alarm: alarmId, by, note } };
       await dispatcher.execute(e);
       return results.get(e)!;
     },

@@ -92,6 +92,18 @@ export function applyAction(alarm: Alarm, action: AlarmAction, by: string, atMs:
   return { ...alarm, state: to, history: [...alarm.history, entry] };
 }
 
+/**
+ * A note on its own: an entry in the history, the state unchanged (any state, resolved too). It
+ * neither acknowledges nor stops escalation: only an action does.
+ */
+export function addNote(alarm: Alarm, by: string, atMs: number, note: string): Alarm {
+  const entry: HistoryEntry = { state: alarm.state, at: iso(atMs), by, note: note.trim(), action: 'note' };
+  return { ...alarm, history: [...alarm.history, entry] };
+}
+
+/** The entries that changed the state (a note on its own did not). */
+export const stateEntries = (alarm: Alarm): HistoryEntry[] => alarm.history.filter((h) => h.action !== 'note');
+
 /** Escalation applies only while nobody has acknowledged; test presses never escalate. */
 export function needsEscalation(alarm: Alarm): boolean {
   return alarm.state === 'raised' && !alarm.escalated && !alarm.test;
@@ -115,7 +127,8 @@ const FEEDBACK_STATE: Record<AlarmState, AlarmFeedback['state']> = {
 
 /** Contract §2 `alarm/state`: what the button's lamp shows. */
 export function feedbackFor(alarm: Alarm): AlarmFeedback {
-  const last = alarm.history[alarm.history.length - 1];
+  // The button's lamp shows where the alarm stands: a later note is not news to it.
+  const last = stateEntries(alarm).at(-1)!;
   const fb: AlarmFeedback = { id: alarm.sourceId, state: FEEDBACK_STATE[alarm.state], ts: last.at };
   if (alarm.state !== 'raised' && last.by) fb.by = last.by;
   return fb;

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import { ALARM_ACTIONS, AUTH_ERRORS, ActionBody, AlarmStatsQuery, AlarmStatsReply, ResolveBody, Alarm, AlarmsReply, BAD_REQUEST, BEARER, INTERNAL, IllegalTransitionReply, described, errorReply, type AlarmAction, type AlarmOutcome } from '../../contract/api.js';
+import { ALARM_ACTIONS, AUTH_ERRORS, ActionBody, AlarmStatsQuery, AlarmStatsReply, ResolveBody, Alarm, AlarmsReply, BAD_REQUEST, NoteBody, BEARER, INTERNAL, IllegalTransitionReply, described, errorReply, type AlarmAction, type AlarmOutcome } from '../../contract/api.js';
 import { ensureSchool, requireRole, scopedSchool } from '../../auth/guard.js';
 import { HttpError, queryTime } from '../../errors.js';
 import { AlarmNotFound, IllegalTransition, type AlarmsModule } from './index.js';
@@ -42,6 +42,18 @@ const actionSchema = (action: AlarmAction) => ({
   body: Type.Optional(action === 'resolve' ? ResolveBody : ActionBody),
   response: { 200: described(Alarm, 'the alarm after the action'), ...BAD_REQUEST, ...AUTH_ERRORS, ...NOT_FOUND, 409: IllegalTransitionReply, ...INTERNAL },
 });
+
+const noteSchema = {
+  tags: ['alarms'],
+  summary: 'A note on an alarm without a change of state, in any state, resolved too (operator+); the author comes from the token',
+  security: BEARER,
+  params: AlarmParams,
+  body: NoteBody,
+  response: {
+    200: described(Alarm, 'the alarm with the note last in its history'),
+    400: errorReply('no note, over 2000 characters, or a field besides `note` (`bad_request`); a note of blanks only (`empty_note`)'),
+    ...AUTH_ERRORS, ...NOT_FOUND, ...INTERNAL },
+};
 
 const statsSchema = {
   tags: ['alarms'],
@@ -91,6 +103,30 @@ export const alarmRoutes: FastifyPluginAsyncTypebox = async (app) => {
   });
 
   const operator = requireRole(app, 'operator');
+
+  app.post(
+    '/api/alarms/:alarmId/note',
+    {
+      onRequest: operator,
+      schema: noteSchema,
+      config: { audit: { action: 'alarm.note', target: (req) => (req.params as { alarmId?: string }).alarmId, detail: (req) => ({ note: (req.body as { note?: string } | undefined)?.note }) } },
+    },
+    async (req) => {
+      // The schema takes 1–2000 characters; blanks alone say nothing and would be an empty entry.
+      if (req.body.note.trim() === '') throw new HttpError(400, 'empty_note', 'the note is only blanks: write something, or nothing at all');
+      const current = await alarms.get(req.params.alarmId);
+      if (!current) throw new HttpError(404, 'not_found', `no alarm with id "${req.params.alarmId}"`);
+      ensureSchool(req, current.school);
+      try {
+        const alarm = await alarms.note(req.params.alarmId, req.principal!.user, req.body.note);
+        req.log.info({ alarm: alarm.id, action: 'note', by: req.principal!.user }, 'alarm note');
+        return alarm;
+      } catch (err) {
+        if (err instanceof AlarmNotFound) throw new HttpError(404, 'not_found', err.message);
+        throw err;
+      }
+    },
+  );
   for (const action of ALARM_ACTIONS) {
     app.post(
       `/api/alarms/:alarmId/${action}`,
