@@ -225,16 +225,26 @@ export function indexRegistry(registry: Registry, source: string): RegistryIndex
   // let them go rather than keep a pointer string per device for the gateway's lifetime.
   for (const m of [schoolAt, deviceAt, creditCodeAt, vendorRefAt, gbAt]) m.clear();
 
-  const defaults = registry.defaults.heartbeatIntervalSec;
+  // One object per device: the tree the gateway keeps (`registry`, `schools`) holds the index's own
+  // entries, so the parsed devices can go (a province's million of them). The caller's object is
+  // left as it was (generate-registry writes it to a file).
+  const tree: Registry = {
+    ...registry,
+    schools: registry.schools.map((s) => {
+      const school: RegistrySchool = { ...s, devices: s.devices.map((d) => devices.get(d.id)!) };
+      schools.set(s.id, school);
+      return school;
+    }),
+  };
   return {
-    registry,
+    registry: tree,
     source,
     schools,
     devices,
     heartbeatIntervalSec(deviceId) {
       const d = devices.get(deviceId);
       if (!d) throw new Error(`unknown device "${deviceId}"`);
-      return heartbeatSec(registry, d);
+      return heartbeatSec(tree, d);
     },
     posts: (schoolId) => posts.get(schoolId) ?? (schools.has(schoolId) ? GATEHOUSE_ONLY : NO_POSTS),
     schoolByCreditCode(code) {
