@@ -117,6 +117,8 @@ interface Province {
   targetDevices: number;
   /** the alarm buttons' heartbeat interval (default 30 s; cameras: 60 s) */
   buttonIntervalSec?: number;
+  /** the V8 heap cap README's "Deploy" gives for this size (--max-old-space-size) */
+  heapMB: number;
 }
 
 async function runProvince(ctx: Ctx, p: Province): ReturnType<BenchCase['run']> {
@@ -142,7 +144,7 @@ async function runProvince(ctx: Ctx, p: Province): ReturnType<BenchCase['run']> 
       }
 
       const t0 = now();
-      const gw = await benchGateway(ctx, 'scale', { REGISTRY: file });
+      const gw = await benchGateway(ctx, name, { REGISTRY: file }, { heapMB: p.heapMB, startTimeoutMs: 300_000 });
       const startS = (now() - t0) / 1000;
       const screen = await openCountingScreens(gw.url, gw.token, 1);
       await sleep(1000); // the screen's snapshot
@@ -210,10 +212,13 @@ async function runProvince(ctx: Ctx, p: Province): ReturnType<BenchCase['run']> 
     }
 }
 
+/** README's "Deploy" sizing: 64 MB, plus 58 MB per 100,000 devices (the live heap after start is ~45 MB per 100,000). */
+const heapMBFor = (devices: number): number => 64 + Math.ceil(devices / 100_000) * 58;
+
 export const scale: BenchCase = {
   name: 'scale',
   run: (ctx) =>
-    runProvince(ctx, { name: 'scale', devices: ctx.mode.full ? 200_000 : 20_000, durationS: ctx.mode.full ? 180 : 20, cpuTarget: 0.5, rssTargetMB: 300, targetDevices: 200_000 }),
+    runProvince(ctx, { name: 'scale', devices: ctx.mode.full ? 200_000 : 20_000, durationS: ctx.mode.full ? 180 : 20, cpuTarget: 0.5, rssTargetMB: 300, targetDevices: 200_000, heapMB: heapMBFor(ctx.mode.full ? 200_000 : 20_000) }),
 };
 
 /**
@@ -226,7 +231,7 @@ export const million: BenchCase = {
   async run(ctx) {
     if (!ctx.mode.full)
       return { rows: [{ case: 'million', metric: '1,000,000 devices', unit: '', baseline: null, gateway: null, compare: 'none', target: '< 1 GB, < 1 core', met: null, note: 'full mode only (npm run bench -- --full --case million)' }], details: {} };
-    return runProvince(ctx, { name: 'million', devices: 1_000_000, durationS: 180, cpuTarget: 1, rssTargetMB: 1000, targetDevices: 1_000_000, buttonIntervalSec: 60 });
+    return runProvince(ctx, { name: 'million', devices: 1_000_000, durationS: 180, cpuTarget: 1, rssTargetMB: 1000, targetDevices: 1_000_000, buttonIntervalSec: 60, heapMB: heapMBFor(1_000_000) });
   },
 };
 
