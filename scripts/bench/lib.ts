@@ -283,7 +283,7 @@ export async function benchGateway(ctx: Ctx, name: string, env: Record<string, s
     extra.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} --import ${path.join(REPO_ROOT, 'scripts', 'bench', 'cpu-prof.mjs')}`.trim();
     extra.BENCH_CPU_PROF_DIR = path.join(ctx.profileDir, name.replace(/[^A-Za-z0-9_-]/g, '_'));
   }
-  // The heap cap a deployment of this size sets (README, "Deploy"): without one V8 lets garbage pile up to a quarter of RAM.
+  // A V8 heap cap (README, "Deploy"): without one V8 lets garbage pile up to a quarter of RAM.
   if (opts.heapMB) extra.NODE_OPTIONS = `${extra.NODE_OPTIONS ?? process.env.NODE_OPTIONS ?? ''} --max-old-space-size=${opts.heapMB}`.trim();
   const gw = await startGateway({ mqttUrl: ctx.broker.url, dataDir: opts.dataDir, env: { ...extra, ...env }, startTimeoutMs: opts.startTimeoutMs ?? 120_000 });
   const complaints = (): string[] => gw.logs().split('\n').filter((l) => /"level":(40|50|60)/.test(l));
