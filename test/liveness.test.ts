@@ -94,6 +94,28 @@ test('a registered alarm button never heard from is reported offline (never_seen
   if (other) assert.equal((await deviceView(other.id)).status, 'unknown');
 });
 
+test('a screen\'s snapshot lists only the devices that are not online (a province sends its exceptions, not every device)', async () => {
+  await waitFor('button A online', async () => {
+    await beat(btnA);
+    return (await deviceView(btnA.id)).online;
+  }, { intervalMs: 300 });
+  const screen = await openLive(gw.url, token);
+  try {
+    const snap = (await screen.next((f) => f.type === 'snapshot')).data;
+    assert.equal(snap.devices[btnA.id], undefined, 'an online device is not listed');
+    assert.equal(snap.devices[btnNever.id]?.status, 'offline');
+    const other = buttons.find((b: { id: string }) => b.id !== btnA.id && b.id !== btnNever.id);
+    if (other) assert.equal(snap.devices[other.id]?.status, 'unknown');
+    const listed = Object.values(snap.devices as Record<string, { status: string }>);
+    assert.ok(listed.length > 0 && listed.every((d) => d.status !== 'online'), 'every listed device is offline or unknown');
+    // The counts stay whole: the school's tile still knows how many of its devices are up.
+    const tile = (snap.schools as { id: string; devices: { online: number; total: number } }[]).find((x) => x.id === school.id)!;
+    assert.ok(tile.devices.online >= 1 && tile.devices.total === school.devices.length, JSON.stringify(tile));
+  } finally {
+    await screen.close();
+  }
+});
+
 test('after kill -9 and restart an outage in progress is kept, online devices are not flooded offline, and uptime shows the gap as unknown', async () => {
   // Camera C goes down; button A keeps beating.
   await beat(camC);

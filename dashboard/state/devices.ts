@@ -1,4 +1,8 @@
-/** The devices module's liveness slice: each device's online status, from `device` frames and the snapshot's `devices`. */
+/**
+ * The devices module's liveness slice: each device's online status, from `device` frames and the
+ * snapshot's `devices`. The snapshot lists only the devices that are not online (a province has a
+ * million devices, nearly all of them up): a registered device missing here is online.
+ */
 import type { DeviceChange, FeedFrame, Snapshot } from '../../gateway/contract/api.js';
 import type { Slice } from './slice.js';
 
@@ -24,13 +28,12 @@ export function deviceChangeOf(frame: FeedFrame): DeviceChange | null {
   return ch && typeof ch.id === 'string' && typeof ch.online === 'boolean' ? ch : null;
 }
 
-/**
- * Whether the change flips the device's online state. A `device` delta is a change: if we never
- * saw the device, it was in the other state before.
- */
+/** Whether the device is online as far as the slice knows: one it does not hold is (the snapshot lists only the others). */
+export const knownOnline = (devices: DevicesSlice, id: string): boolean => devices[id]?.online ?? true;
+
+/** Whether the change flips the device's online state. */
 export function flips(devices: DevicesSlice, ch: DeviceChange): boolean {
-  const prev = devices[ch.id];
-  return prev ? prev.online !== ch.online : true;
+  return knownOnline(devices, ch.id) !== ch.online;
 }
 
 export const initialDevices = (): DevicesSlice => ({});

@@ -17,7 +17,7 @@ import { exportCase } from './cases/export.js';
 import { ingest } from './cases/ingest.js';
 import { latency } from './cases/latency.js';
 import { recovery } from './cases/recovery.js';
-import { scale } from './cases/scale.js';
+import { million, scale } from './cases/scale.js';
 import { onvif } from './cases/onvif.js';
 import { stormCase } from './cases/storm.js';
 import { drainCase } from './cases/drain.js';
@@ -25,7 +25,7 @@ import { wall } from './cases/wall.js';
 import { FULL, SHORT, type BenchCase, type Ctx, type Row } from './lib.js';
 import { machine, textTable } from './report.js';
 
-const CASES: BenchCase[] = [ingest, drainCase, latency, recovery, exportCase, scale, onvif, stormCase, wall];
+const CASES: BenchCase[] = [ingest, drainCase, latency, recovery, exportCase, scale, million, onvif, stormCase, wall];
 
 const USAGE = `usage: npm run bench -- [--full] [--case <name>]… [--profile <dir>]
   --full            full mode (minutes per case); default: short mode (a quick look)

@@ -271,7 +271,7 @@ export interface BenchGateway extends GatewayProc {
  * The real gateway process on the bench broker, with its own topic prefix and client id. Extra
  * env is applied last. With ctx.profileDir set it is CPU-profiled (cpu-prof.mjs, written on stop).
  */
-export async function benchGateway(ctx: Ctx, name: string, env: Record<string, string> = {}, opts: { dataDir?: string } = {}): Promise<BenchGateway> {
+export async function benchGateway(ctx: Ctx, name: string, env: Record<string, string> = {}, opts: { dataDir?: string; heapMB?: number; startTimeoutMs?: number } = {}): Promise<BenchGateway> {
   const prefix = `bench-${ctx.runId}/${name}`;
   const extra: Record<string, string> = {
     MQTT_TOPIC_PREFIX: prefix,
@@ -283,7 +283,9 @@ export async function benchGateway(ctx: Ctx, name: string, env: Record<string, s
     extra.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} --import ${path.join(REPO_ROOT, 'scripts', 'bench', 'cpu-prof.mjs')}`.trim();
     extra.BENCH_CPU_PROF_DIR = path.join(ctx.profileDir, name.replace(/[^A-Za-z0-9_-]/g, '_'));
   }
-  const gw = await startGateway({ mqttUrl: ctx.broker.url, dataDir: opts.dataDir, env: { ...extra, ...env }, startTimeoutMs: 120_000 });
+  // A V8 heap cap (README, "Deploy"): without one V8 lets garbage pile up to a quarter of RAM.
+  if (opts.heapMB) extra.NODE_OPTIONS = `${extra.NODE_OPTIONS ?? process.env.NODE_OPTIONS ?? ''} --max-old-space-size=${opts.heapMB}`.trim();
+  const gw = await startGateway({ mqttUrl: ctx.broker.url, dataDir: opts.dataDir, env: { ...extra, ...env }, startTimeoutMs: opts.startTimeoutMs ?? 120_000 });
   const complaints = (): string[] => gw.logs().split('\n').filter((l) => /"level":(40|50|60)/.test(l));
   const stop = gw.stop.bind(gw);
   // On the way out, say what the gateway complained about: a bench figure may hide a fault.

@@ -15,7 +15,8 @@ const BUTTONS = 4;
 const TYPES: RegistrySchool['type'][] = ['primary', 'primary', 'middle', 'high', 'nine_year', 'kindergarten', 'vocational'];
 const CANTEEN: NonNullable<RegistryDevice['zone']>[] = ['dining', 'dining', 'kitchen', 'kitchen', 'kitchen', 'storage'];
 
-export function provinceRegistry(devices: number): Registry {
+/** `buttonIntervalSec`: the alarm buttons' heartbeat (cameras beat every 60 s); the million case has every device at 60 s. */
+export function provinceRegistry(devices: number, buttonIntervalSec = 30): Registry {
   const schools: RegistrySchool[] = [];
   const count = Math.ceil(devices / PER_SCHOOL);
   for (let s = 0; s < count; s++) {
@@ -45,13 +46,13 @@ export function provinceRegistry(devices: number): Registry {
   return {
     version: 1,
     county: { id: 'bench-province', name: '基准省', nameEn: 'Bench Province', region: '基准省' },
-    defaults: { heartbeatIntervalSec: { alarm_button: 30, camera: 60, gate: 60, checkin_terminal: 60 } },
+    defaults: { heartbeatIntervalSec: { alarm_button: buttonIntervalSec, camera: 60, gate: 60, checkin_terminal: 60 } },
     schools,
   };
 }
 
-export function writeProvinceRegistry(devices: number, file: string): void {
-  writeFileSync(file, JSON.stringify(provinceRegistry(devices)));
+export function writeProvinceRegistry(devices: number, file: string, buttonIntervalSec?: number): void {
+  writeFileSync(file, JSON.stringify(provinceRegistry(devices, buttonIntervalSec)));
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

@@ -5,8 +5,8 @@
  * when that entry falls due (then rescheduled to its real, later deadline), so a healthy device
  * costs one wheel operation per missed-heartbeat window, not one per heartbeat.
  */
-export class DeadlineWheel {
-  private readonly slots = new Map<number, string[]>();
+export class DeadlineWheel<T = string> {
+  private readonly slots = new Map<number, T[]>();
   private cursor: number;
 
   constructor(
@@ -17,7 +17,7 @@ export class DeadlineWheel {
   }
 
   /** Schedules `id` to come due at or just after `atMs`. */
-  schedule(id: string, atMs: number): void {
+  schedule(id: T, atMs: number): void {
     const slot = Math.max(Math.ceil(atMs / this.slotMs), this.cursor + 1);
     const list = this.slots.get(slot);
     if (list) list.push(id);
@@ -25,10 +25,10 @@ export class DeadlineWheel {
   }
 
   /** Every id whose slot has come due by `nowMs`, in deadline order. */
-  due(nowMs: number): string[] {
+  due(nowMs: number): T[] {
     const upto = Math.floor(nowMs / this.slotMs);
     if (upto <= this.cursor) return [];
-    const out: string[] = [];
+    const out: T[] = [];
     // After a long pause walk only the slots that exist, not every empty one in between.
     if (upto - this.cursor > this.slots.size) {
       const keys = [...this.slots.keys()].filter((k) => k <= upto).sort((a, b) => a - b);

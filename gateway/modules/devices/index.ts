@@ -32,6 +32,8 @@ export type CameraReport = CameraPayload & { at: string };
 export interface DevicesModule extends GatewayModule {
   /** Every registered device's liveness record. */
   readonly records: ReadonlyMap<string, LivenessRecord>;
+  /** Whether the device is online now, without making its record (the per-school and per-kind counts). */
+  isOnline(deviceId: string): boolean;
   /** Open maintenance alarms by device. */
   readonly maintenance: ReadonlyMap<string, MaintenanceAlarm>;
   /** Each camera's latest own report (rtt, clock skew, error). */
@@ -181,6 +183,7 @@ export function devicesModule(ctx: ModuleContext): DevicesModule {
     get records() {
       return liveness.records;
     },
+    isOnline: (id) => liveness.isOnline(id),
     maintenance,
     cameraReports,
 
@@ -227,8 +230,9 @@ export function devicesModule(ctx: ModuleContext): DevicesModule {
 
     snapshot(school) {
       const devices: Record<string, { online: boolean; status: string; lastSeen: string | null; since: string | null }> = {};
+      // Only the devices that are not online (contract additions): a province's snapshot is its exceptions, not a million rows.
       for (const [id, d] of registry.devices) {
-        if (school && d.school !== school) continue;
+        if ((school && d.school !== school) || liveness.isOnline(id)) continue;
         const s = liveness.records.get(id);
         devices[id] = { online: s?.online === true, status: statusOf(s), lastSeen: s?.lastSeen ? iso(s.lastSeen) : null, since: s?.since ? iso(s.since) : null };
       }
@@ -236,7 +240,7 @@ export function devicesModule(ctx: ModuleContext): DevicesModule {
     },
 
     collect() {
-      const { online } = devicesByKind(registry, liveness.records);
+      const { online } = devicesByKind(registry, (id) => liveness.isOnline(id));
       for (const kind of DEVICE_KINDS) metrics.devicesOnline.set({ kind }, online[kind] ?? 0);
     },
 

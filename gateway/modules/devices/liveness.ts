@@ -55,119 +55,226 @@ export interface LivenessOptions {
   slotMs?: number;
 }
 
+/** A slot's `online`: unknown (never heard from since it was registered), offline, online. */
+const UNKNOWN = -1;
+const OFF = 0;
+const ON = 1;
+
+/**
+ * Every registered device's liveness in parallel typed arrays indexed by slot (the device's place
+ * in the registry), not an object per device: a province of 1,000,000 devices costs ~60 bytes each
+ * and no garbage per heartbeat (issue #13). Records are made on demand for whoever reads one.
+ */
 export class Liveness {
-  /** Every registered device's record (read-only outside this class). */
-  readonly records = new Map<string, LivenessRecord>();
-  private readonly wheel: DeadlineWheel;
-  /** Deadline of each online or unknown device (offline ones have none). */
-  private readonly deadlines = new Map<string, number>();
-  private readonly scheduled = new Set<string>();
+  /** Every registered device's record, materialised when read (read-only outside this class). */
+  readonly records: ReadonlyMap<string, LivenessRecord>;
+  private readonly slotOf = new Map<string, number>();
+  private ids: string[] = [];
+  private online = new Int8Array(0);
+  /** NaN: null. */
+  private lastSeen = new Float64Array(0);
+  private since = new Float64Array(0);
+  private streak = new Uint8Array(0);
+  /** NaN: never reported. */
+  private battery = new Float64Array(0);
+  private rssi = new Float64Array(0);
+  /** The missed-heartbeat window, fixed per device at restore. */
+  private windowMs = new Float64Array(0);
+  /** Deadline of each online or unknown device; NaN for offline ones (they have none). */
+  private deadline = new Float64Array(0);
+  /** 1 while the slot has an entry in the wheel (at most one). */
+  private scheduled = new Uint8Array(0);
+  private scheduledTotal = 0;
+  private readonly wheel: DeadlineWheel<number>;
 
   constructor(
     private readonly o: LivenessOptions,
     nowMs: number,
   ) {
-    this.wheel = new DeadlineWheel(o.slotMs ?? 1000, nowMs);
-  }
-
-  private window(id: string): number {
-    return this.o.missedHeartbeats * this.o.intervalMs(id);
+    this.wheel = new DeadlineWheel<number>(o.slotMs ?? 1000, nowMs);
+    this.records = new RecordsView(this);
   }
 
   /** Loads the last known state of every registered device (`stored` may lack some) at gateway start. */
   restore(ids: Iterable<string>, stored: Map<string, LivenessRecord>, nowMs: number): void {
-    for (const id of ids) {
-      const r: LivenessRecord = stored.get(id) ?? { id, online: null, lastSeen: null, since: null, streak: 0 };
-      this.records.set(id, r);
-      if (r.online !== false) this.setDeadline(id, nowMs + this.window(id));
+    this.ids = [...ids];
+    const n = this.ids.length;
+    this.slotOf.clear();
+    this.online = new Int8Array(n).fill(UNKNOWN);
+    this.lastSeen = new Float64Array(n).fill(NaN);
+    this.since = new Float64Array(n).fill(NaN);
+    this.streak = new Uint8Array(n);
+    this.battery = new Float64Array(n).fill(NaN);
+    this.rssi = new Float64Array(n).fill(NaN);
+    this.windowMs = new Float64Array(n);
+    this.deadline = new Float64Array(n).fill(NaN);
+    this.scheduled = new Uint8Array(n);
+    this.scheduledTotal = 0;
+    for (let i = 0; i < n; i++) {
+      const id = this.ids[i];
+      this.slotOf.set(id, i);
+      this.windowMs[i] = this.o.missedHeartbeats * this.o.intervalMs(id);
+      const r = stored.get(id);
+      if (r) this.write(i, r);
+      if (this.online[i] !== OFF) this.setDeadline(i, nowMs + this.windowMs[i]);
     }
   }
 
+  private write(i: number, r: LivenessRecord): void {
+    this.online[i] = r.online === null ? UNKNOWN : r.online ? ON : OFF;
+    this.lastSeen[i] = r.lastSeen ?? NaN;
+    this.since[i] = r.since ?? NaN;
+    this.streak[i] = Math.min(255, r.streak);
+    this.battery[i] = r.battery ?? NaN;
+    this.rssi[i] = r.rssi ?? NaN;
+  }
+
+  /** The record of slot `i`, as a fresh object. */
+  private read(i: number): LivenessRecord {
+    const o = this.online[i];
+    const r: LivenessRecord = {
+      id: this.ids[i],
+      online: o === UNKNOWN ? null : o === ON,
+      lastSeen: nullIfNaN(this.lastSeen[i]),
+      since: nullIfNaN(this.since[i]),
+      streak: this.streak[i],
+    };
+    if (!Number.isNaN(this.battery[i])) r.battery = this.battery[i];
+    if (!Number.isNaN(this.rssi[i])) r.rssi = this.rssi[i];
+    return r;
+  }
+
   get(id: string): LivenessRecord | undefined {
-    return this.records.get(id);
+    const i = this.slotOf.get(id);
+    return i === undefined ? undefined : this.read(i);
   }
 
-  all(): IterableIterator<LivenessRecord> {
-    return this.records.values();
+  /** Whether the device is online now (false for unknown and unregistered ones), without making a record. */
+  isOnline(id: string): boolean {
+    const i = this.slotOf.get(id);
+    return i !== undefined && this.online[i] === ON;
   }
 
-  private setDeadline(id: string, atMs: number): void {
-    this.deadlines.set(id, atMs);
-    if (!this.scheduled.has(id)) {
-      this.scheduled.add(id);
-      this.wheel.schedule(id, atMs);
+  /** How many registered devices there are. */
+  get size(): number {
+    return this.ids.length;
+  }
+
+  /** Registered ids in registry order. */
+  keys(): IterableIterator<string> {
+    return this.ids.values();
+  }
+
+  *all(): IterableIterator<LivenessRecord> {
+    for (let i = 0; i < this.ids.length; i++) yield this.read(i);
+  }
+
+  private setDeadline(i: number, atMs: number): void {
+    this.deadline[i] = atMs;
+    if (!this.scheduled[i]) {
+      this.scheduled[i] = 1;
+      this.scheduledTotal++;
+      this.wheel.schedule(i, atMs);
     }
   }
 
   /** Applies one observation; returns the transition it caused, if any. */
   observe(id: string, sign: LivenessSign, atMs: number, extra: { battery?: number; rssi?: number } = {}): Transition | null {
-    const prev = this.records.get(id);
-    if (!prev) return null; // not a registered device
-    const r: LivenessRecord = { ...prev };
-    if (extra.battery !== undefined) r.battery = extra.battery;
-    if (extra.rssi !== undefined) r.rssi = extra.rssi;
-    let t: Transition | null = null;
-
+    const i = this.slotOf.get(id);
+    if (i === undefined) return null; // not a registered device
+    if (extra.battery !== undefined) this.battery[i] = extra.battery;
+    if (extra.rssi !== undefined) this.rssi[i] = extra.rssi;
+    const was = this.online[i];
     if (sign === 'alive') {
-      const consecutive = prev.lastSeen !== null && atMs - prev.lastSeen <= this.window(id);
-      r.lastSeen = atMs;
-      if (r.online === true) {
-        this.setDeadline(id, atMs + this.window(id));
-      } else if (r.online === null) {
-        r.online = true;
-        r.since = atMs;
-        r.streak = 0;
-        this.setDeadline(id, atMs + this.window(id));
-        t = { id, online: true, atMs, reason: 'first_seen', record: r };
-      } else {
-        r.streak = consecutive && prev.streak > 0 ? prev.streak + 1 : 1;
-        if (r.streak >= this.o.recoverSigns) {
-          const downForMs = prev.since === null ? undefined : atMs - prev.since;
-          r.online = true;
-          r.since = atMs;
-          r.streak = 0;
-          this.setDeadline(id, atMs + this.window(id));
-          t = { id, online: true, atMs, reason: 'heartbeat_resumed', downForMs, record: r };
-        }
+      const prevSeen = this.lastSeen[i];
+      const consecutive = !Number.isNaN(prevSeen) && atMs - prevSeen <= this.windowMs[i];
+      this.lastSeen[i] = atMs;
+      if (was === ON) {
+        this.setDeadline(i, atMs + this.windowMs[i]);
+        return null;
       }
-    } else if (sign === 'gone' || sign === 'down') {
-      r.streak = 0;
-      if (r.online !== false) {
-        r.online = false;
-        r.since = atMs;
-        this.deadlines.delete(id);
-        t = { id, online: false, atMs, reason: sign === 'gone' ? 'last_will' : 'reported_down', record: r };
+      if (was === UNKNOWN) {
+        this.becomeOnline(i, atMs);
+        return { id, online: true, atMs, reason: 'first_seen', record: this.read(i) };
       }
-    } else {
-      r.streak = 0; // a failed probe breaks a recovery streak; the deadline runs on
+      this.streak[i] = consecutive && this.streak[i] > 0 ? Math.min(255, this.streak[i] + 1) : 1;
+      if (this.streak[i] < this.o.recoverSigns) return null;
+      const downFrom = this.since[i];
+      this.becomeOnline(i, atMs);
+      return { id, online: true, atMs, reason: 'heartbeat_resumed', downForMs: Number.isNaN(downFrom) ? undefined : atMs - downFrom, record: this.read(i) };
     }
-    this.records.set(id, r);
-    return t;
+    this.streak[i] = 0; // a failed probe breaks a recovery streak; the deadline runs on
+    if (sign === 'failed' || was === OFF) return null;
+    this.online[i] = OFF;
+    this.since[i] = atMs;
+    this.deadline[i] = NaN;
+    return { id, online: false, atMs, reason: sign === 'gone' ? 'last_will' : 'reported_down', record: this.read(i) };
+  }
+
+  private becomeOnline(i: number, atMs: number): void {
+    this.online[i] = ON;
+    this.since[i] = atMs;
+    this.streak[i] = 0;
+    this.setDeadline(i, atMs + this.windowMs[i]);
   }
 
   /** Devices whose window ran out by `nowMs`, each dated at its own deadline. */
   tick(nowMs: number): Transition[] {
     const out: Transition[] = [];
-    for (const id of this.wheel.due(nowMs)) {
-      this.scheduled.delete(id);
-      const deadline = this.deadlines.get(id);
-      if (deadline === undefined) continue; // offline meanwhile
+    for (const i of this.wheel.due(nowMs)) {
+      this.scheduled[i] = 0;
+      this.scheduledTotal--;
+      const deadline = this.deadline[i];
+      if (Number.isNaN(deadline)) continue; // offline meanwhile
       if (deadline > nowMs) {
-        this.scheduled.add(id);
-        this.wheel.schedule(id, deadline);
+        this.scheduled[i] = 1;
+        this.scheduledTotal++;
+        this.wheel.schedule(i, deadline);
         continue;
       }
-      const prev = this.records.get(id)!;
-      const r: LivenessRecord = { ...prev, online: false, since: deadline, streak: 0 };
-      this.records.set(id, r);
-      this.deadlines.delete(id);
-      out.push({ id, online: false, atMs: deadline, reason: prev.online === null ? 'never_seen' : 'silent', record: r });
+      const wasUnknown = this.online[i] === UNKNOWN;
+      this.online[i] = OFF;
+      this.since[i] = deadline;
+      this.streak[i] = 0;
+      this.deadline[i] = NaN;
+      out.push({ id: this.ids[i], online: false, atMs: deadline, reason: wasUnknown ? 'never_seen' : 'silent', record: this.read(i) });
     }
     return out.sort((a, b) => a.atMs - b.atMs);
   }
 
   /** Entries in the wheel (one per online or unknown device at most). */
   get scheduledCount(): number {
-    return this.scheduled.size;
+    return this.scheduledTotal;
+  }
+}
+
+const nullIfNaN = (x: number): number | null => (Number.isNaN(x) ? null : x);
+
+/** The records as a read-only Map: each read makes its record, nothing is kept per device. */
+class RecordsView implements ReadonlyMap<string, LivenessRecord> {
+  constructor(private readonly l: Liveness) {}
+  get size(): number {
+    return this.l.size;
+  }
+  get(id: string): LivenessRecord | undefined {
+    return this.l.get(id);
+  }
+  has(id: string): boolean {
+    return this.l.get(id) !== undefined;
+  }
+  keys(): MapIterator<string> {
+    return this.l.keys() as MapIterator<string>;
+  }
+  values(): MapIterator<LivenessRecord> {
+    return this.l.all() as MapIterator<LivenessRecord>;
+  }
+  *entries(): MapIterator<[string, LivenessRecord]> {
+    for (const r of this.l.all()) yield [r.id, r];
+  }
+  [Symbol.iterator](): MapIterator<[string, LivenessRecord]> {
+    return this.entries();
+  }
+  forEach(fn: (value: LivenessRecord, key: string, map: ReadonlyMap<string, LivenessRecord>) => void): void {
+    for (const r of this.l.all()) fn(r, r.id, this);
   }
 }

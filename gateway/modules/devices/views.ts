@@ -12,15 +12,17 @@ export function statusOf(s: StoredDeviceState | undefined): Device['status'] {
   return s?.online === true ? 'online' : s?.online === false ? 'offline' : 'unknown';
 }
 
-/** Devices per kind, and how many of them are online (GET /api/stats, GET /metrics). */
-/** Devices per kind, and how many of them are online: the county's, or one school's. */
-export function devicesByKind(registry: RegistryIndex, devices: ReadonlyMap<string, StoredDeviceState>, school?: string): { total: Record<string, number>; online: Record<string, number> } {
+/** Whether a registered device is online now: the devices module's `isOnline` (no record made per device). */
+export type IsOnline = (deviceId: string) => boolean;
+
+/** Devices per kind, and how many of them are online: the county's, or one school's (GET /api/stats, GET /metrics). */
+export function devicesByKind(registry: RegistryIndex, isOnline: IsOnline, school?: string): { total: Record<string, number>; online: Record<string, number> } {
   const total: Record<string, number> = {};
   const online: Record<string, number> = {};
   for (const d of registry.devices.values()) {
     if (school !== undefined && d.school !== school) continue;
     total[d.kind] = (total[d.kind] ?? 0) + 1;
-    online[d.kind] = (online[d.kind] ?? 0) + (devices.get(d.id)?.online ? 1 : 0);
+    online[d.kind] = (online[d.kind] ?? 0) + (isOnline(d.id) ? 1 : 0);
   }
   return { total, online };
 }
@@ -46,12 +48,12 @@ export function deviceView(d: IndexedDevice, s: StoredDeviceState | undefined, m
   return v;
 }
 
-export function schoolStatuses(registry: RegistryIndex, devices: ReadonlyMap<string, StoredDeviceState>, openAlarms: Iterable<Alarm>): SchoolStatus[] {
+export function schoolStatuses(registry: RegistryIndex, isOnline: IsOnline, openAlarms: Iterable<Alarm>): SchoolStatus[] {
   const open = new Map<string, number>();
   for (const a of openAlarms) if (!a.test) open.set(a.school, (open.get(a.school) ?? 0) + 1);
   return registry.registry.schools.map((s) => {
     let online = 0;
-    for (const d of s.devices) if (devices.get(d.id)?.online) online++;
+    for (const d of s.devices) if (isOnline(d.id)) online++;
     const v: SchoolStatus = { id: s.id, name: s.name, type: s.type, students: s.students, region: s.region, devices: { total: s.devices.length, online }, openAlarms: open.get(s.id) ?? 0 };
     if (s.nameEn) v.nameEn = s.nameEn;
     if (s.map) v.map = { x: s.map.x, y: s.map.y };

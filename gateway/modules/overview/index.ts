@@ -15,7 +15,7 @@ export function overviewModule(ctx: ModuleContext): GatewayModule {
   return {
     name: 'overview',
     dependsOn: ['alarms', 'devices'],
-    snapshot: (school) => ({ schools: schoolStatuses(ctx.registry, devices.records, alarms.open.values()).filter((s) => !school || s.id === school) }),
+    snapshot: (school) => ({ schools: schoolStatuses(ctx.registry, devices.isOnline, alarms.open.values()).filter((s) => !school || s.id === school) }),
     routes: overviewRoutes,
   };
 }

@@ -26,7 +26,7 @@ export const overviewRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get('/api/schools', { onRequest: viewer, schema: schoolsSchema }, async (req) => {
     const only = scopedSchool(req, undefined);
-    return { county: registry.registry.county, schools: schoolStatuses(registry, devices.records, alarms.open.values()).filter((s) => !only || s.id === only) };
+    return { county: registry.registry.county, schools: schoolStatuses(registry, devices.isOnline, alarms.open.values()).filter((s) => !only || s.id === only) };
   });
 
   /** Activity over the last minute and device counts: what the wall screen's header shows. */
@@ -42,7 +42,7 @@ export const overviewRoutes: FastifyPluginAsyncTypebox = async (app) => {
     }
     return {
       messagesLastMinute: dispatcher.lastMinute.totals(Date.now()),
-      devices: devicesByKind(registry, devices.records, only),
+      devices: devicesByKind(registry, devices.isOnline, only),
       alarms: { open, escalated },
     };
   });

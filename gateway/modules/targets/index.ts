@@ -20,6 +20,7 @@ import { TARGET_IDS, type TargetId } from '../../contract/policy.js';
 import { Point, line } from '../../core/points.js';
 import type { TargetRateView } from '../../contract/api.js';
 import type { DevicesModule } from '../devices/index.js';
+import type { IndexedDevice } from '../../registry.js';
 import { addCheckin, emptyDay, splitByDay } from './day-facts.js';
 import type { DayFacts, GuardOnFile, Inspection, Peak, SchoolFacts, Status, Verdict, Window } from './facts.js';
 import type { DailyRow } from './report.js';
@@ -106,10 +107,11 @@ export function targetsModule(ctx: ModuleContext): TargetsModule {
   /** Past days not on record that late events arrived for, and since when the first waits. */
   const pendingPast = new Set<string>();
   let pendingSinceMs: number | undefined;
-  const devicesBySchool = new Map<string, { id: string; kind: string; covers: string[]; gate?: string }[]>();
+  // The registry's own entries, not copies: a province has a million of them.
+  const devicesBySchool = new Map<string, IndexedDevice[]>();
   for (const d of registry.devices.values()) {
     const list = devicesBySchool.get(d.school) ?? [];
-    list.push({ id: d.id, kind: d.kind, covers: [...(d.covers ?? [])], gate: d.gate });
+    list.push(d);
     devicesBySchool.set(d.school, list);
   }
   const devices = () => ctx.module<DevicesModule>('devices');
@@ -166,7 +168,7 @@ export function targetsModule(ctx: ModuleContext): TargetsModule {
       barriers: insp?.barriers ?? {},
       guards: guards.get(school) ?? [],
       buttons: own.filter((d) => d.kind === 'alarm_button').map((d) => ({ ...health(d.id), lastTestMs: deviceFacts.get(d.id)?.lastTestMs })),
-      cameras: own.filter((d) => d.kind === 'camera').map((d) => ({ ...health(d.id), covers: d.covers })),
+      cameras: own.filter((d) => d.kind === 'camera').map((d) => ({ ...health(d.id), covers: d.covers ?? [] })),
       nvrs: own.filter((d) => d.kind === 'nvr').map((d) => ({ ...health(d.id), uplink: deviceFacts.get(d.id)?.uplink })),
     };
   }
@@ -266,7 +268,7 @@ export function targetsModule(ctx: ModuleContext): TargetsModule {
       barriers: Object.fromEntries((s.gates ?? []).map((g) => [g.id, latest((i) => i.item === 'barrier' && i.gate === g.id)])),
       guards: guards.get(school) ?? [],
       buttons: own.filter((d) => d.kind === 'alarm_button').map((d) => ({ id: d.id, online: true, lastTestMs: deviceFacts.get(d.id)?.tests?.filter((t) => t <= endMs).at(-1) })),
-      cameras: own.filter((d) => d.kind === 'camera').map((d) => ({ id: d.id, online: true, covers: d.covers })),
+      cameras: own.filter((d) => d.kind === 'camera').map((d) => ({ id: d.id, online: true, covers: d.covers ?? [] })),
       nvrs: own.filter((d) => d.kind === 'nvr').map((d, i) => ({ id: d.id, online: true, uplink: i === 0 ? uplink : undefined })),
     };
   }

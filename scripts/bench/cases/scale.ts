@@ -105,14 +105,27 @@ async function drive(ctx: Ctx, pubs: Publishers, key: string, perSec: number, du
   };
 }
 
-export const scale: BenchCase = {
-  name: 'scale',
-  async run(ctx) {
-    const devices = ctx.mode.full ? 200_000 : 20_000;
-    const durationS = ctx.mode.full ? 180 : 20;
+/** One province run: its size, how long the load lasts, its targets, and whether this mode runs it at all. */
+interface Province {
+  name: string;
+  devices: number;
+  durationS: number;
+  cpuTarget: number;
+  /** peak RSS target in MB (10^6 bytes) */
+  rssTargetMB: number;
+  /** the size the targets are for, when this mode runs a smaller one */
+  targetDevices: number;
+  /** the alarm buttons' heartbeat interval (default 30 s; cameras: 60 s) */
+  buttonIntervalSec?: number;
+  /** a V8 heap cap (--max-old-space-size), if any */
+  heapMB?: number;
+}
+
+async function runProvince(ctx: Ctx, p: Province): ReturnType<BenchCase['run']> {
+    const { devices, durationS, name } = p;
     const dir = await makeTempDir('bench-province-');
     const file = path.join(dir, 'province.json');
-    writeProvinceRegistry(devices, file);
+    writeProvinceRegistry(devices, file, p.buttonIntervalSec);
     const reg = JSON.parse(readFileSync(file, 'utf8')) as Registry;
     const pubs = await Publishers.start(ctx.broker.url, ctx.mode.publishers, ctx.runId);
     try {
@@ -131,7 +144,7 @@ export const scale: BenchCase = {
       }
 
       const t0 = now();
-      const gw = await benchGateway(ctx, 'scale', { REGISTRY: file });
+      const gw = await benchGateway(ctx, name, { REGISTRY: file }, { heapMB: p.heapMB, startTimeoutMs: 300_000 });
       const startS = (now() - t0) / 1000;
       const screen = await openCountingScreens(gw.url, gw.token, 1);
       await sleep(1000); // the screen's snapshot
@@ -156,19 +169,20 @@ export const scale: BenchCase = {
         ctx.log(`  gateway memory at the end: ${JSON.stringify(memory)}; VmRSS every 5 s: ${load.rssMiB.join(' ')}`);
       } finally {
         await screen.close();
-        await gw.stop();
+        // A slow stop (it saves every device's last-seen time) is worth a note, not the run's figures.
+        await gw.stop().catch((err: Error) => ctx.log(`  note: ${err.message}`));
       }
 
       const short = !ctx.mode.full;
-      const shortNote = short ? `short mode: ${devices.toLocaleString('en-US')} devices for ${durationS} s; the target is for 200,000` : undefined;
+      const shortNote = short ? `short mode: ${devices.toLocaleString('en-US')} devices for ${durationS} s; the target is for ${p.targetDevices.toLocaleString('en-US')}` : undefined;
       const cpuMetric = load.steadyCpuShare !== null ? 'CPU share after the first minute' : 'CPU share';
       const gwCpu = load.steadyCpuShare ?? load.cpuShare;
       const baseCpu = base.steadyCpuShare ?? base.cpuShare;
       const rows: Row[] = [
-        { case: 'scale', metric: `${cpuMetric}, ${devices.toLocaleString('en-US')} devices`, unit: 'cores', baseline: baseCpu, gateway: gwCpu, compare: 'ratio', target: '< 0.5 core', met: short ? null : gwCpu < 0.5, note: shortNote },
-        { case: 'scale', metric: `peak RSS, ${devices.toLocaleString('en-US')} devices`, unit: 'MiB', baseline: base.peakRssMiB, gateway: load.peakRssMiB, compare: 'ratio', target: '< 300 MB', met: short ? null : load.peakRssMiB * 1.048576 < 300 },
+        { case: name, metric: `${cpuMetric}, ${devices.toLocaleString('en-US')} devices`, unit: 'cores', baseline: baseCpu, gateway: gwCpu, compare: 'ratio', target: `< ${p.cpuTarget} core`, met: short ? null : gwCpu < p.cpuTarget, note: shortNote },
+        { case: name, metric: `peak RSS, ${devices.toLocaleString('en-US')} devices`, unit: 'MiB', baseline: base.peakRssMiB, gateway: load.peakRssMiB, compare: 'ratio', target: p.rssTargetMB >= 1000 ? `< ${p.rssTargetMB / 1000} GB` : `< ${p.rssTargetMB} MB`, met: short ? null : load.peakRssMiB * 1.048576 < p.rssTargetMB },
         {
-          case: 'scale',
+          case: name,
           metric: 'heartbeats processed of sent',
           unit: '%',
           baseline: (base.processed / base.sent) * 100,
@@ -180,7 +194,7 @@ export const scale: BenchCase = {
         },
         detection
           ? {
-              case: 'scale',
+              case: name,
               metric: 'silenced devices detected offline by their deadline; false offline',
               unit: 'devices',
               baseline: devices,
@@ -190,12 +204,37 @@ export const scale: BenchCase = {
               met: detection.detectedInTime === devices && detection.falseOffline === 0,
               note: `${detection.falseOffline} false; all ${detection.detected.toLocaleString('en-US')} detected ${(detection.allDetectedAfterStopMs / 1000).toFixed(1)} s after the stop (last deadline ${(detection.lastDeadlineAfterStopMs / 1000).toFixed(0)} s after it)`,
             }
-          : { case: 'scale', metric: 'offline detections within deadline, none false', unit: '', baseline: null, gateway: null, compare: 'none', target: 'all, 0 false', met: null, note: 'full mode only (every device must have been heard from first)' },
+          : { case: name, metric: 'offline detections within deadline, none false', unit: '', baseline: null, gateway: null, compare: 'none', target: 'all, 0 false', met: null, note: 'full mode only (every device must have been heard from first)' },
       ];
       return { rows, details: { devices, durationS, heartbeatsPerSec: perSec, gatewayStartSeconds: startS, gatewayAfterStart: atStart, baseline: base, gateway: load, gatewayMemory: memory, detection } };
     } finally {
       await pubs.stop();
     }
+}
+
+/**
+ * A V8 heap cap for the province gateways (MB), from BENCH_GATEWAY_HEAP_MB; none by default. With
+ * 180 MB a 200,000-device gateway ran out of heap in the wave of first heartbeats (BENCHMARKS.md).
+ */
+const heapMB = (): number | undefined => (process.env.BENCH_GATEWAY_HEAP_MB ? Number(process.env.BENCH_GATEWAY_HEAP_MB) : undefined);
+
+export const scale: BenchCase = {
+  name: 'scale',
+  run: (ctx) =>
+    runProvince(ctx, { name: 'scale', devices: ctx.mode.full ? 200_000 : 20_000, durationS: ctx.mode.full ? 180 : 20, cpuTarget: 0.5, rssTargetMB: 300, targetDevices: 200_000, heapMB: heapMB() }),
+};
+
+/**
+ * The issue's moonshot: 1,000,000 devices at 60 s heartbeats (16,700 messages/s) in < 1 GB and
+ * < 1 core, every silenced device detected by its deadline and none falsely. Full mode only: the
+ * registry alone is 90 MB of JSON, and the run takes about a quarter of an hour.
+ */
+export const million: BenchCase = {
+  name: 'million',
+  async run(ctx) {
+    if (!ctx.mode.full)
+      return { rows: [{ case: 'million', metric: '1,000,000 devices', unit: '', baseline: null, gateway: null, compare: 'none', target: '< 1 GB, < 1 core', met: null, note: 'full mode only (npm run bench -- --full --case million)' }], details: {} };
+    return runProvince(ctx, { name: 'million', devices: 1_000_000, durationS: 180, cpuTarget: 1, rssTargetMB: 1000, targetDevices: 1_000_000, buttonIntervalSec: 60, heapMB: heapMB() });
   },
 };
 
