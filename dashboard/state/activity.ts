@@ -4,7 +4,7 @@
  * are added by the cross-slice rules in index.ts, with the builders below.
  */
 import type { Alarm, DeviceChange, FeedFrame } from '../../gateway/contract/api.js';
-import type { DevicesSlice } from './devices.js';
+import { deviceOf, type DevicesSlice } from './devices.js';
 import type { Slice } from './slice.js';
 
 export type ActivityKind = 'device' | 'camera' | 'ai' | 'alarm';
@@ -94,7 +94,7 @@ export function deviceActivity(ch: DeviceChange, seq: number, now: number): Acti
 export function cameraActivity(devices: DevicesSlice, frame: FeedFrame, now: number): Activity | null {
   const e = (frame.data ?? {}) as LooseEvent;
   const id = e.device ?? e.id;
-  const prev = id ? devices[id] : undefined;
+  const prev = id ? deviceOf(devices, id) : undefined;
   const changed = typeof e.online === 'boolean' && (!prev || prev.online !== e.online);
   if (!changed || !e.school) return null;
   return { seq: frame.seq, at: eventTime(e, now), kind: 'camera', school: e.school, device: id, online: e.online };

@@ -15,7 +15,7 @@
  *    the heap after the first hour, at the end, and the slope (least squares over hours 1–24);
  *    target: the end within 10 % of the first hour.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { connectAsync, type MqttClient } from 'mqtt';
@@ -213,12 +213,28 @@ interface Frames {
   loaf: number;
 }
 
-async function measureFrames(page: Page, during: () => Promise<unknown>): Promise<Frames & { seconds: number }> {
+async function measureFrames(page: Page, during: () => Promise<unknown>, profile?: string): Promise<Frames & { seconds: number }> {
   await page.evaluate(START_FRAMES);
+  const stopProfile = profile ? await profilePage(page, profile) : null;
   const t0 = performance.now();
   await during();
   const f = (await page.evaluate(STOP_FRAMES)) as Frames;
+  await stopProfile?.();
   return { ...f, seconds: (performance.now() - t0) / 1000 };
+}
+
+/** `--profile <dir>`: the page's own CPU profile (CDP Profiler) over a window, as <file> (DevTools / speedscope). */
+async function profilePage(page: Page, file: string): Promise<() => Promise<void>> {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Profiler.enable');
+  await cdp.send('Profiler.setSamplingInterval', { interval: 200 }); // µs
+  await cdp.send('Profiler.start');
+  return async () => {
+    const { profile } = await cdp.send('Profiler.stop');
+    await mkdir(path.dirname(file), { recursive: true });
+    await writeFile(file, JSON.stringify(profile));
+    await cdp.detach();
+  };
 }
 
 function summary(f: Frames): { frames: number; intervalP50: number; intervalP99: number; missedShare: number; workP50: number; workP99: number; workOver16: number; loaf: number } {
@@ -240,7 +256,7 @@ export const wall: BenchCase = {
   async run(ctx) {
     const set = ctx.mode.full ? FULL : SHORT;
     const dashboardDir = await mkdtemp(path.join(os.tmpdir(), 'bench-wall-'));
-    await buildDashboard(dashboardDir);
+    await buildDashboard(dashboardDir, { readableNames: !!ctx.profileDir });
     // Escalations stay out of the way of the compressed operator (who acknowledges within seconds).
     const gw = await benchGateway(ctx, 'wall', { DASHBOARD_DIR: dashboardDir, ACK_TIMEOUT_SEC: '3600' });
     const mqtt = await connectAsync(ctx.broker.url, { clientId: `bench-wall-${ctx.runId}`, reconnectPeriod: 0 });
@@ -256,13 +272,14 @@ export const wall: BenchCase = {
       const idle = summary(await measureFrames(page, () => sleep(set.idleSec * 1000)));
       const realRate = EVENTS_PER_HOUR / 3600;
       ctx.log(`  wall: ${set.realSec} s at the real rate (${realRate.toFixed(2)} events/s)`);
-      const real = summary(await measureFrames(page, () => driver.run(Math.round(realRate * 0.94 * set.realSec), realRate * 0.94, 120_000)));
+      const profile = (name: string) => (ctx.profileDir ? path.join(ctx.profileDir, 'wall-page', `${name}.cpuprofile`) : undefined);
+      const real = summary(await measureFrames(page, () => driver.run(Math.round(realRate * 0.94 * set.realSec), realRate * 0.94, 120_000), profile('real-rate')));
       ctx.log(`    real rate: interval p99 ${real.intervalP99.toFixed(1)} ms, work p99 ${real.workP99.toFixed(1)} ms`);
       const rate = (EVENTS_PER_HOUR / 3600) * set.loadSpeed;
       ctx.log(`  wall: one hour of events (${EVENTS_PER_HOUR}) at ${set.loadSpeed}× (${rate.toFixed(0)} events/s)`);
       // The operator answers 2 simulated minutes after an alarm.
       const ackAfterMs = (120_000 / set.loadSpeed) | 0;
-      const loaded = summary(await measureFrames(page, () => driver.run(Math.round(EVENTS_PER_HOUR * 0.94), rate, ackAfterMs)));
+      const loaded = summary(await measureFrames(page, () => driver.run(Math.round(EVENTS_PER_HOUR * 0.94), rate, ackAfterMs), profile('hour-compressed')));
       ctx.log(`    idle: interval p99 ${idle.intervalP99.toFixed(1)} ms, work p99 ${idle.workP99.toFixed(1)} ms; load: interval p99 ${loaded.intervalP99.toFixed(1)} ms, work p99 ${loaded.workP99.toFixed(1)} ms, missed ${(loaded.missedShare * 100).toFixed(1)} %`);
 
       // 2. soak: 24 simulated hours, heap after GC at every simulated hour
