@@ -23,6 +23,7 @@ import { UptimePoller, canSeeUptime, uptimePollMs, type UptimeResult } from './u
 import { AlarmListView, allowedActions } from './views/alarms.js';
 import { AlarmDetailView } from './views/alarm-detail.js';
 import { ConsoleNotice, ShortcutHelpView } from './views/console-help.js';
+import { RenderGate } from './render-gate.js';
 import { WallCharts } from './wall-charts.js';
 import { CanteenSchoolsView, CanteenView } from './views/canteen.js';
 import { CaseDialog } from './views/canteen-case.js';
@@ -91,6 +92,10 @@ class App {
   /** Real alarms whose pop-up the operator dismissed ("later"): no pop-up, no sound, unless escalated. */
   private readonly dismissed = new Set<string>();
   private renderQueued = false;
+  /** Which parts of the wall changed since they were drawn (issue #12). */
+  private readonly gate = new RenderGate();
+  /** realAlarms/testAlarms of the last alarms slice (new arrays only when it changes). */
+  private split: { alarms: WallState['alarms'] | null; real: Alarm[]; tests: Alarm[] } = { alarms: null, real: [], tests: [] };
   private clock: ReturnType<typeof setInterval> | null = null;
   /** GET /health, for the quiet "history export behind" chip in the header. */
   private exportPoller: ExportStatusPoller | null = null;
@@ -343,6 +348,7 @@ class App {
     };
     this.views = views;
     const tools = (this.tools = isConsole ? new ConsoleTools({ api: this.api, role: () => this.api.session?.role, schools: listCtx.schools, openDetail: (a) => views.detail.open(a) }) : null);
+    this.gate.reset();
     views.testsSection.append(h('div', { class: 'pane-head small' }, views.testsTitle, views.testsCount), views.tests.el);
     const alarmsPane = h(
       'section',
@@ -654,26 +660,33 @@ class App {
     const session = this.api.session;
     if (!v || !session) return;
     const s = this.state;
-    const real = realAlarms(s);
-    const tests = testAlarms(s);
+    const L = lang();
+    const g = this.gate;
+    if (this.split.alarms !== s.alarms) this.split = { alarms: s.alarms, real: realAlarms(s), tests: testAlarms(s) };
+    const { real, tests } = this.split;
 
+    // Each part is drawn only when what it shows changed (the slices are immutable: identity is change).
     v.header.update({ user: session.user, role: session.role, county: this.countyLabel(), live: this.liveStatus, soundBlocked: this.siren.blocked, exportLag: this.exportLag });
-    v.alarmsTitle.textContent = t('alarms.heading');
-    v.alarmsCount.textContent = String(real.length);
-    v.alarmsCount.classList.toggle('hot', real.length > 0);
     // A flood (ISA-18.2) groups the same alarms by school in place of the list; nothing is dropped.
     const grouped = v.charts.render(s.flood, real, s.schools, force);
-    v.alarms.el.hidden = grouped;
-    v.alarms.update(real, t('alarms.none'));
-    v.testsTitle.textContent = t('alarms.test.heading');
-    v.testsCount.textContent = String(tests.length);
-    v.tests.update(tests, t('alarms.test.none'));
-    v.testsSection.classList.toggle('empty', tests.length === 0);
-    v.schools.update(s.schools, s.schoolOrder, summary(s), this.county);
-    v.maintenance.update({ down: downDevices(s), schools: s.schools, schoolOrder: s.schoolOrder, county: this.county, uptime: this.uptime }, force);
-    v.ticker.update(s.activity, s.schools, lang(), force);
-    v.targets.update(s.targets, force);
-    v.canteen.update(s.canteen, force);
+    const alarmsChanged = g.changed('alarms', [s.alarms, L], force);
+    if (alarmsChanged) {
+      v.alarmsTitle.textContent = t('alarms.heading');
+      v.alarmsCount.textContent = String(real.length);
+      v.alarmsCount.classList.toggle('hot', real.length > 0);
+      v.alarms.update(real, t('alarms.none'));
+      v.testsTitle.textContent = t('alarms.test.heading');
+      v.testsCount.textContent = String(tests.length);
+      v.tests.update(tests, t('alarms.test.none'));
+      v.testsSection.classList.toggle('empty', tests.length === 0);
+    }
+    if (v.alarms.el.hidden !== grouped) v.alarms.el.hidden = grouped;
+    if (g.changed('schools', [s.schools, s.schoolOrder, s.alarms, this.county, L], force)) v.schools.update(s.schools, s.schoolOrder, summary(s), this.county);
+    if (g.changed('maintenance', [s.maintenance, s.devices, s.schools, s.schoolOrder, this.county, this.uptime, this.deviceNames, L], force))
+      v.maintenance.update({ down: downDevices(s), schools: s.schools, schoolOrder: s.schoolOrder, county: this.county, uptime: this.uptime }, force);
+    if (g.changed('ticker', [s.activity, s.schools, L], force)) v.ticker.update(s.activity, s.schools, L, force);
+    if (g.changed('targets', [s.targets, L], force)) v.targets.update(s.targets, force);
+    if (g.changed('canteen', [s.canteen, this.canteenSummaryState, L], force)) v.canteen.update(s.canteen, force);
     v.canteenSchools.update(s.canteen);
     v.records.refresh();
     if (v.drill.isOpen && (force || this.drillRates !== s.targets.rates)) v.drill.redraw();
@@ -685,14 +698,16 @@ class App {
       .filter((a) => a.state === 'raised' && !this.dismissed.has(a.id))
       .sort((a, b) => Number(b.escalated) - Number(a.escalated) || Date.parse(a.raisedAt) - Date.parse(b.raisedAt));
     v.popup.show(waiting[0] ?? null, Math.max(0, waiting.length - 1), force);
-    if (this.isConsole) this.drawSelection(false);
+    if (this.isConsole && alarmsChanged) this.drawSelection(false);
 
     // Sound: escalated ones sound until acknowledged (dismissed or not); new ones until ack or dismiss.
     const escalated = real.some((a) => a.state === 'raised' && a.escalated);
     const siren = escalated ? 'urgent' : waiting.length ? 'alarm' : 'off';
     this.siren.set(siren);
-    document.body.dataset.siren = siren; // what the wall wants to sound (also when the browser blocks audio)
+    // What the wall wants to sound (also when the browser blocks audio); written only when it changes.
+    if (document.body.dataset.siren !== siren) document.body.dataset.siren = siren;
     document.body.classList.toggle('has-escalated', escalated);
+    v.maintenance.fitIfPending(); // last: it reads the layout (one layout per frame, not two)
   }
 
   // ---------- the console: selection and keyboard shortcuts ----------

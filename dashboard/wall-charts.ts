@@ -7,6 +7,8 @@
  */
 import type { Alarm, FeedFrame, SchoolStatus } from '../gateway/contract/api.js';
 import { SummaryPoller } from './canteen-summary.js';
+import { lang } from './i18n.js';
+import { RenderGate } from './render-gate.js';
 import type { FloodInfo } from './state/flood.js';
 import type { AlarmStats } from './state/stats.js';
 import type { AlarmListContext } from './views/alarms.js';
@@ -29,10 +31,17 @@ export class WallCharts {
   readonly flood: FloodView;
   private load: StatsLoad = { state: 'loading' };
   private poller: SummaryPoller<AlarmStats> | null = null;
+  /** Bumped when a flood group is opened or closed: the flood view is drawn again though no input changed. */
+  private floodToggles = 0;
+  private readonly gate = new RenderGate();
+  private grouped = false;
 
   constructor(private readonly deps: WallChartsDeps) {
     this.stats = new StatsView(deps.townshipEn);
-    this.flood = new FloodView(deps.listCtx, deps.queueRender);
+    this.flood = new FloodView(deps.listCtx, () => {
+      this.floodToggles++;
+      deps.queueRender();
+    });
   }
 
   start(): void {
@@ -65,7 +74,9 @@ export class WallCharts {
   /** Draws both; answers whether the flood's grouped list replaces the normal list. */
   render(flood: FloodInfo, real: Alarm[], schools: Record<string, SchoolStatus>, force: boolean): boolean {
     this.stats.update(this.load, force);
-    return this.flood.update(flood, real, schools);
+    // Drawn only when its inputs changed (issue #12): `real` is a new array only when the alarms changed.
+    if (this.gate.changed('flood', [flood, real, schools, lang(), this.floodToggles], force)) this.grouped = this.flood.update(flood, real, schools);
+    return this.grouped;
   }
 
   tick(now: number): void {

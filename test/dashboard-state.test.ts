@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Alarm, FeedFrame, MaintenanceAlarmView, SchoolStatus, Snapshot } from '../gateway/contract/api.js';
 import { filenameOf } from '../dashboard/api.js';
-import { applyLocalAlarm, downDevices, initialState, realAlarms, reduce, summary, testAlarms, type WallState } from '../dashboard/state/index.js';
+import { applyLocalAlarm, deviceOf, downDevices, initialState, realAlarms, reduce, summary, testAlarms, type WallState } from '../dashboard/state/index.js';
 import { canSeeUptime, percent, ratioLevel, uptimePollMs, worstCameras, zoneFigures, type CameraUptime } from '../dashboard/uptime.js';
 
 const T0 = Date.parse('2026-03-01T07:45:00.000Z');
@@ -192,9 +192,9 @@ describe('dashboard state: maintenance and device status', () => {
       ),
     ]);
     assert.deepEqual(Object.keys(s.maintenance).sort(), ['m1', 'm2'], 'a cleared one is not kept');
-    assert.equal(s.devices['S002-CAM01'].status, 'unknown');
-    assert.equal(s.devices['S001-CAM01'].status, 'offline');
-    assert.equal(s.devices['S002-AB01'].status, 'online');
+    assert.equal(deviceOf(s.devices, 'S002-CAM01')!.status, 'unknown');
+    assert.equal(deviceOf(s.devices, 'S001-CAM01')!.status, 'offline');
+    assert.equal(deviceOf(s.devices, 'S002-AB01')!.status, 'online');
   });
 
   it('adds, reopens and clears maintenance alarms from deltas; stale frames ignored', () => {
@@ -225,15 +225,15 @@ describe('dashboard state: maintenance and device status', () => {
   it('keeps status, since and reason from device deltas; the school counts follow', () => {
     let s = run([maintSnapshot(1, [], { 'S001-AB01': { online: true, status: 'online', lastSeen: at(0) }, 'S001-CAM01': { online: false, status: 'unknown', lastSeen: null } })]);
     s = run([frame(2, 'device', { id: 'S001-AB01', school: 'S001', online: false, lastSeen: at(0), since: at(90), reason: 'silent' })], s);
-    assert.deepEqual(s.devices['S001-AB01'], { online: false, status: 'offline', lastSeen: at(0), since: at(90), reason: 'silent' });
+    assert.deepEqual(deviceOf(s.devices, 'S001-AB01')!, { online: false, status: 'offline', lastSeen: at(0), since: at(90), reason: 'silent' });
     assert.equal(s.schools.S001.devices.online, 1);
     s = run([frame(3, 'device', { id: 'S001-CAM01', school: 'S001', online: true, lastSeen: at(95), since: at(95), reason: 'first_seen' })], s);
-    assert.equal(s.devices['S001-CAM01'].status, 'online');
+    assert.equal(deviceOf(s.devices, 'S001-CAM01')!.status, 'online');
     assert.equal(s.schools.S001.devices.online, 2);
     // A delta without `since` (older gateways) still applies.
     s = run([frame(4, 'device', { id: 'S001-CAM01', school: 'S001', online: false, lastSeen: at(95), reason: 'last_will' })], s);
-    assert.equal(s.devices['S001-CAM01'].status, 'offline');
-    assert.equal(s.devices['S001-CAM01'].since, undefined);
+    assert.equal(deviceOf(s.devices, 'S001-CAM01')!.status, 'offline');
+    assert.equal(deviceOf(s.devices, 'S001-CAM01')!.since, undefined);
   });
 
   it('lists the down devices: alarm buttons first, then cameras, longest down first', () => {
@@ -365,5 +365,18 @@ describe('dashboard uptime helpers', () => {
     assert.equal(filenameOf("attachment; filename*=UTF-8''%E5%9C%A8%E7%BA%BF.csv"), '在线.csv');
     assert.equal(filenameOf('attachment; filename="../../etc/passwd"'), '.._.._etc_passwd');
     assert.equal(filenameOf(null), null);
+  });
+});
+
+describe('devices slice in parts (issue #12)', () => {
+  it('a device frame copies one part: the old state is untouched, the other parts are shared', () => {
+    let s = reduce(initialState(), { seq: 1, type: 'snapshot', at: at(0), data: { alarms: [], schools: [], maintenance: [], devices: { a: { online: true, status: 'online', lastSeen: at(0) }, b: { online: true, status: 'online', lastSeen: at(0) } } } } as unknown as FeedFrame);
+    const before = s;
+    s = reduce(s, { seq: 2, type: 'device', at: at(1), data: { id: 'a', school: 'S001', online: false, lastSeen: at(0), since: at(1), reason: 'silent' } } as unknown as FeedFrame);
+    assert.equal(deviceOf(before.devices, 'a')!.online, true);
+    assert.equal(deviceOf(s.devices, 'a')!.online, false);
+    assert.equal(deviceOf(s.devices, 'b')!.online, true);
+    const changed = s.devices.parts.filter((p, i) => p !== before.devices.parts[i]);
+    assert.equal(changed.length, 1);
   });
 });

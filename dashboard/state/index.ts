@@ -20,7 +20,7 @@ import { targetsSlice } from './targets.js';
 
 export { ACTIVITY_MAX, type Activity, type ActivityKind } from './activity.js';
 export { realAlarms, testAlarms } from './alarms.js';
-export type { DeviceLive, DeviceStatus } from './devices.js';
+export { deviceOf, type DeviceLive, type DeviceStatus } from './devices.js';
 export { downDevices, type DownDevice } from './maintenance.js';
 
 /** The slices, by the name they have in WallState. */

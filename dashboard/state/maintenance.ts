@@ -3,7 +3,7 @@
  * gone offline), from `maintenance` frames and the snapshot's `maintenance`.
  */
 import type { FeedFrame, MaintenanceAlarmView, Snapshot } from '../../gateway/contract/api.js';
-import type { DevicesSlice } from './devices.js';
+import { deviceOf, type DevicesSlice } from './devices.js';
 import type { Slice } from './slice.js';
 
 /** Open maintenance alarms (offline alarm buttons and cameras), by id. */
@@ -73,7 +73,7 @@ const DOWN_KIND_RANK: Record<string, number> = { alarm_button: 0, camera: 1 };
 export function downDevices(state: { maintenance: MaintenanceSlice; devices: DevicesSlice }): DownDevice[] {
   const out: (DownDevice & { sinceMs: number })[] = [];
   for (const m of Object.values(state.maintenance)) {
-    const d = state.devices[m.device];
+    const d = deviceOf(state.devices, m.device);
     if (d?.status === 'online') continue; // back: its `cleared` frame is on the way
     const openedMs = Date.parse(m.openedAt);
     const devMs = d?.status === 'offline' && d.since ? Date.parse(d.since) : NaN;

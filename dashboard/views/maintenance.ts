@@ -101,6 +101,8 @@ export class MaintenanceView {
   private exporting = false;
   private exportNote: string | null = null;
   private lastDown: DownDevice[] = [];
+  /** The rows changed: `fitPending` runs fit() once the wall's render has made all its changes. */
+  private fitPending = false;
 
   constructor(private readonly ctx: MaintenanceContext) {
     this.exportBtn = h('button', {
@@ -158,7 +160,7 @@ export class MaintenanceView {
       this.lastDown = m.down;
       if (!m.down.length) fill(this.list, h('div', { class: 'down-none', testid: 'maint-none' }, t('maint.none')));
       else fill(this.list, ...shown.map((d) => this.row(d, m.schools, now)));
-      this.fit();
+      this.fitPending = true;
     }
 
     // The uptime part.
@@ -172,7 +174,17 @@ export class MaintenanceView {
     if (!this.exporting) setText(this.exportBtn, this.exportNote ?? t('uptime.export'));
     this.exportBtn.title = t('uptime.exportTitle');
     if (visible) this.renderUptime(u, m.schools, force);
-    if (layoutChanged) this.fit();
+    if (layoutChanged) this.fitPending = true;
+  }
+
+  /**
+   * Hides what does not fit, after the render's other changes (issue #12): fit() reads the layout,
+   * and a read in the middle of the render forced a layout that the frame then had to do again.
+   */
+  fitIfPending(): void {
+    if (!this.fitPending) return;
+    this.fitPending = false;
+    this.fit();
   }
 
   /** Once a second: the "down for" timers. */

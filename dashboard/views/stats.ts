@@ -35,6 +35,8 @@ export class StatsView {
   private drawnKey = '';
   private drawnScale = 1;
   private last: StatsLoad | null = null;
+  /** The reply, language and motion setting last drawn: the same again skips the style read and the key (issue #12). */
+  private drawnFrom: [StatsLoad, string, boolean] | null = null;
 
   constructor(private readonly townshipEn: () => Record<string, string>) {
     const make = (key: ChartKey) => {
@@ -73,6 +75,11 @@ export class StatsView {
     // While the last good figures are shown, an error only adds the note; a redraw needs new figures.
     setText(this.note, '');
     const reducedMotion = prefersReducedMotion();
+    // Called at every render of the wall: reading the root font size forces a style pass, so only
+    // when the reply (or language) is another; a new wall scale comes through the ResizeObserver.
+    const d = this.drawnFrom;
+    if (!force && d && d[0] === load && d[1] === L && d[2] === reducedMotion) return;
+    this.drawnFrom = [load, L, reducedMotion];
     const scale = rootScale();
     const key = `${JSON.stringify(load.stats)}|${L}|${reducedMotion}|${scale}`;
     if (!force && key === this.drawnKey) return;
