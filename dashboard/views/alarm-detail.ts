@@ -7,7 +7,7 @@ import type { Alarm, SchoolStatus } from '../../gateway/contract/api.js';
 import { formatTime, stateLabel, t } from '../i18n.js';
 import { allowedActions } from './alarms.js';
 import { snapshotStrip } from './alarm-snapshots.js';
-import { fill, h } from './dom.js';
+import { fill, h, overlay } from './dom.js';
 import { alarmSchool, alarmWhere, kindLabel } from './format.js';
 import type { MediaCache } from './media.js';
 import type { NoteMode } from './note-dialog.js';
@@ -29,13 +29,7 @@ export class AlarmDetailView {
   private returnFocus: HTMLElement | null = null;
 
   constructor(private readonly ctx: AlarmDetailContext) {
-    this.el = h('div', { class: 'overlay drill-overlay alarm-detail-overlay', testid: 'alarm-detail-overlay', hidden: true });
-    this.el.addEventListener('keydown', (ev) => {
-      if (ev.key === 'Escape') this.close();
-    });
-    this.el.addEventListener('click', (ev) => {
-      if (ev.target === this.el) this.close();
-    });
+    this.el = overlay('alarm-detail-overlay', 'alarm-detail-overlay', () => this.close(), () => this.close());
   }
 
   get isOpen(): boolean {

@@ -9,7 +9,7 @@ import type { SchoolStatus } from '../../gateway/contract/api.js';
 import { formatTime, lang, t, tk } from '../i18n.js';
 import { isCaseOverdue, offeredActions, type CaseAction, type CaseDetail } from '../state/canteen.js';
 import { caseTitle, overdueBadge, schoolName } from './canteen.js';
-import { fill, h } from './dom.js';
+import { fill, h, overlay } from './dom.js';
 import type { MediaCache } from './media.js';
 
 export interface CaseDialogContext {
@@ -44,16 +44,11 @@ export class CaseDialog {
   private gen = 0;
 
   constructor(private readonly ctx: CaseDialogContext) {
-    this.el = h('div', { class: 'overlay drill-overlay case-overlay', testid: 'case-overlay', hidden: true });
-    this.el.addEventListener('keydown', (e) => {
-      if (e.key !== 'Escape') return;
+    this.el = overlay('case-overlay', 'case-overlay', (e) => {
       e.stopPropagation();
       if (this.form && !this.busy) this.cancelForm();
       else this.close();
-    });
-    this.el.addEventListener('click', (e) => {
-      if (e.target === this.el) this.close();
-    });
+    }, () => this.close());
   }
 
   get caseId(): string | null {

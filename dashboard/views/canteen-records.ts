@@ -8,7 +8,7 @@
 import type { CanteenRecordView } from '../api.js';
 import { formatTime, t, tk } from '../i18n.js';
 import type { CanteenSchoolSummary } from '../state/canteen.js';
-import { fill, h } from './dom.js';
+import { fill, h, overlay } from './dom.js';
 
 export type RecordKind = 'sample' | 'morning_check' | 'accompany' | 'disinfection';
 const KINDS: readonly RecordKind[] = ['sample', 'morning_check', 'accompany', 'disinfection'];
@@ -57,15 +57,10 @@ export class RecordsDialog {
   private busy = false;
 
   constructor(private readonly ctx: RecordsContext) {
-    this.el = h('div', { class: 'overlay drill-overlay', testid: 'records-overlay', hidden: true });
-    this.el.addEventListener('keydown', (e) => {
-      if (e.key !== 'Escape') return;
+    this.el = overlay('', 'records-overlay', (e) => {
       e.stopPropagation();
       this.close();
-    });
-    this.el.addEventListener('click', (e) => {
-      if (e.target === this.el) this.close();
-    });
+    }, () => this.close());
   }
 
   get isOpen(): boolean {

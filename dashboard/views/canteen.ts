@@ -8,7 +8,7 @@
 import type { SchoolStatus } from '../../gateway/contract/api.js';
 import { formatTime, lang, t, tk } from '../i18n.js';
 import { countyTotals, coveragePercent, isCaseOverdue, mealStatus, openCases, schoolCaseCounts, type CanteenSlice, type CaseItem } from '../state/canteen.js';
-import { fill, h, setText, warnIcon } from './dom.js';
+import { fill, h, setText, warnIcon, overlay } from './dom.js';
 import type { MediaCache } from './media.js';
 
 /** How many cases the panel lists; the rest are counted. */
@@ -174,15 +174,10 @@ export class CanteenSchoolsView {
   private slice: CanteenSlice | null = null;
 
   constructor(private readonly schools: () => Record<string, SchoolStatus>) {
-    this.el = h('div', { class: 'overlay drill-overlay', testid: 'canteen-schools-overlay', hidden: true });
-    this.el.addEventListener('keydown', (e) => {
-      if (e.key !== 'Escape') return;
+    this.el = overlay('', 'canteen-schools-overlay', (e) => {
       e.stopPropagation();
       this.close();
-    });
-    this.el.addEventListener('click', (e) => {
-      if (e.target === this.el) this.close();
-    });
+    }, () => this.close());
   }
 
   get isOpen(): boolean {

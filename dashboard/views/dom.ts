@@ -63,3 +63,18 @@ export function clockElapsed(ms: number): string {
 export function warnIcon(size: 'small' | 'big' = 'small'): HTMLElement {
   return h('span', { class: `icon-warn ${size}`, attrs: { 'aria-hidden': 'true' } });
 }
+
+/**
+ * A dialog's dimmed overlay, hidden until opened: Escape goes to `onEscape` (which decides whether
+ * the page's own keys hear it too), and a click on the dimmed wall around the dialog closes it.
+ */
+export function overlay(extraClass: string, testid: string, onEscape: (ev: KeyboardEvent) => void, close: () => void): HTMLDivElement {
+  const el = h('div', { class: `overlay drill-overlay${extraClass ? ` ${extraClass}` : ''}`, testid, hidden: true });
+  el.addEventListener('keydown', (ev) => {
+    if (ev.key === 'Escape') onEscape(ev);
+  });
+  el.addEventListener('click', (ev) => {
+    if (ev.target === el) close();
+  });
+  return el;
+}

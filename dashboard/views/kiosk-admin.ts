@@ -6,7 +6,7 @@
  */
 import type { SchoolStatus } from '../../gateway/contract/api.js';
 import { formatTime } from '../i18n.js';
-import { fill, h } from './dom.js';
+import { fill, h, overlay } from './dom.js';
 
 /** A kiosk as `GET /api/kiosks` lists it (gateway/contract/kiosk.ts KioskView). */
 export interface KioskRow {
@@ -49,13 +49,7 @@ export class KioskAdminView {
   private returnFocus: HTMLElement | null = null;
 
   constructor(private readonly ctx: KioskAdminContext) {
-    this.el = h('div', { class: 'overlay drill-overlay kiosk-admin-overlay', testid: 'kiosk-admin-overlay', hidden: true });
-    this.el.addEventListener('keydown', (ev) => {
-      if (ev.key === 'Escape') this.close();
-    });
-    this.el.addEventListener('click', (ev) => {
-      if (ev.target === this.el) this.close();
-    });
+    this.el = overlay('kiosk-admin-overlay', 'kiosk-admin-overlay', () => this.close(), () => this.close());
   }
 
   get isOpen(): boolean {

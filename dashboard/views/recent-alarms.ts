@@ -6,7 +6,7 @@
  */
 import type { Alarm, AlarmState, SchoolStatus } from '../../gateway/contract/api.js';
 import { formatTime, tk } from '../i18n.js';
-import { fill, h } from './dom.js';
+import { fill, h, overlay } from './dom.js';
 import { alarmSchool, alarmWhere, kindLabel } from './format.js';
 
 /** How many the list asks for: a shift's worth; older ones are in the audit and the reports. */
@@ -51,14 +51,10 @@ export class RecentAlarmsView {
   private returnFocus: HTMLElement | null = null;
 
   constructor(private readonly ctx: RecentAlarmsContext) {
-    this.el = h('div', { class: 'overlay drill-overlay recent-overlay', testid: 'recent-overlay', hidden: true });
-    this.el.addEventListener('keydown', (ev) => {
-      // The detail above us takes its own Escape.
-      if (ev.key === 'Escape' && !(ev.target as HTMLElement | null)?.closest?.('.alarm-detail-overlay')) this.close();
-    });
-    this.el.addEventListener('click', (ev) => {
-      if (ev.target === this.el) this.close();
-    });
+    // The detail above us takes its own Escape.
+    this.el = overlay('recent-overlay', 'recent-overlay', (ev) => {
+      if (!(ev.target as HTMLElement | null)?.closest?.('.alarm-detail-overlay')) this.close();
+    }, () => this.close());
   }
 
   get isOpen(): boolean {

@@ -12,7 +12,7 @@ import type { TargetVerdict } from '../api.js';
 import { sortEvidence, type Evidence } from '../evidence.js';
 import { lang, t, tk } from '../i18n.js';
 import { rateLevel, ratePercent, type TargetChange, type TargetRate, type TargetStatus, type TargetsSlice } from '../state/targets.js';
-import { fill, h, setText } from './dom.js';
+import { fill, h, setText, overlay } from './dom.js';
 import { sinceLabel } from './maintenance.js';
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
@@ -151,17 +151,11 @@ export class TargetDrillView {
   private session = 0;
 
   constructor(private readonly ctx: DrillContext) {
-    this.el = h('div', { class: 'overlay drill-overlay', testid: 'targets-drill-overlay', hidden: true });
-    this.el.addEventListener('keydown', (e) => {
-      if (e.key !== 'Escape') return;
+    this.el = overlay('', 'targets-drill-overlay', (e) => {
       e.stopPropagation();
       if (this.mode.kind === 'school' && this.mode.from) this.openTarget(this.mode.from);
       else this.close();
-    });
-    // A click on the dimmed wall around the dialog closes it.
-    this.el.addEventListener('click', (e) => {
-      if (e.target === this.el) this.close();
-    });
+    }, () => this.close());
   }
 
   get isOpen(): boolean {
