@@ -19,6 +19,10 @@ export { ConfigError } from './config-error.js';
 export type IndexedDevice = RegistryDevice & { school: string };
 
 export interface RegistryIndex {
+  /**
+   * The registry as loaded. Its devices are the index's own entries, so each also carries `school`.
+   * Index the file again, not this tree: the schema refuses the extra field.
+   */
   registry: Registry;
   /** Where it came from (file path), for messages. */
   source: string;

@@ -5,14 +5,18 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { camerasForAlarm, snapshotPlan, NO_PICTURE_SOURCE, MAX_ALARM_CAMERAS } from '../../gateway/modules/alarms/linked-cameras.js';
 import { digestAuthorization, parseDigestChallenge } from '../../gateway/modules/vendors/http-digest.js';
 import { MAX_PICTURE_AGE_MS, tooLate } from '../../gateway/modules/alarm-snapshots/index.js';
-import { indexRegistry, loadRegistry, type RegistryDevice } from '../../gateway/registry.js';
+import { indexRegistry, loadRegistry, type Registry, type RegistryDevice } from '../../gateway/registry.js';
 import { REPO_ROOT } from '../support/gateway.js';
 
-const registry = loadRegistry(path.join(REPO_ROOT, 'config/county.json'));
+const COUNTY = path.join(REPO_ROOT, 'config/county.json');
+const registry = loadRegistry(COUNTY);
+/** The file as written, to change and index again (the index's own tree carries each device's `school`). */
+const rawCounty = (): Registry => JSON.parse(readFileSync(COUNTY, 'utf8')) as Registry;
 const S001 = registry.schools.get('S001')!;
 /** S001's devices with an ONVIF address on the cameras named (the demo registry has none). */
 const withOnvif = (ids: string[]): RegistryDevice[] => S001.devices.map((d) => (ids.includes(d.id) ? { ...d, onvif: `http://10.0.0.1/onvif/${d.id}` } : d));
@@ -60,11 +64,11 @@ test('linked cameras win, in their order, capped; one with no picture source is 
 });
 
 test('the registry refuses a link to a camera of another school, and a snapshot URL holding a password', () => {
-  const raw = structuredClone(registry.registry);
+  const raw = rawCounty();
   const ab = raw.schools[0].devices.findIndex((d) => d.id === 'S001-AB01');
   raw.schools[0].devices[ab].linkedCameras = ['S002-CAM01'];
   assert.throws(() => loadFrom(raw), /links "S002-CAM01", which is not a camera of school "S001"/);
-  const raw2 = structuredClone(registry.registry);
+  const raw2 = rawCounty();
   const cam = raw2.schools[0].devices.findIndex((d) => d.id === 'S001-CAM01');
   raw2.schools[0].devices[cam].snapshotUrl = 'http://admin:secret@10.0.0.2/picture';
   assert.throws(() => loadFrom(raw2), (err: Error) => /must not hold credentials/.test(err.message) && !err.message.includes('secret'));
