@@ -174,6 +174,7 @@ export interface FeedFrame<T = unknown> {
 }
 export interface Snapshot {
   alarms: Alarm[];
+  /** Only the devices that are not online (offline or unknown): a registered device not listed is online. */
   devices: Record<string, { online: boolean; status: 'online' | 'offline' | 'unknown'; lastSeen: string | null; since?: string | null }>;
   schools: SchoolStatus[];
   /** Open maintenance alarms (offline alarm buttons and cameras). */
