@@ -67,6 +67,8 @@ describe('the wall screen as a kiosk', { timeout: 180_000 }, () => {
     await page.goto(issued.body.url);
     await connected();
     assert.equal(await page.getByTestId('login-view').count(), 0, 'no login form');
+    // The tiles come with the first render after the snapshot, which may be a frame after `connected`.
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="school-tile"]').length === 84, undefined, { timeout: 15_000 }).catch(() => undefined);
     assert.equal(await page.getByTestId('school-tile').count(), 84, 'the county overview is there');
     assert.ok(!page.url().includes('kiosk-setup'), `the setup code left the address bar: ${page.url()}`);
     assert.match((await page.getByTestId('current-user').textContent()) ?? '', new RegExp(NAME));
