@@ -386,17 +386,7 @@ export async function openCountingScreens(url: string, token: string, n: number)
     closedByServer: () => serverClosed,
     async close() {
       closing = true;
-      await Promise.all(
-        sockets.map(
-          (ws) =>
-            new Promise<void>((resolve) => {
-              if (ws.readyState === WebSocket.CLOSED) return resolve();
-              ws.once('close', () => resolve());
-              ws.close();
-              setTimeout(() => (ws.terminate(), resolve()), 2000).unref();
-            }),
-        ),
-      );
+      await closeSockets(sockets);
     },
   };
   let timer: NodeJS.Timeout | undefined;
@@ -411,7 +401,21 @@ export async function openCountingScreens(url: string, token: string, n: number)
   return screens;
 }
 
-/** `n` plain WebSocket clients on `wsUrl` that count the messages they get (a peer's screens). Resolves once all are open. */
+/** Closes every socket, terminating any that has not closed within 2 s. */
+async function closeSockets(sockets: WebSocket[]): Promise<void> {
+  await Promise.all(
+    sockets.map(
+      (ws) =>
+        new Promise<void>((resolve) => {
+          if (ws.readyState === WebSocket.CLOSED) return resolve();
+          ws.once('close', () => resolve());
+          ws.close();
+          setTimeout(() => (ws.terminate(), resolve()), 2000).unref();
+        }),
+    ),
+  );
+}
+
 /** When the slowest of several receivers got its k-th item (times in arrival order per receiver). */
 function latestKth(times: number[][], k: number): number | undefined {
   let latest = -Infinity;
@@ -422,6 +426,7 @@ function latestKth(times: number[][], k: number): number | undefined {
   return latest;
 }
 
+/** `n` plain WebSocket clients on `wsUrl` that count the messages they get (a peer's screens). Resolves once all are open. */
 export async function openCountingSockets(wsUrl: string, n: number): Promise<{ counts(): number[]; at(k: number): number | undefined; close(): Promise<void> }> {
   const counts = new Array<number>(n).fill(0);
   const times = counts.map((): number[] => []);
@@ -430,18 +435,7 @@ export async function openCountingSockets(wsUrl: string, n: number): Promise<{ c
     ws.on('message', () => void (counts[i]++, times[i].push(now())));
     return ws;
   });
-  const close = (): Promise<void> =>
-    Promise.all(
-      sockets.map(
-        (ws) =>
-          new Promise<void>((resolve) => {
-            if (ws.readyState === WebSocket.CLOSED) return resolve();
-            ws.once('close', () => resolve());
-            ws.close();
-            setTimeout(() => (ws.terminate(), resolve()), 2000).unref();
-          }),
-      ),
-    ).then(() => undefined);
+  const close = (): Promise<void> => closeSockets(sockets);
   try {
     await Promise.all(sockets.map((ws) => new Promise<void>((resolve, reject) => (ws.once('open', () => resolve()), ws.once('error', reject)))));
   } catch (err) {
