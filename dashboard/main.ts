@@ -707,7 +707,6 @@ class App {
     // What the wall wants to sound (also when the browser blocks audio); written only when it changes.
     if (document.body.dataset.siren !== siren) document.body.dataset.siren = siren;
     document.body.classList.toggle('has-escalated', escalated);
-    v.maintenance.fitIfPending(); // last: it reads the layout (one layout per frame, not two)
   }
 
   // ---------- the console: selection and keyboard shortcuts ----------

@@ -16,8 +16,12 @@ import { FloodView } from './views/flood.js';
 import { StatsView, type StatsLoad } from './views/stats.js';
 
 export const STATS_POLL_MS = 60_000;
-/** At most one stats request per this long after frames (the "debounce" of issue #12). */
-export const STATS_MIN_GAP_MS = 3000;
+/**
+ * At most one stats request per this long after frames (the "debounce" of issue #12). Ten seconds:
+ * the band's figures are minutes and days, and each new reply redraws three charts (tens of ms on
+ * a wall PC), which at 3 s came four times a minute in a busy hour.
+ */
+export const STATS_MIN_GAP_MS = 10_000;
 
 export interface WallChartsDeps {
   stats: () => Promise<AlarmStats>;

@@ -45,6 +45,21 @@ export function fill(el: Element, ...children: Child[]): void {
   append(el, children);
 }
 
+/**
+ * Makes `el`'s children exactly `nodes`, in order, touching only what differs: kept nodes stay in
+ * place (no detach and re-insert, so the browser lays out only what is new or moved). Children not
+ * in `nodes` are removed first, so one row leaving the middle costs one removal, not a move of
+ * every row after it.
+ */
+export function reconcile(el: Element, nodes: readonly Element[]): void {
+  const keep = new Set<Element>(nodes);
+  for (const c of [...el.children]) if (!keep.has(c)) c.remove();
+  nodes.forEach((n, i) => {
+    const at = el.children[i];
+    if (at !== n) el.insertBefore(n, at ?? null);
+  });
+}
+
 export function setText(el: Element | null, text: string): void {
   if (el && el.textContent !== text) el.textContent = text;
 }

@@ -8,7 +8,7 @@ import type { SchoolStatus } from '../../gateway/contract/api.js';
 import { duration, formatTime, lang, t, tk } from '../i18n.js';
 import type { DownDevice } from '../state/maintenance.js';
 import { percent, ratioLevel, worstCameras, zoneFigures, type UptimeReport } from '../uptime.js';
-import { fill, h, setText } from './dom.js';
+import { fill, h, reconcile, setText } from './dom.js';
 import { nameContext, type NameContext } from './format.js';
 
 /** What the uptime part shows: nothing (viewer, or 403), loading, an error, or the report. */
@@ -29,7 +29,7 @@ export interface MaintenanceContext {
   exportCsv: () => Promise<void>;
 }
 
-/** At most this many rows are built; the panel shows what fits of them and "+N more". */
+/** At most this many rows are built (before the list's room is known); the panel shows what fits and "+N more". */
 const MAX_ROWS = 40;
 const WORST = 5;
 
@@ -94,15 +94,18 @@ export class MaintenanceView {
   private readonly uptimeHead = h('div', { class: 'maint-subhead' });
   private readonly zones = h('div', { class: 'zone-figs', testid: 'uptime-zones' });
   private readonly worst = h('ol', { class: 'worst-list', testid: 'uptime-worst' });
-  private listKey = '';
   private uptimeKey = '';
+  /** The rows built, by maintenance alarm id, with what each was drawn from: kept while that is the same. */
+  private readonly rows = new Map<string, { el: HTMLElement; sig: string }>();
+  /** How many rows the list has room for; measured after a paint, never in the middle of a render. */
+  private capacity = MAX_ROWS;
+  private measureQueued = false;
+  private lastSchools: Record<string, SchoolStatus> = {};
   private names: NameContext = { prefixZh: '', prefixEn: '' };
   private namesKey = '';
   private exporting = false;
   private exportNote: string | null = null;
   private lastDown: DownDevice[] = [];
-  /** The rows changed: `fitPending` runs fit() once the wall's render has made all its changes. */
-  private fitPending = false;
 
   constructor(private readonly ctx: MaintenanceContext) {
     this.exportBtn = h('button', {
@@ -123,15 +126,16 @@ export class MaintenanceView {
       h('div', { class: 'maint-down' }, this.list, this.more),
       this.uptimeEl,
     );
-    // Show what fits: again whenever the panel's size changes (the screen, or the uptime part appearing).
-    if (typeof ResizeObserver !== 'undefined') new ResizeObserver(() => this.fit()).observe(this.list);
+    // Show what fits: measured again whenever the list's size changes (the screen, the uptime part
+    // appearing, the "+N" line taking its room).
+    if (typeof ResizeObserver !== 'undefined') new ResizeObserver(() => this.measureSoon()).observe(this.list);
     // Row heights change once the web font is in.
-    void document.fonts?.ready.then(() => this.fit());
+    void document.fonts?.ready.then(() => this.measureSoon());
   }
 
   /** Device names changed (the English ones arrived): draw the rows again at the next update. */
   namesChanged(): void {
-    this.listKey = '';
+    this.rows.clear();
     this.uptimeKey = '';
   }
 
@@ -152,16 +156,12 @@ export class MaintenanceView {
       force = true;
     }
 
-    // The down list: rebuilt only when what it shows changed (the timers tick on their own).
-    const shown = m.down.slice(0, MAX_ROWS);
-    const key = [lang(), m.down.length, ...shown.map((d) => `${d.id}:${d.since}:${d.reason}:${d.flaps}:${m.schools[d.school]?.name ?? ''}`)].join('|');
-    if (key !== this.listKey || force) {
-      this.listKey = key;
-      this.lastDown = m.down;
-      if (!m.down.length) fill(this.list, h('div', { class: 'down-none', testid: 'maint-none' }, t('maint.none')));
-      else fill(this.list, ...shown.map((d) => this.row(d, m.schools, now)));
-      this.fitPending = true;
-    }
+    // The down list: only the rows that fit, each built again only when what it shows changed (the
+    // timers tick on their own). A device going down adds one row; the others stay as they are.
+    if (force) this.rows.clear();
+    this.lastDown = m.down;
+    this.lastSchools = m.schools;
+    this.drawList(now);
 
     // The uptime part.
     const u = m.uptime;
@@ -174,17 +174,73 @@ export class MaintenanceView {
     if (!this.exporting) setText(this.exportBtn, this.exportNote ?? t('uptime.export'));
     this.exportBtn.title = t('uptime.exportTitle');
     if (visible) this.renderUptime(u, m.schools, force);
-    if (layoutChanged) this.fitPending = true;
+    if (layoutChanged) this.measureSoon();
+  }
+
+  private drawList(now: number): void {
+    const down = this.lastDown;
+    if (!down.length) {
+      this.rows.clear();
+      if (!this.list.querySelector('.down-none')) fill(this.list, h('div', { class: 'down-none', testid: 'maint-none' }, t('maint.none')));
+      else setText(this.list.firstElementChild, t('maint.none'));
+      this.setMore(0);
+      return;
+    }
+    const shown = down.slice(0, Math.min(this.capacity, MAX_ROWS));
+    const els = shown.map((d) => {
+      const sig = `${lang()}|${d.since}|${d.reason}|${d.flaps}|${d.deviceName}|${d.zone ?? ''}|${this.lastSchools[d.school]?.name ?? ''}`;
+      const built = this.rows.get(d.id);
+      if (built?.sig === sig) return built.el;
+      const el = this.row(d, this.lastSchools, now);
+      this.rows.set(d.id, { el, sig });
+      return el;
+    });
+    if (this.rows.size > shown.length) {
+      const ids = new Set(shown.map((d) => d.id));
+      for (const id of this.rows.keys()) if (!ids.has(id)) this.rows.delete(id);
+    }
+    reconcile(this.list, els);
+    this.setMore(down.length - shown.length);
+    this.measureSoon();
   }
 
   /**
-   * Hides what does not fit, after the render's other changes (issue #12): fit() reads the layout,
-   * and a read in the middle of the render forced a layout that the frame then had to do again.
+   * Measures the list's room after the next paint, when the layout is clean and reading it costs
+   * nothing (issue #12: reading it in the middle of the render forced a layout of the whole wall,
+   * which the frame then did again), and draws again if the room is not what the rows assumed.
    */
-  fitIfPending(): void {
-    if (!this.fitPending) return;
-    this.fitPending = false;
-    this.fit();
+  private measureSoon(): void {
+    if (this.measureQueued) return;
+    this.measureQueued = true;
+    requestAnimationFrame(() =>
+      setTimeout(() => {
+        this.measureQueued = false;
+        const room = this.room();
+        if (room !== null && room !== this.capacity) {
+          this.capacity = room;
+          this.drawList(Date.now());
+        }
+      }, 0),
+    );
+  }
+
+  /** How many rows fit in the list as laid out now; null when it cannot be told (no rows, not shown). */
+  private room(): number | null {
+    const rows = [...this.list.querySelectorAll<HTMLElement>('.down-row')];
+    const avail = this.list.clientHeight;
+    if (!rows.length || avail === 0) return null;
+    const bottom = (r: HTMLElement) => r.offsetTop + r.offsetHeight;
+    const inside = rows.findIndex((r) => bottom(r) > avail + 1);
+    if (inside >= 0) return Math.max(1, inside);
+    // All drawn rows fit: while more are waiting, count the lines of rows that the space below would hold.
+    if (rows.length >= this.lastDown.length) return this.capacity;
+    const perLine = Math.max(1, rows.filter((r) => r.offsetTop === rows[0].offsetTop).length);
+    const last = rows[rows.length - 1];
+    const pitch = last.offsetHeight + (parseFloat(getComputedStyle(this.list).rowGap) || 0);
+    const lines = Math.floor((avail - bottom(last) + 1) / pitch);
+    // The last line's free places, then whole lines below it.
+    const openInLine = (perLine - (rows.length % perLine)) % perLine;
+    return rows.length + openInLine + lines * perLine;
   }
 
   /** Once a second: the "down for" timers. */
@@ -226,29 +282,6 @@ export class MaintenanceView {
         ),
       ),
     );
-  }
-
-  /** Hides the rows that do not fit and says how many are not shown. */
-  private fit(): void {
-    const rows = [...this.list.querySelectorAll<HTMLElement>('.down-row')];
-    for (const r of rows) r.hidden = false;
-    const total = this.lastDown.length;
-    this.more.hidden = true;
-    const avail = () => this.list.clientHeight;
-    if (!rows.length || avail() === 0) return this.setMore(total - rows.length);
-    const overflows = (r: HTMLElement) => r.offsetTop + r.offsetHeight > avail() + 1;
-    if (!rows.some(overflows) && rows.length === total) return;
-    // Something is left out: the "+N" line takes its room from the list, then cut what no longer fits.
-    this.more.hidden = false;
-    setText(this.more, t('maint.more', { n: 0 }));
-    let visible = rows.length;
-    for (let i = 0; i < rows.length; i++)
-      if (overflows(rows[i])) {
-        visible = i;
-        break;
-      }
-    for (let i = visible; i < rows.length; i++) rows[i].hidden = true;
-    this.setMore(total - visible);
   }
 
   private setMore(n: number): void {

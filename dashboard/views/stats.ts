@@ -54,8 +54,9 @@ export class StatsView {
     this.resize =
       typeof ResizeObserver === 'function'
         ? new ResizeObserver(() => {
-            // A new wall scale (the root font follows the viewport) redraws with scaled text; else a resize will do.
-            if (this.last && rootScale() !== this.drawnScale) return this.update(this.last, true);
+            // A new wall scale (the root font follows the viewport) redraws with scaled text; the charts
+            // take their new size either way.
+            if (this.last && rootScale() !== this.drawnScale) this.update(this.last, true);
             for (const c of Object.values(this.charts)) c.chart?.resize();
           })
         : null;
@@ -93,8 +94,8 @@ export class StatsView {
       setText(c.title, ct(CHART_TITLE[key]));
       c.el.setAttribute('aria-label', ct(CHART_TITLE[key]));
       c.chart ??= initChart(c.el, null, { renderer: 'svg' });
+      // No resize() here: it draws the chart a second time; a new size comes through the ResizeObserver.
       c.chart.setOption(scaleChartOption(model[key] as ChartOption, scale), { notMerge: true, lazyUpdate: false });
-      c.chart.resize();
     }
     this.el.dataset.drawn = String(Number(this.el.dataset.drawn ?? '0') + 1);
   }

@@ -236,15 +236,22 @@ async function measureFrames(page: Page, during: () => Promise<unknown>, profile
   return { ...f, seconds: (performance.now() - t0) / 1000 };
 }
 
-/** `--profile <dir>`: the page's own CPU profile (CDP Profiler) over a window, as <file> (DevTools / speedscope). */
+/**
+ * `--profile <dir>`: the page's own CPU profile (CDP Profiler) over a window, as <file> (DevTools /
+ * speedscope), and a Chromium trace beside it (<file>.trace.json: style, layout, paint and their
+ * causes, which the JS profile lumps into "(program)"; open it in DevTools' Performance panel).
+ */
 async function profilePage(page: Page, file: string): Promise<() => Promise<void>> {
   const cdp = await page.context().newCDPSession(page);
   await cdp.send('Profiler.enable');
   await cdp.send('Profiler.setSamplingInterval', { interval: 200 }); // µs
   await cdp.send('Profiler.start');
+  const browser = page.context().browser()!;
+  await mkdir(path.dirname(file), { recursive: true });
+  await browser.startTracing(page, { path: `${file}.trace.json`, categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'disabled-by-default-devtools.timeline.invalidationTracking', 'blink.user_timing'] });
   return async () => {
     const { profile } = await cdp.send('Profiler.stop');
-    await mkdir(path.dirname(file), { recursive: true });
+    await browser.stopTracing();
     await writeFile(file, JSON.stringify(profile));
     await cdp.detach();
   };
