@@ -108,7 +108,7 @@ export class CountyMapView {
         { class: 'map-school', transform: `translate(${p.x} ${p.y})`, tabindex: 0, role: 'button', 'data-testid': 'map-school', 'data-school-id': p.id },
         title,
         // The pulse ring (alarm only); a still ring when the viewer asks for reduced motion.
-        s('circle', { class: 'map-pulse', r: R * 1.25 }),
+        s('circle', { class: 'map-pulse', r: R * 1.9 }),
         // A bigger transparent target: easier to hit with the mouse than the shape alone.
         s('circle', { class: 'map-hit', r: R * 1.2 }),
         shape,

@@ -2,7 +2,7 @@
 import type { SchoolStatus } from '../../gateway/contract/api.js';
 import { formatTime, stateLabel, t, tk } from '../i18n.js';
 import type { Activity } from '../state/activity.js';
-import { fill, h } from './dom.js';
+import { fill, h, reconcile } from './dom.js';
 import { kindLabel, schoolName } from './format.js';
 
 const SHOWN = 12;
@@ -12,6 +12,9 @@ export class TickerView {
   private readonly heading = h('div', { class: 'ticker-title' });
   private readonly list = h('div', { class: 'ticker-list', testid: 'ticker' });
   private key = '';
+  /** Items built, by what they show: a new event adds one item and the others stay put (issue #12: the strip was rebuilt per event). */
+  private built = new Map<string, HTMLElement>();
+  private builtLang = '';
 
   /** `deviceName` turns a device id into its registry name when known. */
   constructor(private readonly deviceName: (id: string) => string = (id) => id) {
@@ -23,11 +26,22 @@ export class TickerView {
     const key = `${lang}|${items[0]?.seq ?? ''}|${items.length}`;
     if (key === this.key && !force) return;
     this.key = key;
+    if (force || lang !== this.builtLang) this.built = new Map();
+    this.builtLang = lang;
     if (!items.length) {
+      this.built.clear();
       fill(this.list, h('span', { class: 'ticker-empty' }, t('ticker.none')));
       return;
     }
-    fill(this.list, ...items.slice(0, SHOWN).map((a) => this.item(a, schools)));
+    const shown = items.slice(0, SHOWN);
+    const next = new Map<string, HTMLElement>();
+    for (const a of shown) {
+      // One feed frame can carry several changes (devices), so the seq alone does not name an item.
+      const id = `${a.seq}|${a.kind}|${a.school}|${a.device ?? ''}|${a.detail ?? ''}|${'online' in a ? a.online : ''}`;
+      next.set(id, this.built.get(id) ?? this.item(a, schools));
+    }
+    this.built = next;
+    reconcile(this.list, [...next.values()]);
   }
 
   private item(a: Activity, schools: Record<string, SchoolStatus>): HTMLElement {

@@ -133,6 +133,13 @@ describe('wall screen: maintenance panel', { timeout: 180_000 }, () => {
     assert.match((await c.getByTestId('maint-elapsed').textContent()) ?? '', /^已离线 \d+秒$/);
     assert.match((await c.getByTestId('maint-since').textContent()) ?? '', /^\d{2}:\d{2}:\d{2} 起$/);
 
+    // The strip along the bottom tells both: one item per change, newest first, the earlier ones kept.
+    const ticker = page.getByTestId('ticker');
+    await ticker.locator('.tick', { hasText: `${btnA.name} 离线` }).first().waitFor({ timeout: 5000 });
+    const tickTexts = await ticker.locator('.tick').allTextContents();
+    const at = (name: string) => tickTexts.findIndex((x) => x.includes(name) && /离线|掉线/.test(x));
+    assert.ok(at(btnA.name) >= 0 && at(camC.name) >= 0, `both offline changes in the ticker: ${JSON.stringify(tickTexts)}`);
+
     // Buttons first (N has been down longest), then cameras.
     const order = await page.getByTestId('maint-row').evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.device));
     assert.deepEqual(order.slice(0, 3), [btnNever.id, btnA.id, camC.id], 'alarm buttons first, longest down first');
@@ -162,6 +169,12 @@ describe('wall screen: maintenance panel', { timeout: 180_000 }, () => {
     await beat(camC);
     await c.waitFor({ state: 'detached', timeout: 5000 });
     assert.ok(await a.isVisible());
+    // The ticker adds the return in front and keeps what it showed.
+    await ticker.locator('.tick', { hasText: `${camC.name} 恢复` }).first().waitFor({ timeout: 5000 });
+    const later = await ticker.locator('.tick').allTextContents();
+    const back = later.findIndex((x) => x.includes(`${camC.name} 恢复`));
+    const down = later.findIndex((x) => x.includes(camC.name) && /离线|掉线/.test(x));
+    assert.ok(down === -1 || down > back, `the return in front of the outage (12 items are kept, newest first): ${JSON.stringify(later)}`);
     assert.equal(await page.getByTestId('maint-count').textContent(), '2');
 
     // Silent again within the flap hold: the same maintenance alarm reopens, counted as a flap; its timer starts over.
