@@ -34,6 +34,8 @@ export class StatsView {
   private readonly resize: ResizeObserver | null;
   private drawnKey = '';
   private drawnScale = 1;
+  /** What each chart was last drawn from (its option's JSON and the scale). */
+  private readonly chartDrawn: Partial<Record<ChartKey, string>> = {};
   private last: StatsLoad | null = null;
   /** The reply, language and motion setting last drawn: the same again skips the style read and the key (issue #12). */
   private drawnFrom: [StatsLoad, string, boolean] | null = null;
@@ -93,6 +95,12 @@ export class StatsView {
       const c = this.charts[key];
       setText(c.title, ct(CHART_TITLE[key]));
       c.el.setAttribute('aria-label', ct(CHART_TITLE[key]));
+      // Only the charts whose figures moved (issue #12): an acknowledgement moves the times, not the
+      // 7-day trend; each chart drawn is tens of ms on a wall PC. (Formatters depend on the value and
+      // the language only, so the option's JSON names what is drawn.)
+      const drawn = `${JSON.stringify(model[key])}|${scale}`;
+      if (!force && c.chart && this.chartDrawn[key] === drawn) continue;
+      this.chartDrawn[key] = drawn;
       c.chart ??= initChart(c.el, null, { renderer: 'svg' });
       // No resize() here: it draws the chart a second time; a new size comes through the ResizeObserver.
       c.chart.setOption(scaleChartOption(model[key] as ChartOption, scale), { notMerge: true, lazyUpdate: false });
