@@ -16,7 +16,7 @@
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
 import type { FeedFrame, Snapshot } from '../contract/api.js';
-import type { Store } from '../store/store.js';
+import { frameText, type Store } from '../store/store.js';
 import type { Metrics } from '../metrics.js';
 
 export interface HubOptions {
@@ -68,7 +68,7 @@ const COUNTY_ONLY = '\u0000county';
 const encode = (f: FeedFrame): Encoded => {
   const d = f.data as { school?: unknown; scope?: unknown } | null;
   const school = d?.scope === 'county' ? COUNTY_ONLY : d?.school;
-  return [f.seq, Buffer.from(JSON.stringify(f)), typeof school === 'string' ? school : undefined];
+  return [f.seq, Buffer.from(frameText(f)), typeof school === 'string' ? school : undefined];
 };
 
 /**
