@@ -8,7 +8,8 @@
  * A client that falls behind by more than `maxBufferedBytes` is sent `resync` and closed: a wall
  * screen that cannot keep up must reload, not make the gateway hold memory without bound. The
  * snapshot counts against that budget like any frame, and each frame (the snapshot too) is
- * encoded once into one Buffer that every socket's send queue shares.
+ * encoded once into one Buffer that every socket's send queue shares — from the text the store
+ * wrote, where it kept one (`frameText`: the alarm's JSON is not made again for the screens).
  *
  * Sockets are bounded per user and in all; a user's sockets close when its token expires or is
  * revoked (contract §6).
