@@ -60,8 +60,9 @@ const slice = (s: FloodState): Slice => (s instanceof Slice ? s : state([...s.ti
 
 /** The state at `nowMs`: old raises leave the window, and an active flood ends once fewer than `endCount` remain. */
 export function floodAt(s: FloodState, nowMs: number, cfg: FloodConfig): FloodState {
-  const { raises, to } = slice(s);
-  let from = slice(s).from;
+  const sl = slice(s);
+  const { raises, to } = sl;
+  let from = sl.from;
   while (from < to && nowMs >= raises[from] + cfg.windowMs) from++;
   if (s.active && to - from < Math.min(cfg.endCount, cfg.count)) return state(raises, from, to, false, s.since, nowMs);
   return state(raises, from, to, s.active, s.since, s.endedAt);
