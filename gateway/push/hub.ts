@@ -8,7 +8,8 @@
  * A client that falls behind by more than `maxBufferedBytes` is sent `resync` and closed: a wall
  * screen that cannot keep up must reload, not make the gateway hold memory without bound. The
  * snapshot counts against that budget like any frame, and each frame (the snapshot too) is
- * encoded once into one Buffer that every socket's send queue shares.
+ * encoded once into one Buffer that every socket's send queue shares — from the text the store
+ * wrote, where it kept one (`frameText`: the alarm's JSON is not made again for the screens).
  *
  * Sockets are bounded per user and in all; a user's sockets close when its token expires or is
  * revoked (contract §6).
@@ -16,7 +17,7 @@
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
 import type { FeedFrame, Snapshot } from '../contract/api.js';
-import type { Store } from '../store/store.js';
+import { frameText, type Store } from '../store/store.js';
 import type { Metrics } from '../metrics.js';
 
 export interface HubOptions {
@@ -68,7 +69,7 @@ const COUNTY_ONLY = '\u0000county';
 const encode = (f: FeedFrame): Encoded => {
   const d = f.data as { school?: unknown; scope?: unknown } | null;
   const school = d?.scope === 'county' ? COUNTY_ONLY : d?.school;
-  return [f.seq, Buffer.from(JSON.stringify(f)), typeof school === 'string' ? school : undefined];
+  return [f.seq, Buffer.from(frameText(f)), typeof school === 'string' ? school : undefined];
 };
 
 /**

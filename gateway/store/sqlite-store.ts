@@ -12,6 +12,8 @@ import type { FeedFrame } from '../contract/api.js';
 import { backupDatabase, type BackupResult } from './backup.js';
 import { BASELINE, MIGRATIONS } from './sqlite-migrations.js';
 import {
+  feedFrame,
+  jsonOnce,
   keyOf,
   type GatewayRun,
   type OutboxClaim,
@@ -241,10 +243,10 @@ export class SqliteStore implements Store {
     return t;
   }
 
-  private bind(t: Table, row: Record<string, unknown>): Record<string, Scalar> {
+  private bind(t: Table, row: Record<string, unknown>, json: (value: unknown) => string): Record<string, Scalar> {
     const out: Record<string, Scalar> = {};
     for (const c of t.columns) {
-      if (c === 'doc') out.doc = JSON.stringify(row.doc);
+      if (c === 'doc') out.doc = json(row.doc);
       else {
         const v = row[c];
         out[c] = v === undefined ? null : typeof v === 'boolean' ? (v ? 1 : 0) : (v as Scalar);
@@ -320,6 +322,7 @@ export class SqliteStore implements Store {
     const seq = this.feedSeq;
     const cached = this.feedCache.length;
     const frames: FeedFrame[] = [];
+    const json = jsonOnce();
     try {
       this.write('commit', () => this.db.transaction(() => {
         for (const e of unit.events) {
@@ -337,12 +340,13 @@ export class SqliteStore implements Store {
           const t = this.table(r.table);
           const stmt = r.op === 'put' ? t.put : t.insert;
           if (!stmt) throw new Error(`store: table "${r.table}" has no key; rows are inserted, not put`);
-          stmt.run(this.bind(t, r.row));
+          stmt.run(this.bind(t, r.row, json));
         }
         for (const o of unit.outbox) this.stmts.insertOutbox.run(o.at, o.line);
         for (const f of unit.feed) {
-          const res = this.stmts.insertFeed.run(f.type, f.at, JSON.stringify(f.data));
-          const frame = { seq: Number(res.lastInsertRowid), type: f.type, data: f.data };
+          const data = json(f.data);
+          const res = this.stmts.insertFeed.run(f.type, f.at, data);
+          const frame = feedFrame(Number(res.lastInsertRowid), f.type, f.data, data);
           frames.push(frame);
           this.feedSeq = frame.seq;
           this.feedCache.push(frame);
@@ -425,7 +429,7 @@ export class SqliteStore implements Store {
     const min = (this.stmts.feedMin.get() as { s: number | null }).s;
     if (min === null || min > seq + 1) return null;
     const rows = this.stmts.feedSince.all(seq, limit) as { seq: number; type: string; data: string }[];
-    return rows.map((r) => ({ seq: r.seq, type: r.type, data: JSON.parse(r.data) }));
+    return rows.map((r) => feedFrame(r.seq, r.type, JSON.parse(r.data), r.data));
   }
 
   lastFeedSeq(): number {

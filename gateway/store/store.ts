@@ -64,6 +64,38 @@ export interface Unit {
 export const emptyUnit = (): Unit => ({ events: [], feed: [], rows: [], outbox: [] });
 export const unitIsEmpty = (u: Unit): boolean => u.events.length + u.feed.length + u.rows.length + u.outbox.length === 0;
 
+/**
+ * JSON text, made once per object for one commit: the alarm a module `put`s as a row's doc and
+ * `feed`s as a frame's data is one object, serialized once for both (issue 13: an alarm was
+ * serialized three times on its way to the screens). Scalars are not remembered.
+ */
+export function jsonOnce(): (value: unknown) => string {
+  const made = new Map<object, string>();
+  return (value) => {
+    if (value === null || typeof value !== 'object') return JSON.stringify(value ?? null);
+    let text = made.get(value);
+    if (text === undefined) made.set(value, (text = JSON.stringify(value)));
+    return text;
+  };
+}
+
+/** The wire text of frames whose data's JSON the store wrote (the live feed sends it as is). */
+const frameTexts = new WeakMap<FeedFrame, string>();
+
+/**
+ * A frame with its wire text `{"seq":…,"type":…,"data":…}` made from the data's JSON as the store
+ * wrote it: what `JSON.stringify(frame)` gives, without serializing the data again. The text is
+ * the data as committed (what a replay from the ledger would send), even if the object changes later.
+ */
+export function feedFrame(seq: number, type: string, data: unknown, dataJson: string): FeedFrame {
+  const frame: FeedFrame = { seq, type, data };
+  frameTexts.set(frame, `{"seq":${seq},"type":${JSON.stringify(type)},"data":${dataJson}}`);
+  return frame;
+}
+
+/** A frame's wire text: the one the store made, or serialized now (a frame from elsewhere). */
+export const frameText = (frame: FeedFrame): string => frameTexts.get(frame) ?? JSON.stringify(frame);
+
 export interface OutboxRow {
   seq: number;
   at: number;

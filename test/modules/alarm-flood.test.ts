@@ -54,6 +54,35 @@ test('a press during the flood keeps it going: the end moves later', () => {
   assert.ok(floodEndDueMs(later, CFG)! > floodEndDueMs(flood, CFG)!);
 });
 
+test('states stay values: a press on an older state does not change a later one, nor the reverse', () => {
+  // The detector shares one array of raise times between states (a press costs O(1), issue 13).
+  const base = raise(NO_FLOOD, ...every(9, T0, 1000));
+  const a = raise(base, T0 + 20_000);
+  const b = raise(base, T0 + 30_000, T0 + 31_000);
+  assert.deepEqual(a.times.slice(-1), [T0 + 20_000]);
+  assert.equal(a.count, 10);
+  assert.equal(a.active, false);
+  assert.deepEqual(b.times.slice(-2), [T0 + 30_000, T0 + 31_000]);
+  assert.equal(b.count, 11);
+  assert.equal(b.active, true);
+  assert.equal(base.count, 9, 'the common past is untouched');
+  assert.equal(raise(a, T0 + 40_000).times.at(-2), T0 + 20_000);
+});
+
+test('a burst of 20,000 presses over 20 minutes: the window keeps only the last 10 minutes', () => {
+  let s = NO_FLOOD;
+  for (let k = 0; k < 20_000; k++) s = floodOnAlarm(s, T0 + k * 60, CFG); // one every 60 ms
+  assert.equal(s.active, true);
+  assert.equal(s.since, T0 + 10 * 60);
+  assert.equal(s.count, 10_000);
+  assert.equal(s.times[0], T0 + 10_000 * 60);
+  // nothing more: the flood ends once fewer than 5 remain, when the fifth-newest leaves
+  const due = floodEndDueMs(s, CFG)!;
+  assert.equal(due, T0 + 19_995 * 60 + 10 * MIN);
+  assert.equal(floodAt(s, due, CFG).active, false);
+  assert.equal(floodAt(s, due - 1, CFG).active, true);
+});
+
 test('grouping by school keeps every open alarm in exactly one group: most first, then the newest', async () => {
   const { groupBySchool } = await import('../../gateway/modules/floods/index.js');
   const a = (id: string, school: string, at: string) => ({ id, school, schoolName: school, raisedAt: at }) as never;

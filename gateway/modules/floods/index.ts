@@ -109,7 +109,7 @@ export function floodsModule(ctx: ModuleContext): GatewayModule {
       scope: 'county',
       active: state.active,
       since: state.since !== undefined ? iso(state.since) : null,
-      count: state.times.length,
+      count: state.count,
       threshold: cfg.count,
       endBelow: cfg.endCount,
       windowSec: cfg.windowMs / 1000,
