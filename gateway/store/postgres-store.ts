@@ -559,6 +559,13 @@ export class PostgresStore implements Store {
     return new Set(res.rows.map((r) => r.key));
   }
 
+  async pruneJobLeases(olderThanMs: number): Promise<number> {
+    return this.write(
+      'pruneJobLeases',
+      async () => (await this.q(this.pool, `DELETE FROM job_leases WHERE until < clock_timestamp() - $1 * interval '1 millisecond'`, [olderThanMs])).rowCount ?? 0,
+    );
+  }
+
   async saveLastSeen(seen: ReadonlyMap<string, number>): Promise<void> {
     if (seen.size === 0) return;
     // One statement for every device heard since the last call; a later time never goes back.

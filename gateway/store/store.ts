@@ -161,6 +161,8 @@ export interface Store {
    */
   claimJob?(key: string, leaseMs: number): Promise<boolean>;
 
+  /** Deletes the job leases over for more than `olderThanMs` (one row per escalated alarm, per offline transition…). */
+  pruneJobLeases?(olderThanMs: number): Promise<number>;
   /** `claimJob` for several keys in one statement: the keys this gateway took. */
   claimJobs?(keys: readonly string[], leaseMs: number): Promise<Set<string>>;
 
