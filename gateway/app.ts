@@ -51,6 +51,11 @@ import { SqliteStore } from './store/sqlite-store.js';
 import { PostgresStore } from './store/postgres-store.js';
 import type { Store } from './store/store.js';
 
+/** The pruning job's lease: shorter than its minute, so that the next minute's run may be anyone's. */
+const PRUNE_LEASE_MS = 50_000;
+/** Job leases over for this long are deleted: every job they held is long done or taken again. */
+const JOB_LEASE_RETAIN_MS = 86_400_000;
+
 export interface BuiltGateway {
   app: FastifyInstance;
   services: Services;
@@ -280,8 +285,11 @@ export async function buildGateway(config: GatewayConfig, log: Logger): Promise<
   // raw device events to their retention.
   scheduler.every('core:prune', 60_000, async () => {
     try {
-      await store.pruneFeed(config.feedRetainFrames);
+      await store.pruneFeed(config.feedRetainFrames); // every gateway: it also trims its own feed cache
+      // Several gateways on one ledger (decision 0009): one of them deletes old rows each minute.
+      if (store.claimJob && !(await store.claimJob('core:prune', PRUNE_LEASE_MS))) return;
       await store.pruneEvents(RAW_EVENT_TYPES, Date.now() - config.rawRetentionDays * 86_400_000, 50_000);
+      await store.pruneJobLeases?.(JOB_LEASE_RETAIN_MS);
     } catch (err) {
       log.warn({ err }, 'ledger pruning failed');
     }

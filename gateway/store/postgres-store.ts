@@ -544,6 +544,48 @@ export class PostgresStore implements Store {
     return res.rowCount === 1;
   }
 
+  async claimJobs(keys: readonly string[], leaseMs: number): Promise<Set<string>> {
+    if (keys.length === 0) return new Set();
+    // claimJob for many keys in one statement: a school's network going down is one round trip.
+    const res = await this.write('claimJob', () =>
+      this.q<{ key: string }>(
+        this.pool,
+        `INSERT INTO job_leases (key, owner, until) SELECT k, $2, clock_timestamp() + $3 * interval '1 millisecond' FROM unnest($1::text[]) AS k
+         ON CONFLICT (key) DO UPDATE SET owner = EXCLUDED.owner, until = EXCLUDED.until WHERE job_leases.until < clock_timestamp()
+         RETURNING key`,
+        [[...new Set(keys)], this.owner, leaseMs],
+      ),
+    );
+    return new Set(res.rows.map((r) => r.key));
+  }
+
+  async pruneJobLeases(olderThanMs: number): Promise<number> {
+    return this.write(
+      'pruneJobLeases',
+      async () => (await this.q(this.pool, `DELETE FROM job_leases WHERE until < clock_timestamp() - $1 * interval '1 millisecond'`, [olderThanMs])).rowCount ?? 0,
+    );
+  }
+
+  async saveLastSeen(seen: ReadonlyMap<string, number>): Promise<void> {
+    if (seen.size === 0) return;
+    // One statement for every device heard since the last call; a later time never goes back.
+    await this.write('saveLastSeen', () =>
+      this.q(
+        this.pool,
+        `INSERT INTO device_last_seen (device, at) SELECT * FROM unnest($1::text[], $2::bigint[])
+         ON CONFLICT (device) DO UPDATE SET at = EXCLUDED.at WHERE device_last_seen.at < EXCLUDED.at`,
+        [[...seen.keys()], [...seen.values()].map((v) => Math.round(v))],
+      ),
+    );
+  }
+
+  async lastSeen(devices?: readonly string[]): Promise<Map<string, number>> {
+    const res = devices
+      ? await this.q<{ device: string; at: number }>(this.pool, 'SELECT device, at FROM device_last_seen WHERE device = ANY($1::text[])', [devices])
+      : await this.q<{ device: string; at: number }>(this.pool, 'SELECT device, at FROM device_last_seen');
+    return new Map(res.rows.map((r) => [r.device, r.at]));
+  }
+
   async feedHead(): Promise<number> {
     const head = (await this.q<{ seq: number }>(this.pool, 'SELECT seq FROM feed_head')).rows[0].seq;
     if (head > this.feedSeq) {

@@ -193,6 +193,20 @@ export interface Store {
    */
   claimJob?(key: string, leaseMs: number): Promise<boolean>;
 
+  /** Deletes the job leases over for more than `olderThanMs` (one row per escalated alarm, per offline transition…). */
+  pruneJobLeases?(olderThanMs: number): Promise<number>;
+  /** `claimJob` for several keys in one statement: the keys this gateway took. */
+  claimJobs?(keys: readonly string[], leaseMs: number): Promise<Set<string>>;
+
+  /**
+   * Several gateways on one store (decision 0009): when this gateway last heard each of these
+   * devices (ms), written in one statement; a time older than the stored one is ignored.
+   * Absent (SQLite): one gateway hears every device, its memory is the whole truth.
+   */
+  saveLastSeen?(seen: ReadonlyMap<string, number>): Promise<void>;
+  /** The newest last-seen any gateway saved, of these devices (all without `devices`). */
+  lastSeen?(devices?: readonly string[]): Promise<Map<string, number>>;
+
   stats(): Promise<StoreStats>;
   /** Checks the store's own state (for SQLite: is the file still the one it opened?) and reports it. */
   health(): StoreHealth;

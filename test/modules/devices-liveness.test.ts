@@ -98,3 +98,52 @@ test('the wheel does work only for what falls due: 200,000 healthy devices cost 
   assert.deepEqual(wheel.due(T0 + 5 * S), ['a']);
   assert.deepEqual(l.tick(T0 + 3 * 60 * S + 59 * S), [], 'nobody is late');
 });
+
+test('several gateways (decision 0009): a due device heard elsewhere is re-armed from that time, not taken offline; one silent everywhere goes at its deadline', () => {
+  const l = make(['btn', 'btn2']);
+  l.observe('btn', 'alive', T0);
+  l.observe('btn2', 'alive', T0);
+  // Both windows (90 s) are over here; another gateway heard btn at 80 s.
+  const due = l.expired(T0 + 90 * S);
+  assert.deepEqual(due, ['btn', 'btn2']);
+  assert.equal(l.heardAt('btn', T0 + 80 * S), true);
+  assert.equal(l.heardAt('btn2', T0 - 5 * S), false, 'an older time than this gateway’s own moves nothing');
+  assert.deepEqual(l.expire(due, T0 + 90 * S).map((t) => [t.id, t.reason, t.atMs]), [['btn2', 'silent', T0 + 90 * S]]);
+  assert.equal(l.get('btn')!.online, true);
+  assert.equal(l.get('btn')!.lastSeen, T0 + 80 * S);
+  assert.deepEqual(l.tick(T0 + 169 * S), []);
+  assert.deepEqual(l.tick(T0 + 170 * S).map((t) => [t.id, t.atMs]), [['btn', T0 + 170 * S]], 'its window runs from the time heard elsewhere');
+});
+
+test('several gateways: a due device whose job another gateway holds is looked at again later; heard here meanwhile, it stays online', () => {
+  const l = make(['btn', 'btn2']);
+  l.observe('btn', 'alive', T0);
+  l.observe('btn2', 'alive', T0);
+  const due = l.expired(T0 + 90 * S);
+  for (const id of due) l.postpone(id, T0 + 100 * S);
+  assert.deepEqual(l.tick(T0 + 99 * S), []);
+  l.observe('btn2', 'alive', T0 + 99.5 * S);
+  assert.deepEqual(l.tick(T0 + 100 * S).map((t) => [t.id, t.atMs]), [['btn', T0 + 100 * S]]);
+  assert.equal(l.get('btn2')!.online, true);
+});
+
+test('several gateways: adopt takes on another gateway’s transition, keeps the later last-seen, and leaves an unchanged state alone', () => {
+  const l = make(['btn', 'btn2', 'btn3']);
+  l.observe('btn', 'alive', T0);
+  l.observe('btn2', 'alive', T0);
+  // Another gateway recorded btn offline at 90 s; this one last heard it at T0.
+  l.adopt({ id: 'btn', online: false, lastSeen: T0, since: T0 + 90 * S, streak: 0 });
+  assert.deepEqual([l.get('btn')!.online, l.get('btn')!.since], [false, T0 + 90 * S]);
+  assert.deepEqual(l.tick(T0 + 500 * S).map((t) => t.id).sort(), ['btn2', 'btn3'], 'no second offline of btn here');
+  // And btn3 (never seen here) came online there: its window runs from its last-seen there.
+  const m = make(['btn3']);
+  m.adopt({ id: 'btn3', online: true, lastSeen: T0 + 10 * S, since: T0 + 10 * S, streak: 0 });
+  assert.equal(m.isOnline('btn3'), true);
+  assert.deepEqual(m.tick(T0 + 99 * S), []);
+  assert.deepEqual(m.tick(T0 + 100 * S).map((t) => [t.id, t.reason]), [['btn3', 'silent']]);
+  // Same state and epoch: only the last-seen moves (the later one).
+  const n = make(['btn2']);
+  n.observe('btn2', 'alive', T0 + 20 * S);
+  n.adopt({ id: 'btn2', online: true, lastSeen: T0, since: n.get('btn2')!.since, streak: 0 });
+  assert.equal(n.get('btn2')!.lastSeen, T0 + 20 * S);
+});

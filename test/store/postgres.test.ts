@@ -94,6 +94,20 @@ test('postgres: several gateways — a commit wakes the other store\'s watcher w
     assert.equal(await (claims[0] ? a : b).claimJob('job:1', 60_000), false, 'not even its holder takes it again while it runs');
     assert.equal(await a.claimJob('job:2', 1), true);
     await waitFor('the short lease over: another store takes the job', () => b.claimJob('job:2', 60_000));
+    // Several keys in one statement: only the free ones are taken.
+    assert.deepEqual(await a.claimJobs(['job:1', 'job:3'], 60_000), new Set(['job:3']));
+    assert.deepEqual(await b.claimJobs(['job:3', 'job:5'], 60_000), new Set(['job:5']));
+    // Leases over for longer than asked are deleted; running ones stay.
+    assert.equal(await a.pruneJobLeases(3_600_000), 0, 'nothing over for an hour');
+    await a.claimJob('job:6', 1);
+    await waitFor('job:6 deleted 50 ms after its lease is over', async () => (await a.pruneJobLeases(50)) === 1, { intervalMs: 100 });
+    assert.equal(await a.claimJob('job:1', 60_000), false, 'a running lease is kept');
+
+    // Shared last-seen: a later time wins, an older one is ignored; read by device or all.
+    await a.saveLastSeen(new Map([['d1', 1000], ['d2', 2000]]));
+    await b.saveLastSeen(new Map([['d1', 900], ['d2', 2500]]));
+    assert.deepEqual(await a.lastSeen(['d1', 'd2', 'd3']), new Map([['d1', 1000], ['d2', 2500]]));
+    assert.deepEqual((await b.lastSeen()).get('d1'), 1000);
   } finally {
     await unwatch();
     await a.close();

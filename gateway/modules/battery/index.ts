@@ -71,6 +71,11 @@ export function batteryModule(ctx: ModuleContext): BatteryModule {
     tables: [{ name: 'battery_low', key: 'device', columns: { device: 'text', school: 'text', battery: 'real', low: 'integer', since: 'integer' } }],
     low,
 
+    // Another gateway's commits (decision 0009): a device's low battery is judged where its heartbeat landed.
+    refresh() {
+      return this.load!();
+    },
+
     async load() {
       low.clear();
       for (const r of await ctx.store.find<Row>('battery_low', { where: [['low', '=', 1]] }))

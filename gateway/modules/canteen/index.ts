@@ -203,13 +203,30 @@ export function canteenModule(ctx: ModuleContext): CanteenModule {
     return { ...rest, overdue: isOverdue(c, nowMs) };
   };
 
+  /** Several gateways: how long the one that took a case's overdue escalation has to commit it. */
+  const OVERDUE_LEASE_MS = 10_000;
+
   /** The overdue escalation: a job at the deadline of each case not closed and not yet escalated. */
   function arm(c: Case): void {
     const key = `canteen:overdue:${c.id}`;
     if (isClosed(c) || c.escalatedAt) return scheduler.cancel(key);
     if (scheduler.has(key)) return;
-    scheduler.at(key, Date.parse(c.deadlineAt), () =>
-      dispatcher
+    scheduler.at(key, Date.parse(c.deadlineAt), async () => {
+      if (store.claimJob) {
+        // Several gateways hold the case (decision 0009): the one that takes the lease escalates it;
+        // the others look again once it is over (by then its commit has reached them, or it died).
+        const cur = open.get(c.id);
+        if (!cur || cur.escalatedAt || !isOverdue(cur, ctx.now())) return;
+        let mine: boolean;
+        try {
+          mine = await store.claimJob(key, OVERDUE_LEASE_MS);
+        } catch (err) {
+          ctx.log.error({ err, case: c.id }, 'could not take the overdue escalation’s lease; retrying in 5 s');
+          return scheduler.at(key, ctx.now() + 5000, () => arm(open.get(c.id) ?? c));
+        }
+        if (!mine) return scheduler.at(key, ctx.now() + OVERDUE_LEASE_MS, () => arm(open.get(c.id) ?? c));
+      }
+      return dispatcher
         .transact((tx) => {
           const cur = open.get(c.id);
           if (!cur || cur.escalatedAt || !isOverdue(cur, tx.now)) return;
@@ -224,8 +241,8 @@ export function canteenModule(ctx: ModuleContext): CanteenModule {
         .catch((err) => {
           ctx.log.error({ err, case: c.id }, 'could not record the overdue escalation; retrying in 5 s');
           scheduler.at(key, ctx.now() + 5000, () => arm(open.get(c.id) ?? c));
-        }),
-    );
+        });
+    });
   }
 
   function onAi(e: DomainEvent, tx: Tx): void {
@@ -474,6 +491,13 @@ export function canteenModule(ctx: ModuleContext): CanteenModule {
       { name: 'canteen_late_days', key: 'id', columns: { id: 'text', school: 'text', day: 'text', pending: 'integer' }, indexes: [{ columns: ['pending'] }] },
       OUTBOX_SPEC,
     ],
+
+    // Another gateway's commits (decision 0009): its cases, records and findings, from the tables;
+    // open cases re-arm their deadline (a timer of a case closed there finds nothing to do).
+    async refresh() {
+      await this.load!();
+      for (const c of open.values()) arm(c);
+    },
 
     async load() {
       open.clear();

@@ -29,6 +29,11 @@ declare module '../../core/events.js' {
 
 export type CameraReport = CameraPayload & { at: string };
 
+/** Shared mode (decision 0009): how often this gateway writes the devices it heard to the store. */
+const SHARED_FLUSH_MS = 1000;
+/** Shared mode: how long the gateway that took a device's offline job has to commit it before another may. */
+const LIVENESS_LEASE_MS = 10_000;
+
 export interface DevicesModule extends GatewayModule {
   /** Every registered device's liveness record. */
   readonly records: ReadonlyMap<string, LivenessRecord>;
@@ -86,6 +91,16 @@ export function devicesModule(ctx: ModuleContext): DevicesModule {
   const dirty = new Set<string>();
   let ticks = 0;
   const persistEvery = Math.max(1, Math.round(5000 / tickMs));
+  /**
+   * Several gateways on one PostgreSQL ledger (decision 0009): the broker spreads a device's
+   * heartbeats over them, so last-seen times are shared through the store, and a device's offline
+   * transition is recorded by the gateway that takes its lease. Absent (SQLite): one gateway.
+   */
+  const shared = store.saveLastSeen && store.lastSeen && store.claimJobs ? { save: store.saveLastSeen.bind(store), read: store.lastSeen.bind(store), claim: store.claimJobs.bind(store) } : undefined;
+  /** Shared mode: devices heard since the last flush, with the newest time (one batched upsert a second). */
+  let heard = new Map<string, number>();
+  let flushing = false;
+  const flushEvery = Math.max(1, Math.round(SHARED_FLUSH_MS / tickMs));
   // Cameras the gateway probes itself are expected to answer every probe interval.
   const intervalSec = (id: string) => (registry.devices.get(id)?.onvif ? config.onvif.probeIntervalSec : registry.heartbeatIntervalSec(id));
 
@@ -131,8 +146,11 @@ export function devicesModule(ctx: ModuleContext): DevicesModule {
 
   function sign(id: string, s: LivenessSign, atMs: number, tx: Tx, extra?: { battery?: number; rssi?: number }): void {
     const t = liveness.observe(id, s, atMs, extra);
+    if (shared && s === 'alive') heard.set(id, atMs);
     if (t) applyTransition(t, tx);
-    else dirty.add(id);
+    // Shared mode writes a device's row on its transitions only: a last-seen row written from this
+    // gateway's copy could put back a state another gateway has moved on from since.
+    else if (!shared) dirty.add(id);
   }
 
   function persistDirty(tx: Tx): void {
@@ -146,6 +164,7 @@ export function devicesModule(ctx: ModuleContext): DevicesModule {
   /** Every tick: devices whose window ran out go offline; every few seconds, last-seen times are saved. */
   function tick(): void {
     ticks++;
+    if (shared) return sharedTick();
     const persist = ticks % persistEvery === 0;
     void dispatcher
       .transact((tx) => {
@@ -155,6 +174,79 @@ export function devicesModule(ctx: ModuleContext): DevicesModule {
         if (due.length) ctx.log.info({ offline: due.length }, 'devices went silent');
       })
       .catch(() => undefined); // the dispatcher has logged it and rebuilt the projections
+  }
+
+  /** Shared mode: writes the devices heard since the last flush to the store, in one statement. */
+  async function flushHeard(): Promise<void> {
+    if (!shared || flushing || heard.size === 0) return;
+    flushing = true;
+    const batch = heard;
+    heard = new Map();
+    try {
+      await shared.save(batch);
+    } catch (err) {
+      // Kept for the next flush (the store has logged the failure); a newer time heard meanwhile wins.
+      for (const [id, at] of batch) if (!(heard.get(id)! >= at)) heard.set(id, at);
+      throw err;
+    } finally {
+      flushing = false;
+    }
+  }
+
+  /**
+   * Shared mode's tick: a device whose window ran out here may have been heard by another gateway
+   * (one query for all of this tick's), and is then re-armed from that time; the rest go offline
+   * through a lease per device and state epoch (one statement for all), so one gateway records it.
+   */
+  function sharedTick(): void {
+    if (ticks % flushEvery === 0) void flushHeard().catch(() => undefined);
+    const due = liveness.expired(ctx.now());
+    if (due.length === 0) return;
+    void resolveDue(shared!, due).catch((err) => {
+      ctx.log.warn({ err: (err as Error).message, devices: due.length }, 'could not check silent devices with the other gateways; looking again in 5 s');
+      const later = ctx.now() + 5000;
+      for (const id of due) liveness.postpone(id, later);
+    });
+  }
+
+  async function resolveDue(s: NonNullable<typeof shared>, due: string[]): Promise<void> {
+    const seen = await s.read(due);
+    const silent = due.filter((id) => {
+      const at = seen.get(id);
+      return at === undefined || !liveness.heardAt(id, at);
+    });
+    if (silent.length === 0) return;
+    const keyOf = (id: string) => `devices:offline:${id}:${liveness.sinceOf(id) ?? 'never'}`;
+    const keys = new Map(silent.map((id) => [keyOf(id), id]));
+    const mine = await s.claim([...keys.keys()], LIVENESS_LEASE_MS);
+    // Not ours: the holder's commit reaches this gateway (refresh) before the lease is over; if it
+    // died first, this gateway takes the job then.
+    const later = ctx.now() + LIVENESS_LEASE_MS;
+    const ours: string[] = [];
+    for (const [key, id] of keys) {
+      if (mine.has(key)) ours.push(id);
+      else liveness.postpone(id, later);
+    }
+    if (ours.length === 0) return;
+    await dispatcher
+      .transact((tx) => {
+        const gone = liveness.expire(ours, ctx.now());
+        for (const t of gone) applyTransition(t, tx);
+        if (gone.length) ctx.log.info({ offline: gone.length }, 'devices went silent');
+      })
+      .catch(() => undefined); // the dispatcher has logged it and rebuilt the projections
+  }
+
+  /** The maintenance alarms as stored: every device's latest, and the open ones. */
+  async function loadMaintenance(): Promise<void> {
+    const latest = await store.latestPer<MaintenanceAlarm>('maintenance_alarms', 'device', 'opened_at', Number.MAX_SAFE_INTEGER);
+    maintenance.clear();
+    lastMaintenance.clear();
+    for (const m of latest) {
+      lastMaintenance.set(m.device, m);
+      if (m.state === 'open') maintenance.set(m.device, m);
+    }
+    metrics.maintenanceOpen.set(maintenance.size);
   }
 
   function cameraReport(e: DomainEvent, p: CameraPayload, tx: Tx): void {
@@ -192,14 +284,19 @@ export function devicesModule(ctx: ModuleContext): DevicesModule {
       liveness = new Liveness({ missedHeartbeats: config.missedHeartbeats, recoverSigns: 2, intervalMs: (id) => intervalSec(id) * 1000, slotMs: tickMs }, now);
       const stored = await store.find<LivenessRecord>('devices', {});
       liveness.restore(registry.devices.keys(), new Map(stored.map((d) => [d.id, d])), now);
-      maintenance.clear();
-      lastMaintenance.clear();
-      for (const m of await store.latestPer<MaintenanceAlarm>('maintenance_alarms', 'device', 'opened_at', Number.MAX_SAFE_INTEGER)) {
-        lastMaintenance.set(m.device, m);
-        if (m.state === 'open') maintenance.set(m.device, m);
-      }
+      // Shared mode keeps last-seen times in their own table (rows are written on transitions).
+      if (shared) for (const [id, at] of await shared.read()) liveness.heardAt(id, at);
+      await loadMaintenance();
       dirty.clear();
-      metrics.maintenanceOpen.set(maintenance.size);
+    },
+
+    // Another gateway's commits (decision 0009): its transitions and maintenance alarms. Last-seen
+    // times stay this gateway's own, merged (the later one wins); the shared ones are read when a
+    // window runs out.
+    async refresh() {
+      const stored = await store.find<LivenessRecord>('devices', {});
+      for (const r of stored) liveness.adopt(r);
+      await loadMaintenance();
     },
 
     start() {
@@ -207,6 +304,7 @@ export function devicesModule(ctx: ModuleContext): DevicesModule {
     },
 
     async stop() {
+      if (shared) return flushHeard().catch((err) => ctx.log.warn({ err }, 'could not save device last-seen times at stop'));
       await dispatcher.transact(persistDirty).catch((err) => ctx.log.warn({ err }, 'could not save device last-seen times at stop'));
     },
 

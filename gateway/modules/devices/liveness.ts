@@ -220,16 +220,37 @@ export class Liveness {
 
   /** Devices whose window ran out by `nowMs`, each dated at its own deadline. */
   tick(nowMs: number): Transition[] {
-    const out: Transition[] = [];
+    return this.expire(this.expired(nowMs), nowMs);
+  }
+
+  /**
+   * First half of `tick`, for several gateways (decision 0009): the devices whose window ran out
+   * by `nowMs`, left as they are (no transition yet). Each must then be passed to `expire`,
+   * `heardAt` or `postpone`: until then it has no entry in the wheel.
+   */
+  expired(nowMs: number): string[] {
+    const out: string[] = [];
     for (const i of this.wheel.due(nowMs)) {
       this.scheduled[i] = 0;
       this.scheduledTotal--;
       const deadline = this.deadline[i];
       if (Number.isNaN(deadline)) continue; // offline meanwhile
+      if (deadline > nowMs) this.schedule(i);
+      else out.push(this.ids[i]);
+    }
+    return out;
+  }
+
+  /** Second half of `tick`: those of `ids` whose window is still over go offline, dated at their deadline. */
+  expire(ids: readonly string[], nowMs: number): Transition[] {
+    const out: Transition[] = [];
+    for (const id of ids) {
+      const i = this.slotOf.get(id);
+      if (i === undefined) continue;
+      const deadline = this.deadline[i];
+      if (Number.isNaN(deadline)) continue; // offline meanwhile
       if (deadline > nowMs) {
-        this.scheduled[i] = 1;
-        this.scheduledTotal++;
-        this.wheel.schedule(i, deadline);
+        this.schedule(i); // heard meanwhile
         continue;
       }
       const wasUnknown = this.online[i] === UNKNOWN;
@@ -237,9 +258,68 @@ export class Liveness {
       this.since[i] = deadline;
       this.streak[i] = 0;
       this.deadline[i] = NaN;
-      out.push({ id: this.ids[i], online: false, atMs: deadline, reason: wasUnknown ? 'never_seen' : 'silent', record: this.read(i) });
+      out.push({ id, online: false, atMs: deadline, reason: wasUnknown ? 'never_seen' : 'silent', record: this.read(i) });
     }
     return out.sort((a, b) => a.atMs - b.atMs);
+  }
+
+  /**
+   * Another gateway heard the device at `atMs` (the store's shared last-seen, decision 0009): an
+   * online device's window runs from then, if that is later than what this gateway heard. Not a
+   * sign of life for the hysteresis (the gateway that heard it counts its own streak and commits
+   * the return). True when it moved the deadline.
+   */
+  heardAt(id: string, atMs: number): boolean {
+    const i = this.slotOf.get(id);
+    if (i === undefined || this.online[i] !== ON) return false;
+    if (!(atMs > this.lastSeen[i]) && !Number.isNaN(this.lastSeen[i])) return false;
+    this.lastSeen[i] = atMs;
+    if (!(atMs + this.windowMs[i] > this.deadline[i])) return false;
+    this.setDeadline(i, atMs + this.windowMs[i]);
+    return true;
+  }
+
+  /** Looks at a due device again at `atMs` (another gateway holds the job of recording it offline). */
+  postpone(id: string, atMs: number): void {
+    const i = this.slotOf.get(id);
+    if (i === undefined || Number.isNaN(this.deadline[i])) return;
+    this.setDeadline(i, Math.max(this.deadline[i], atMs));
+  }
+
+  /**
+   * Takes on the state another gateway committed (decision 0009's `refresh`): online, since and
+   * battery from `stored` when its state differs from this one's; the later last-seen of the two.
+   * An online device's window runs from that last-seen; an offline one has none.
+   */
+  adopt(stored: LivenessRecord): void {
+    const i = this.slotOf.get(stored.id);
+    if (i === undefined || stored.online === null) return;
+    const seen = Math.max(stored.lastSeen ?? -Infinity, Number.isNaN(this.lastSeen[i]) ? -Infinity : this.lastSeen[i]);
+    const state = stored.online ? ON : OFF;
+    if (this.online[i] !== state || this.since[i] !== stored.since) {
+      this.online[i] = state;
+      this.since[i] = stored.since ?? NaN;
+      this.streak[i] = 0;
+      if (stored.battery !== undefined) this.battery[i] = stored.battery;
+      if (stored.rssi !== undefined) this.rssi[i] = stored.rssi;
+      if (state === OFF) this.deadline[i] = NaN;
+    }
+    if (Number.isFinite(seen)) this.lastSeen[i] = seen;
+    const from = Number.isFinite(seen) ? seen : (stored.since ?? 0);
+    const current = this.deadline[i];
+    if (state === ON && (Number.isNaN(current) || from + this.windowMs[i] > current)) this.setDeadline(i, from + this.windowMs[i]);
+  }
+
+  /** The device's state epoch: when its current state began (the same on every gateway once refreshed). */
+  sinceOf(id: string): number | null {
+    const i = this.slotOf.get(id);
+    return i === undefined ? null : nullIfNaN(this.since[i]);
+  }
+
+  private schedule(i: number): void {
+    this.scheduled[i] = 1;
+    this.scheduledTotal++;
+    this.wheel.schedule(i, this.deadline[i]);
   }
 
   /** Entries in the wheel (one per online or unknown device at most). */

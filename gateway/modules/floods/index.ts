@@ -148,6 +148,12 @@ export function floodsModule(ctx: ModuleContext): GatewayModule {
     consumes: ['alarm'],
     frames: ['flood'],
 
+    // Another gateway's commits (decision 0009): the flood is the region's, counted from every
+    // gateway's alarms (the alarms module, refreshed first, already holds them).
+    refresh() {
+      return this.load!();
+    },
+
     async load() {
       const now = ctx.now();
       state = NO_FLOOD;
