@@ -108,6 +108,8 @@ export interface GatewayConfig {
   /** CITY_MQTT_URL: this county's feed is forwarded to the city's broker (decision 0010). */
   city?: CityUplinkConfig;
   cityUplink: { batchSize: number; pubackTimeoutMs: number };
+  /** CITY_COUNTIES_FILE: this gateway is a city reading its counties' feeds (decision 0010). */
+  cityHub?: { countiesFile: string; url: string; username: string; password: string; caFile?: string };
 }
 
 /**
@@ -209,6 +211,16 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
             username: v.CITY_MQTT_USERNAME!,
             password: readPasswordFile(path.resolve(v.CITY_MQTT_PASSWORD_FILE!), 'CITY_MQTT_PASSWORD_FILE'),
             caFile: v.CITY_MQTT_CA_FILE,
+          }
+        : undefined,
+    cityHub:
+      v.CITY_COUNTIES_FILE !== undefined && v.CITY_INGEST_MQTT_URL !== undefined
+        ? {
+            countiesFile: path.resolve(v.CITY_COUNTIES_FILE),
+            url: v.CITY_INGEST_MQTT_URL,
+            username: v.CITY_INGEST_USERNAME!,
+            password: readPasswordFile(path.resolve(v.CITY_INGEST_PASSWORD_FILE!), 'CITY_INGEST_PASSWORD_FILE'),
+            caFile: v.CITY_INGEST_CA_FILE,
           }
         : undefined,
     cityUplink: { batchSize: v.CITY_UPLINK_BATCH_SIZE, pubackTimeoutMs: v.CITY_UPLINK_PUBACK_TIMEOUT_MS },

@@ -32,6 +32,8 @@ export function createMetrics() {
     cityUplinkLagSeconds: new Gauge({ name: 'campus_gateway_city_uplink_lag_seconds', help: 'Age of the oldest frame the city has not acknowledged', registers: [registry] }),
     cityUplinkLastSeq: new Gauge({ name: 'campus_gateway_city_uplink_last_seq', help: 'County feed seq of the last frame the city acknowledged', registers: [registry] }),
     cityUplinkConnected: new Gauge({ name: 'campus_gateway_city_uplink_connected', help: '1 while connected to the city broker', registers: [registry] }),
+    cityFramesRefused: new Counter({ name: 'campus_gateway_city_frames_refused_total', help: 'Forwarded county frames the city refused, by reason', labelNames: ['reason'], registers: [registry] }),
+    cityIngestConnected: new Gauge({ name: 'campus_gateway_city_ingest_connected', help: "1 while the city is connected to the counties' broker", registers: [registry] }),
     mqttConnected: new Gauge({ name: 'campus_gateway_mqtt_connected', help: '1 when the gateway can take MQTT messages', registers: [registry] }),
   };
   return m;

@@ -248,6 +248,11 @@ const FIELD: Record<string, (c: GatewayConfig) => unknown> = {
   CITY_MQTT_USERNAME: (c) => c.city?.username,
   CITY_MQTT_PASSWORD_FILE: (c) => c.city?.password,
   CITY_MQTT_CA_FILE: (c) => c.city?.caFile,
+  CITY_COUNTIES_FILE: (c) => c.cityHub?.countiesFile,
+  CITY_INGEST_MQTT_URL: (c) => c.cityHub?.url,
+  CITY_INGEST_USERNAME: (c) => c.cityHub?.username,
+  CITY_INGEST_PASSWORD_FILE: (c) => c.cityHub?.password,
+  CITY_INGEST_CA_FILE: (c) => c.cityHub?.caFile,
   CITY_UPLINK_BATCH_SIZE: (c) => c.cityUplink.batchSize,
   CITY_UPLINK_PUBACK_TIMEOUT_MS: (c) => c.cityUplink.pubackTimeoutMs,
 };
@@ -266,10 +271,11 @@ test('every declared variable reaches its config field, and nothing undeclared i
       d.envKind === 'int' ? [String(d.default === d.minimum ? d.maximum : d.minimum), d.default === d.minimum ? d.maximum : d.minimum]
       : d.envKind === 'bool' ? [String(!d.default), !d.default]
       : d.envKind === 'enum' ? [(d.anyOf as { const: string }[]).find((s) => s.const !== d.default)!.const, (d.anyOf as { const: string }[]).find((s) => s.const !== d.default)!.const]
-      : d.envKind === 'url' ? Array(2).fill(name === 'MQTT_URL' || name === 'CITY_MQTT_URL' ? 'mqtts://elsewhere:8883' : name === 'STORE_URL' ? 'postgres://gw@elsewhere:5432/ledger' : 'https://elsewhere:8086') as [string, string]
+      : d.envKind === 'url' ? Array(2).fill(name === 'MQTT_URL' || name === 'CITY_MQTT_URL' || name === 'CITY_INGEST_MQTT_URL' ? 'mqtts://elsewhere:8883' : name === 'STORE_URL' ? 'postgres://gw@elsewhere:5432/ledger' : 'https://elsewhere:8086') as [string, string]
       : d.envKind === 'hostports' ? ['h1:1,h2:2', 'h1:1,h2:2']
       : ['DATA_DIR', 'REGISTRY', 'POLICY', 'DASHBOARD_DIR'].includes(name) ? ['some/where', path.resolve('some/where')]
-      : name === 'MQTT_PASSWORD_FILE' || name === 'CITY_MQTT_PASSWORD_FILE' ? [pwFile, 'pw-from-file']
+      : name === 'MQTT_PASSWORD_FILE' || name === 'CITY_MQTT_PASSWORD_FILE' || name === 'CITY_INGEST_PASSWORD_FILE' ? [pwFile, 'pw-from-file']
+      : name === 'CITY_COUNTIES_FILE' ? ['some/counties.json', path.resolve('some/counties.json')]
       : name === 'COUNTY_ID' ? ['county-7', 'county-7']
       : name === 'CANTEEN_WEBHOOK_SECRET_FILE' ? [hookFile, 'webhook-secret-from-file']
       : name === 'MQTT_TOPIC_PREFIX' ? ['other/v2', 'other/v2']
@@ -278,6 +284,7 @@ test('every declared variable reaches its config field, and nothing undeclared i
     // The city uplink's variables only show in the config with the whole uplink (decision 0010).
     const partner =
       name === 'MQTT_SHARED_GROUP' ? { STORE_URL: 'postgres://gw@db:5432/ledger' }
+      : name.startsWith('CITY_COUNTIES') || name.startsWith('CITY_INGEST') ? { CITY_COUNTIES_FILE: 'counties.json', CITY_INGEST_MQTT_URL: 'mqtt://city:1883', CITY_INGEST_USERNAME: 'city', CITY_INGEST_PASSWORD_FILE: pwFile }
       : name === 'COUNTY_ID' || name.startsWith('CITY_') ? { COUNTY_ID: 'east', CITY_MQTT_URL: 'mqtt://city:1883', CITY_MQTT_USERNAME: 'county-east', CITY_MQTT_PASSWORD_FILE: pwFile }
       : {};
     assert.equal(FIELD[name](loadConfig({ ...base, ...partner, [name]: text })), expected, name);

@@ -202,6 +202,28 @@ export const ConfigSchema = Type.Object({
   CITY_MQTT_CA_FILE: optionalText({ description: 'PEM CA of the city broker\'s certificate for an `mqtts://` `CITY_MQTT_URL` (default: the system CAs)' }),
   CITY_UPLINK_BATCH_SIZE: int(500, 1, 65_535, { unit: 'frames', description: 'feed frames claimed from the city outbox and published before their PUBACKs are awaited' }),
   CITY_UPLINK_PUBACK_TIMEOUT_MS: int(10_000, 100, 600_000, { unit: 'ms', description: 'a batch whose PUBACKs have not all come by then is given back and published again (the city drops the repeats)' }),
+  CITY_COUNTIES_FILE: optionalText({
+    doc: 'unset: not a city',
+    requiredWith: { name: 'CITY_INGEST_MQTT_URL', why: 'the city must know its counties to accept their feeds' },
+    description:
+      'this gateway is a city: JSON `{"counties": [{"id", "name", "registry"}]}` (registry paths relative to the file); it reads `city/v1/+/feed` and serves `/api/city/…` (decision 0010)',
+  }),
+  CITY_INGEST_MQTT_URL: url(['mqtt:', 'mqtts:'], {
+    requiredWith: { name: 'CITY_COUNTIES_FILE', why: 'a city reads its counties\' feeds from their broker' },
+    schemeHint: 'use mqtt:// or mqtts://',
+    urlExample: 'mqtts://city-broker:8883',
+    description: "the broker the counties forward to, read by the city with a persistent session (client id `city-gateway`); PUBACK after the city's commit",
+  }),
+  CITY_INGEST_USERNAME: optionalText({
+    maxLength: 256,
+    requiredWith: { name: 'CITY_INGEST_MQTT_URL', why: 'the city logs in to its broker (no anonymous login)' },
+    description: "the city's login at its broker (its ACL reads `city/v1/#`)",
+  }),
+  CITY_INGEST_PASSWORD_FILE: optionalText({
+    requiredWith: { name: 'CITY_INGEST_USERNAME', why: 'the broker asks the city for its password' },
+    description: 'file holding the password of `CITY_INGEST_USERNAME` (read at start, trailing newline trimmed; never logged)',
+  }),
+  CITY_INGEST_CA_FILE: optionalText({ description: "PEM CA of the city broker's certificate for an `mqtts://` `CITY_INGEST_MQTT_URL` (default: the system CAs)" }),
   ACK_TIMEOUT_SEC: int(30, 1, 3600, { unit: 's', description: 'an alarm not acknowledged by then is escalated' }),
   ALARM_FLOOD_COUNT: int(10, 1, 10_000, { unit: 'alarms', description: 'ISA-18.2 alarm flood: more than this many alarms (test presses not counted) county-wide within `ALARM_FLOOD_WINDOW_SEC` starts one' }),
   ALARM_FLOOD_WINDOW_SEC: int(600, 1, 86_400, { unit: 's', description: 'the sliding window of the alarm flood rate' }),

@@ -8,6 +8,7 @@ import { alarmsModule } from './alarms/index.js';
 import { alarmSnapshotsModule } from './alarm-snapshots/index.js';
 import { batteryModule } from './battery/index.js';
 import { camerasModule } from './cameras/index.js';
+import { cityModule } from './city/index.js';
 import { cityUplinkModule } from './city-uplink/index.js';
 import { canteenModule } from './canteen/index.js';
 import { devicesModule } from './devices/index.js';
@@ -37,4 +38,5 @@ export const MODULES: Readonly<Record<string, ModuleFactory>> = {
   snapshots: snapshotsModule,
   'alarm-snapshots': alarmSnapshotsModule,
   'city-uplink': cityUplinkModule,
+  city: cityModule,
 };
