@@ -28,7 +28,7 @@ export const CityCountySummary = Type.Object(
     lastSeq: Type.Integer({ description: "the county's feed seq of the newest frame received (0: none)" }),
     lastAt: Type.Union([Type.String(), Type.Null()], { description: 'when that frame was committed at the county' }),
     rates: CityRates,
-    alarms: Type.Object({ open: Type.Integer(), list: Type.Array(CityAlarm) }, OPEN),
+    alarms: Type.Object({ open: Type.Integer({ description: 'open alarms (test presses not counted)' }), list: Type.Array(CityAlarm, { description: 'the newest 50 open alarms, oldest first' }) }, OPEN),
     canteen: Canteen,
   },
   OPEN,

@@ -7,6 +7,9 @@ import { HttpError } from '../../errors.js';
 import type { FastifyRequest } from 'fastify';
 import type { CityModule } from './index.js';
 
+/** Open alarms listed per county in the summary (newest last). */
+const ALARMS_LISTED = 50;
+
 const NOT_CITY = errorReply('this gateway is not a city gateway (`not_a_city`: no `CITY_COUNTIES_FILE`), or the county is not one of its counties (`unknown_county`)');
 const SCHOOL_USER = 'a school-bound user sees its own school at its county gateway, not the city';
 
@@ -48,7 +51,8 @@ export const cityRoutes: FastifyPluginAsyncTypebox = async (app) => {
             lastSeq: s.lastSeq,
             lastAt: s.lastAt === null ? null : new Date(s.lastAt).toISOString(),
             rates: s.rates(),
-            alarms: { open: open.length, list: open },
+            // The newest few: a screen lists them; the drill-down counts the rest per school.
+            alarms: { open: open.length, list: open.slice(-ALARMS_LISTED) },
             canteen: s.canteen(),
           };
         }),
