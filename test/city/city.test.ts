@@ -152,3 +152,20 @@ test('a frame the county sends again (a lost PUBACK) is stored once; malformed a
   assert.equal((await summaries()).east.frames, before.frames, 'nothing refused was stored');
   await asEast.endAsync();
 });
+
+test('at the city a viewer sees every county; a school-bound user is refused (county scopes are not built yet), no token is 401', async () => {
+  assert.equal((await api(hub.url, hubToken, 'POST', '/api/users', { user: 'city-viewer', password: 'city-viewer-pw', role: 'viewer' })).status, 201);
+  assert.equal((await api(hub.url, hubToken, 'POST', '/api/users', { user: 'school-user', password: 'school-user-pw', role: 'viewer', school: 'S001' })).status, 201);
+  const viewer = await login(hub.url, 'city-viewer', 'city-viewer-pw');
+  const ids = ((await api(hub.url, viewer, 'GET', '/api/city/counties')).body.counties as { id: string }[]).map((c) => c.id);
+  assert.deepEqual(ids, ['east', 'west']);
+  const schoolUser = await login(hub.url, 'school-user', 'school-user-pw');
+  for (const route of ['/api/city/counties', '/api/city/counties/east/schools']) {
+    const r = await api(hub.url, schoolUser, 'GET', route);
+    assert.equal(r.status, 403, route);
+    assert.equal(r.body.error, 'other_school');
+  }
+  assert.equal((await fetch(`${hub.url}/api/city/counties`)).status, 401);
+  // A county gateway is not a city.
+  assert.equal((await api(counties.west.gw.url, counties.west.token, 'GET', '/api/city/counties')).body.error, 'not_a_city');
+});
