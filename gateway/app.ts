@@ -27,6 +27,7 @@ import { HttpError } from './errors.js';
 import type { Bus, ClientCertificate, MqttIdentity } from './ingest/bus.js';
 import { certificateLogin } from './auth/device-cert.js';
 import { readCa, readTls } from './config/tls.js';
+import type { CityUplinkModule } from './modules/city-uplink/index.js';
 import { EmbeddedBroker } from './ingest/embedded-broker.js';
 import { MqttClientBus } from './ingest/mqtt-client.js';
 import { mqttIngest } from './ingest/mqtt-ingest.js';
@@ -79,7 +80,7 @@ export async function buildGateway(config: GatewayConfig, log: Logger): Promise<
   const metrics = createMetrics();
   const loginThrottle = new LoginThrottle();
   // STORE_URL=postgres://… puts the ledger on PostgreSQL (issue #14); unset, SQLite in DATA_DIR.
-  const sqlite = config.storeUrl ? undefined : new SqliteStore({ dataDir: config.dataDir, sync: config.ledgerSync, log: log.child({ module: 'store' }) });
+  const sqlite = config.storeUrl ? undefined : new SqliteStore({ dataDir: config.dataDir, sync: config.ledgerSync, log: log.child({ module: 'store' }), copyFeedToCity: config.city !== undefined });
   const store: Store = sqlite ?? new PostgresStore({ url: config.storeUrl!, dataDir: config.dataDir, log: log.child({ module: 'store' }) });
   const topicNames = topics(config.topicPrefix);
   // Read at start, so a missing or mismatched file stops the gateway before it listens.
@@ -88,6 +89,7 @@ export async function buildGateway(config: GatewayConfig, log: Logger): Promise<
   let hub: LiveHub | undefined;
   let follower: FeedFollower | undefined;
   let exporter: ExportModule | undefined;
+  let cityUplink: CityUplinkModule | undefined;
   const dispatcher = new Dispatcher({
     store,
     metrics,
@@ -97,6 +99,7 @@ export async function buildGateway(config: GatewayConfig, log: Logger): Promise<
     onFeed: (frames) => {
       follower?.committed(frames);
       hub?.poke();
+      cityUplink?.poke();
     },
     onOutbox: () => exporter?.poke(),
   });
@@ -172,6 +175,7 @@ export async function buildGateway(config: GatewayConfig, log: Logger): Promise<
     return m as T;
   };
   exporter = module<ExportModule>('export');
+  if (config.city) cityUplink = module<CityUplinkModule>('city-uplink');
   const identity = module<IdentityModule>('identity');
   dispatcher.use(modules);
   await store.open(modules.flatMap((m) => m.tables ?? []));

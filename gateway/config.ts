@@ -105,12 +105,25 @@ export interface GatewayConfig {
   canteenWebhook: { url?: string; secret?: string; timeoutMs: number; maxBackoffMs: number };
   /** Scheduled online backups of the ledger (`dir` unset: none; a relative path is from the working directory). */
   backup: { dir?: string; intervalHours: number; keep: number };
+  /** CITY_MQTT_URL: this county's feed is forwarded to the city's broker (decision 0010). */
+  city?: CityUplinkConfig;
+  cityUplink: { batchSize: number; pubackTimeoutMs: number };
+  /** CITY_COUNTIES_FILE: this gateway is a city reading its counties' feeds (decision 0010). */
+  cityHub?: { countiesFile: string; url: string; username: string; password: string; caFile?: string };
 }
 
 /**
  * The environment, validated by the one schema in `config/variables.ts` (parsing, ranges and
  * defaults all come from there), shaped for the services. Throws ConfigError on any fault.
  */
+export interface CityUplinkConfig {
+  county: string;
+  url: string;
+  username: string;
+  password: string;
+  caFile?: string;
+}
+
 export function loadConfig(env: Env = process.env): GatewayConfig {
   const { values: v, set } = parseEnv(env);
   // Scheduled backups copy the SQLite file; a PostgreSQL ledger is backed up by PostgreSQL's own tools.
@@ -121,6 +134,11 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     throw new ConfigError('MQTT_SHARED_GROUP', 'value', 'a shared subscription needs an external broker: set MQTT_URL too (the embedded broker serves one gateway)');
   if (v.MQTT_SHARED_GROUP !== undefined && v.STORE_URL === undefined)
     throw new ConfigError('MQTT_SHARED_GROUP', 'value', 'gateways sharing the ingest must share the ledger: set STORE_URL to their PostgreSQL database (each SQLite ledger would hold a part of the alarms)');
+  // The city uplink (decision 0010): whose feed it is, and its outbox is in the SQLite ledger only.
+  if (v.CITY_MQTT_URL !== undefined && v.COUNTY_ID === undefined)
+    throw new ConfigError('CITY_MQTT_URL', 'value', 'the city needs to know which county is forwarding: set COUNTY_ID too');
+  if (v.CITY_MQTT_URL !== undefined && v.STORE_URL !== undefined)
+    throw new ConfigError('CITY_MQTT_URL', 'value', 'the city uplink keeps its outbox in the SQLite ledger; it is not available with STORE_URL (PostgreSQL) yet');
   // A path someone sets is relative to where they are; some defaults live in the installation.
   const where = (name: 'DATA_DIR' | 'REGISTRY' | 'POLICY' | 'DASHBOARD_DIR') =>
     !set.has(name) && declaration(name)!.defaultInRepo ? path.resolve(REPO_ROOT, v[name]) : path.resolve(v[name]);
@@ -185,23 +203,44 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
       timeoutMs: v.CANTEEN_WEBHOOK_TIMEOUT_MS,
       maxBackoffMs: v.CANTEEN_WEBHOOK_MAX_BACKOFF_MS,
     },
+    city:
+      v.CITY_MQTT_URL !== undefined && v.COUNTY_ID !== undefined
+        ? {
+            county: v.COUNTY_ID,
+            url: v.CITY_MQTT_URL,
+            username: v.CITY_MQTT_USERNAME!,
+            password: readPasswordFile(path.resolve(v.CITY_MQTT_PASSWORD_FILE!), 'CITY_MQTT_PASSWORD_FILE'),
+            caFile: v.CITY_MQTT_CA_FILE,
+          }
+        : undefined,
+    cityHub:
+      v.CITY_COUNTIES_FILE !== undefined && v.CITY_INGEST_MQTT_URL !== undefined
+        ? {
+            countiesFile: path.resolve(v.CITY_COUNTIES_FILE),
+            url: v.CITY_INGEST_MQTT_URL,
+            username: v.CITY_INGEST_USERNAME!,
+            password: readPasswordFile(path.resolve(v.CITY_INGEST_PASSWORD_FILE!), 'CITY_INGEST_PASSWORD_FILE'),
+            caFile: v.CITY_INGEST_CA_FILE,
+          }
+        : undefined,
+    cityUplink: { batchSize: v.CITY_UPLINK_BATCH_SIZE, pubackTimeoutMs: v.CITY_UPLINK_PUBACK_TIMEOUT_MS },
     backup: { dir: v.BACKUP_DIR, intervalHours: v.BACKUP_INTERVAL_HOURS, keep: v.BACKUP_KEEP },
     dashboardDir: where('DASHBOARD_DIR'),
   };
 }
 
 /** The one password in `file`, read once at start (a trailing newline trimmed; never quoted in an error). */
-function readPasswordFile(file: string): string {
+function readPasswordFile(file: string, variable = 'MQTT_PASSWORD_FILE'): string {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    throw new ConfigError(file, '(file)', `cannot read the MQTT password file named by MQTT_PASSWORD_FILE (${e.code ?? e.message})`);
+    throw new ConfigError(file, '(file)', `cannot read the MQTT password file named by ${variable} (${e.code ?? e.message})`);
   }
   const password = text.replace(/\r?\n$/, '');
-  if (password === '') throw new ConfigError(file, '(file)', 'the MQTT password file named by MQTT_PASSWORD_FILE is empty');
-  if (/[\r\n]/.test(password)) throw new ConfigError(file, '(file)', 'the MQTT password file named by MQTT_PASSWORD_FILE must hold one line');
+  if (password === '') throw new ConfigError(file, '(file)', `the MQTT password file named by ${variable} is empty`);
+  if (/[\r\n]/.test(password)) throw new ConfigError(file, '(file)', `the MQTT password file named by ${variable} must hold one line`);
   return password;
 }
 

@@ -26,6 +26,14 @@ export function createMetrics() {
     ledgerBytes: new Gauge({ name: 'campus_gateway_ledger_bytes', help: 'Ledger size on disk (database and WAL)', registers: [registry] }),
     deviceTransitions: new Counter({ name: 'campus_gateway_device_transitions_total', help: 'Devices going offline or coming back, by reason', labelNames: ['online', 'reason'], registers: [registry] }),
     maintenanceOpen: new Gauge({ name: 'campus_gateway_maintenance_alarms_open', help: 'Open maintenance alarms (offline alarm buttons and cameras)', registers: [registry] }),
+    cityUplinkFrames: new Counter({ name: 'campus_gateway_city_uplink_frames_total', help: 'Feed frames the city broker acknowledged (decision 0010)', registers: [registry] }),
+    cityUplinkFailures: new Counter({ name: 'campus_gateway_city_uplink_failures_total', help: 'City uplink batches not acknowledged (sent again)', registers: [registry] }),
+    cityUplinkBacklog: new Gauge({ name: 'campus_gateway_city_uplink_backlog_frames', help: 'Feed frames waiting in the city outbox', registers: [registry] }),
+    cityUplinkLagSeconds: new Gauge({ name: 'campus_gateway_city_uplink_lag_seconds', help: 'Age of the oldest frame the city has not acknowledged', registers: [registry] }),
+    cityUplinkLastSeq: new Gauge({ name: 'campus_gateway_city_uplink_last_seq', help: 'County feed seq of the last frame the city acknowledged', registers: [registry] }),
+    cityUplinkConnected: new Gauge({ name: 'campus_gateway_city_uplink_connected', help: '1 while connected to the city broker', registers: [registry] }),
+    cityFramesRefused: new Counter({ name: 'campus_gateway_city_frames_refused_total', help: 'Forwarded county frames the city refused, by reason', labelNames: ['reason'], registers: [registry] }),
+    cityIngestConnected: new Gauge({ name: 'campus_gateway_city_ingest_connected', help: "1 while the city is connected to the counties' broker", registers: [registry] }),
     mqttConnected: new Gauge({ name: 'campus_gateway_mqtt_connected', help: '1 when the gateway can take MQTT messages', registers: [registry] }),
   };
   return m;

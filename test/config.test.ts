@@ -243,6 +243,18 @@ const FIELD: Record<string, (c: GatewayConfig) => unknown> = {
   ONVIF_DISCOVERY_MULTICAST: (c) => c.onvif.discoveryMulticast,
   ONVIF_DISCOVERY_UNICAST: (c) => c.onvif.discoveryUnicast.map((t) => `${t.host}:${t.port}`).join(','),
   ONVIF_DISCOVERY_INTERVAL_SEC: (c) => c.onvif.discoveryIntervalSec,
+  COUNTY_ID: (c) => c.city?.county,
+  CITY_MQTT_URL: (c) => c.city?.url,
+  CITY_MQTT_USERNAME: (c) => c.city?.username,
+  CITY_MQTT_PASSWORD_FILE: (c) => c.city?.password,
+  CITY_MQTT_CA_FILE: (c) => c.city?.caFile,
+  CITY_COUNTIES_FILE: (c) => c.cityHub?.countiesFile,
+  CITY_INGEST_MQTT_URL: (c) => c.cityHub?.url,
+  CITY_INGEST_USERNAME: (c) => c.cityHub?.username,
+  CITY_INGEST_PASSWORD_FILE: (c) => c.cityHub?.password,
+  CITY_INGEST_CA_FILE: (c) => c.cityHub?.caFile,
+  CITY_UPLINK_BATCH_SIZE: (c) => c.cityUplink.batchSize,
+  CITY_UPLINK_PUBACK_TIMEOUT_MS: (c) => c.cityUplink.pubackTimeoutMs,
 };
 
 test('every declared variable reaches its config field, and nothing undeclared is read', () => {
@@ -259,15 +271,22 @@ test('every declared variable reaches its config field, and nothing undeclared i
       d.envKind === 'int' ? [String(d.default === d.minimum ? d.maximum : d.minimum), d.default === d.minimum ? d.maximum : d.minimum]
       : d.envKind === 'bool' ? [String(!d.default), !d.default]
       : d.envKind === 'enum' ? [(d.anyOf as { const: string }[]).find((s) => s.const !== d.default)!.const, (d.anyOf as { const: string }[]).find((s) => s.const !== d.default)!.const]
-      : d.envKind === 'url' ? Array(2).fill(name === 'MQTT_URL' ? 'mqtts://elsewhere:8883' : name === 'STORE_URL' ? 'postgres://gw@elsewhere:5432/ledger' : 'https://elsewhere:8086') as [string, string]
+      : d.envKind === 'url' ? Array(2).fill(name === 'MQTT_URL' || name === 'CITY_MQTT_URL' || name === 'CITY_INGEST_MQTT_URL' ? 'mqtts://elsewhere:8883' : name === 'STORE_URL' ? 'postgres://gw@elsewhere:5432/ledger' : 'https://elsewhere:8086') as [string, string]
       : d.envKind === 'hostports' ? ['h1:1,h2:2', 'h1:1,h2:2']
       : ['DATA_DIR', 'REGISTRY', 'POLICY', 'DASHBOARD_DIR'].includes(name) ? ['some/where', path.resolve('some/where')]
-      : name === 'MQTT_PASSWORD_FILE' ? [pwFile, 'pw-from-file']
+      : name === 'MQTT_PASSWORD_FILE' || name === 'CITY_MQTT_PASSWORD_FILE' || name === 'CITY_INGEST_PASSWORD_FILE' ? [pwFile, 'pw-from-file']
+      : name === 'CITY_COUNTIES_FILE' ? ['some/counties.json', path.resolve('some/counties.json')]
+      : name === 'COUNTY_ID' ? ['county-7', 'county-7']
       : name === 'CANTEEN_WEBHOOK_SECRET_FILE' ? [hookFile, 'webhook-secret-from-file']
       : name === 'MQTT_TOPIC_PREFIX' ? ['other/v2', 'other/v2']
       : ['some-value-1234', 'some-value-1234'];
     // A shared subscription also needs the shared ledger (STORE_URL), which BACKUP_DIR refuses: given here alone.
-    const partner = name === 'MQTT_SHARED_GROUP' ? { STORE_URL: 'postgres://gw@db:5432/ledger' } : {};
+    // The city uplink's variables only show in the config with the whole uplink (decision 0010).
+    const partner =
+      name === 'MQTT_SHARED_GROUP' ? { STORE_URL: 'postgres://gw@db:5432/ledger' }
+      : name.startsWith('CITY_COUNTIES') || name.startsWith('CITY_INGEST') ? { CITY_COUNTIES_FILE: 'counties.json', CITY_INGEST_MQTT_URL: 'mqtt://city:1883', CITY_INGEST_USERNAME: 'city', CITY_INGEST_PASSWORD_FILE: pwFile }
+      : name === 'COUNTY_ID' || name.startsWith('CITY_') ? { COUNTY_ID: 'east', CITY_MQTT_URL: 'mqtt://city:1883', CITY_MQTT_USERNAME: 'county-east', CITY_MQTT_PASSWORD_FILE: pwFile }
+      : {};
     assert.equal(FIELD[name](loadConfig({ ...base, ...partner, [name]: text })), expected, name);
   }
 });
@@ -459,4 +478,24 @@ test('MQTT_SHARED_GROUP: one topic level, only with an external broker and a Pos
     assert.throws(() => loadConfig({ ...both, MQTT_SHARED_GROUP: bad }), (err: Error) => err instanceof ConfigError && /MQTT_SHARED_GROUP/.test(err.message) && /one topic level/.test(err.message), bad);
   assert.throws(() => loadConfig({ STORE_URL: both.STORE_URL, MQTT_SHARED_GROUP: 'g' }), (err: Error) => err instanceof ConfigError && /MQTT_URL/.test(err.message));
   assert.throws(() => loadConfig({ MQTT_URL: both.MQTT_URL, MQTT_SHARED_GROUP: 'g' }), (err: Error) => err instanceof ConfigError && /STORE_URL/.test(err.message));
+});
+
+test('the city uplink (decision 0010): a county id, a login, a SQLite ledger; each gap refused by name', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'city-pw-'));
+  const pw = path.join(dir, 'county.password');
+  fs.writeFileSync(pw, 'county-secret-123\n', { mode: 0o600 });
+  const uplink = { COUNTY_ID: 'east', CITY_MQTT_URL: 'mqtts://city:8883', CITY_MQTT_USERNAME: 'county-east', CITY_MQTT_PASSWORD_FILE: pw };
+  assert.equal(loadConfig({}).city, undefined, 'unset: a single county, no uplink');
+  assert.deepEqual(loadConfig(uplink).city, { county: 'east', url: 'mqtts://city:8883', username: 'county-east', password: 'county-secret-123', caFile: undefined });
+  const refused = (env: Record<string, string>, name: string, why: RegExp) =>
+    assert.throws(() => loadConfig(env), (err: Error) => err instanceof ConfigError && err.message.includes(name) && why.test(err.message) && !err.message.includes('county-secret-123'), `${name} ${why}`);
+  refused({ ...uplink, COUNTY_ID: '' }, 'CITY_MQTT_URL', /set COUNTY_ID/);
+  refused({ ...uplink, COUNTY_ID: 'East/1' }, 'COUNTY_ID', /one topic level/);
+  refused({ ...uplink, CITY_MQTT_USERNAME: '' }, 'CITY_MQTT_USERNAME', /must be set when CITY_MQTT_URL is/);
+  refused({ ...uplink, CITY_MQTT_PASSWORD_FILE: '' }, 'CITY_MQTT_PASSWORD_FILE', /must be set when CITY_MQTT_USERNAME is/);
+  refused({ ...uplink, CITY_MQTT_URL: 'http://city:80' }, 'CITY_MQTT_URL', /mqtt:\/\//);
+  refused({ ...uplink, STORE_URL: 'postgres://db/ledger' }, 'CITY_MQTT_URL', /STORE_URL/);
+  refused({ ...uplink, CITY_MQTT_PASSWORD_FILE: path.join(dir, 'missing') }, 'CITY_MQTT_PASSWORD_FILE', /ENOENT/);
+  fs.writeFileSync(pw, '\n');
+  refused(uplink, 'CITY_MQTT_PASSWORD_FILE', /is empty/);
 });

@@ -176,6 +176,54 @@ export const ConfigSchema = Type.Object({
   MQTT_TLS_PORT: int(8883, 0, 65535, { contract: true, description: 'port of the embedded broker for `mqtts`, when `TLS_CERT_FILE` is set' }),
   MQTT_PLAIN: bool(true, { description: 'the embedded broker also listens without TLS on `MQTT_PORT`; `false` (with `TLS_CERT_FILE`): `mqtts` only' }),
   MQTT_CA_FILE: optionalText({ description: 'PEM CA that signed the certificate of the external broker of an `mqtts://` `MQTT_URL` (default: the system CAs)' }),
+  // County → city (issue #14, decision 0010): this county's feed forwarded to the city's broker.
+  COUNTY_ID: optionalText({
+    maxLength: 64,
+    pattern: '^[a-z0-9][a-z0-9_-]{0,63}$',
+    patternMessage: 'must be lower-case letters, digits, `-` or `_` (one topic level)',
+    description: "this county's id at the city: its uplink topic is `city/v1/<COUNTY_ID>/feed` (decision 0010)",
+  }),
+  CITY_MQTT_URL: url(['mqtt:', 'mqtts:'], {
+    doc: 'unset: no city uplink',
+    schemeHint: 'use mqtt:// or mqtts://',
+    urlExample: 'mqtts://city-broker:8883',
+    description:
+      "the city's broker: every committed feed frame is queued in the ledger's city outbox and published there (QoS 1, in order, deleted after PUBACK), so an uplink outage only delays it: [docs/decisions/0010-county-city.md](docs/decisions/0010-county-city.md). SQLite ledger only for now",
+  }),
+  CITY_MQTT_USERNAME: optionalText({
+    maxLength: 256,
+    requiredWith: { name: 'CITY_MQTT_URL', why: 'the county logs in to the city broker (no anonymous uplink)' },
+    description: "this county's login at the city broker (its ACL allows writing `city/v1/<COUNTY_ID>/#` only)",
+  }),
+  CITY_MQTT_PASSWORD_FILE: optionalText({
+    requiredWith: { name: 'CITY_MQTT_USERNAME', why: 'the city broker asks the county for its password' },
+    description: 'file holding the password of `CITY_MQTT_USERNAME` (read at start, trailing newline trimmed; never logged)',
+  }),
+  CITY_MQTT_CA_FILE: optionalText({ description: 'PEM CA of the city broker\'s certificate for an `mqtts://` `CITY_MQTT_URL` (default: the system CAs)' }),
+  CITY_UPLINK_BATCH_SIZE: int(500, 1, 65_535, { unit: 'frames', description: 'feed frames claimed from the city outbox and published before their PUBACKs are awaited' }),
+  CITY_UPLINK_PUBACK_TIMEOUT_MS: int(10_000, 100, 600_000, { unit: 'ms', description: 'a batch whose PUBACKs have not all come by then is given back and published again (the city drops the repeats)' }),
+  CITY_COUNTIES_FILE: optionalText({
+    doc: 'unset: not a city',
+    requiredWith: { name: 'CITY_INGEST_MQTT_URL', why: 'the city must know its counties to accept their feeds' },
+    description:
+      'this gateway is a city: JSON `{"counties": [{"id", "name", "registry"}]}` (registry paths relative to the file); it reads `city/v1/+/feed` and serves `/api/city/…` (decision 0010)',
+  }),
+  CITY_INGEST_MQTT_URL: url(['mqtt:', 'mqtts:'], {
+    requiredWith: { name: 'CITY_COUNTIES_FILE', why: 'a city reads its counties\' feeds from their broker' },
+    schemeHint: 'use mqtt:// or mqtts://',
+    urlExample: 'mqtts://city-broker:8883',
+    description: "the broker the counties forward to, read by the city with a persistent session (client id `city-gateway`); PUBACK after the city's commit",
+  }),
+  CITY_INGEST_USERNAME: optionalText({
+    maxLength: 256,
+    requiredWith: { name: 'CITY_INGEST_MQTT_URL', why: 'the city logs in to its broker (no anonymous login)' },
+    description: "the city's login at its broker (its ACL reads `city/v1/#`)",
+  }),
+  CITY_INGEST_PASSWORD_FILE: optionalText({
+    requiredWith: { name: 'CITY_INGEST_USERNAME', why: 'the broker asks the city for its password' },
+    description: 'file holding the password of `CITY_INGEST_USERNAME` (read at start, trailing newline trimmed; never logged)',
+  }),
+  CITY_INGEST_CA_FILE: optionalText({ description: "PEM CA of the city broker's certificate for an `mqtts://` `CITY_INGEST_MQTT_URL` (default: the system CAs)" }),
   ACK_TIMEOUT_SEC: int(30, 1, 3600, { unit: 's', description: 'an alarm not acknowledged by then is escalated' }),
   ALARM_FLOOD_COUNT: int(10, 1, 10_000, { unit: 'alarms', description: 'ISA-18.2 alarm flood: more than this many alarms (test presses not counted) county-wide within `ALARM_FLOOD_WINDOW_SEC` starts one' }),
   ALARM_FLOOD_WINDOW_SEC: int(600, 1, 86_400, { unit: 's', description: 'the sliding window of the alarm flood rate' }),

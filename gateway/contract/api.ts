@@ -416,6 +416,22 @@ export const HealthReply = Type.Object(
       },
       { ...OPEN, description: 'the time-series export; only `enabled` and `lagging` when no InfluxDB is configured' },
     ),
+    cityUplink: Type.Optional(
+      Type.Object(
+        {
+          enabled: Type.Boolean(),
+          county: Type.String(),
+          url: Type.String({ description: 'without credentials' }),
+          connected: Type.Boolean(),
+          backlog: Type.Number({ description: 'feed frames not yet acknowledged by the city broker' }),
+          lagSec: Type.Number(),
+          lastForwardedSeq: Type.Number({ description: 'county feed seq of the last acknowledged frame (0: none since start)' }),
+          forwarded: Type.Number(),
+          lastError: Type.Union([Type.String(), Type.Null()]),
+        },
+        { ...OPEN, description: 'the county → city uplink (decision 0010); only present with `CITY_MQTT_URL`. Lost: `degraded`, the county keeps working' },
+      ),
+    ),
     live: Type.Object({ clients: Type.Number() }, OPEN),
     uptimeSec: Type.Number(),
   },

@@ -8,6 +8,8 @@ import { alarmsModule } from './alarms/index.js';
 import { alarmSnapshotsModule } from './alarm-snapshots/index.js';
 import { batteryModule } from './battery/index.js';
 import { camerasModule } from './cameras/index.js';
+import { cityModule } from './city/index.js';
+import { cityUplinkModule } from './city-uplink/index.js';
 import { canteenModule } from './canteen/index.js';
 import { devicesModule } from './devices/index.js';
 import { exportModule } from './export/index.js';
@@ -35,4 +37,6 @@ export const MODULES: Readonly<Record<string, ModuleFactory>> = {
   vendors: vendorsModule,
   snapshots: snapshotsModule,
   'alarm-snapshots': alarmSnapshotsModule,
+  'city-uplink': cityUplinkModule,
+  city: cityModule,
 };

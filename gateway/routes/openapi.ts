@@ -44,6 +44,7 @@ export const TAGS = [
   { name: 'onvif', description: 'ONVIF camera discovery' },
   { name: 'targets', description: 'The 6 × 100% campus safety targets (六个100%): rates, verdicts, reasons and evidence' },
   { name: 'canteen', description: 'Canteens (明厨亮灶): rectification cases and their workflow open → notified → rectifying → submitted → closed, records (留样, 晨检, 陪餐, 消毒), the daily summary' },
+  { name: 'city', description: 'County → city (decision 0010): on a city gateway, each county\'s six target rates, open alarms and canteen figures from its forwarded feed, and the drill-down to its schools' },
   { name: 'vendors', description: "Vendor analytics platforms pushing canteen AI records over HTTP (明厨亮灶, contract §8): per-vendor keys, and the push itself" },
   { name: 'audit', description: 'Who did what, when and from where: the append-only, hash-chained audit trail (admin)' },
   { name: 'docs', description: 'This description' },

@@ -28,6 +28,7 @@ import {
   keyOf,
   type GatewayRun,
   type OutboxClaim,
+  type OutboxName,
   type OutboxRow,
   type OutboxStats,
   type Query,
@@ -669,7 +670,8 @@ export class PostgresStore implements Store {
     );
   }
 
-  async claimOutbox(owner: string, limit: number, leaseMs: number): Promise<OutboxClaim> {
+  async claimOutbox(owner: string, limit: number, leaseMs: number, outbox: OutboxName = 'influx'): Promise<OutboxClaim> {
+    onlyInflux(outbox);
     return this.write('claimOutbox', () =>
       this.tx(async (c): Promise<OutboxClaim> => {
         // Claims are made one at a time (they are small and rare); acks run beside them.
@@ -696,6 +698,7 @@ export class PostgresStore implements Store {
   }
 
   async ackOutbox(claim: OutboxClaim, quarantined: { row: OutboxRow; reason: string }[]): Promise<void> {
+    onlyInflux(claim.outbox);
     if (claim.rows.length === 0) return;
     await this.write('ackOutbox', () =>
       this.tx(async (c) => {
@@ -715,11 +718,13 @@ export class PostgresStore implements Store {
   }
 
   async releaseOutbox(claim: OutboxClaim): Promise<void> {
+    onlyInflux(claim.outbox);
     if (!claim.id) return;
     await this.write('releaseOutbox', () => this.q(this.pool, 'UPDATE outbox SET lease_id = NULL, lease_owner = NULL, lease_until = NULL WHERE lease_id = $1', [claim.id]));
   }
 
-  async outboxStats(): Promise<OutboxStats> {
+  async outboxStats(outbox: OutboxName = 'influx'): Promise<OutboxStats> {
+    onlyInflux(outbox);
     // Exact up to 100 000 rows; beyond, max − min + 1 (an upper bound: rolled-back commits leave
     // gaps in the identity) instead of counting a backlog of millions on every /health.
     const r = (
@@ -772,4 +777,9 @@ export class PostgresStore implements Store {
   async close(): Promise<void> {
     await this.pool.end();
   }
+}
+
+/** The city uplink's outbox is SQLite only so far; the configuration refuses `CITY_MQTT_URL` with `STORE_URL` (decision 0010). */
+function onlyInflux(outbox: OutboxName | undefined): void {
+  if (outbox !== undefined && outbox !== 'influx') throw new Error(`store: the ${outbox} outbox is not on PostgreSQL yet (decision 0010)`);
 }

@@ -104,6 +104,11 @@ export const MIGRATIONS: readonly string[] = [
     until INTEGER NOT NULL
   );
   `,
+  // 5: the city uplink's outbox (decision 0010): feed frames kept until the city's broker acknowledged them.
+  `
+  CREATE TABLE city_outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, line TEXT NOT NULL);
+  CREATE TABLE city_outbox_leases (id TEXT PRIMARY KEY, owner TEXT NOT NULL, lo INTEGER NOT NULL, hi INTEGER NOT NULL, until INTEGER NOT NULL);
+  `,
 ];
 
 /** Schema of a new ledger: the same core tables as MIGRATIONS leave, without the module tables. */
@@ -127,4 +132,6 @@ export const BASELINE = `
   CREATE TABLE outbox_quarantine (seq INTEGER PRIMARY KEY, at INTEGER NOT NULL, line TEXT NOT NULL, reason TEXT NOT NULL, quarantined_at INTEGER NOT NULL);
   CREATE TABLE gateway_runs (id INTEGER PRIMARY KEY AUTOINCREMENT, started_at INTEGER NOT NULL, alive_at INTEGER NOT NULL);
   CREATE TABLE outbox_leases (id TEXT PRIMARY KEY, owner TEXT NOT NULL, lo INTEGER NOT NULL, hi INTEGER NOT NULL, until INTEGER NOT NULL);
+  CREATE TABLE city_outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, line TEXT NOT NULL);
+  CREATE TABLE city_outbox_leases (id TEXT PRIMARY KEY, owner TEXT NOT NULL, lo INTEGER NOT NULL, hi INTEGER NOT NULL, until INTEGER NOT NULL);
 `;

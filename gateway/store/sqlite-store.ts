@@ -17,6 +17,7 @@ import {
   keyOf,
   type GatewayRun,
   type OutboxClaim,
+  type OutboxName,
   type OutboxRow,
   type OutboxStats,
   type Query,
@@ -37,6 +38,24 @@ export interface SqliteStoreOptions {
   now?: () => number;
   /** Where failed writes and a replaced ledger are reported (once per streak). */
   log?: Logger;
+  /** Every committed feed frame is also queued in the `city` outbox, in the same transaction (decision 0010). */
+  copyFeedToCity?: boolean;
+}
+
+/** One outbox's statements: the InfluxDB points and the city uplink share the lease logic (decision 0010). */
+function outboxStatements(db: Database.Database, table: string, leases: string) {
+  return {
+    insert: db.prepare(`INSERT INTO ${table} (at, line) VALUES (?, ?)`),
+    firstAfter: db.prepare(`SELECT seq FROM ${table} WHERE seq > ? ORDER BY seq LIMIT 1`),
+    from: db.prepare(`SELECT seq, at, line FROM ${table} WHERE seq >= ? AND seq < ? ORDER BY seq LIMIT ?`),
+    deleteRange: db.prepare(`DELETE FROM ${table} WHERE seq >= ? AND seq <= ?`),
+    range: db.prepare(`SELECT min(seq) AS lo, max(seq) AS hi FROM ${table}`),
+    oldest: db.prepare(`SELECT at FROM ${table} ORDER BY seq LIMIT 1`),
+    expireLeases: db.prepare(`DELETE FROM ${leases} WHERE until < ?`),
+    activeLeases: db.prepare(`SELECT lo, hi FROM ${leases} ORDER BY lo`),
+    insertLease: db.prepare(`INSERT INTO ${leases} (id, owner, lo, hi, until) VALUES (?, ?, ?, ?, ?)`),
+    deleteLease: db.prepare(`DELETE FROM ${leases} WHERE id = ?`),
+  };
 }
 
 /** The ledger cannot be opened as it is: the message names the file and what to do. */
@@ -83,6 +102,10 @@ export class SqliteStore implements Store {
   private readonly feedCache: FeedFrame[] = [];
   private readonly feedCacheFrames: number;
   private feedSeq: number;
+  private readonly outboxes: Record<OutboxName, ReturnType<typeof outboxStatements>>;
+  private readonly quarantineCount: Database.Statement;
+  private readonly quarantine: Database.Statement;
+  private readonly copyFeedToCity: boolean;
   private readonly now: () => number;
 
   constructor(opts: SqliteStoreOptions) {
@@ -137,23 +160,14 @@ export class SqliteStore implements Store {
       feedMax: db.prepare(`SELECT seq AS s FROM sqlite_sequence WHERE name = 'feed'`),
       pruneFeed: db.prepare('DELETE FROM feed WHERE seq <= ?'),
       countEvents: db.prepare(`SELECT seq AS n FROM sqlite_sequence WHERE name = 'events'`),
-      insertOutbox: db.prepare('INSERT INTO outbox (at, line) VALUES (?, ?)'),
-      firstOutboxAfter: db.prepare('SELECT seq FROM outbox WHERE seq > ? ORDER BY seq LIMIT 1'),
-      outboxFrom: db.prepare('SELECT seq, at, line FROM outbox WHERE seq >= ? AND seq < ? ORDER BY seq LIMIT ?'),
-      deleteOutboxRange: db.prepare('DELETE FROM outbox WHERE seq >= ? AND seq <= ?'),
-      quarantine: db.prepare('INSERT OR REPLACE INTO outbox_quarantine (seq, at, line, reason, quarantined_at) VALUES (?, ?, ?, ?, ?)'),
-      outboxRange: db.prepare('SELECT min(seq) AS lo, max(seq) AS hi FROM outbox'),
-      outboxOldest: db.prepare('SELECT at FROM outbox ORDER BY seq LIMIT 1'),
-      quarantineCount: db.prepare('SELECT count(*) AS n FROM outbox_quarantine'),
-      expireLeases: db.prepare('DELETE FROM outbox_leases WHERE until < ?'),
-      activeLeases: db.prepare('SELECT lo, hi FROM outbox_leases ORDER BY lo'),
-      insertLease: db.prepare('INSERT INTO outbox_leases (id, owner, lo, hi, until) VALUES (?, ?, ?, ?, ?)'),
-      getLease: db.prepare('SELECT lo, hi FROM outbox_leases WHERE id = ?'),
-      deleteLease: db.prepare('DELETE FROM outbox_leases WHERE id = ?'),
       startRun: db.prepare('INSERT INTO gateway_runs (started_at, alive_at) VALUES (?, ?)'),
       touchRun: db.prepare('UPDATE gateway_runs SET alive_at = ? WHERE id = ?'),
       runsSince: db.prepare('SELECT id, started_at AS startedAt, alive_at AS aliveAt FROM gateway_runs WHERE alive_at >= ? ORDER BY id'),
     };
+    this.outboxes = { influx: outboxStatements(db, 'outbox', 'outbox_leases'), city: outboxStatements(db, 'city_outbox', 'city_outbox_leases') };
+    this.quarantineCount = db.prepare('SELECT count(*) AS n FROM outbox_quarantine');
+    this.quarantine = db.prepare('INSERT OR REPLACE INTO outbox_quarantine (seq, at, line, reason, quarantined_at) VALUES (?, ?, ?, ?, ?)');
+    this.copyFeedToCity = opts.copyFeedToCity ?? false;
     this.feedSeq = (this.stmts.feedMax.get() as { s: number } | undefined)?.s ?? 0;
   }
 
@@ -342,11 +356,12 @@ export class SqliteStore implements Store {
           if (!stmt) throw new Error(`store: table "${r.table}" has no key; rows are inserted, not put`);
           stmt.run(this.bind(t, r.row, json));
         }
-        for (const o of unit.outbox) this.stmts.insertOutbox.run(o.at, o.line);
+        for (const o of unit.outbox) this.outboxes.influx.insert.run(o.at, o.line);
         for (const f of unit.feed) {
           const data = json(f.data);
           const res = this.stmts.insertFeed.run(f.type, f.at, data);
           const frame = feedFrame(Number(res.lastInsertRowid), f.type, f.data, data);
+          if (this.copyFeedToCity) this.outboxes.city.insert.run(f.at, `{"seq":${frame.seq},"at":${f.at},"type":${JSON.stringify(f.type)},"data":${data}}`);
           frames.push(frame);
           this.feedSeq = frame.seq;
           this.feedCache.push(frame);
@@ -451,15 +466,16 @@ export class SqliteStore implements Store {
     return this.write('pruneEvents', () => del.run(beforeMs, ...types, maxRows).changes);
   }
 
-  async claimOutbox(owner: string, limit: number, leaseMs: number): Promise<OutboxClaim> {
+  async claimOutbox(owner: string, limit: number, leaseMs: number, outbox: OutboxName = 'influx'): Promise<OutboxClaim> {
+    const st = this.outboxes[outbox];
     return this.write('claimOutbox', () => this.db.transaction((): OutboxClaim => {
       const now = this.now();
-      this.stmts.expireLeases.run(now);
-      const leases = this.stmts.activeLeases.all() as { lo: number; hi: number }[];
+      st.expireLeases.run(now);
+      const leases = st.activeLeases.all() as { lo: number; hi: number }[];
       let cursor = 0;
       for (;;) {
-        const first = this.stmts.firstOutboxAfter.get(cursor) as { seq: number } | undefined;
-        if (!first) return { id: '', rows: [] };
+        const first = st.firstAfter.get(cursor) as { seq: number } | undefined;
+        if (!first) return { id: '', rows: [], outbox };
         const held = leases.find((l) => first.seq >= l.lo && first.seq <= l.hi);
         if (held) {
           cursor = held.hi;
@@ -467,40 +483,44 @@ export class SqliteStore implements Store {
         }
         // A claim is one contiguous range: it stops where another exporter's lease begins.
         const next = leases.find((l) => l.lo > first.seq);
-        const rows = this.stmts.outboxFrom.all(first.seq, next ? next.lo : Number.MAX_SAFE_INTEGER, limit) as OutboxRow[];
+        const rows = st.from.all(first.seq, next ? next.lo : Number.MAX_SAFE_INTEGER, limit) as OutboxRow[];
         const id = randomUUID();
-        this.stmts.insertLease.run(id, owner, rows[0].seq, rows[rows.length - 1].seq, now + leaseMs);
-        return { id, rows };
+        st.insertLease.run(id, owner, rows[0].seq, rows[rows.length - 1].seq, now + leaseMs);
+        return { id, rows, outbox };
       }
     })());
   }
 
   async ackOutbox(claim: OutboxClaim, quarantined: { row: OutboxRow; reason: string }[]): Promise<void> {
     if (claim.rows.length === 0) return;
+    const st = this.outboxes[claim.outbox ?? 'influx'];
+    if (quarantined.length > 0 && claim.outbox === 'city') throw new Error('store: the city outbox has no quarantine');
     this.write('ackOutbox', () => this.db.transaction(() => {
       const now = this.now();
-      for (const q of quarantined) this.stmts.quarantine.run(q.row.seq, q.row.at, q.row.line, q.reason, now);
-      this.stmts.deleteOutboxRange.run(claim.rows[0].seq, claim.rows[claim.rows.length - 1].seq);
-      this.stmts.deleteLease.run(claim.id);
+      for (const q of quarantined) this.quarantine.run(q.row.seq, q.row.at, q.row.line, q.reason, now);
+      st.deleteRange.run(claim.rows[0].seq, claim.rows[claim.rows.length - 1].seq);
+      st.deleteLease.run(claim.id);
     })());
   }
 
   async releaseOutbox(claim: OutboxClaim): Promise<void> {
-    if (claim.id) this.write('releaseOutbox', () => this.stmts.deleteLease.run(claim.id));
+    if (claim.id) this.write('releaseOutbox', () => this.outboxes[claim.outbox ?? 'influx'].deleteLease.run(claim.id));
   }
 
-  async outboxStats(): Promise<OutboxStats> {
+  async outboxStats(outbox: OutboxName = 'influx'): Promise<OutboxStats> {
+    const st = this.outboxes[outbox];
     // Rows leave from the front while one exporter acks in order, and AUTOINCREMENT leaves no gaps,
     // so max − min + 1 is the exact count without a scan of a backlog of millions (an upper bound
     // while several exporters ack out of order).
-    const { lo, hi } = this.stmts.outboxRange.get() as { lo: number | null; hi: number | null };
-    const oldest = this.stmts.outboxOldest.get() as { at: number } | undefined;
+    const { lo, hi } = st.range.get() as { lo: number | null; hi: number | null };
+    const oldest = st.oldest.get() as { at: number } | undefined;
     return {
       rows: lo === null || hi === null ? 0 : hi - lo + 1,
       oldestAt: oldest?.at ?? null,
-      quarantined: (this.stmts.quarantineCount.get() as { n: number }).n,
+      quarantined: outbox === 'city' ? 0 : (this.quarantineCount.get() as { n: number }).n,
     };
   }
+
 
   async startRun(atMs: number): Promise<number> {
     return Number(this.write('startRun', () => this.stmts.startRun.run(atMs, atMs)).lastInsertRowid);

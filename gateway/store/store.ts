@@ -102,10 +102,18 @@ export interface OutboxRow {
   line: string;
 }
 
+/**
+ * Which outbox: `influx` (time-series points, the default) or `city` (every committed feed frame,
+ * for the city uplink: decision 0010; only filled when the store was opened to copy the feed).
+ */
+export type OutboxName = 'influx' | 'city';
+
 /** Rows handed to one exporter until `leaseUntil`; another exporter may take them after that. */
 export interface OutboxClaim {
   id: string;
   rows: OutboxRow[];
+  /** The outbox the rows came from (absent: `influx`). */
+  outbox?: OutboxName;
 }
 
 export interface OutboxStats {
@@ -159,13 +167,13 @@ export interface Store {
   /** Deletes raw events of `types` received before `beforeMs`. */
   pruneEvents(types: string[], beforeMs: number, maxRows: number): Promise<number>;
 
-  /** Leases up to `limit` of the oldest unclaimed (or expired) outbox rows to `owner` for `leaseMs`. */
-  claimOutbox(owner: string, limit: number, leaseMs: number): Promise<OutboxClaim>;
+  /** Leases up to `limit` of the oldest unclaimed (or expired) rows of `outbox` (default `influx`) to `owner` for `leaseMs`. */
+  claimOutbox(owner: string, limit: number, leaseMs: number, outbox?: OutboxName): Promise<OutboxClaim>;
   /** The database took the claim: its rows leave the outbox, `quarantined` ones moved aside with their reason. */
   ackOutbox(claim: OutboxClaim, quarantined: { row: OutboxRow; reason: string }[]): Promise<void>;
   /** Gives the claim's rows back at once (the exporter is stopping or will retry later). */
   releaseOutbox(claim: OutboxClaim): Promise<void>;
-  outboxStats(): Promise<OutboxStats>;
+  outboxStats(outbox?: OutboxName): Promise<OutboxStats>;
 
   startRun(atMs: number): Promise<number>;
   touchRun(id: number, atMs: number): Promise<void>;

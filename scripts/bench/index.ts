@@ -13,6 +13,7 @@ import { parseArgs } from 'node:util';
 import { REPO_ROOT } from '../../test/support/gateway.js';
 import { startMosquitto } from '../../test/support/mosquitto.js';
 import { startVictoria, type Victoria } from '../../test/support/victoria.js';
+import { cityCase } from './cases/city.js';
 import { exportCase } from './cases/export.js';
 import { ingest } from './cases/ingest.js';
 import { latency } from './cases/latency.js';
@@ -25,7 +26,7 @@ import { wall } from './cases/wall.js';
 import { FULL, SHORT, type BenchCase, type Ctx, type Row } from './lib.js';
 import { machine, textTable } from './report.js';
 
-const CASES: BenchCase[] = [ingest, drainCase, latency, recovery, exportCase, scale, million, onvif, stormCase, wall];
+const CASES: BenchCase[] = [ingest, drainCase, latency, recovery, exportCase, scale, million, onvif, stormCase, wall, cityCase];
 
 const USAGE = `usage: npm run bench -- [--full] [--case <name>]… [--profile <dir>]
   --full            full mode (minutes per case); default: short mode (a quick look)
