@@ -236,6 +236,18 @@ async function measureFrames(page: Page, during: () => Promise<unknown>, profile
   return { ...f, seconds: (performance.now() - t0) / 1000 };
 }
 
+/** The page's heap snapshot (DevTools' Memory panel opens it; compare two to see what grew). */
+async function heapSnapshot(page: Page, file: string): Promise<void> {
+  const cdp = await page.context().newCDPSession(page);
+  const chunks: string[] = [];
+  cdp.on('HeapProfiler.addHeapSnapshotChunk', (e) => chunks.push(e.chunk));
+  await cdp.send('HeapProfiler.enable');
+  await cdp.send('HeapProfiler.takeHeapSnapshot', { reportProgress: false });
+  await mkdir(path.dirname(file), { recursive: true });
+  await writeFile(file, chunks.join(''));
+  await cdp.detach();
+}
+
 /**
  * `--profile <dir>`: the page's own CPU profile (CDP Profiler) over a window, as <file> (DevTools /
  * speedscope), and a Chromium trace beside it (<file>.trace.json: style, layout, paint and their
@@ -323,6 +335,9 @@ export const wall: BenchCase = {
             .then(() => true, () => false);
           if (!caughtUp) ctx.log(`    hour ${done / perHour}: the screen still shows open alarms after 120 s`);
           heap.push(Number(await page.evaluate(HEAP)));
+          // --profile: heap snapshots after the first hour and at the end, to diff what grew.
+          const hour = done / perHour;
+          if (ctx.profileDir && (hour === 1 || hour === set.soakHours)) await heapSnapshot(page, path.join(ctx.profileDir, 'wall-page', `heap-h${hour}.heapsnapshot`));
           dom.push((await page.evaluate(DOM_SIZE)) as Record<string, number>);
           if ((done / perHour) % 6 === 0) ctx.log(`    hour ${done / perHour}: heap ${(heap.at(-1)! / 2 ** 20).toFixed(2)} MiB, elements ${JSON.stringify(dom.at(-1))}`);
         },
