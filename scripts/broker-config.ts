@@ -11,17 +11,24 @@
  *
  * Devices whose secret predates the gateway keeping a Mosquitto hash cannot be written for
  * Mosquitto: they are listed on stderr (provision them again) and left out.
+ *
+ * `--city --counties FILE` (decision 0010) writes the city broker's files instead: a login
+ * `county-<id>` per county of the city's counties file (CITY_COUNTIES_FILE, checked as the city
+ * gateway checks it), password in `DIR/county-<id>.password`, and the city gateway's login
+ * (`--city-user`, default city-gateway) with `DIR/<city user>.password`. Asks no gateway.
  */
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { loadCounties } from '../gateway/modules/city/counties.js';
 import { mosquittoHash } from '../gateway/modules/identity/mosquitto-hash.js';
+import { CITY_USER, cityEmqxFiles, cityMosquittoFiles, countyUser } from './broker-config/city.js';
 import { emqxFiles } from './broker-config/emqx.js';
-import type { DeviceHashes } from './broker-config/grants.js';
+import { assertSafe, type DeviceHashes } from './broker-config/grants.js';
 import { mosquittoFiles } from './broker-config/mosquitto.js';
 
-const USAGE = 'usage: GATEWAY_PASSWORD=… npm run broker-config -- mosquitto|emqx --out DIR [--port 1883] [--bind ADDR] [--gateway-user campus-gateway] [--prefix campus/v1]';
+const USAGE = 'usage: GATEWAY_PASSWORD=… npm run broker-config -- mosquitto|emqx --out DIR [--port 1883] [--bind ADDR] [--gateway-user campus-gateway] [--prefix campus/v1]\n       npm run broker-config -- mosquitto|emqx --city --counties CITY_COUNTIES_FILE --out DIR [--port 1883] [--bind ADDR] [--city-user city-gateway]';
 /** Written 0600: logins and their hashes. */
 const SECRET_FILES = new Set(['password_file', 'gateway.password', 'users.json', 'users.csv']);
 
@@ -38,9 +45,9 @@ async function fetchHashes(): Promise<{ devices: DeviceHashes[]; missing: string
   return (await res.json()) as { devices: DeviceHashes[]; missing: string[] };
 }
 
-/** The gateway's broker password: kept when present, made once otherwise. */
-function gatewayPassword(dir: string): string {
-  const file = path.join(dir, 'gateway.password');
+/** A login's broker password (`DIR/<user>.password`): kept when present, made once otherwise. */
+function keptPassword(dir: string, name = 'gateway'): string {
+  const file = path.join(dir, `${name}.password`);
   if (fs.existsSync(file)) {
     const kept = fs.readFileSync(file, 'utf8').replace(/\r?\n$/, '');
     if (kept) return kept;
@@ -69,6 +76,9 @@ async function main(): Promise<void> {
       bind: { type: 'string' },
       'gateway-user': { type: 'string', default: 'campus-gateway' },
       prefix: { type: 'string', default: process.env.MQTT_TOPIC_PREFIX || 'campus/v1' },
+      city: { type: 'boolean', default: false },
+      counties: { type: 'string', default: process.env.CITY_COUNTIES_FILE || undefined },
+      'city-user': { type: 'string', default: CITY_USER },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -80,9 +90,10 @@ async function main(): Promise<void> {
   }
   const dir = path.resolve(v.out);
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  if (v.city) return cityMain(broker, dir, port, v.bind, v.counties, v['city-user']!);
   // Made before asking the gateway: a first run while the gateway is not up yet still leaves the
   // password the gateway starts with (MQTT_PASSWORD_FILE).
-  const password = gatewayPassword(dir);
+  const password = keptPassword(dir);
   const gatewayUser = v['gateway-user']!;
   const { devices, missing } = await fetchHashes();
   if (missing.length) console.error(`broker-config: ${missing.length} devices have no secret yet and get no login (npm run devices -- credentials --only-missing): ${list(missing)}`);
@@ -106,6 +117,24 @@ async function main(): Promise<void> {
     console.error('broker-config: no device can log in with these files');
     process.exit(1);
   }
+}
+
+/** The city broker (decision 0010): its counties' logins and the city gateway's, no gateway asked. */
+function cityMain(broker: 'mosquitto' | 'emqx', dir: string, port: number, bind: string | undefined, countiesFile: string | undefined, cityUser: string): void {
+  if (!countiesFile) throw new Error('--city needs --counties FILE (or CITY_COUNTIES_FILE): the city gateway\'s counties file');
+  assertSafe('gateway user', cityUser); // before it names a file in DIR
+  // The city gateway's own check: the same file it will refuse is refused here, with its message.
+  const counties = loadCounties(path.resolve(countiesFile));
+  const login = (user: string) => {
+    const password = keptPassword(dir, user);
+    return { user, password, brokerHash: mosquittoHash(password) };
+  };
+  const input = { dir, port, bind, city: login(cityUser), counties: counties.map((c) => ({ county: c.id, ...login(countyUser(c.id)) })) };
+  writeAll(dir, broker === 'mosquitto' ? cityMosquittoFiles(input) : cityEmqxFiles(input));
+  const start = broker === 'mosquitto' ? `mosquitto -c ${path.join(dir, 'mosquitto.conf')}` : `next steps: ${path.join(dir, 'README.md')}`;
+  console.log(`broker-config: ${counties.length} counties and "${cityUser}" written to ${dir} (${start})`);
+  console.log(`broker-config: start the city gateway with CITY_INGEST_USERNAME=${cityUser} CITY_INGEST_PASSWORD_FILE=${path.join(dir, `${cityUser}.password`)}`);
+  console.log(`broker-config: give each county gateway its DIR/county-<id>.password (0600) as CITY_MQTT_PASSWORD_FILE, with CITY_MQTT_USERNAME=county-<id>`);
 }
 
 const list = (ids: string[]) => (ids.length > 20 ? `${ids.slice(0, 20).join(', ')} … (${ids.length - 20} more)` : ids.join(', '));

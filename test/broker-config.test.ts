@@ -6,6 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { cityEmqxFiles, cityMosquittoFiles, countyUser } from '../scripts/broker-config/city.js';
 import { emqxFiles } from '../scripts/broker-config/emqx.js';
 import { deviceGrants, type DeviceHashes } from '../scripts/broker-config/grants.js';
 import { mosquittoFiles } from '../scripts/broker-config/mosquitto.js';
@@ -117,4 +118,37 @@ test('GET /api/devices/credentials/hashes (admin): the hashes of the secrets jus
   } finally {
     await g.close();
   }
+});
+
+test('city (0010): each county writes only city/v1/<county>/#, the city only reads city/v1/+/feed; EMQX users and rules in the same formats', () => {
+  const login = (user: string, password: string) => ({ user, password, brokerHash: mosquittoHash(password) });
+  const input = { dir: '/etc/city', port: 1883, city: login('city-gateway', 'c'), counties: [{ county: 'east', ...login(countyUser('east'), 'e') }, { county: 'west', ...login(countyUser('west'), 'w') }] };
+  const m = cityMosquittoFiles(input);
+  const pw = m.password_file.trim().split('\n');
+  assert.deepEqual(pw.map((l) => l.split(':')[0]), ['city-gateway', 'county-east', 'county-west']);
+  assert.ok(verifyMosquittoHash(pw[1].slice(pw[1].indexOf(':') + 1), 'e'));
+  const blocks = m.acl_file.split('\n\n').filter((b) => b.startsWith('user '));
+  assert.deepEqual(blocks.map((b) => b.trim()), ['user city-gateway\ntopic read city/v1/+/feed', 'user county-east\ntopic write city/v1/east/#', 'user county-west\ntopic write city/v1/west/#']);
+  for (const line of ['allow_anonymous false', 'password_file /etc/city/password_file', 'acl_file /etc/city/acl_file', 'persistence true', 'max_queued_messages 0', 'use_username_as_clientid true'])
+    assert.ok(m['mosquitto.conf'].split('\n').includes(line), line);
+
+  const e = cityEmqxFiles(input);
+  assert.deepEqual(JSON.parse(e['users.json']), [
+    { user_id: 'city-gateway', password_hash: sha('c'), salt: '', is_superuser: false },
+    { user_id: 'county-east', password_hash: sha('e'), salt: '', is_superuser: false },
+    { user_id: 'county-west', password_hash: sha('w'), salt: '', is_superuser: false },
+  ]);
+  const rules = e['acl.conf'].split('\n').filter((l) => l && !l.startsWith('%%'));
+  for (const r of rules) assert.match(r, /^\{(allow|deny), .*\}\.$/, r);
+  assert.ok(rules.includes('{allow, {username, "city-gateway"}, subscribe, [{eq, "city/v1/+/feed"}]}.'));
+  assert.ok(rules.includes('{allow, {username, "county-east"}, publish, ["city/v1/east/#"]}.'));
+  assert.ok(!rules.some((r) => r.includes('"county-east"}, subscribe') || r.includes('"city-gateway"}, publish')), 'a county reads nothing, the city writes nothing');
+  assert.equal(rules.at(-1), '{deny, all}.');
+  assert.match(e['emqx.conf.example'], /no_match = deny/);
+  assert.match(e['emqx.conf.example'], /use_username_as_clientid = true/);
+  assert.match(e['README.md'], /CITY_INGEST_USERNAME=city-gateway/);
+
+  assert.throws(() => cityMosquittoFiles({ ...input, dir: 'rel' }), /absolute/);
+  assert.throws(() => cityEmqxFiles({ ...input, city: login('county-east', 'x') }), /also county "east"'s login/);
+  assert.throws(() => cityMosquittoFiles({ ...input, counties: [{ county: 'East/#', ...login('county-x', 'x') }] }), /cannot be written into a broker file/);
 });

@@ -36,9 +36,20 @@ export function mosquittoFiles(i: MosquittoInput): Record<string, string> {
     acl.push(`user ${d.device}`, ...g.publish.map((t) => `topic write ${t}`), ...g.subscribe.map((t) => `topic read ${t}`), '');
   }
 
+  const conf = mosquittoConf({ dir: i.dir, port: i.port, bind: i.bind, header, maxPacketBytes: 65536 });
+
+  return { [MOSQUITTO_FILES.conf]: conf, [MOSQUITTO_FILES.passwords]: passwords, [MOSQUITTO_FILES.acl]: acl.join('\n') };
+}
+
+/**
+ * The conf that loads `password_file` and `acl_file` from `dir`: no anonymous client, sessions
+ * persisted, no limit on a persistent session's queue, the user name as client id. Shared by the
+ * device broker and the city broker (city.ts).
+ */
+export function mosquittoConf(i: { dir: string; port: number; bind?: string; header: string; maxPacketBytes?: number }): string {
   const file = (name: string) => path.join(i.dir, name);
-  const conf = [
-    header.trimEnd(),
+  return [
+    i.header.trimEnd(),
     '# Options before the listener line are global (per_listener_settings false).',
     'per_listener_settings false',
     'allow_anonymous false',
@@ -53,7 +64,7 @@ export function mosquittoFiles(i: MosquittoInput): Record<string, string> {
     'autosave_interval 1',
     'autosave_on_changes false',
     // Contract §6: packets over 64 KiB are refused (the client is disconnected) before they are buffered whole.
-    'max_packet_size 65536',
+    ...(i.maxPacketBytes ? [`max_packet_size ${i.maxPacketBytes}`] : []),
     // QoS 1 messages queued for the gateway's persistent session while it is away: no limit (the
     // default 1000 would drop alarms silently during a long outage).
     'max_queued_messages 0',
@@ -63,6 +74,4 @@ export function mosquittoFiles(i: MosquittoInput): Record<string, string> {
     // another's session; this stands in for the gateway's "client id must be the device id" check.
     'use_username_as_clientid true',
   ].join('\n') + '\n';
-
-  return { [MOSQUITTO_FILES.conf]: conf, [MOSQUITTO_FILES.passwords]: passwords, [MOSQUITTO_FILES.acl]: acl.join('\n') };
 }
