@@ -11,9 +11,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { api, login, REPO_ROOT, startGateway, type GatewayProc } from '../support/gateway.js';
+import { api, REPO_ROOT } from '../support/gateway.js';
 import { startMosquitto, type Mosquitto } from '../support/mosquitto.js';
 import { connectDevice, type MqttClient } from '../support/mqtt.js';
+import { startReplica, type Replica } from '../support/replica.js';
 import { startPostgres, type Postgres } from '../support/postgres.js';
 import { openLive, type LiveClient } from '../support/ws.js';
 import { waitFor } from '../support/wait.js';
@@ -27,7 +28,6 @@ const beating: { id: string }[] = school.devices.filter((d: { kind: string }) =>
 for (const d of beating as { heartbeatIntervalSec?: number }[]) d.heartbeatIntervalSec = 1;
 const registryFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'replica-liveness-')), 'county.json');
 fs.writeFileSync(registryFile, JSON.stringify(county));
-const START = { startTimeoutMs: 90_000 };
 
 let db: Postgres;
 let broker: Mosquitto;
@@ -41,21 +41,8 @@ after(async () => {
   await db?.stop();
 });
 
-interface Replica {
-  gw: GatewayProc;
-  token: string;
-  clientId: string;
-}
-
-async function startReplica(url: string, name: string): Promise<Replica> {
-  const clientId = `gw-live-${name}-${Date.now()}`;
-  const gw = await startGateway({
-    ...START,
-    mqttUrl: broker.url,
-    env: { STORE_URL: url, REGISTRY: registryFile, MISSED_HEARTBEATS: '5', MQTT_SHARED_GROUP: 'liveness', MQTT_CLIENT_ID: clientId, ACK_TIMEOUT_SEC: '3600' },
-  });
-  return { gw, token: await login(gw.url, 'admin', gw.adminPassword), clientId };
-}
+const startLivenessReplica = (url: string, name: string): Promise<Replica> =>
+  startReplica({ brokerUrl: broker.url, storeUrl: url, group: 'liveness', name, env: { REGISTRY: registryFile, MISSED_HEARTBEATS: '5' } });
 
 async function online(r: Replica): Promise<Map<string, boolean>> {
   const res = await api(r.gw.url, r.token, 'GET', `/api/devices?school=${school.id}`);
@@ -84,8 +71,8 @@ const offlineFrames = (s: LiveClient, id: string, from = 0) => s.frames.slice(fr
 
 test('two gateways hearing half each of every device’s heartbeats: none goes offline while it beats; a silent one goes offline once, on both screens; after kill -9 of one the survivor still judges right', async () => {
   const url = await db.createDatabase();
-  const a = await startReplica(url, 'a');
-  const b = await startReplica(url, 'b');
+  const a = await startLivenessReplica(url, 'a');
+  const b = await startLivenessReplica(url, 'b');
   let device: MqttClient | undefined;
   const screens: LiveClient[] = [];
   let beatingIds = beating.map((d) => d.id);

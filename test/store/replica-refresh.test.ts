@@ -9,16 +9,16 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { api, login, startGateway, type GatewayProc } from '../support/gateway.js';
+import { api } from '../support/gateway.js';
 import { startMosquitto, type Mosquitto } from '../support/mosquitto.js';
 import { connectDevice, type MqttClient } from '../support/mqtt.js';
+import { startReplica, type Replica } from '../support/replica.js';
 import { startPostgres, type Postgres } from '../support/postgres.js';
 import { waitFor } from '../support/wait.js';
 
 /** A storeroom camera of the demo county's canteen (an AI `rodent` there opens a case). */
 const SCHOOL = 'S001';
 const CAMERA = 'S001-KC26';
-const START = { startTimeoutMs: 90_000 };
 
 let db: Postgres;
 let broker: Mosquitto;
@@ -31,20 +31,12 @@ after(async () => {
   await db?.stop();
 });
 
-interface Replica {
-  gw: GatewayProc;
-  token: string;
-}
-
-async function startReplica(url: string, name: string): Promise<Replica> {
-  const gw = await startGateway({ ...START, mqttUrl: broker.url, env: { STORE_URL: url, MQTT_SHARED_GROUP: 'refresh', MQTT_CLIENT_ID: `gw-refresh-${name}-${Date.now()}` } });
-  return { gw, token: await login(gw.url, 'admin', gw.adminPassword) };
-}
+const startRefreshReplica = (url: string, name: string): Promise<Replica> => startReplica({ brokerUrl: broker.url, storeUrl: url, group: 'refresh', name });
 
 test('two gateways: a canteen case moved on through B is in that state in A’s API, A takes the next step, and B sees it', async () => {
   const url = await db.createDatabase();
-  const a = await startReplica(url, 'a');
-  const b = await startReplica(url, 'b');
+  const a = await startRefreshReplica(url, 'a');
+  const b = await startRefreshReplica(url, 'b');
   let device: MqttClient | undefined;
   try {
     device = await connectDevice(broker.url, { clientId: `dev-refresh-${Date.now()}` });

@@ -10,9 +10,10 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import pg from 'pg';
-import { api, login, REPO_ROOT, startGateway, type GatewayProc } from '../support/gateway.js';
+import { api, REPO_ROOT } from '../support/gateway.js';
 import { startMosquitto, type Mosquitto } from '../support/mosquitto.js';
 import { connectDevice, type MqttClient } from '../support/mqtt.js';
+import { startReplica, type Replica } from '../support/replica.js';
 import { startPostgres, type Postgres } from '../support/postgres.js';
 import { openLive, type LiveClient, type LiveFrame } from '../support/ws.js';
 import { waitFor } from '../support/wait.js';
@@ -27,8 +28,6 @@ const buttons = [...registry.devices.values()]
   .slice(0, 20);
 const alarmTopic = (i: number) => `campus/v1/${buttons[i % buttons.length].school}/${buttons[i % buttons.length].id}/alarm`;
 const keyOf = (i: number, prefix: string) => `${buttons[i % buttons.length].id}/${prefix}${i}`;
-/** Gateways on PostgreSQL migrate and open their tables over the network: room to start on a busy machine. */
-const START = { startTimeoutMs: 90_000 };
 
 let db: Postgres;
 let broker: Mosquitto;
@@ -42,25 +41,13 @@ after(async () => {
   await db?.stop();
 });
 
-interface Replica {
-  gw: GatewayProc;
-  token: string;
-}
-
 /**
  * A gateway of `group`. Each test has its own group: the gateways of an earlier test left their
  * persistent sessions in the broker, and Mosquitto 2.0 goes on handing those (offline) members
  * their share of the group's messages (decision 0009).
  */
-async function startReplica(url: string, group: string, name: string, env: Record<string, string> = {}): Promise<Replica> {
-  const gw = await startGateway({
-    ...START,
-    mqttUrl: broker.url,
-    // Each gateway its own persistent session; escalation stays out of the way (its leases are a later part of #14).
-    env: { STORE_URL: url, MQTT_SHARED_GROUP: group, MQTT_CLIENT_ID: `gw-${name}-${Date.now()}`, ACK_TIMEOUT_SEC: '3600', ...env },
-  });
-  return { gw, token: await login(gw.url, 'admin', gw.adminPassword) };
-}
+const startRegionReplica = (url: string, group: string, name: string, env: Record<string, string> = {}): Promise<Replica> =>
+  startReplica({ brokerUrl: broker.url, storeUrl: url, group, name, env });
 
 /** Alarm frames of this burst on a screen, by device/sourceId and state: how many of each. */
 function alarmFrames(screen: LiveClient, prefix: string): Map<string, number> {
@@ -113,8 +100,8 @@ async function alarmsBySource(r: Replica, prefix: string): Promise<Map<string, n
 
 test('two gateways, one broker, one PostgreSQL: each alarm once, on both screens; an ack on B reaches A’s screen; kill -9 of A mid-burst loses nothing', async () => {
   const url = await db.createDatabase();
-  const a = await startReplica(url, 'burst', 'a');
-  const b = await startReplica(url, 'burst', 'b');
+  const a = await startRegionReplica(url, 'burst', 'a');
+  const b = await startRegionReplica(url, 'burst', 'b');
   let device: MqttClient | undefined;
   const screens: LiveClient[] = [];
   try {
@@ -193,8 +180,8 @@ test('two gateways, one broker, one PostgreSQL: each alarm once, on both screens
 
 test('two gateways: each unacknowledged alarm is escalated once, by one of them (a lease on the job), and both screens show it once', async () => {
   const url = await db.createDatabase();
-  const a = await startReplica(url, 'escalation', 'a', { ACK_TIMEOUT_SEC: '1' });
-  const b = await startReplica(url, 'escalation', 'b', { ACK_TIMEOUT_SEC: '1' });
+  const a = await startRegionReplica(url, 'escalation', 'a', { ACK_TIMEOUT_SEC: '1' });
+  const b = await startRegionReplica(url, 'escalation', 'b', { ACK_TIMEOUT_SEC: '1' });
   let device: MqttClient | undefined;
   const screens: LiveClient[] = [];
   try {
@@ -241,8 +228,8 @@ test('two gateways: each unacknowledged alarm is escalated once, by one of them 
 // Last in this file: it stops the shared PostgreSQL server.
 test('two gateways: PostgreSQL stopped under a burst turns both unhealthy; once back, every alarm is stored once and both screens get each once', async () => {
   const url = await db.createDatabase();
-  const a = await startReplica(url, 'restart', 'a');
-  const b = await startReplica(url, 'restart', 'b');
+  const a = await startRegionReplica(url, 'restart', 'a');
+  const b = await startRegionReplica(url, 'restart', 'b');
   let device: MqttClient | undefined;
   const screens: LiveClient[] = [];
   try {

@@ -15,6 +15,7 @@ import type { CityUplinkConfig, GatewayConfig } from '../../config.js';
 import type { Metrics } from '../../metrics.js';
 import type { OutboxClaim, Store } from '../../store/store.js';
 import { redactUrl } from '../../redact.js';
+import { WakeableSleep } from '../../core/wakeable-sleep.js';
 
 /** The versioned topic and payload the city reads (decision 0010). */
 export const CITY_FEED_VERSION = 1;
@@ -37,7 +38,7 @@ export interface ForwarderStatus {
 export class CityForwarder {
   private client?: MqttClient;
   private stopped = false;
-  private wakeUp?: () => void;
+  private readonly pause = new WakeableSleep();
   private loop?: Promise<void>;
   private lastForwardedSeq = 0;
   private forwarded = 0;
@@ -64,7 +65,7 @@ export class CityForwarder {
     this.client.on('connect', () => {
       this.o.metrics.cityUplinkConnected.set(1);
       this.o.log.info({ url: redactUrl(city.url) }, 'city uplink connected');
-      this.wakeUp?.();
+      this.pause.wake();
     });
     this.client.on('close', () => this.o.metrics.cityUplinkConnected.set(0));
     this.client.on('error', (err) => {
@@ -78,12 +79,12 @@ export class CityForwarder {
 
   /** New frames were committed. */
   poke(): void {
-    this.wakeUp?.();
+    this.pause.wake();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    this.wakeUp?.();
+    this.pause.wake();
     await this.loop;
     await this.client?.endAsync(true).catch(() => undefined);
   }
@@ -103,21 +104,10 @@ export class CityForwarder {
     };
   }
 
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const t = setTimeout(done, ms);
-      function done() {
-        clearTimeout(t);
-        resolve();
-      }
-      this.wakeUp = done;
-    });
-  }
-
   private async run(): Promise<void> {
     while (!this.stopped) {
       if (!this.client?.connected) {
-        await this.sleep(1000); // woken by 'connect'
+        await this.pause.sleep(1000); // woken by 'connect'
         continue;
       }
       let claim: OutboxClaim;
@@ -125,11 +115,11 @@ export class CityForwarder {
         claim = await this.o.store.claimOutbox(this.owner, this.o.tuning.batchSize, Math.max(60_000, this.o.tuning.pubackTimeoutMs * 3), 'city');
       } catch (err) {
         this.lastError = `ledger: ${(err as Error).message}`;
-        await this.sleep(1000);
+        await this.pause.sleep(1000);
         continue;
       }
       if (claim.rows.length === 0) {
-        await this.sleep(30_000); // woken by poke()
+        await this.pause.sleep(30_000); // woken by poke()
         continue;
       }
       try {
@@ -146,7 +136,7 @@ export class CityForwarder {
         this.lastError = (err as Error).message;
         this.o.metrics.cityUplinkFailures.inc();
         this.o.log.warn({ err: this.lastError, rows: claim.rows.length }, 'city uplink: batch not acknowledged; it will be sent again');
-        await this.sleep(1000);
+        await this.pause.sleep(1000);
       }
     }
   }

@@ -19,6 +19,7 @@ import { randomUUID } from 'node:crypto';
 import type { OutboxClaim, OutboxRow, Store } from '../../store/store.js';
 import type { Metrics } from '../../metrics.js';
 import { redactUrl, scrubSecrets } from '../../redact.js';
+import { WakeableSleep } from '../../core/wakeable-sleep.js';
 
 export interface ExporterOptions {
   influx: InfluxConfig;
@@ -56,7 +57,7 @@ export class InfluxExporter {
   private readonly client: InfluxDB;
   private state: ExporterState = 'idle';
   private stopped = false;
-  private wakeUp?: () => void;
+  private readonly pause = new WakeableSleep();
   /** Only an idle exporter is woken by new rows: a backoff is kept, and a partial batch waits its age out. */
   private idle = false;
   private attempt = 0;
@@ -83,13 +84,13 @@ export class InfluxExporter {
 
   /** New rows were committed: send them soon. */
   poke(): void {
-    if (this.idle) this.wakeUp?.();
+    if (this.idle) this.pause.wake();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     this.state = 'stopped';
-    this.wakeUp?.();
+    this.pause.wake();
     await this.loop;
   }
 
@@ -110,17 +111,6 @@ export class InfluxExporter {
     };
   }
 
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const t = setTimeout(done, ms);
-      function done() {
-        clearTimeout(t);
-        resolve();
-      }
-      this.wakeUp = done;
-    });
-  }
-
   /** Leases the oldest rows; a lease outlives any attempt (timeouts and bisection), and a crashed exporter's rows return when it ends. */
   private claim(): Promise<OutboxClaim> {
     return this.o.store.claimOutbox(this.owner, this.o.batchSize, Math.max(300_000, this.o.timeoutMs * 40));
@@ -132,7 +122,7 @@ export class InfluxExporter {
       if (claim.rows.length === 0) {
         this.state = 'idle';
         this.idle = true;
-        await this.sleep(60_000);
+        await this.pause.sleep(60_000);
         this.idle = false;
         continue;
       }
@@ -140,7 +130,7 @@ export class InfluxExporter {
       if (claim.rows.length < this.o.batchSize && ageMs < this.o.maxBatchAgeMs && this.attempt === 0) {
         // A partial batch waits for company, and gives its rows back meanwhile.
         await this.o.store.releaseOutbox(claim);
-        await this.sleep(this.o.maxBatchAgeMs - ageMs);
+        await this.pause.sleep(this.o.maxBatchAgeMs - ageMs);
         if (this.stopped) break;
         claim = await this.claim();
         if (claim.rows.length === 0) continue;
@@ -178,7 +168,7 @@ export class InfluxExporter {
           const backlog = (await this.o.store.outboxStats().catch(() => undefined))?.rows;
           this.o.log.warn({ attempt: this.attempt, retryInMs: delay, err: this.lastError, backlog }, 'time-series export failed; backing off');
         }
-        await this.sleep(delay);
+        await this.pause.sleep(delay);
       }
     }
   }
