@@ -1,5 +1,5 @@
 /**
- * `npm run broker-config -- mosquitto|emqx --out DIR [--port N] [--bind ADDR] [--gateway-user U]`
+ * `npm run broker-config -- mosquitto|emqx --out DIR [--port N] [--bind ADDR] [--gateway-user U]…`
  * (contract §6): writes an external broker's own files from the registry and the device
  * credentials, so that the broker refuses what the gateway would refuse. Reads the credential
  * hashes from the running gateway (`GET /api/devices/credentials/hashes`, admin), logging in as
@@ -28,7 +28,7 @@ import { emqxFiles } from './broker-config/emqx.js';
 import { assertSafe, type DeviceHashes } from './broker-config/grants.js';
 import { mosquittoFiles } from './broker-config/mosquitto.js';
 
-const USAGE = 'usage: GATEWAY_PASSWORD=… npm run broker-config -- mosquitto|emqx --out DIR [--port 1883] [--bind ADDR] [--gateway-user campus-gateway] [--prefix campus/v1]\n       npm run broker-config -- mosquitto|emqx --city --counties CITY_COUNTIES_FILE --out DIR [--port 1883] [--bind ADDR] [--city-user city-gateway]';
+const USAGE = 'usage: GATEWAY_PASSWORD=… npm run broker-config -- mosquitto|emqx --out DIR [--port 1883] [--bind ADDR] [--gateway-user campus-gateway]… [--prefix campus/v1]\n       npm run broker-config -- mosquitto|emqx --city --counties CITY_COUNTIES_FILE --out DIR [--port 1883] [--bind ADDR] [--city-user city-gateway]';
 /** Written 0600: logins and their hashes. */
 const SECRET_FILES = new Set(['password_file', 'gateway.password', 'users.json', 'users.csv']);
 
@@ -74,7 +74,8 @@ async function main(): Promise<void> {
       out: { type: 'string' },
       port: { type: 'string', default: '1883' },
       bind: { type: 'string' },
-      'gateway-user': { type: 'string', default: 'campus-gateway' },
+      // Repeatable: one login per gateway of a region (the broker makes the user name the client id).
+      'gateway-user': { type: 'string', multiple: true, default: ['campus-gateway'] },
       prefix: { type: 'string', default: process.env.MQTT_TOPIC_PREFIX || 'campus/v1' },
       city: { type: 'boolean', default: false },
       counties: { type: 'string', default: process.env.CITY_COUNTIES_FILE || undefined },
@@ -94,7 +95,8 @@ async function main(): Promise<void> {
   // Made before asking the gateway: a first run while the gateway is not up yet still leaves the
   // password the gateway starts with (MQTT_PASSWORD_FILE).
   const password = keptPassword(dir);
-  const gatewayUser = v['gateway-user']!;
+  const gatewayUsers = v['gateway-user']!;
+  const gatewayUser = gatewayUsers.join('", "');
   const { devices, missing } = await fetchHashes();
   if (missing.length) console.error(`broker-config: ${missing.length} devices have no secret yet and get no login (npm run devices -- credentials --only-missing): ${list(missing)}`);
 
@@ -104,15 +106,15 @@ async function main(): Promise<void> {
     const without = devices.filter((d) => d.brokerHash === null).map((d) => d.device);
     if (without.length)
       console.error(`broker-config: ${without.length} devices have a secret made before the gateway kept a Mosquitto hash, and are left out until provisioned again (POST /api/devices/{id}/credentials): ${list(without)}`);
-    writeAll(dir, mosquittoFiles({ dir, port, bind: v.bind, prefix: v.prefix!, gateway: { user: gatewayUser, brokerHash: mosquittoHash(password) }, devices: withHash }));
+    writeAll(dir, mosquittoFiles({ dir, port, bind: v.bind, prefix: v.prefix!, gateway: { users: gatewayUsers, brokerHash: mosquittoHash(password) }, devices: withHash }));
     written = withHash.length;
     console.log(`broker-config: ${written} devices and "${gatewayUser}" written to ${dir} (mosquitto -c ${path.join(dir, 'mosquitto.conf')}; after re-provisioning run this again and send mosquitto SIGHUP)`);
   } else {
-    writeAll(dir, emqxFiles({ dir, port, prefix: v.prefix!, gateway: { user: gatewayUser, password }, devices }));
+    writeAll(dir, emqxFiles({ dir, port, prefix: v.prefix!, gateway: { users: gatewayUsers, password }, devices }));
     written = devices.length;
     console.log(`broker-config: ${written} devices and "${gatewayUser}" written to ${dir} (next steps: ${path.join(dir, 'README.md')})`);
   }
-  console.log(`broker-config: start the gateway with MQTT_USERNAME=${gatewayUser} MQTT_PASSWORD_FILE=${path.join(dir, 'gateway.password')}`);
+  console.log(`broker-config: start each gateway with its MQTT_USERNAME (= MQTT_CLIENT_ID: "${gatewayUser}") and MQTT_PASSWORD_FILE=${path.join(dir, 'gateway.password')}`);
   if (written === 0) {
     console.error('broker-config: no device can log in with these files');
     process.exit(1);

@@ -35,20 +35,21 @@ declare -A bins=(
   [g++]=g++
   [make]=make
   [python3]=python3
+  [nginx]=/usr/sbin/nginx
 )
 # present BIN: a command on PATH, a file, or a pattern matching at least one file.
 present() {
   if [[ $1 == *'*'* ]]; then compgen -G "$1" >/dev/null; else command -v "$1" >/dev/null 2>&1; fi
 }
 missing=()
-for pkg in mosquitto chromium victoria-metrics postgresql g++ make python3; do
+for pkg in mosquitto chromium victoria-metrics postgresql g++ make python3 nginx; do
   present "${bins[$pkg]}" || missing+=("$pkg")
 done
 if ((${#missing[@]} > 0)); then
   if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
     log "installing Debian packages: ${missing[*]}"
-    # Installing mosquitto may start a system broker on 1883, and postgresql a cluster on 5432;
-    # harmless, the tests start their own on other ports.
+    # Installing mosquitto may start a system broker on 1883, postgresql a cluster on 5432 and
+    # nginx a site on 80; harmless, the tests start their own on other ports.
     apt-get update </dev/null
     DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}" </dev/null
     for pkg in "${missing[@]}"; do

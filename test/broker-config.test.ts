@@ -47,7 +47,7 @@ test('grants: a device publishes only its own topics of its kind; only a button 
 });
 
 test('mosquitto: password_file, acl_file and a conf that loads them by absolute path, with the contract settings', () => {
-  const f = mosquittoFiles({ dir: '/etc/cg', port: 1884, bind: '127.0.0.1', prefix: 'campus/v1', gateway: { user: 'campus-gateway', brokerHash: mosquittoHash('g') }, devices: devices as (DeviceHashes & { brokerHash: string })[] });
+  const f = mosquittoFiles({ dir: '/etc/cg', port: 1884, bind: '127.0.0.1', prefix: 'campus/v1', gateway: { users: ['campus-gateway'], brokerHash: mosquittoHash('g') }, devices: devices as (DeviceHashes & { brokerHash: string })[] });
   const pw = f.password_file.trim().split('\n');
   assert.deepEqual(pw.map((l) => l.split(':')[0]), ['campus-gateway', 'S1-AB01', 'S1-CAM01']);
   assert.ok(verifyMosquittoHash(pw[1].slice(pw[1].indexOf(':') + 1), 'b'));
@@ -59,12 +59,12 @@ test('mosquitto: password_file, acl_file and a conf that loads them by absolute 
     assert.ok(conf.includes(line), line);
   // A listener option before any listener line would open a second, default listener on 1883.
   assert.ok(conf.indexOf('use_username_as_clientid true') > conf.indexOf('listener 1884 127.0.0.1'));
-  assert.throws(() => mosquittoFiles({ dir: 'rel', port: 1, prefix: 'p', gateway: { user: 'g', brokerHash: 'h' }, devices: [] }), /absolute/);
-  assert.throws(() => mosquittoFiles({ dir: '/x', port: 1, prefix: 'p', gateway: { user: 'S1-AB01', brokerHash: 'h' }, devices: devices as never }), /also a device/);
+  assert.throws(() => mosquittoFiles({ dir: 'rel', port: 1, prefix: 'p', gateway: { users: ['g'], brokerHash: 'h' }, devices: [] }), /absolute/);
+  assert.throws(() => mosquittoFiles({ dir: '/x', port: 1, prefix: 'p', gateway: { users: ['S1-AB01'], brokerHash: 'h' }, devices: devices as never }), /also a device/);
 });
 
 test('emqx: users to import (sha256, no salt), Erlang-term ACL ending in deny, settings with no_match = deny and 64KB packets', () => {
-  const f = emqxFiles({ dir: '/etc/cg', port: 1883, prefix: 'campus/v1', gateway: { user: 'campus-gateway', password: 'g' }, devices });
+  const f = emqxFiles({ dir: '/etc/cg', port: 1883, prefix: 'campus/v1', gateway: { users: ['campus-gateway'], password: 'g' }, devices });
   const users = JSON.parse(f['users.json']) as Record<string, unknown>[];
   assert.deepEqual(users[0], { user_id: 'campus-gateway', password_hash: sha('g'), salt: '', is_superuser: false });
   assert.deepEqual(users[1], { user_id: 'S1-AB01', password_hash: sha('b'), salt: '', is_superuser: false });
@@ -151,4 +151,23 @@ test('city (0010): each county writes only city/v1/<county>/#, the city only rea
   assert.throws(() => cityMosquittoFiles({ ...input, dir: 'rel' }), /absolute/);
   assert.throws(() => cityEmqxFiles({ ...input, city: login('county-east', 'x') }), /also county "east"'s login/);
   assert.throws(() => cityMosquittoFiles({ ...input, counties: [{ county: 'East/#', ...login('county-x', 'x') }] }), /cannot be written into a broker file/);
+});
+
+test('--gateway-user repeated (one login per gateway of a region): each a login with the one password and the gateway rule; duplicates and device ids refused', () => {
+  const users = ['gw-a', 'gw-b'];
+  const m = mosquittoFiles({ dir: '/etc/cg', port: 1883, prefix: 'campus/v1', gateway: { users, brokerHash: mosquittoHash('g') }, devices: devices as (DeviceHashes & { brokerHash: string })[] });
+  const pw = m.password_file.trim().split('\n');
+  assert.deepEqual(pw.map((l) => l.split(':')[0]), ['gw-a', 'gw-b', 'S1-AB01', 'S1-CAM01']);
+  for (const line of pw.slice(0, 2)) assert.ok(verifyMosquittoHash(line.slice(line.indexOf(':') + 1), 'g'));
+  for (const u of users) assert.match(m.acl_file, new RegExp(`^user ${u}\\ntopic readwrite campus/v1/#\\n`, 'm'));
+
+  const e = emqxFiles({ dir: '/etc/cg', port: 1883, prefix: 'campus/v1', gateway: { users, password: 'g' }, devices });
+  const rows = JSON.parse(e['users.json']) as Record<string, unknown>[];
+  assert.deepEqual(rows.slice(0, 2), users.map((u) => ({ user_id: u, password_hash: sha('g'), salt: '', is_superuser: false })));
+  assert.deepEqual(e['users.csv'].split('\n').slice(1, 3), users.map((u) => `${u},${sha('g')},,false`));
+  for (const u of users) assert.ok(e['acl.conf'].includes(`{allow, {username, "${u}"}, all, ["campus/v1/#"]}.`));
+
+  assert.throws(() => emqxFiles({ dir: '/x', port: 1, prefix: 'p', gateway: { users: ['a', 'a'], password: 'g' }, devices: [] }), /twice/);
+  assert.throws(() => emqxFiles({ dir: '/x', port: 1, prefix: 'p', gateway: { users: [], password: 'g' }, devices: [] }), /at least one/);
+  assert.throws(() => mosquittoFiles({ dir: '/x', port: 1, prefix: 'p', gateway: { users: ['gw-a', 'S1-AB01'], brokerHash: 'h' }, devices: devices as never }), /also a device/);
 });

@@ -40,3 +40,12 @@ export function assertSafe(what: 'device' | 'school' | 'gateway user' | 'prefix'
   const ok = what === 'prefix' ? /^[^\s"'\\#+$]+$/.test(value) : /^[A-Za-z0-9_-]{1,64}$/.test(value);
   if (!ok) throw new Error(`${what} "${value}" cannot be written into a broker file`);
 }
+
+/** Gateway logins: at least one, safe names, no two alike, none a device id (it would share the device's rights and session). */
+export function checkGatewayUsers(users: string[], devices: { device: string }[]): void {
+  if (users.length === 0) throw new Error('at least one --gateway-user');
+  for (const u of users) assertSafe('gateway user', u);
+  if (new Set(users).size !== users.length) throw new Error(`a --gateway-user is given twice: ${users.join(', ')}`);
+  const ids = new Set(devices.map((d) => d.device));
+  for (const u of users) if (ids.has(u)) throw new Error(`the gateway user "${u}" is also a device id: choose another --gateway-user`);
+}
