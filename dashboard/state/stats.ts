@@ -6,7 +6,7 @@
  * Accessibility (WCAG AA): every series colour has ≥ 3:1 against the panel (non-text contrast,
  * 1.4.11) and every label ≥ 4.5:1 (1.4.3); no state is told by colour alone: each series also has
  * its own decal pattern (ECharts `aria.decal`), a legend in words and its value written on it, and
- * the figures are repeated as numbers outside the charts. `reducedMotion`: no animation at all.
+ * the figures are repeated as numbers outside the charts. No animation, reduced motion or not (`base`).
  */
 import type { ComposeOption } from 'echarts/core';
 import type { BarSeriesOption, LineSeriesOption } from 'echarts/charts';
@@ -85,9 +85,9 @@ const nonZero = (p: { value?: unknown }): string => (typeof p.value === 'number'
 
 function base(o: StatsOptions, description: string): ChartOption {
   return {
-    animation: !o.reducedMotion,
-    animationDuration: o.reducedMotion ? 0 : 400,
-    animationDurationUpdate: o.reducedMotion ? 0 : 300,
+    // No animation (issue #12): each redraw grew its bars over some 25 frames of SVG drawing, on
+    // a wall that redraws the band whenever the figures move; the figures are what it is for.
+    animation: false,
     textStyle: { fontFamily: CHART_FONT, color: CHART_COLORS.text, fontSize: 14 },
     // Decals (patterns) tell the series apart without colour; `description` is the chart's aria-label.
     aria: { enabled: true, label: { enabled: true, description }, decal: { show: true } },
