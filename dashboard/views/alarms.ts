@@ -2,7 +2,7 @@
 import type { Alarm, AlarmAction, SchoolStatus } from '../../gateway/contract/api.js';
 import { formatTime, lang, stateLabel, t } from '../i18n.js';
 import { alarmSchool, alarmWhere, clockWarning, kindLabel } from './format.js';
-import { clockElapsed, fill, h, setText, warnIcon } from './dom.js';
+import { clockElapsed, fill, h, reconcile, setText, warnIcon } from './dom.js';
 
 export interface AlarmListContext {
   canAct: () => boolean;
@@ -169,13 +169,9 @@ export class AlarmListView {
       fill(this.el, h('div', { class: 'empty-note' }, emptyText));
       return;
     }
-    // Reorder in place (only moves what moved).
-    const empty = this.el.querySelector(':scope > .empty-note');
-    if (empty) empty.remove();
+    // Reorder in place (only moves what moved; the empty note goes).
     const topChanged = this.el.children[0] !== els[0];
-    els.forEach((el, i) => {
-      if (this.el.children[i] !== el) this.el.insertBefore(el, this.el.children[i] ?? null);
-    });
+    reconcile(this.el, els);
     // The top of the list is the most urgent alarm: when it changes, make sure it is in view.
     if (topChanged) this.el.scrollTop = 0;
   }
