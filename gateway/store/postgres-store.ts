@@ -183,7 +183,14 @@ export class PostgresStore implements Store {
     }
   }
 
-  private async tx<T>(run: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+  /**
+   * A pooled connection for a transaction or the migration. While it is checked out the pool no
+   * longer listens for its errors, and a server that ends the session between two statements
+   * (shutdown: 57P01, or a FATAL that arrives in the same packet as the last reply) emits 'error'
+   * on the client itself: unheard, Node would end the gateway. Heard, the store is marked lost and
+   * the connection is closed when given back, not handed to the next caller.
+   */
+  private async checkout<T>(run: (c: pg.PoolClient, conn: { lost: boolean }) => Promise<T>): Promise<T> {
     let c: pg.PoolClient;
     try {
       c = await this.pool.connect();
@@ -191,20 +198,37 @@ export class PostgresStore implements Store {
       if (isConnectionError(err)) this.lost = `PostgreSQL at ${this.where} is out of reach: ${(err as Error).message}`;
       throw err;
     }
-    let broken = false;
+    const conn = { lost: false };
+    const onError = (err: Error): void => {
+      conn.lost = true;
+      this.lost = `PostgreSQL at ${this.where} is out of reach: ${err.message}`;
+    };
+    c.on('error', onError);
     try {
-      await this.q(c, 'BEGIN');
-      const out = await run(c);
-      await this.q(c, 'COMMIT');
-      return out;
+      return await run(c, conn);
     } catch (err) {
-      broken = isConnectionError(err);
-      if (!broken) await c.query('ROLLBACK').catch(() => (broken = true));
+      if (isConnectionError(err)) conn.lost = true;
       throw err;
     } finally {
-      // A connection that failed mid-transaction is closed, not handed to the next caller.
-      c.release(broken || undefined);
+      // A broken client keeps this listener: it may still report its end after the pool dropped it.
+      if (!conn.lost) c.off('error', onError);
+      c.release(conn.lost || undefined);
     }
+  }
+
+  private tx<T>(run: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+    return this.checkout(async (c, conn) => {
+      try {
+        await this.q(c, 'BEGIN');
+        const out = await run(c);
+        await this.q(c, 'COMMIT');
+        return out;
+      } catch (err) {
+        // A connection that cannot roll back is closed, not handed to the next caller.
+        if (!conn.lost && !isConnectionError(err)) await c.query('ROLLBACK').catch(() => (conn.lost = true));
+        throw err;
+      }
+    });
   }
 
   /** Every write: failures counted, and logged once per streak (commits are the dispatcher's to report). */
@@ -243,8 +267,7 @@ export class PostgresStore implements Store {
 
   /** Core tables up to date, the ledger's id checked against the data directory's, the feed's head read. */
   private async migrate(): Promise<void> {
-    const c = await this.pool.connect();
-    try {
+    await this.checkout(async (c) => {
       await runner({
         dbClient: c,
         dir: MIGRATIONS_DIR,
@@ -263,9 +286,7 @@ export class PostgresStore implements Store {
           error: (msg: string) => this.log?.error({ where: this.where }, msg),
         },
       });
-    } finally {
-      c.release();
-    }
+    });
     await this.q(this.pool, `INSERT INTO meta (key, value) VALUES ('ledger_id', $1) ON CONFLICT (key) DO NOTHING`, [randomUUID()]);
     this.ledgerId = (await this.q<{ value: string }>(this.pool, `SELECT value FROM meta WHERE key = 'ledger_id'`)).rows[0].value;
     this.feedSeq = (await this.q<{ seq: number }>(this.pool, 'SELECT seq FROM feed_head')).rows[0].seq;

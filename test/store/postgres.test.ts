@@ -4,6 +4,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import pg from 'pg';
 import { PostgresStore } from '../../gateway/store/postgres-store.js';
 import { emptyUnit, type Store } from '../../gateway/store/store.js';
 import { startPostgres, type Postgres } from '../support/postgres.js';
@@ -134,4 +135,32 @@ test('postgres: a database out of reach is a fault, cleared once it answers agai
   const nowhere = new PostgresStore({ url: url.replace(/\/[^/]+$/, '/no_such_database') });
   await assert.rejects(nowhere.open([]), /ledger at postgres:.* cannot be opened: .*no_such_database/);
   await nowhere.close();
+});
+
+test('postgres: the server ending a session between two statements of a transaction is a fault, not a crash; the next commit opens a new connection', async () => {
+  const url = await server.createDatabase();
+  const s = new PostgresStore({ url });
+  await s.open([]);
+  const admin = new pg.Client({ connectionString: url });
+  await admin.connect();
+  try {
+    // The private transaction helper, to stop between statements: in a gateway the same happens when
+    // the server's FATAL arrives in the packet after a reply (CI, Node 24: the gateway exited).
+    const tx = (s as unknown as { tx(run: (c: pg.PoolClient) => Promise<void>): Promise<void> }).tx.bind(s);
+    await assert.rejects(
+      tx(async (c) => {
+        const pid = (await c.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0].pid;
+        const ended = new Promise((r) => c.once('end', r));
+        await admin.query('SELECT pg_terminate_backend($1)', [pid]);
+        await ended;
+      }),
+    );
+    assert.match(s.health().fault ?? '', /is out of reach/);
+    const id = await s.startRun(5);
+    await s.touchRun(id, 6);
+    assert.equal(s.health().fault, undefined);
+  } finally {
+    await admin.end();
+    await s.close();
+  }
 });

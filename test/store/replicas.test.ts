@@ -258,6 +258,9 @@ test('two gateways: PostgreSQL stopped under a burst turns both unhealthy; once 
       assert.deepEqual([...alarmFrames(s, prefix).values()].filter((c) => c !== 1), [], 'an alarm frame twice');
       assertSeqsIncrease(s);
     }
+  } catch (err) {
+    (err as Error).message += `\n--- gateway a ---\n${a.gw.logs().slice(-6000)}\n--- gateway b ---\n${b.gw.logs().slice(-6000)}`;
+    throw err;
   } finally {
     for (const s of screens) await s.close();
     await device?.endAsync();
