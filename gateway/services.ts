@@ -40,6 +40,8 @@ export interface Principal {
   role: Role;
   /** A user bound to one school (contract §7) sees and records for it only. */
   school?: string;
+  /** At a city gateway, a user bound to one county (decision 0010) sees it only, through the city API. */
+  county?: string;
   /** Set for a wall screen's session: view-only, only GET (contract-additions "Kiosks"). */
   kiosk?: string;
 }

@@ -20,6 +20,9 @@ export interface TokenClaims {
   kiosk?: string;
 }
 
+/** The routes a county-bound user may call at a city gateway (decision 0010). */
+const CITY_API = '/api/city/';
+
 /** Methods a kiosk may use: a wall screen looks, it never acts (contract-additions "Kiosks"). */
 const KIOSK_METHODS = new Set(['GET', 'HEAD']);
 
@@ -56,7 +59,7 @@ export function verifyToken(app: FastifyInstance, token: string | undefined): Se
   if (!current || current.tokenVersion !== (p.ver ?? 0)) {
     throw new HttpError(401, 'token_revoked', 'this login was ended (the account was changed or deleted): log in again');
   }
-  return { user: p.sub, role: current.role, school: current.school, expiresAtMs: typeof p.exp === 'number' ? p.exp * 1000 : Infinity };
+  return { user: p.sub, role: current.role, school: current.school, county: current.county, expiresAtMs: typeof p.exp === 'number' ? p.exp * 1000 : Infinity };
 }
 
 /** Verifies the request's token and that it holds at least `min`. Query tokens only where `allowQuery`. */
@@ -69,6 +72,9 @@ export function authenticate(app: FastifyInstance, req: FastifyRequest, min: Rol
     if (!KIOSK_METHODS.has(req.method)) throw new HttpError(403, 'kiosk_read_only', 'a wall screen (kiosk) may only look: log in as an operator to act');
   }
   if (roleRank(session.role) < roleRank(min)) throw new HttpError(403, 'forbidden', `this needs the ${min} role; you are ${session.role}`);
+  // The city gateway's own APIs (schools, alarms, the live feed) span every county: not for a county's user.
+  if (session.county !== undefined && !req.url.startsWith(CITY_API))
+    throw new HttpError(403, 'other_county', `you are a user of county ${session.county}: at the city you see it through ${CITY_API}counties only`);
   return session;
 }
 

@@ -23,6 +23,8 @@ export interface StoredUser {
   role: Role;
   /** Bound to one school (contract §7): sees and records for it only. Absent: the whole county. */
   school?: string;
+  /** At a city gateway, bound to one of its counties (decision 0010): sees that county only. */
+  county?: string;
   salt: string;
   hash: string;
   N: number;
@@ -43,6 +45,12 @@ export type Revocation = 'changed' | 'deleted';
 interface UsersFile {
   version: 1;
   users: StoredUser[];
+}
+
+/** Where a user may look: one school, one county of a city, or (neither) everything this gateway holds. */
+export interface UserScope {
+  school?: string;
+  county?: string;
 }
 
 export class UserStore {
@@ -96,7 +104,7 @@ export class UserStore {
         return onError(err as Error);
       }
       const before = this.users;
-      const same = (a: StoredUser, b: StoredUser) => a.hash === b.hash && a.salt === b.salt && a.role === b.role && a.school === b.school && (a.tokenVersion ?? 0) === (b.tokenVersion ?? 0);
+      const same = (a: StoredUser, b: StoredUser) => a.hash === b.hash && a.salt === b.salt && a.role === b.role && a.school === b.school && a.county === b.county && (a.tokenVersion ?? 0) === (b.tokenVersion ?? 0);
       // An unchanged account keeps its object: a password check under way compares identities (verify).
       const next = new Map([...read].map(([name, u]) => [name, before.get(name) && same(before.get(name)!, u) ? before.get(name)! : u]));
       this.users = next;
@@ -134,7 +142,7 @@ export class UserStore {
    * The file is written before the change is made in memory: a failed write (disk full) leaves no
    * account that works until the next restart.
    */
-  async set(user: string, password: string, role: Role, school?: string): Promise<void> {
+  async set(user: string, password: string, role: Role, { school, county }: UserScope = {}): Promise<void> {
     if (!USER_RE.test(user)) throw new Error('user name must match [A-Za-z0-9_.@-]{1,64}');
     if (password.length < 8) throw new Error('password must be at least 8 characters');
     const salt = randomBytes(16);
@@ -144,6 +152,7 @@ export class UserStore {
       user,
       role,
       ...(school ? { school } : {}),
+      ...(county ? { county } : {}),
       salt: salt.toString('base64'),
       hash: hash.toString('base64'),
       N: SCRYPT.N,
@@ -168,9 +177,9 @@ export class UserStore {
     return true;
   }
 
-  get(user: string): { user: string; role: Role; school?: string; tokenVersion: number } | undefined {
+  get(user: string): ({ user: string; role: Role; tokenVersion: number } & UserScope) | undefined {
     const u = this.users.get(user);
-    return u && { user: u.user, role: u.role, school: u.school, tokenVersion: u.tokenVersion ?? 0 };
+    return u && { user: u.user, role: u.role, school: u.school, county: u.county, tokenVersion: u.tokenVersion ?? 0 };
   }
 
   admins(): number {
@@ -179,8 +188,8 @@ export class UserStore {
     return n;
   }
 
-  list(): { user: string; role: Role; school?: string; createdAt: string }[] {
-    return [...this.users.values()].map(({ user, role, school, createdAt }) => ({ user, role, ...(school ? { school } : {}), createdAt }));
+  list(): ({ user: string; role: Role; createdAt: string } & UserScope)[] {
+    return [...this.users.values()].map(({ user, role, school, county, createdAt }) => ({ user, role, ...(school ? { school } : {}), ...(county ? { county } : {}), createdAt }));
   }
 
   /**

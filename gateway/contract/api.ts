@@ -134,7 +134,7 @@ export const LoginBody = Type.Object(
   { additionalProperties: false },
 );
 /** `school`: only for a user bound to a school (contract §7), so a console knows whose it is. */
-export const LoginReply = Type.Object({ token: Type.String(), role: Role, expiresAt: Type.String(), user: Type.String(), school: Type.Optional(Type.String()) }, OPEN);
+export const LoginReply = Type.Object({ token: Type.String(), role: Role, expiresAt: Type.String(), user: Type.String(), school: Type.Optional(Type.String()), county: Type.Optional(Type.String()) }, OPEN);
 
 export const ActionBody = Type.Object(
   { note: Type.Optional(Type.String({ maxLength: 2000 })) },
@@ -275,19 +275,21 @@ export const errorReply = (description: string) => Type.Object(ErrorBody.propert
 /** The refusals every route with a token shares: no or bad token, too weak a role. */
 export const AUTH_ERRORS = {
   401: errorReply('no token, or the token is not valid (`unauthorized`), has expired (`token_expired`), its user was changed or deleted (`token_revoked`), or its kiosk was revoked (`kiosk_revoked`)'),
-  403: errorReply('the role of the token is too weak for this route (`forbidden`), or a kiosk (wall screen) tried anything but GET (`kiosk_read_only`)'),
+  403: errorReply('the role of the token is too weak for this route (`forbidden`), a kiosk (wall screen) tried anything but GET (`kiosk_read_only`), or a user bound to one county of a city called anything but the city API or another county (`other_county`)'),
 };
 export const BAD_REQUEST = { 400: errorReply('the query, path or body does not match the schema (`bad_request`), with what is wrong') };
 export const INTERNAL = { 500: errorReply('internal error; the message never shows internals (see the gateway log)') };
 
 /** Contract §7: a user bound to one school sees and records for that school only. */
 const UserSchool = Type.Optional(Type.String({ pattern: ID_PATTERN, description: 'the school this user is bound to (sees and records for it only); absent: the whole county' }));
-export const UserView = Type.Object({ user: Type.String(), role: Role, school: UserSchool, createdAt: Type.String() }, OPEN);
+/** Decision 0010: at a city gateway, a user bound to one of its counties sees that county only. */
+const UserCounty = Type.Optional(Type.String({ pattern: ID_PATTERN, description: "at a city gateway, the county this user is bound to (sees it only, through the city API); absent: every county" }));
+export const UserView = Type.Object({ user: Type.String(), role: Role, school: UserSchool, county: UserCounty, createdAt: Type.String() }, OPEN);
 export const UsersReply = Type.Object({ users: Type.Array(UserView) }, OPEN);
-export const UserSaved = Type.Object({ user: Type.String(), role: Role, school: UserSchool }, { ...OPEN, description: 'the account was created or replaced' });
+export const UserSaved = Type.Object({ user: Type.String(), role: Role, school: UserSchool, county: UserCounty }, { ...OPEN, description: 'the account was created or replaced' });
 export const UserName = Type.String({ pattern: '^[A-Za-z0-9_.@-]{1,64}$' });
 export const UserBody = Type.Object(
-  { user: UserName, password: Type.String({ minLength: 8, maxLength: 256 }), role: Role, school: UserSchool },
+  { user: UserName, password: Type.String({ minLength: 8, maxLength: 256 }), role: Role, school: UserSchool, county: UserCounty },
   { additionalProperties: false },
 );
 export const UserParams = Type.Object({ user: UserName }, { additionalProperties: false });

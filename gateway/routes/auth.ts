@@ -18,6 +18,7 @@ import {
 import { requireRole } from '../auth/guard.js';
 import { Busy } from '../auth/limiter.js';
 import { HttpError } from '../errors.js';
+import type { CityModule } from '../modules/city/index.js';
 
 const loginSchema = {
   tags: ['auth'],
@@ -75,8 +76,8 @@ export const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const expiresAtMs = Date.now() + config.tokenTtlSec * 1000;
     const token = app.jwt.sign({ sub: user, role: verified.role, ver: verified.tokenVersion }, { expiresIn: `${config.tokenTtlSec}s` });
     req.log.info({ user, role: verified.role, from }, 'login');
-    const school = users.get(user)?.school;
-    return { token, role: verified.role, user, expiresAt: new Date(expiresAtMs).toISOString(), ...(school ? { school } : {}) };
+    const { school, county } = users.get(user) ?? {};
+    return { token, role: verified.role, user, expiresAt: new Date(expiresAtMs).toISOString(), ...(school ? { school } : {}), ...(county ? { county } : {}) };
   });
 
   app.get('/api/users', { onRequest: requireRole(app, 'admin'), schema: usersSchema }, async () => ({ users: users.list() }));
@@ -96,21 +97,25 @@ export const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (req, reply) => {
-      const { user, role, school } = req.body;
+      const { user, role, school, county } = req.body;
+      if (school !== undefined && county !== undefined) throw new HttpError(400, 'bad_request', 'county: a user is bound to a school or to a county, not both');
       if (school !== undefined && !app.gw.registry.schools.has(school)) throw new HttpError(400, 'bad_request', `school: no school "${school}" in the registry`);
-      // An admin manages every account: one bound to a school could still make county users.
-      if (school !== undefined && role === 'admin') throw new HttpError(400, 'bad_request', 'school: an admin is a county user and cannot be bound to a school');
+      if (county !== undefined && !app.gw.module<CityModule>('city').counties.some((c) => c.id === county))
+        throw new HttpError(400, 'bad_request', `county: no county "${county}" here (a county scope is for a city gateway's counties, CITY_COUNTIES_FILE)`);
+      // An admin manages every account: one bound to a school or county could still make unbound users.
+      if ((school !== undefined || county !== undefined) && role === 'admin')
+        throw new HttpError(400, 'bad_request', `${school !== undefined ? 'school' : 'county'}: an admin sees everything and cannot be bound to a ${school !== undefined ? 'school' : 'county'}`);
       if (role !== 'admin' && users.get(user)?.role === 'admin' && users.admins() === 1) {
         throw new HttpError(409, 'last_admin', `"${user}" is the last admin: make another admin before taking the role away`);
       }
       try {
-        await users.set(user, req.body.password, role, school);
+        await users.set(user, req.body.password, role, { school, county });
       } catch (err) {
         if (err instanceof Busy) return refuse(reply, 503, 'busy', 'too many password checks at once: try again in a moment', err.retryAfterSec);
         throw err;
       }
       req.log.info({ user, role, by: req.principal?.user, from: req.ip }, 'user saved');
-      return reply.code(201).send({ user, role, ...(school ? { school } : {}) });
+      return reply.code(201).send({ user, role, ...(school ? { school } : {}), ...(county ? { county } : {}) });
     },
   );
 

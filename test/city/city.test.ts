@@ -153,7 +153,7 @@ test('a frame the county sends again (a lost PUBACK) is stored once; malformed a
   await asEast.endAsync();
 });
 
-test('at the city a viewer sees every county; a school-bound user is refused (county scopes are not built yet), no token is 401', async () => {
+test('at the city a viewer sees every county, a county-bound user only its own (other county 403, city-wide APIs 403); a school-bound user is refused, no token is 401', async () => {
   assert.equal((await api(hub.url, hubToken, 'POST', '/api/users', { user: 'city-viewer', password: 'city-viewer-pw', role: 'viewer' })).status, 201);
   assert.equal((await api(hub.url, hubToken, 'POST', '/api/users', { user: 'school-user', password: 'school-user-pw', role: 'viewer', school: 'S001' })).status, 201);
   const viewer = await login(hub.url, 'city-viewer', 'city-viewer-pw');
@@ -165,6 +165,46 @@ test('at the city a viewer sees every county; a school-bound user is refused (co
     assert.equal(r.status, 403, route);
     assert.equal(r.body.error, 'other_school');
   }
+
+  // A county's own officer at the city: west only.
+  const saved = await api(hub.url, hubToken, 'POST', '/api/users', { user: 'west-officer', password: 'west-officer-pw', role: 'operator', county: 'west' });
+  assert.equal(saved.status, 201);
+  assert.equal(saved.body.county, 'west');
+  const listed = ((await api(hub.url, hubToken, 'GET', '/api/users')).body.users as { user: string; county?: string }[]).find((u) => u.user === 'west-officer');
+  assert.equal(listed?.county, 'west');
+  const loggedIn = await api(hub.url, '', 'POST', '/api/login', { user: 'west-officer', password: 'west-officer-pw' });
+  assert.equal(loggedIn.body.county, 'west');
+  const west = loggedIn.body.token as string;
+  const seen = (await api(hub.url, west, 'GET', '/api/city/counties')).body.counties as { id: string; schools: number }[];
+  assert.deepEqual(seen.map((c) => c.id), ['west']);
+  assert.equal(seen[0].schools, westSchools.length);
+  const drill = await api(hub.url, west, 'GET', '/api/city/counties/west/schools');
+  assert.equal(drill.status, 200);
+  assert.ok((drill.body.schools as { id: string }[]).every((s) => s.id.startsWith('W')), 'only west schools');
+  const other = await api(hub.url, west, 'GET', '/api/city/counties/east/schools');
+  assert.equal(other.status, 403);
+  assert.equal(other.body.error, 'other_county');
+  // The city's own APIs span every county (its registry is the union): not for a county's user.
+  for (const route of ['/api/schools', '/api/alarms', '/api/stats']) {
+    const r = await api(hub.url, west, 'GET', route);
+    assert.equal(r.status, 403, route);
+    assert.equal(r.body.error, 'other_county', route);
+  }
+
+  // Refused by reason: a county not of this city, a county at a county gateway, both scopes, an admin with one.
+  const refusals: [string, Record<string, string>, RegExp][] = [
+    [hub.url, { county: 'north' }, /no county "north" here/],
+    [hub.url, { county: 'west', school: 'W001' }, /a school or to a county, not both/],
+    [hub.url, { county: 'west', role: 'admin' }, /an admin sees everything and cannot be bound to a county/],
+    [counties.west.gw.url, { county: 'west' }, /no county "west" here/],
+  ];
+  for (const [url, extra, why] of refusals) {
+    const token = url === hub.url ? hubToken : counties.west.token;
+    const r = await api(url, token, 'POST', '/api/users', { user: 'refused-user', password: 'refused-user-pw', role: 'viewer', ...extra });
+    assert.equal(r.status, 400, JSON.stringify(extra));
+    assert.match(r.body.message, why);
+  }
+
   assert.equal((await fetch(`${hub.url}/api/city/counties`)).status, 401);
   // A county gateway is not a city.
   assert.equal((await api(counties.west.gw.url, counties.west.token, 'GET', '/api/city/counties')).body.error, 'not_a_city');

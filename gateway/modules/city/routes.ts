@@ -13,9 +13,15 @@ const ALARMS_LISTED = 50;
 const NOT_CITY = errorReply('this gateway is not a city gateway (`not_a_city`: no `CITY_COUNTIES_FILE`), or the county is not one of its counties (`unknown_county`)');
 const SCHOOL_USER = 'a school-bound user sees its own school at its county gateway, not the city';
 
-/** County scoping at the city is not built yet: a school-bound user is refused rather than shown every county. */
+/** A school-bound user is refused; a county-bound one sees its county only (decision 0010). */
 function cityUser(req: FastifyRequest): void {
   if (req.principal?.school !== undefined) throw new HttpError(403, 'other_school', SCHOOL_USER);
+}
+
+/** The county's drill-down: 403 `other_county` for a user bound to another county. */
+function ensureCounty(req: FastifyRequest, county: string): void {
+  const mine = req.principal?.county;
+  if (mine !== undefined && mine !== county) throw new HttpError(403, 'other_county', `you are a user of county ${mine}: you cannot see county ${county}`);
 }
 
 export const cityRoutes: FastifyPluginAsyncTypebox = async (app) => {
@@ -31,7 +37,7 @@ export const cityRoutes: FastifyPluginAsyncTypebox = async (app) => {
       onRequest: viewer,
       schema: {
         tags: ['city'],
-        summary: "Each county's six target rates, open alarms and canteen figures (viewer+, not school-bound)",
+        summary: "Each county's six target rates, open alarms and canteen figures (viewer+, not school-bound; a county-bound user gets its own county only)",
         security: BEARER,
         response: { 200: described(CityCountiesReply, 'every configured county'), 404: NOT_CITY, ...AUTH_ERRORS, ...INTERNAL },
       },
@@ -39,8 +45,9 @@ export const cityRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (req) => {
       cityUser(req);
       ensureCity();
+      const mine = req.principal?.county;
       return {
-        counties: city.counties.map((c) => {
+        counties: city.counties.filter((c) => mine === undefined || c.id === mine).map((c) => {
           const s = city.state(c.id)!;
           const open = s.openAlarms();
           return {
@@ -76,6 +83,7 @@ export const cityRoutes: FastifyPluginAsyncTypebox = async (app) => {
       cityUser(req);
       ensureCity();
       const { county } = req.params;
+      ensureCounty(req, county);
       const c = city.counties.find((k) => k.id === county);
       if (!c) throw new HttpError(404, 'unknown_county', `county "${county}" is not one of this city's counties`);
       const s = city.state(c.id)!;
