@@ -34,6 +34,7 @@ export function createMetrics() {
     cityUplinkConnected: new Gauge({ name: 'campus_gateway_city_uplink_connected', help: '1 while connected to the city broker', registers: [registry] }),
     cityFramesRefused: new Counter({ name: 'campus_gateway_city_frames_refused_total', help: 'Forwarded county frames the city refused, by reason', labelNames: ['reason'], registers: [registry] }),
     cityIngestConnected: new Gauge({ name: 'campus_gateway_city_ingest_connected', help: "1 while the city is connected to the counties' broker", registers: [registry] }),
+    onvifCamerasWatched: new Gauge({ name: 'campus_gateway_onvif_cameras_watched', help: "ONVIF cameras this gateway probes (its share among a region's gateways)", registers: [registry] }),
     mqttConnected: new Gauge({ name: 'campus_gateway_mqtt_connected', help: '1 when the gateway can take MQTT messages', registers: [registry] }),
   };
   return m;

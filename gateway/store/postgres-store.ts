@@ -581,6 +581,27 @@ export class PostgresStore implements Store {
     return new Set(res.rows.map((r) => r.key));
   }
 
+  async renewMembership(ttlMs: number): Promise<{ me: string; live: string[] }> {
+    const res = await this.write('renewMembership', () =>
+      this.q<{ owner: string }>(
+        this.pool,
+        `WITH renewed AS (
+           INSERT INTO gateway_members (owner, until) VALUES ($1, clock_timestamp() + $2 * interval '1 millisecond')
+           ON CONFLICT (owner) DO UPDATE SET until = EXCLUDED.until RETURNING owner
+         ),
+         -- Gateways gone for an hour (each start is a new member): no row left behind for ever.
+         gone AS (DELETE FROM gateway_members WHERE until < clock_timestamp() - interval '1 hour')
+         SELECT owner FROM gateway_members WHERE until > clock_timestamp() AND owner <> $1 UNION SELECT owner FROM renewed`,
+        [this.owner, ttlMs],
+      ),
+    );
+    return { me: this.owner, live: res.rows.map((r) => r.owner).sort() };
+  }
+
+  async leaveMembership(): Promise<void> {
+    await this.write('leaveMembership', () => this.q(this.pool, 'DELETE FROM gateway_members WHERE owner = $1', [this.owner]));
+  }
+
   async pruneJobLeases(olderThanMs: number): Promise<number> {
     return this.write(
       'pruneJobLeases',

@@ -207,6 +207,16 @@ export interface Store {
   claimJobs?(keys: readonly string[], leaseMs: number): Promise<Set<string>>;
 
   /**
+   * Several gateways on one store (decision 0009): renews this gateway's membership for `ttlMs`
+   * (the database's clock) and returns the members whose membership is not over, this one
+   * included, as `me` and `live` (sorted). Work split by member (ONVIF probing) follows it.
+   * Absent: one gateway does all the work.
+   */
+  renewMembership?(ttlMs: number): Promise<{ me: string; live: string[] }>;
+  /** Ends this gateway's membership at once (a clean stop): the others take its share at their next renewal. */
+  leaveMembership?(): Promise<void>;
+
+  /**
    * Several gateways on one store (decision 0009): when this gateway last heard each of these
    * devices (ms), written in one statement; a time older than the stored one is ignored.
    * Absent (SQLite): one gateway hears every device, its memory is the whole truth.

@@ -164,3 +164,26 @@ test('postgres: the server ending a session between two statements of a transact
     await s.close();
   }
 });
+
+test('postgres: memberships: two stores renewing see each other; one that leaves is gone at once, one that stops renewing once its time is over', async () => {
+  const url = await server.createDatabase();
+  const a = new PostgresStore({ url });
+  const b = new PostgresStore({ url });
+  await a.open([]);
+  await b.open([]);
+  try {
+    const first = await a.renewMembership(60_000);
+    const both = await b.renewMembership(60_000);
+    assert.deepEqual(first.live, [first.me]);
+    assert.deepEqual(both.live, [first.me, both.me].sort());
+    await b.leaveMembership();
+    assert.deepEqual((await a.renewMembership(60_000)).live, [first.me]);
+    // b renews for 2 s and then no more: a sees it, then, once that is over, not.
+    await b.renewMembership(2_000);
+    assert.equal((await a.renewMembership(60_000)).live.length, 2);
+    await waitFor('b’s membership over', async () => (await a.renewMembership(60_000)).live.length === 1, { timeoutMs: 10_000, intervalMs: 100 });
+  } finally {
+    await a.close();
+    await b.close();
+  }
+});
