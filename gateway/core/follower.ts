@@ -27,6 +27,9 @@ export interface FollowerOptions {
   onApplied: () => void;
 }
 
+/** Beyond this many frames to catch up on, the modules reload their tables (a gateway back from an outage). */
+const MAX_FRAMES_READ = 5_000;
+
 export class FeedFollower {
   private appliedSeq: number;
   /** Seqs this process committed above `appliedSeq` (another gateway's frame lies between). */
@@ -87,13 +90,25 @@ export class FeedFollower {
       });
   }
 
+  /**
+   * Every frame after `applied` up to `head`, this gateway's own among them (a later own frame of
+   * the same alarm must win over another gateway's earlier one), for the modules that can apply
+   * them instead of reloading their tables; undefined (everything reloads) when there are too many
+   * to read or some were pruned.
+   */
+  private async framesUpTo(head: number): Promise<FeedFrame[] | undefined> {
+    if (head - this.appliedSeq > MAX_FRAMES_READ) return undefined;
+    const frames = await this.o.store.feedSince(this.appliedSeq, head - this.appliedSeq);
+    return frames && frames.length === head - this.appliedSeq ? frames : undefined;
+  }
+
   private async check(): Promise<void> {
     const head = await this.o.store.feedHead();
     if (head <= this.appliedSeq) return;
     let foreign = false;
     for (let s = this.appliedSeq + 1; s <= head && !foreign; s++) foreign = !this.own.has(s);
     if (foreign) {
-      for (const m of this.o.modules) await m.refresh?.();
+      await refreshAll(this.o.modules, await this.framesUpTo(head));
       this.refreshes++;
     }
     for (const s of this.own) if (s <= head) this.own.delete(s);
@@ -102,4 +117,24 @@ export class FeedFollower {
     this.failing = false;
     this.o.onApplied();
   }
+}
+
+/**
+ * Every module's `refresh`, each once the modules it depends on have refreshed (floods recount
+ * from the alarms), the others at the same time: each is a few queries, and one after another
+ * their round trips added up to the delay before another gateway's alarm reached this one's screens.
+ */
+export async function refreshAll(modules: readonly GatewayModule[], frames?: readonly FeedFrame[]): Promise<void> {
+  const done = new Map<string, Promise<void>>();
+  const byName = new Map(modules.map((m) => [m.name, m]));
+  const refreshOf = (m: GatewayModule): Promise<void> => {
+    let p = done.get(m.name);
+    if (!p) {
+      const deps = (m.dependsOn ?? []).flatMap((d) => (byName.has(d) ? [refreshOf(byName.get(d)!)] : []));
+      p = Promise.all(deps).then(() => m.refresh?.(frames));
+      done.set(m.name, p);
+    }
+    return p;
+  };
+  await Promise.all(modules.map(refreshOf));
 }

@@ -5,6 +5,7 @@
  * capability is a folder under `gateway/modules/` and one line in `gateway/modules/index.ts`.
  */
 import type { FastifyPluginAsync } from 'fastify';
+import type { FeedFrame } from '../contract/api.js';
 import type { Logger } from 'pino';
 import type { GatewayConfig } from '../config.js';
 import type { Bus } from '../ingest/bus.js';
@@ -75,8 +76,12 @@ export interface GatewayModule {
    * to date with what other gateways committed, from the store. Runs alone in the commit queue, so
    * no batch of this gateway is applied half before and half after it. Absent: the module's
    * in-memory state is this gateway's own (not yet shared across replicas).
+   * `frames`: every frame since the last refresh, oldest first, this gateway's own among them (so
+   * applying one must be harmless when it was already applied), when the follower could read them
+   * all; a module whose every change makes a frame may apply those instead of reloading (and skip
+   * the reload when none is its). Undefined: reload.
    */
-  refresh?(): Promise<void>;
+  refresh?(frames?: readonly FeedFrame[]): Promise<void>;
   /** Applies one event inside the commit. Must throw before changing anything when it refuses the event. */
   apply?(e: DomainEvent, tx: Tx): void;
   /** The event is a redelivery of one already stored (same device, type and sourceId). */

@@ -23,10 +23,11 @@ import { onvif } from './cases/onvif.js';
 import { stormCase } from './cases/storm.js';
 import { drainCase } from './cases/drain.js';
 import { wall } from './cases/wall.js';
+import { replicasCase } from './cases/replicas.js';
 import { FULL, SHORT, type BenchCase, type Ctx, type Row } from './lib.js';
 import { machine, textTable } from './report.js';
 
-const CASES: BenchCase[] = [ingest, drainCase, latency, recovery, exportCase, scale, million, onvif, stormCase, wall, cityCase];
+const CASES: BenchCase[] = [ingest, drainCase, latency, recovery, exportCase, scale, million, onvif, stormCase, wall, cityCase, replicasCase];
 
 const USAGE = `usage: npm run bench -- [--full] [--case <name>]… [--profile <dir>]
   --full            full mode (minutes per case); default: short mode (a quick look)

@@ -269,10 +269,17 @@ export function alarmsModule(ctx: ModuleContext): AlarmsModule {
       metrics.alarmsOpen.set(openRealCount);
     },
 
-    async refresh() {
-      // Another gateway raised or moved alarms: the table is the truth; timers of alarms still
-      // open stay armed (arm() keeps an armed one), those of closed ones find nothing to escalate.
-      await this.load!();
+    async refresh(frames) {
+      // Another gateway raised or moved alarms. Every change of an alarm is an `alarm` frame with
+      // the whole alarm, so the frames, in seq order (ours among them: the last one of an alarm is
+      // its state), bring this projection up to date without rereading every open alarm (in a
+      // flood, thousands per refresh); without them the table is the truth.
+      // Timers of alarms still open stay armed (arm() keeps an armed one), those of closed ones
+      // find nothing to escalate.
+      if (frames) {
+        for (const f of frames) if (f.type === 'alarm') remember(f.data as Alarm);
+        metrics.alarmsOpen.set(openRealCount);
+      } else await this.load!();
       for (const a of open.values()) arm(a);
     },
 

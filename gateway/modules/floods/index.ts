@@ -150,8 +150,10 @@ export function floodsModule(ctx: ModuleContext): GatewayModule {
 
     // Another gateway's commits (decision 0009): the flood is the region's, counted from every
     // gateway's alarms (the alarms module, refreshed first, already holds them).
-    refresh() {
-      return this.load!();
+    async refresh(frames) {
+      // Recounted only when alarms changed.
+      if (frames && !frames.some((f) => f.type === 'alarm')) return;
+      await this.load!();
     },
 
     async load() {
