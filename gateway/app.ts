@@ -81,7 +81,7 @@ export async function buildGateway(config: GatewayConfig, log: Logger): Promise<
   const loginThrottle = new LoginThrottle();
   // STORE_URL=postgres://… puts the ledger on PostgreSQL (issue #14); unset, SQLite in DATA_DIR.
   const sqlite = config.storeUrl ? undefined : new SqliteStore({ dataDir: config.dataDir, sync: config.ledgerSync, log: log.child({ module: 'store' }), copyFeedToCity: config.city !== undefined });
-  const store: Store = sqlite ?? new PostgresStore({ url: config.storeUrl!, dataDir: config.dataDir, log: log.child({ module: 'store' }) });
+  const store: Store = sqlite ?? new PostgresStore({ url: config.storeUrl!, dataDir: config.dataDir, log: log.child({ module: 'store' }), copyFeedToCity: config.city !== undefined });
   const topicNames = topics(config.topicPrefix);
   // Read at start, so a missing or mismatched file stops the gateway before it listens.
   const tls = config.tls.files ? readTls(config.tls.files) : undefined;

@@ -134,11 +134,9 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     throw new ConfigError('MQTT_SHARED_GROUP', 'value', 'a shared subscription needs an external broker: set MQTT_URL too (the embedded broker serves one gateway)');
   if (v.MQTT_SHARED_GROUP !== undefined && v.STORE_URL === undefined)
     throw new ConfigError('MQTT_SHARED_GROUP', 'value', 'gateways sharing the ingest must share the ledger: set STORE_URL to their PostgreSQL database (each SQLite ledger would hold a part of the alarms)');
-  // The city uplink (decision 0010): whose feed it is, and its outbox is in the SQLite ledger only.
+  // The city uplink (decision 0010): whose feed it is.
   if (v.CITY_MQTT_URL !== undefined && v.COUNTY_ID === undefined)
     throw new ConfigError('CITY_MQTT_URL', 'value', 'the city needs to know which county is forwarding: set COUNTY_ID too');
-  if (v.CITY_MQTT_URL !== undefined && v.STORE_URL !== undefined)
-    throw new ConfigError('CITY_MQTT_URL', 'value', 'the city uplink keeps its outbox in the SQLite ledger; it is not available with STORE_URL (PostgreSQL) yet');
   // A path someone sets is relative to where they are; some defaults live in the installation.
   const where = (name: 'DATA_DIR' | 'REGISTRY' | 'POLICY' | 'DASHBOARD_DIR') =>
     !set.has(name) && declaration(name)!.defaultInRepo ? path.resolve(REPO_ROOT, v[name]) : path.resolve(v[name]);

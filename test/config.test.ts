@@ -494,7 +494,6 @@ test('the city uplink (decision 0010): a county id, a login, a SQLite ledger; ea
   refused({ ...uplink, CITY_MQTT_USERNAME: '' }, 'CITY_MQTT_USERNAME', /must be set when CITY_MQTT_URL is/);
   refused({ ...uplink, CITY_MQTT_PASSWORD_FILE: '' }, 'CITY_MQTT_PASSWORD_FILE', /must be set when CITY_MQTT_USERNAME is/);
   refused({ ...uplink, CITY_MQTT_URL: 'http://city:80' }, 'CITY_MQTT_URL', /mqtt:\/\//);
-  refused({ ...uplink, STORE_URL: 'postgres://db/ledger' }, 'CITY_MQTT_URL', /STORE_URL/);
   refused({ ...uplink, CITY_MQTT_PASSWORD_FILE: path.join(dir, 'missing') }, 'CITY_MQTT_PASSWORD_FILE', /ENOENT/);
   fs.writeFileSync(pw, '\n');
   refused(uplink, 'CITY_MQTT_PASSWORD_FILE', /is empty/);

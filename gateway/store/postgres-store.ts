@@ -56,7 +56,15 @@ export interface PostgresStoreOptions {
   now?: () => number;
   /** Where failed writes and a lost connection are reported (once per streak). */
   log?: Logger;
+  /** Queue every committed feed frame in the city outbox, in the same commit (a county with an uplink, decision 0010). */
+  copyFeedToCity?: boolean;
 }
+
+/** The tables of each outbox: the InfluxDB points, and the city uplink's frames. */
+const OUTBOX_TABLES: Record<OutboxName, { rows: string; quarantine: string }> = {
+  influx: { rows: 'outbox', quarantine: 'outbox_quarantine' },
+  city: { rows: 'city_outbox', quarantine: 'city_outbox_quarantine' },
+};
 
 /** Run marks failing this many times in a row mean the database cannot be written (1 s apart in the gateway). */
 const RUN_MARK_FAILURES_FAULT = 3;
@@ -128,6 +136,7 @@ export class PostgresStore implements Store {
   /** This store's name on job leases. */
   private readonly owner = randomUUID();
   private readonly pool: pg.Pool;
+  private readonly copyFeedToCity: boolean;
   private readonly log?: Logger;
   private readonly dataDir?: string;
   private readonly now: () => number;
@@ -149,6 +158,7 @@ export class PostgresStore implements Store {
     this.dataDir = opts.dataDir;
     this.now = opts.now ?? Date.now;
     this.feedCacheFrames = opts.feedCacheFrames ?? 10_000;
+    this.copyFeedToCity = opts.copyFeedToCity ?? false;
     this.pool = new pg.Pool({
       connectionString: opts.url,
       max: opts.poolSize ?? 10,
@@ -442,12 +452,20 @@ export class PostgresStore implements Store {
         ).rows[0].seq;
         const first = head - unit.feed.length + 1;
         const out = unit.feed.map((f, i) => ({ seq: first + i, type: f.type, data: f.data }));
+        const data = unit.feed.map((f) => JSON.stringify(f.data ?? null));
         await this.q(c, 'INSERT INTO feed (seq, type, at, data) SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::json[])', [
           out.map((f) => f.seq),
           out.map((f) => f.type),
           unit.feed.map((f) => f.at),
-          unit.feed.map((f) => JSON.stringify(f.data ?? null)),
+          data,
         ]);
+        // The same frames for the city, in this commit: forwarded once the city broker has them (decision 0010).
+        if (this.copyFeedToCity)
+          await this.q(c, 'INSERT INTO city_outbox (seq, at, line) SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[])', [
+            out.map((f) => f.seq),
+            unit.feed.map((f) => f.at),
+            out.map((f, i) => `{"seq":${f.seq},"at":${unit.feed[i].at},"type":${JSON.stringify(f.type)},"data":${data[i]}}`),
+          ]);
         return out;
       }),
     );
@@ -713,34 +731,34 @@ export class PostgresStore implements Store {
   }
 
   async claimOutbox(owner: string, limit: number, leaseMs: number, outbox: OutboxName = 'influx'): Promise<OutboxClaim> {
-    onlyInflux(outbox);
+    const t = OUTBOX_TABLES[outbox];
     return this.write('claimOutbox', () =>
       this.tx(async (c): Promise<OutboxClaim> => {
         // Claims are made one at a time (they are small and rare); acks run beside them.
         await this.q(c, 'SELECT pg_advisory_xact_lock($1)', [LOCK_OUTBOX_CLAIM]);
         const now = this.now();
-        const first = (await this.q<{ seq: number }>(c, 'SELECT seq FROM outbox WHERE lease_id IS NULL OR lease_until < $1 ORDER BY seq LIMIT 1', [now])).rows[0];
-        if (!first) return { id: '', rows: [] };
+        const first = (await this.q<{ seq: number }>(c, `SELECT seq FROM ${t.rows} WHERE lease_id IS NULL OR lease_until < $1 ORDER BY seq LIMIT 1`, [now])).rows[0];
+        if (!first) return { id: '', rows: [], outbox };
         // A claim is one contiguous run of rows: it stops where another exporter's lease begins.
-        const next = (await this.q<{ s: number | null }>(c, 'SELECT min(seq) AS s FROM outbox WHERE seq > $1 AND lease_id IS NOT NULL AND lease_until >= $2', [first.seq, now]))
+        const next = (await this.q<{ s: number | null }>(c, `SELECT min(seq) AS s FROM ${t.rows} WHERE seq > $1 AND lease_id IS NOT NULL AND lease_until >= $2`, [first.seq, now]))
           .rows[0].s;
         const id = randomUUID();
         const rows = (
           await this.q<OutboxRow>(
             c,
-            `UPDATE outbox SET lease_id = $1, lease_owner = $2, lease_until = $3
-             WHERE seq IN (SELECT seq FROM outbox WHERE seq >= $4 AND ($5::bigint IS NULL OR seq < $5) ORDER BY seq LIMIT $6 FOR UPDATE SKIP LOCKED)
+            `UPDATE ${t.rows} SET lease_id = $1, lease_owner = $2, lease_until = $3
+             WHERE seq IN (SELECT seq FROM ${t.rows} WHERE seq >= $4 AND ($5::bigint IS NULL OR seq < $5) ORDER BY seq LIMIT $6 FOR UPDATE SKIP LOCKED)
              RETURNING seq, at, line`,
             [id, owner, now + leaseMs, first.seq, next, limit],
           )
         ).rows.sort((a, b) => a.seq - b.seq);
-        return rows.length > 0 ? { id, rows } : { id: '', rows: [] };
+        return rows.length > 0 ? { id, rows, outbox } : { id: '', rows: [], outbox };
       }),
     );
   }
 
   async ackOutbox(claim: OutboxClaim, quarantined: { row: OutboxRow; reason: string }[]): Promise<void> {
-    onlyInflux(claim.outbox);
+    const t = OUTBOX_TABLES[claim.outbox ?? 'influx'];
     if (claim.rows.length === 0) return;
     await this.write('ackOutbox', () =>
       this.tx(async (c) => {
@@ -748,34 +766,34 @@ export class PostgresStore implements Store {
         if (quarantined.length > 0)
           await this.q(
             c,
-            `INSERT INTO outbox_quarantine (seq, at, line, reason, quarantined_at)
+            `INSERT INTO ${t.quarantine} (seq, at, line, reason, quarantined_at)
              SELECT s, a, l, r, $5 FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[]) AS q(s, a, l, r)
              ON CONFLICT (seq) DO UPDATE SET at = excluded.at, line = excluded.line, reason = excluded.reason, quarantined_at = excluded.quarantined_at`,
             [quarantined.map((q) => q.row.seq), quarantined.map((q) => q.row.at), quarantined.map((q) => q.row.line), quarantined.map((q) => q.reason), now],
           );
         // By lease, not by seq range: a row committed later with a seq inside the range is not ours.
-        await this.q(c, 'DELETE FROM outbox WHERE lease_id = $1', [claim.id]);
+        await this.q(c, `DELETE FROM ${t.rows} WHERE lease_id = $1`, [claim.id]);
       }),
     );
   }
 
   async releaseOutbox(claim: OutboxClaim): Promise<void> {
-    onlyInflux(claim.outbox);
     if (!claim.id) return;
-    await this.write('releaseOutbox', () => this.q(this.pool, 'UPDATE outbox SET lease_id = NULL, lease_owner = NULL, lease_until = NULL WHERE lease_id = $1', [claim.id]));
+    const t = OUTBOX_TABLES[claim.outbox ?? 'influx'];
+    await this.write('releaseOutbox', () => this.q(this.pool, `UPDATE ${t.rows} SET lease_id = NULL, lease_owner = NULL, lease_until = NULL WHERE lease_id = $1`, [claim.id]));
   }
 
   async outboxStats(outbox: OutboxName = 'influx'): Promise<OutboxStats> {
-    onlyInflux(outbox);
+    const t = OUTBOX_TABLES[outbox];
     // Exact up to 100 000 rows; beyond, max − min + 1 (an upper bound: rolled-back commits leave
     // gaps in the identity) instead of counting a backlog of millions on every /health.
     const r = (
       await this.q<{ n: number; lo: number | null; hi: number | null; oldest: number | null; quarantined: number }>(
         this.pool,
-        `SELECT (SELECT count(*) FROM (SELECT 1 FROM outbox LIMIT 100001) x) AS n,
-                (SELECT min(seq) FROM outbox) AS lo, (SELECT max(seq) FROM outbox) AS hi,
-                (SELECT at FROM outbox ORDER BY seq LIMIT 1) AS oldest,
-                (SELECT count(*) FROM outbox_quarantine) AS quarantined`,
+        `SELECT (SELECT count(*) FROM (SELECT 1 FROM ${t.rows} LIMIT 100001) x) AS n,
+                (SELECT min(seq) FROM ${t.rows}) AS lo, (SELECT max(seq) FROM ${t.rows}) AS hi,
+                (SELECT at FROM ${t.rows} ORDER BY seq LIMIT 1) AS oldest,
+                (SELECT count(*) FROM ${t.quarantine}) AS quarantined`,
       )
     ).rows[0];
     return {
@@ -819,9 +837,4 @@ export class PostgresStore implements Store {
   async close(): Promise<void> {
     await this.pool.end();
   }
-}
-
-/** The city uplink's outbox is SQLite only so far; the configuration refuses `CITY_MQTT_URL` with `STORE_URL` (decision 0010). */
-function onlyInflux(outbox: OutboxName | undefined): void {
-  if (outbox !== undefined && outbox !== 'influx') throw new Error(`store: the ${outbox} outbox is not on PostgreSQL yet (decision 0010)`);
 }

@@ -10,6 +10,7 @@ import mqtt from 'mqtt';
 import { api, login, REPO_ROOT, startGateway, type GatewayProc } from '../support/gateway.js';
 import { collect, connectDevice, type Collector, type MqttClient } from '../support/mqtt.js';
 import { startCityBroker, type CityBroker } from '../support/city-broker.js';
+import { startPostgres } from '../support/postgres.js';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
 import { waitFor } from '../support/wait.js';
 import { loadRegistry } from '../../gateway/registry.js';
@@ -124,4 +125,33 @@ test('the county cannot publish as another county, and the city broker takes no 
   assert.equal(spy.messages.length, 0);
   spy.stop();
   own.stop();
+});
+
+test('a county on PostgreSQL (a region’s shared ledger) queues and forwards its frames the same way', async () => {
+  const db = await startPostgres();
+  const westCity = await startCityBroker(['west']);
+  const creds = westCity.counties.get('west')!;
+  let gw: GatewayProc | undefined;
+  let dev: MqttClient | undefined;
+  const westReader = await mqtt.connectAsync(westCity.broker.url, { username: westCity.city.username, password: westCity.city.password, clientId: 'city-test-reader-pg' });
+  try {
+    const got = collect(westReader, 'city/v1/+/feed');
+    gw = await startGateway({ env: { STORE_URL: await db.createDatabase(), COUNTY_ID: 'west', CITY_MQTT_URL: westCity.broker.url, CITY_MQTT_USERNAME: creds.username, CITY_MQTT_PASSWORD_FILE: creds.passwordFile } });
+    dev = await connectDevice(gw.mqttUrl);
+    const ids = Array.from({ length: 5 }, () => `pg-up-${uniq++}`);
+    for (const id of ids) await dev.publishAsync(`campus/v1/${school.id}/${button.id}/alarm`, JSON.stringify({ id, ts: Date.now(), kind: 'panic' }), { qos: 1 });
+    const frames = () => got.messages.map((m) => JSON.parse(m.payload.toString()) as Forwarded);
+    await waitFor('the five alarms at the city', () => ids.every((id) => frames().some((f) => f.type === 'alarm' && f.data.sourceId === id && f.data.state === 'raised')), { timeoutMs: 20_000 });
+    const seqs = frames().map((f) => f.seq);
+    assert.ok(frames().every((f) => f.v === 1 && f.county === 'west'));
+    assert.deepEqual(seqs, [...new Set(seqs)].sort((a, b) => a - b), 'each frame once, in seq order');
+    const token2 = await login(gw.url, 'admin', gw.adminPassword);
+    await waitFor('the outbox drained', async () => (await api(gw!.url, token2, 'GET', '/health')).body.cityUplink?.backlog === 0);
+  } finally {
+    await dev?.endAsync();
+    await westReader.endAsync();
+    await gw?.stop();
+    await westCity.broker.stop();
+    await db.stop();
+  }
 });

@@ -209,3 +209,36 @@ export function storeContract(name: string, h: StoreHarness): void {
     await s.close();
   });
 }
+
+/**
+ * The city uplink's outbox (decision 0010), for either store: `make(copyFeedToCity)` gives an open
+ * store. With the copy every committed frame is queued with its feed seq, apart from the InfluxDB
+ * outbox; leased to one forwarder, given back, acknowledged. Without it nothing is queued.
+ */
+export async function cityOutboxCase(make: (copyFeedToCity: boolean) => Promise<Store>): Promise<void> {
+  const unit = () => {
+    const u = emptyUnit();
+    u.feed.push({ type: 'alarm', data: { id: 'a1', state: 'raised' }, at: 1000 }, { type: 'alarm', data: { id: 'a1', state: 'acknowledged' }, at: 1001 });
+    u.outbox.push({ at: 1000, line: 'm f=1i 1000' });
+    return u;
+  };
+  const plain = await make(false);
+  await plain.commit(unit());
+  assert.equal((await plain.outboxStats('city')).rows, 0, 'a single county queues nothing for a city');
+  await plain.close();
+
+  const s = await make(true);
+  const frames = await s.commit(unit());
+  const claim = await s.claimOutbox('fwd', 10, 60_000, 'city');
+  assert.deepEqual(claim.rows.map((r) => JSON.parse(r.line)), frames.map((f, i) => ({ seq: f.seq, at: 1000 + i, type: 'alarm', data: f.data })));
+  // The two outboxes are apart: the InfluxDB line is still there, leased by no one.
+  assert.deepEqual((await s.claimOutbox('exp', 10, 60_000)).rows.map((r) => r.line), ['m f=1i 1000']);
+  assert.deepEqual((await s.claimOutbox('other', 10, 60_000, 'city')).rows, [], 'leased to the first forwarder');
+  await s.releaseOutbox(claim);
+  const again = await s.claimOutbox('other', 10, 60_000, 'city');
+  assert.equal(again.rows.length, 2, 'given back, claimed again');
+  await s.ackOutbox(again, []);
+  assert.equal((await s.outboxStats('city')).rows, 0);
+  assert.equal((await s.outboxStats()).rows, 1);
+  await s.close();
+}

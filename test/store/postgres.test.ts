@@ -8,7 +8,7 @@ import pg from 'pg';
 import { PostgresStore } from '../../gateway/store/postgres-store.js';
 import { emptyUnit, type Store } from '../../gateway/store/store.js';
 import { startPostgres, type Postgres } from '../support/postgres.js';
-import { storeContract } from './contract.js';
+import { cityOutboxCase, storeContract } from './contract.js';
 import { waitFor } from '../support/wait.js';
 
 let server: Postgres;
@@ -187,3 +187,10 @@ test('postgres: memberships: two stores renewing see each other; one that leaves
     await b.close();
   }
 });
+
+test('postgres: with copyFeedToCity every committed frame is queued in the city outbox with its feed seq; without, nothing is', () =>
+  cityOutboxCase(async (copyFeedToCity) => {
+    const s = new PostgresStore({ url: await server.createDatabase(), copyFeedToCity });
+    await s.open([]);
+    return s;
+  }));
