@@ -25,6 +25,8 @@ import type { Logger } from 'pino';
 import type { FeedFrame } from '../contract/api.js';
 import { LEDGER_ID_FILE, LedgerOpenError, readMarker, writeFileAtomic } from './sqlite-store.js';
 import {
+  feedFrame,
+  jsonOnce,
   keyOf,
   type GatewayRun,
   type OutboxClaim,
@@ -356,9 +358,9 @@ export class PostgresStore implements Store {
     return t;
   }
 
-  private bind(t: Table, row: Record<string, unknown>): Scalar[] {
+  private bind(t: Table, row: Record<string, unknown>, json: (value: unknown) => string): Scalar[] {
     return t.columns.map((col) => {
-      if (col === 'doc') return JSON.stringify(row.doc ?? null);
+      if (col === 'doc') return json(row.doc);
       const v = row[col];
       return v === undefined ? null : typeof v === 'boolean' ? (v ? 1 : 0) : (v as Scalar);
     });
@@ -370,7 +372,7 @@ export class PostgresStore implements Store {
    * A run is cut where a `put` repeats a key already in it (one statement may not update a row
    * twice), and before PostgreSQL's limit of 65 535 parameters; runs keep the unit's order.
    */
-  private statements(rows: Unit['rows']): { text: string; values: Scalar[] }[] {
+  private statements(rows: Unit['rows'], json: (value: unknown) => string): { text: string; values: Scalar[] }[] {
     const out: { text: string; values: Scalar[] }[] = [];
     let run: { t: Table; op: 'put' | 'insert'; values: Scalar[][]; keys: Set<unknown> } | undefined;
     const flush = () => {
@@ -384,7 +386,7 @@ export class PostgresStore implements Store {
     for (const r of rows) {
       const t = this.table(r.table);
       if (r.op === 'put' && !t.spec.key) throw new Error(`store: table "${r.table}" has no key; rows are inserted, not put`);
-      const values = this.bind(t, r.row);
+      const values = this.bind(t, r.row, json);
       const key = r.op === 'put' ? values[t.columns.indexOf(t.spec.key!)] : undefined;
       if (run && (run.t !== t || run.op !== r.op || (r.op === 'put' && run.keys.has(key)) || (run.values.length + 1) * t.columns.length > 60_000)) flush();
       run ??= { t, op: r.op, values: [], keys: new Set() };
@@ -418,7 +420,10 @@ export class PostgresStore implements Store {
     const frames = await this.write('commit', () =>
       this.tx(async (c): Promise<FeedFrame[]> => {
         // Refuse a unit naming an unknown table before anything is sent.
-        const rows = this.statements(unit.rows);
+        // One JSON text per object for the whole unit: the alarm that is a row's doc and a frame's
+        // data is serialized once, and the screens are sent that same text (issue 13).
+        const json = jsonOnce();
+        const rows = this.statements(unit.rows, json);
         const ev = unit.events;
         if (ev.length > 0)
           await this.q(
@@ -451,8 +456,8 @@ export class PostgresStore implements Store {
           )
         ).rows[0].seq;
         const first = head - unit.feed.length + 1;
-        const out = unit.feed.map((f, i) => ({ seq: first + i, type: f.type, data: f.data }));
-        const data = unit.feed.map((f) => JSON.stringify(f.data ?? null));
+        const data = unit.feed.map((f) => json(f.data));
+        const out = unit.feed.map((f, i) => feedFrame(first + i, f.type, f.data, data[i]));
         await this.q(c, 'INSERT INTO feed (seq, type, at, data) SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::json[])', [
           out.map((f) => f.seq),
           out.map((f) => f.type),
@@ -557,13 +562,14 @@ export class PostgresStore implements Store {
     if (min === null || min > seq + 1) return null;
     // LIMIT ALL when the caller wants everything (Number.MAX_SAFE_INTEGER does fit a BIGINT, but say so plainly).
     const rows = (
-      await this.q<{ seq: number; type: string; data: unknown }>(
+      await this.q<{ seq: number; type: string; data: string }>(
         this.pool,
-        `SELECT seq, type, data FROM feed WHERE seq > $1 AND seq <= $2 ORDER BY seq LIMIT ${Number.isSafeInteger(limit) && limit < 2 ** 31 ? Math.max(0, limit) : 'ALL'}`,
+        // The text as committed (a json column keeps it as written): sent to the screens as is.
+        `SELECT seq, type, data::text AS data FROM feed WHERE seq > $1 AND seq <= $2 ORDER BY seq LIMIT ${Number.isSafeInteger(limit) && limit < 2 ** 31 ? Math.max(0, limit) : 'ALL'}`,
         [seq, this.feedSeq],
       )
     ).rows;
-    return rows.map((r) => ({ seq: r.seq, type: r.type, data: r.data }));
+    return rows.map((r) => feedFrame(r.seq, r.type, JSON.parse(r.data), r.data));
   }
 
   lastFeedSeq(): number {

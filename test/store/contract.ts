@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { emptyUnit, keyOf, type Store, type TableSpec } from '../../gateway/store/store.js';
+import { emptyUnit, frameText, keyOf, type Store, type TableSpec } from '../../gateway/store/store.js';
 
 export interface StoreHarness {
   /** A fresh, empty store (tables not yet opened). */
@@ -46,6 +46,27 @@ export function storeContract(name: string, h: StoreHarness): void {
     assert.deepEqual((await s.feedSince(0, 10))!.map((f) => f.seq), [1, 2]);
     assert.equal((await s.outboxStats()).rows, 1);
     assert.equal((await s.stats()).feedSeq, 2);
+    await s.close();
+  });
+
+  test(`${name}: a frame goes to the screens as the text the ledger holds, serialized once with its row`, async () => {
+    let s = await open();
+    // One object as a row's doc and as a frame's data (what the alarms module does with an alarm).
+    const alarm = { id: 'a1', school: 'S1', note: '中文 "quoted" \u2028', n: [1, 2.5], nested: { ok: true } };
+    const u = emptyUnit();
+    u.rows.push({ table: 'things', op: 'put', row: { id: 'a1', school: 'S1', state: 'raised', at: 1, doc: alarm } });
+    u.feed.push({ type: 'alarm', data: alarm, at: 1000 }, { type: 'device', data: { id: 'D1' }, at: 1001 });
+    const frames = await s.commit(u);
+    const committed = frames.map((f) => JSON.stringify(f));
+    assert.deepEqual(frames.map(frameText), committed, 'the wire text is JSON.stringify of the frame');
+    // Changed after its commit: the screens get what was committed (what a replay would send), not the change.
+    alarm.note = 'changed later';
+    assert.equal(frameText(frames[0]), committed[0]);
+    assert.deepEqual(await s.get('things', 'a1'), { ...alarm, note: '中文 "quoted" \u2028' });
+    // Read back after a restart (not from the commit's cache): the same text.
+    s = await h.reopen(s);
+    await s.open([THINGS, MOVES]);
+    assert.deepEqual((await s.feedSince(0, 10))!.map(frameText), committed);
     await s.close();
   });
 
