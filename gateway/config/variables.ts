@@ -188,7 +188,7 @@ export const ConfigSchema = Type.Object({
     schemeHint: 'use mqtt:// or mqtts://',
     urlExample: 'mqtts://city-broker:8883',
     description:
-      "the city's broker: every committed feed frame is queued in the ledger's city outbox and published there (QoS 1, in order, deleted after PUBACK), so an uplink outage only delays it: [docs/decisions/0010-county-city.md](docs/decisions/0010-county-city.md). SQLite ledger only for now",
+      "the city's broker: every committed feed frame is queued in the ledger's city outbox and published there (QoS 1, in order, deleted after PUBACK), so an uplink outage only delays it: [docs/decisions/0010-county-city.md](docs/decisions/0010-county-city.md). Either ledger (SQLite, or PostgreSQL where the region's gateways share the outbox)",
   }),
   CITY_MQTT_USERNAME: optionalText({
     maxLength: 256,
