@@ -37,12 +37,17 @@ storeContract('postgres', {
 });
 
 // Beyond the contract: what several gateways sharing one database rely on from the store.
-test('postgres: two stores on one database commit concurrently: feed seqs are unique and gapless, outbox claims disjoint', async () => {
+
+/** Two stores on one new database, open: two gateways of a region. */
+async function twoStores(): Promise<[PostgresStore, PostgresStore, string]> {
   const url = await server.createDatabase();
   const a = new PostgresStore({ url });
   const b = new PostgresStore({ url });
-  await a.open([]);
-  await b.open([]);
+  for (const s of [a, b]) await s.open([]);
+  return [a, b, url];
+}
+test('postgres: two stores on one database commit concurrently: feed seqs are unique and gapless, outbox claims disjoint', async () => {
+  const [a, b, url] = await twoStores();
   try {
     const commits: Promise<{ seq: number }[]>[] = [];
     for (let i = 0; i < 40; i++) {
@@ -71,11 +76,7 @@ test('postgres: two stores on one database commit concurrently: feed seqs are un
 });
 
 test('postgres: several gateways — a commit wakes the other store\'s watcher with the new head; a job lease goes to one store until it is over', async () => {
-  const url = await server.createDatabase();
-  const a = new PostgresStore({ url });
-  const b = new PostgresStore({ url });
-  await a.open([]);
-  await b.open([]);
+  const [a, b] = await twoStores();
   const woken: (number | undefined)[] = [];
   const unwatch = await b.watchFeed((seq) => woken.push(seq));
   try {
@@ -166,11 +167,7 @@ test('postgres: the server ending a session between two statements of a transact
 });
 
 test('postgres: memberships: two stores renewing see each other; one that leaves is gone at once, one that stops renewing once its time is over', async () => {
-  const url = await server.createDatabase();
-  const a = new PostgresStore({ url });
-  const b = new PostgresStore({ url });
-  await a.open([]);
-  await b.open([]);
+  const [a, b] = await twoStores();
   try {
     const first = await a.renewMembership(60_000);
     const both = await b.renewMembership(60_000);

@@ -14,7 +14,7 @@ import pg from 'pg';
 import { api, REPO_ROOT } from '../support/gateway.js';
 import { startMosquitto, type Mosquitto } from '../support/mosquitto.js';
 import { connectDevice, type MqttClient } from '../support/mqtt.js';
-import { startReplica, type Replica } from '../support/replica.js';
+import { offlineRows, startReplica, type Replica } from '../support/replica.js';
 import { startPostgres, type Postgres } from '../support/postgres.js';
 import { openLive, type LiveClient } from '../support/ws.js';
 import { waitFor } from '../support/wait.js';
@@ -53,17 +53,6 @@ async function online(r: Replica): Promise<Map<string, boolean>> {
 async function acceptedHeartbeats(r: Replica): Promise<number> {
   const m = /^campus_gateway_messages_accepted_total\{type="heartbeat"\} (\d+)$/m.exec(await (await fetch(`${r.gw.url}/metrics`)).text());
   return m ? Number(m[1]) : 0;
-}
-
-/** Offline transitions stored for these devices (every gateway's), oldest first. */
-async function offlineRows(url: string, ids: string[]): Promise<{ device: string; reason: string }[]> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    return (await c.query<{ device: string; reason: string }>('SELECT device, reason FROM device_transitions WHERE online = 0 AND device = ANY($1) ORDER BY at', [ids])).rows;
-  } finally {
-    await c.end();
-  }
 }
 
 /** Offline frames of this device on the screen, after the first `from` frames. */

@@ -2,6 +2,7 @@
  * One gateway of a region for the replica tests (issue #14): on the region's PostgreSQL database and
  * broker, in the shared subscription `group`, with its own persistent session (client id).
  */
+import pg from 'pg';
 import { login, startGateway, type GatewayProc } from './gateway.js';
 
 export interface Replica {
@@ -22,4 +23,15 @@ export async function startReplica(o: { brokerUrl: string; storeUrl: string; gro
     env: { STORE_URL: o.storeUrl, MQTT_SHARED_GROUP: o.group, MQTT_CLIENT_ID: clientId, ACK_TIMEOUT_SEC: '3600', ...o.env },
   });
   return { gw, token: await login(gw.url, 'admin', gw.adminPassword), clientId };
+}
+
+/** Offline transitions stored for these devices (every gateway's), oldest first. */
+export async function offlineRows(url: string, ids: readonly string[]): Promise<{ device: string; reason: string }[]> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    return (await c.query<{ device: string; reason: string }>('SELECT device, reason FROM device_transitions WHERE online = 0 AND device = ANY($1) ORDER BY at', [ids])).rows;
+  } finally {
+    await c.end();
+  }
 }
